@@ -1,0 +1,1 @@
+"""The sales dashboard: settings -> data -> charts -> views."""

@@ -1,0 +1,116 @@
+"""The two halves of the page: the daily fragment and the monthly view."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from .charts import BEST_COLOR, TOTAL_COLOR, WORST_COLOR, ranked_bar_chart
+from .settings import Settings
+
+TOP_N = 10
+PICKER_HEIGHT = 100
+PANEL_HEIGHT = 520
+CHART_HEIGHT = 420
+DATE_KEY = "selected_date"
+PREVIOUS_KEY = "previous_date"
+MONEY = st.column_config.NumberColumn(format="dollar")
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def selected_day(data: pd.DataFrame) -> date:
+    """The picked day, or the first day of the data before anything was picked."""
+    picked = st.session_state.get(DATE_KEY)
+    return picked if isinstance(picked, date) else data.index[0].date()
+
+
+def best_and_worst(data: pd.DataFrame, day: date, n: int = TOP_N) -> tuple[pd.Series, pd.Series]:
+    """The `n` best-selling products of `day` (descending) and the `n` worst (ascending)."""
+    sales = data.loc[pd.Timestamp(day)]
+    return sales.nlargest(n), sales.nsmallest(n)
+
+
+def month_of(data: pd.DataFrame, day: date) -> pd.DataFrame:
+    """Every day of `day`'s month: rows are days, columns products."""
+    start = pd.Timestamp(month_start(day))
+    return data.loc[start : start + pd.offsets.MonthEnd(0)]
+
+
+def _ranked_panel(heading: str, values: pd.Series, title: str, color: str, label: str) -> None:
+    with st.container(height=PANEL_HEIGHT):
+        st.subheader(heading)
+        table, chart = st.columns([2, 3])
+        table.dataframe(
+            values.rename(label).to_frame(),
+            column_config={label: MONEY},
+            height=CHART_HEIGHT,
+        )
+        chart.plotly_chart(
+            ranked_bar_chart(values, title, color, CHART_HEIGHT),
+            config={"displayModeBar": False},
+        )
+
+
+@st.fragment
+def daily_view(data: pd.DataFrame, settings: Settings) -> None:
+    """Picker and the day's best/worst sellers. Reruns alone unless the month changes."""
+    first, last = data.index[0].date(), data.index[-1].date()
+    with st.container(height=PICKER_HEIGHT):
+        picked = st.date_input(
+            "Pick a day",
+            value=first,
+            min_value=first,
+            max_value=last,
+            key=DATE_KEY,
+            format="YYYY-MM-DD",
+        )
+    if not isinstance(picked, date):  # the user cleared the field
+        st.info(f"Pick a day between {first:%Y-%m-%d} and {last:%Y-%m-%d}.")
+        return
+
+    previous = st.session_state.get(PREVIOUS_KEY, picked)
+    st.session_state[PREVIOUS_KEY] = picked
+    if month_start(picked) != month_start(previous):
+        st.rerun()  # the monthly view must follow: rerun the whole page
+
+    time.sleep(settings.demo_delay_seconds)
+    best, worst = best_and_worst(data, picked)
+    label = f"Sales {picked:%Y-%m-%d}"
+    _ranked_panel(f"Best sellers, {picked:%B %-d, %Y}", best, f"Top {len(best)} products", BEST_COLOR, label)
+    _ranked_panel(
+        f"Worst sellers, {picked:%B %-d, %Y}",
+        worst,
+        f"Bottom {len(worst)} products",
+        WORST_COLOR,
+        label,
+    )
+
+
+def monthly_view(data: pd.DataFrame, settings: Settings) -> None:
+    """The month of the picked day: every day's sales and each product's total."""
+    day = selected_day(data)
+    time.sleep(settings.demo_delay_seconds)
+    month = month_of(data, day)
+    st.container(height=PICKER_HEIGHT, border=False)  # lines up with the picker on the left
+    with st.container(height=PANEL_HEIGHT):
+        st.subheader(f"Daily sales for all products, {day:%B %Y}")
+        table = month.copy()
+        table.index = table.index.strftime("%Y-%m-%d")
+        st.dataframe(
+            table,
+            column_config={name: MONEY for name in table.columns},
+            height=CHART_HEIGHT,
+        )
+    with st.container(height=PANEL_HEIGHT):
+        st.subheader(f"Total sales for all products, {day:%B %Y}")
+        totals = month.sum().sort_values(ascending=False)
+        st.plotly_chart(
+            ranked_bar_chart(totals, f"Monthly total per product, {day:%B %Y}", TOTAL_COLOR, CHART_HEIGHT),
+            config={"displayModeBar": False},
+        )

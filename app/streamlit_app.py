@@ -1,0 +1,33 @@
+"""Entry point: page layout only. Run: python -m streamlit run app/streamlit_app.py"""
+
+import streamlit as st
+from sales_dashboard.data import load_sales
+from sales_dashboard.settings import Settings, load_settings
+from sales_dashboard.views import daily_view, monthly_view
+
+st.set_page_config(page_title="Sales dashboard", page_icon=":material/monitoring:", layout="wide")
+
+
+@st.cache_resource
+def settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_data(show_spinner=False)
+def sales(current: Settings):
+    return load_sales(current)
+
+
+current = settings()
+data = sales(current)
+
+st.title("Daily vs monthly sales, by product")
+st.markdown(
+    f"Sales of {len(data.columns):,} products, {data.index[0]:%B %Y} to {data.index[-1]:%B %Y}. "
+    "Pick a day: the daily view updates on its own; a new month updates the whole page."
+)
+daily, monthly = st.columns(2, gap="large")
+with daily:
+    daily_view(data, current)
+with monthly:
+    monthly_view(data, current)
