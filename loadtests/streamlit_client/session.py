@@ -1,0 +1,464 @@
+"""One browser-like session on a Streamlit server's ``/_stcore/stream`` WebSocket.
+
+The handshake mirrors the frontend (Streamlit 1.67, Starlette server): GET
+``/_stcore/health`` for the ``_streamlit_xsrf`` cookie, then open the socket with the
+subprotocols ``["streamlit", <xsrf token>]`` (the server picks the first entry, checks the
+second against the cookie, and would read a third as a session id to reconnect to), the
+cookie, and an Origin matching the Host. The server runs nothing until the client asks:
+the first run is a ``BackMsg.rerun_script`` like any other.
+
+Built on ``websocket-client`` (blocking sockets), so it works in plain threads and under
+gevent's monkey-patching (Locust). One session per thread/greenlet; not thread-safe.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlsplit
+
+import websocket
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+from .errors import InteractionTimeout, ServerError, SessionClosed, StreamlitClientError, UnexpectedOutcome
+from .messages import (
+    MessageCache,
+    date_state,
+    delta_exception,
+    delta_text,
+    delta_widget,
+    finished_name,
+    heartbeat_msg,
+    rerun_msg,
+    user_key_of,
+)
+
+XSRF_COOKIE = "_streamlit_xsrf"
+NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
+DATE_WIDGET = "selected_date"
+
+SUCCESS = "FINISHED_SUCCESSFULLY"
+FRAGMENT_SUCCESS = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
+EARLY_FOR_RERUN = "FINISHED_EARLY_FOR_RERUN"
+COMPILE_ERROR = "FINISHED_WITH_COMPILE_ERROR"
+
+
+@dataclass
+class Interaction:
+    """What one interaction (request -> true end of the last run) cost and showed.
+
+    ``runs`` holds each started run's fragment ids (``()`` = a whole-script run);
+    ``outcomes`` the ``script_finished`` status names in order. ``delta_fragments`` counts
+    deltas per ``Delta.fragment_id``, ``""`` being deltas outside any fragment.
+    """
+
+    kind: str
+    wall_time: float = 0.0
+    messages: int = 0
+    bytes_received: int = 0
+    deltas: int = 0
+    cache_hits: int = 0
+    runs: list[tuple[str, ...]] = field(default_factory=list)
+    outcomes: list[str] = field(default_factory=list)
+    delta_fragments: Counter[str] = field(default_factory=Counter)
+    texts: list[str] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+
+    @property
+    def fragment_ids(self) -> set[str]:
+        """Every fragment that ran: targeted by a run, or owning a delta."""
+        targeted = {fid for run in self.runs for fid in run}
+        return targeted | {fid for fid in self.delta_fragments if fid}
+
+    @property
+    def outside_fragment(self) -> bool:
+        """True if any delta belongs to no fragment (the whole script ran)."""
+        return self.delta_fragments[""] > 0
+
+    @property
+    def outcome(self) -> str | None:
+        """The last ``script_finished`` status name, None if none arrived."""
+        return self.outcomes[-1] if self.outcomes else None
+
+    def has_text(self, fragment: str) -> bool:
+        """True if some header/markdown/alert text of the interaction contains ``fragment``."""
+        return any(fragment in text for text in self.texts)
+
+
+class StreamlitSession:
+    """A Streamlit browser session, driven over the WebSocket protocol.
+
+    >>> with StreamlitSession("http://127.0.0.1:8501") as s:     # doctest: +SKIP
+    ...     s.pick_date("2023-01-15").has_text("Best sellers, January 15, 2023")
+    True
+
+    ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
+    each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
+    then sends ``ref_hash`` stubs for large messages the client already holds).
+    """
+
+    def __init__(
+        self,
+        base_url: str = "http://127.0.0.1:8501",
+        *,
+        timeout: float = 30.0,
+        message_cache: bool = True,
+    ) -> None:
+        parts = urlsplit(base_url)
+        secure = parts.scheme in ("https", "wss")
+        http, ws = ("https", "wss") if secure else ("http", "ws")
+        base_path = parts.path.rstrip("/")
+        self.base_url = f"{http}://{parts.netloc}{base_path}"
+        self.origin = f"{http}://{parts.netloc}"
+        self.stream_url = f"{ws}://{parts.netloc}{base_path}/_stcore/stream"
+        self.health_url = f"{self.base_url}/_stcore/health"
+        self.page_url = f"{self.base_url}/"
+        self.timeout = timeout
+        self.cache: MessageCache | None = MessageCache() if message_cache else None
+
+        self.session_id = ""
+        self.page_script_hash = ""
+        self.widget_ids: dict[str, str] = {}  # user key and label -> widget id
+        self.widget_fragments: dict[str, str] = {}  # widget id -> fragment id ("" = none)
+        self.seen_fragment_ids: set[str] = set()
+        self.pings = 0  # server pings answered (websocket-client sends the pong)
+        self.initial: Interaction | None = None
+        self._widget_states: dict[str, WidgetState] = {}
+        self._run_fragments: tuple[str, ...] = ()
+        self._ws: websocket.WebSocket | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Open the WebSocket as the browser does (no script run yet)."""
+        token, cookie = self._xsrf()
+        host = urlsplit(self.origin).hostname or ""
+        ws = websocket.WebSocket()
+        try:
+            ws.connect(
+                self.stream_url,
+                subprotocols=["streamlit", token],
+                origin=self.origin,
+                cookie=cookie,
+                timeout=self.timeout,
+                http_no_proxy=[host],
+            )
+        except (OSError, websocket.WebSocketException) as exc:
+            raise SessionClosed(f"cannot open {self.stream_url}: {exc}") from exc
+        self._ws = ws
+
+    def open(self) -> Interaction:
+        """Connect and run the page for the first time; returns the "initial" interaction."""
+        self.connect()
+        self.initial = self.rerun(kind="initial")
+        return self.initial
+
+    def close(self) -> None:
+        """Close the socket with a normal closure (1000); safe to call twice."""
+        ws, self._ws = self._ws, None
+        if ws is not None:
+            try:
+                ws.close(timeout=1.0)
+            except (OSError, websocket.WebSocketException):
+                ws.shutdown()
+
+    @property
+    def connected(self) -> bool:
+        return self._ws is not None and self._ws.connected
+
+    def __enter__(self) -> Self:
+        try:
+            self.open()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- widgets -----------------------------------------------------------------------------
+
+    def widget_id(self, name: str) -> str:
+        """The id of the widget with user key (or label) ``name``, as found in the deltas."""
+        try:
+            return self.widget_ids[name]
+        except KeyError:
+            known = ", ".join(sorted(self.widget_ids)) or "none yet"
+            raise KeyError(f"no widget {name!r} seen in the deltas (known: {known})") from None
+
+    def fragment_of(self, name: str) -> str:
+        """The id of the fragment that draws widget ``name`` (KeyError if it is in none)."""
+        fragment = self.widget_fragments.get(self.widget_id(name), "")
+        if not fragment:
+            raise KeyError(f"widget {name!r} is not inside a fragment")
+        return fragment
+
+    def set_widget_state(self, state: WidgetState) -> None:
+        """Hold ``state`` (any id, even an unknown one) for the next reruns, as the frontend does."""
+        self._widget_states[state.id] = state
+
+    def set_date(self, value: date | str | None, widget: str = DATE_WIDGET) -> None:
+        """Set a date_input's value: a date, an ISO string (sent verbatim) or None (cleared)."""
+        self.set_widget_state(date_state(self.widget_id(widget), value))
+
+    # -- interactions ------------------------------------------------------------------------
+
+    def rerun(
+        self, fragment_id: str | None = None, *, kind: str | None = None, timeout: float | None = None
+    ) -> Interaction:
+        """Ask for a run (of ``fragment_id`` only, if given) and wait for its true end.
+
+        The true end is ``script_finished`` FINISHED_SUCCESSFULLY or
+        FINISHED_FRAGMENT_RUN_SUCCESSFULLY; after FINISHED_EARLY_FOR_RERUN (st.rerun()) the
+        next run is awaited too. Raises InteractionTimeout, ServerError or SessionClosed.
+        """
+        interaction = Interaction(kind or ("fragment" if fragment_id else "full"))
+        msg = rerun_msg(
+            widget_states=self._widget_states.values(),
+            page_script_hash=self.page_script_hash,
+            page_url=self.page_url,
+            fragment_id=fragment_id,
+            cached_hashes=self.cache.hashes() if self.cache else (),
+        )
+        self._drain()
+        start = time.perf_counter()
+        try:
+            self.send_back_msg(msg)
+            self._await_end(interaction, start + (self.timeout if timeout is None else timeout))
+        finally:
+            interaction.wall_time = time.perf_counter() - start
+        if interaction.exceptions:
+            raise ServerError(f"exception in the page: {interaction.exceptions}", interaction)
+        return interaction
+
+    def pick_date(
+        self,
+        value: date | str | None,
+        *,
+        fragment: bool = True,
+        widget: str = DATE_WIDGET,
+        timeout: float | None = None,
+    ) -> Interaction:
+        """Pick a date as a user would (``fragment=True``: rerun the widget's fragment only)
+        or set it and rerun the whole page (``fragment=False``)."""
+        self.set_date(value, widget)
+        fragment_id = self.fragment_of(widget) if fragment else None
+        return self.rerun(fragment_id, timeout=timeout)
+
+    def change_month(
+        self, value: date | str, *, widget: str = DATE_WIDGET, timeout: float | None = None
+    ) -> Interaction:
+        """Pick a day in another month: a fragment run that calls st.rerun(), then a full run.
+
+        Raises UnexpectedOutcome unless the outcomes are FINISHED_EARLY_FOR_RERUN then
+        FINISHED_SUCCESSFULLY.
+        """
+        self.set_date(value, widget)
+        interaction = self.rerun(self.fragment_of(widget), kind="month_change", timeout=timeout)
+        if interaction.outcomes != [EARLY_FOR_RERUN, SUCCESS]:
+            raise UnexpectedOutcome(
+                f"month change ended with {interaction.outcomes}, not a full rerun", interaction
+            )
+        return interaction
+
+    def idle(self, seconds: float) -> Interaction:
+        """Stay connected ``seconds`` while reading (so pings get answered); kind "idle"."""
+        interaction = Interaction("idle")
+        start = time.perf_counter()
+        deadline = start + seconds
+        while True:
+            try:
+                received = self._receive(deadline)
+            except InteractionTimeout:
+                break
+            self._account(interaction, *received)
+        interaction.wall_time = time.perf_counter() - start
+        return interaction
+
+    def heartbeat(self, timeout: float | None = None) -> float:
+        """Send the frontend's app_heartbeat and wait for heartbeat_ack; returns the round trip."""
+        self._drain()
+        start = time.perf_counter()
+        self.send_back_msg(heartbeat_msg())
+        deadline = start + (self.timeout if timeout is None else timeout)
+        scratch = Interaction("heartbeat")
+        while True:
+            try:
+                received = self._receive(deadline)
+            except InteractionTimeout:
+                raise InteractionTimeout("no heartbeat_ack before the timeout") from None
+            self._account(scratch, *received)
+            if received[0].WhichOneof("type") == "heartbeat_ack":
+                return time.perf_counter() - start
+
+    # -- raw access, for protocol tests ------------------------------------------------------
+
+    def send_back_msg(self, msg: BackMsg) -> None:
+        """Send one BackMsg as a binary frame."""
+        self.send_raw(msg.SerializeToString())
+
+    def send_raw(self, payload: bytes | str) -> None:
+        """Send bytes as a binary frame, or a str as a text frame (which the server refuses)."""
+        ws = self._socket()
+        try:
+            if isinstance(payload, str):
+                ws.send(payload, opcode=websocket.ABNF.OPCODE_TEXT)
+            else:
+                ws.send_binary(payload)
+        except (OSError, websocket.WebSocketException) as exc:
+            self._ws = None
+            ws.shutdown()
+            raise SessionClosed(f"send failed: {exc}") from exc
+
+    def wait_closed(self, timeout: float = 5.0) -> int | None:
+        """Read until the server closes the socket; returns its close code (None if none given)."""
+        try:
+            self.idle(timeout)
+        except SessionClosed as closed:
+            return closed.code
+        raise InteractionTimeout(f"the server did not close the socket within {timeout}s")
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _socket(self) -> websocket.WebSocket:
+        if self._ws is None:
+            raise SessionClosed("session is not connected")
+        return self._ws
+
+    def _xsrf(self) -> tuple[str, str | None]:
+        """(token for the subprotocol, Cookie header) from GET /_stcore/health."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(self.health_url, timeout=self.timeout) as response:
+                cookies = response.headers.get_all("Set-Cookie") or []
+        except OSError as exc:
+            raise SessionClosed(f"server not healthy at {self.health_url}: {exc}") from exc
+        for header in cookies:
+            name, _, value = header.split(";", 1)[0].strip().partition("=")
+            if name == XSRF_COOKIE and value:
+                return value, f"{XSRF_COOKIE}={value}"
+        return NO_XSRF_TOKEN, None  # XSRF protection off
+
+    def _receive(self, deadline: float) -> tuple[ForwardMsg, int, bool]:
+        """(next ForwardMsg with any ref_hash resolved, frame size, was a cache hit); raises at
+        the deadline."""
+        ws = self._socket()
+        while True:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                raise InteractionTimeout("deadline passed")
+            ws.settimeout(remaining)
+            try:
+                opcode, frame = ws.recv_data_frame(control_frame=True)
+            except websocket.WebSocketTimeoutException:
+                raise InteractionTimeout("deadline passed") from None
+            except (OSError, websocket.WebSocketException) as exc:
+                self._ws = None
+                raise SessionClosed(f"connection lost: {exc}") from exc
+            if opcode == websocket.ABNF.OPCODE_PING:
+                self.pings += 1
+            elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
+                self._ws = None
+                ws.shutdown()
+                raise SessionClosed(f"server closed the socket (code {code})", code)
+            elif opcode == websocket.ABNF.OPCODE_BINARY:
+                msg, hit = self._decode(frame.data)
+                return msg, len(frame.data), hit
+            elif opcode == websocket.ABNF.OPCODE_TEXT:
+                raise StreamlitClientError("server sent a text frame; Streamlit sends binary only")
+
+    def _decode(self, payload: bytes) -> tuple[ForwardMsg, bool]:
+        msg = ForwardMsg()
+        msg.ParseFromString(payload)
+        if self.cache is None:
+            return msg, False
+        if msg.WhichOneof("type") == "ref_hash":
+            resolved = self.cache.resolve(msg)
+            if resolved is None:
+                raise ServerError(f"server referenced a message the client never cached: {msg.ref_hash}")
+            return resolved, True
+        self.cache.remember(msg, payload)
+        return msg, False
+
+    def _drain(self) -> None:
+        """Read what is already waiting (status messages trailing the last run) off the books."""
+        scratch = Interaction("drain")
+        while self._readable():
+            self._account(scratch, *self._receive(time.perf_counter() + self.timeout))
+
+    def _readable(self) -> bool:
+        sock = self._ws.sock if self._ws is not None else None
+        if sock is None:
+            return False
+        pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
+        return bool(pending and pending()) or bool(select.select([sock], [], [], 0)[0])
+
+    def _await_end(self, interaction: Interaction, deadline: float) -> None:
+        while True:
+            try:
+                msg, size, hit = self._receive(deadline)
+            except InteractionTimeout:
+                raise InteractionTimeout(
+                    f"{interaction.kind} interaction got no true end within the timeout "
+                    f"({interaction.messages} messages, outcomes {interaction.outcomes}); an unknown "
+                    "fragment id or a dropped request gets no reply at all"
+                ) from None
+            self._account(interaction, msg, size, hit)
+            if msg.WhichOneof("type") != "script_finished":
+                continue
+            status = finished_name(msg.script_finished)
+            if status == EARLY_FOR_RERUN:
+                continue
+            if status == COMPILE_ERROR:
+                raise ServerError("the script failed to compile", interaction)
+            if self.cache is not None:
+                ran = msg.metadata.run.fragment_ids if msg.metadata.HasField("run") else self._run_fragments
+                self.cache.end_run(ran)
+            return
+
+    def _account(self, interaction: Interaction, msg: ForwardMsg, size: int, hit: bool) -> None:
+        """Count ``msg`` in ``interaction`` and learn widget/fragment ids and page state from it."""
+        interaction.messages += 1
+        interaction.bytes_received += size
+        interaction.cache_hits += hit
+        kind = msg.WhichOneof("type")
+        if kind == "new_session":
+            self._run_fragments = tuple(msg.metadata.run.fragment_ids)
+            interaction.runs.append(self._run_fragments)
+            self.seen_fragment_ids.update(self._run_fragments)
+            self.page_script_hash = msg.new_session.page_script_hash or self.page_script_hash
+            self.session_id = msg.new_session.initialize.session_id or self.session_id
+        elif kind == "script_finished":
+            interaction.outcomes.append(finished_name(msg.script_finished))
+        elif kind == "delta":
+            self._account_delta(interaction, msg)
+
+    def _account_delta(self, interaction: Interaction, msg: ForwardMsg) -> None:
+        delta = msg.delta
+        interaction.deltas += 1
+        interaction.delta_fragments[delta.fragment_id] += 1
+        if delta.fragment_id:
+            self.seen_fragment_ids.add(delta.fragment_id)
+        if (text := delta_text(delta)) is not None:
+            interaction.texts.append(text)
+        if (error := delta_exception(delta)) is not None:
+            interaction.exceptions.append(error)
+        if (widget := delta_widget(delta)) is not None:
+            widget_id, label, _ = widget
+            self.widget_fragments[widget_id] = delta.fragment_id
+            if label:
+                self.widget_ids[label] = widget_id
+            if key := user_key_of(widget_id):
+                self.widget_ids[key] = widget_id
