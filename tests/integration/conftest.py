@@ -1,0 +1,42 @@
+"""Fixtures on the real app, started with `python -m streamlit run` on a free port (no mocks).
+
+`server` is one process for the whole test session; tests that need other server options
+start their own with `streamlit_server.running_server(...)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from streamlit_server import Server, running_server
+
+from streamlit_client import StreamlitSession
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    with running_server() as started:
+        yield started
+
+
+@pytest.fixture
+def session(server: Server) -> Iterator[StreamlitSession]:
+    """A fresh session with its first run done (browser-like message cache on)."""
+    with StreamlitSession(server.base_url, timeout=20) as opened:
+        yield opened
+
+
+@pytest.fixture
+def assert_server_fine(server: Server) -> Callable[..., None]:
+    """assert_server_fine(*bystanders): the server is healthy, the sessions given (opened
+    before the bad input) still work, and a new session works."""
+
+    def check(*bystanders: StreamlitSession) -> None:
+        assert server.healthy()
+        for other in bystanders:
+            assert other.pick_date("2023-01-09").has_text("Best sellers, January 9, 2023")
+        with StreamlitSession(server.base_url, timeout=20) as fresh:
+            assert fresh.pick_date("2023-01-10").has_text("Best sellers, January 10, 2023")
+
+    return check

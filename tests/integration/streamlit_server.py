@@ -1,0 +1,93 @@
+"""Start the real app with `python -m streamlit run` on a free port, for integration tests.
+
+A plain module (not conftest) so test modules can import it by a name of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "app" / "streamlit_app.py"
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class Server:
+    """A running Streamlit process: its URL, pid and log file."""
+
+    base_url: str
+    pid: int
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/_stcore/health", timeout=5) as response:  # noqa: S310
+                return response.status == 200
+        except OSError:
+            return False
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(*options: str, env: dict[str, str] | None = None, base_path: str = "") -> Iterator[Server]:
+    """Start the app (repo root as cwd, so .streamlit/config.toml applies), wait for
+    /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath."""
+    port = free_port()
+    if base_path:
+        options = (*options, "--server.baseUrlPath", base_path)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        *options,
+    ]
+    with tempfile.NamedTemporaryFile("wb", prefix="streamlit-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen(
+            command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
+    path = f"/{base_path.strip('/')}" if base_path else ""
+    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name))
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not server.healthy():
+            if process.poll() is not None:
+                pytest.fail(f"streamlit exited with {process.returncode}:\n{server.log()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit not healthy after {START_TIMEOUT}s:\n{server.log()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        server.log_path.unlink(missing_ok=True)
