@@ -1,6 +1,7 @@
 """Entry point: page layout only. Run: python -m streamlit run app/streamlit_app.py"""
 
 import streamlit as st
+
 from sales_dashboard.data import load_sales
 from sales_dashboard.settings import Settings, load_settings
 from sales_dashboard.views import daily_view, monthly_view

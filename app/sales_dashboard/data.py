@@ -53,7 +53,7 @@ def read_sales_file(path: Path) -> pd.DataFrame:
         raise DataError(f"SALES_DATA_PATH: {path} is not a readable file")
     try:
         frame = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else pd.read_csv(path)
-    except Exception as exc:  # noqa: BLE001 - any parser error becomes one clear message
+    except Exception as exc:
         raise DataError(f"SALES_DATA_PATH: cannot read {path}: {exc}") from exc
     if "date" not in frame.columns:
         raise DataError(f"SALES_DATA_PATH: {path} has no 'date' column")

@@ -3,7 +3,7 @@
 | variable                   | default     | meaning                                                  |
 |----------------------------|-------------|----------------------------------------------------------|
 | SALES_DATA_PATH            | (empty)     | CSV or Parquet file with your own sales; empty = generated |
-| SALES_PRODUCT_COUNT        | 26          | products in the generated set (Widget A .. Widget Z, then AA ..) |
+| SALES_PRODUCT_COUNT        | 26          | generated products: Widget A .. Z, then AA, AB .. |
 | SALES_SEED                 | 2023        | seed of the generated set: same seed, same numbers everywhere |
 | SALES_YEAR                 | 2023        | year of the generated set                                 |
 | SALES_DEMO_DELAY_SECONDS   | 0           | artificial delay per view, to show the fragment off      |
@@ -72,7 +72,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         product_count=_read_int(env, "SALES_PRODUCT_COUNT", 26, 1, MAX_PRODUCT_COUNT),
         seed=_read_int(env, "SALES_SEED", 2023, 0, 2**32 - 1),
         year=_read_int(env, "SALES_YEAR", 2023, 1900, 2999),
-        demo_delay_seconds=_read_float(
-            env, "SALES_DEMO_DELAY_SECONDS", 0.0, 0.0, MAX_DEMO_DELAY_SECONDS
-        ),
+        demo_delay_seconds=_read_float(env, "SALES_DEMO_DELAY_SECONDS", 0.0, 0.0, MAX_DEMO_DELAY_SECONDS),
     )

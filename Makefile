@@ -1,0 +1,59 @@
+# One entry point for people and CI. Each target is a thin call into scripts/ (set -e bash)
+# so GitHub Actions and .ci/run run exactly the same steps.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.DEFAULT_GOAL := help
+.PHONY: help venv run up down test test-unit test-integration test-container lint bench images lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	touch $@
+
+venv: $(VENV)/.installed ## create .venv from the hashed dev lock
+
+run: venv ## run the app locally on PORT (default 8501), no containers
+	$(PY) -m streamlit run app/streamlit_app.py --server.port $(PORT)
+
+up: venv ## build the images, start the compose stack, wait until healthy, print the URL
+	scripts/stack.sh up
+
+down: ## stop the compose stack
+	scripts/stack.sh down
+
+test: venv ## every test tier: unit, integration, container (fails on any skip)
+	scripts/test.sh
+
+test-unit: venv
+	scripts/test.sh unit
+
+test-integration: venv
+	scripts/test.sh integration
+
+test-container: venv
+	scripts/test.sh container
+
+lint: venv ## ruff, hadolint, yamllint
+	scripts/lint.sh
+
+bench: venv ## interaction benchmark against a local server (prints medians)
+	$(PY) scripts/bench_interactions.py
+
+images: venv ## build the app and proxy images
+	scripts/build-images.sh
+
+lock: venv ## re-lock requirements/*.txt with hashes from requirements/*.in
+	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 requirements/app.in -o requirements/app.txt
+	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 requirements/dev.in -o requirements/dev.txt
+
+clean: ## remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache build

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Linters that run offline: ruff (lint + format), hadolint, yamllint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.venv/bin
+$bin/ruff check .
+$bin/ruff format --check .
+mapfile -t dockerfiles < <(git ls-files -co --exclude-standard -- 'Dockerfile' '*/Dockerfile' '*.Dockerfile')
+[ ${#dockerfiles[@]} -eq 0 ] || $bin/hadolint "${dockerfiles[@]}"
+mapfile -t yamls < <(git ls-files -co --exclude-standard -- '*.yaml' '*.yml')
+[ ${#yamls[@]} -eq 0 ] || $bin/yamllint --strict "${yamls[@]}"
+echo "lint: ok"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the test tiers in order (default: all). Any failure or skip fails the run.
+#   scripts/test.sh [unit|integration|container|browser ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tiers=("$@")
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit integration)
+for tier in "${tiers[@]}"; do
+  [ -d "tests/$tier" ] || { echo "no such tier: tests/$tier" >&2; exit 2; }
+  echo "=== tier: $tier ==="
+  .venv/bin/python -m pytest "tests/$tier"
+done

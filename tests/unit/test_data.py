@@ -1,0 +1,107 @@
+"""Data module: deterministic generation, names, and clear errors on a user's bad file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sales_dashboard.data import DataError, generate_sales, load_sales, product_names, read_sales_file
+from sales_dashboard.settings import Settings, SettingsError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_product_names_run_a_to_z_then_two_letters():
+    names = product_names(1000)
+    assert names[:2] == ["Widget A", "Widget B"]
+    assert names[25:28] == ["Widget Z", "Widget AA", "Widget AB"]
+    assert len(set(names)) == 1000
+
+
+def test_generated_set_covers_every_day_of_2023():
+    data = generate_sales(26, 2023, 2023)
+    assert data.shape == (365, 26)
+    assert data.index[0] == pd.Timestamp("2023-01-01")
+    assert data.index[-1] == pd.Timestamp("2023-12-31")
+    assert (data.to_numpy() >= 0).all()
+    assert np.allclose(data.to_numpy(), data.to_numpy().round(2))
+
+
+def test_two_processes_produce_identical_data():
+    code = (
+        "import sys; sys.path.insert(0, 'app');"
+        "from sales_dashboard.data import generate_sales;"
+        "print(generate_sales(26, 2023, 2023).to_csv())"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    ]
+    runs.append(
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    )
+    assert runs[0].stdout == runs[1].stdout
+    assert len(runs[0].stdout) > 10_000
+
+
+def test_another_seed_gives_other_numbers():
+    assert not generate_sales(26, 1, 2023).equals(generate_sales(26, 2, 2023))
+
+
+def test_user_csv_is_read_and_sorted(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_text("date,Gizmo,Gadget\n2024-02-02,5.5,1\n2024-02-01,3,2\n")
+    data = load_sales(Settings(data_path=path))
+    assert list(data.columns) == ["Gizmo", "Gadget"]
+    assert data.index[0] == pd.Timestamp("2024-02-01")
+    assert data.loc["2024-02-02", "Gizmo"] == 5.5
+
+
+def test_user_parquet_round_trips(tmp_path):
+    path = tmp_path / "sales.parquet"
+    generate_sales(3, 7, 2023).reset_index().to_parquet(path)
+    assert read_sales_file(path).equals(generate_sales(3, 7, 2023).rename_axis("date"))
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "not a readable file"),
+        ("day,Gizmo\n2023-01-01,1\n", "no 'date' column"),
+        ("date\n2023-01-01\n", "needs a 'date' column"),
+        ("date,Gizmo\nnot-a-day,1\n", "bad value in 'date'"),
+        ("date,Gizmo\n2023-01-01,1\n2023-01-01,2\n", "more than once"),
+        ("date,Gizmo\n2023-01-01,lots\n", "non-numeric"),
+    ],
+)
+def test_bad_user_file_gets_a_clear_error(tmp_path, content, reason):
+    path = tmp_path / "sales.csv"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(DataError, match=reason):
+        read_sales_file(path)
+
+
+def test_settings_defaults():
+    assert load_settings({}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"SALES_PRODUCT_COUNT": "many"}, "not a whole number"),
+        ({"SALES_PRODUCT_COUNT": "0"}, "outside"),
+        ({"SALES_DEMO_DELAY_SECONDS": "nan"}, "outside"),
+        ({"SALES_DEMO_DELAY_SECONDS": "-1"}, "outside"),
+        ({"SALES_DEMO_DELAY_SECONDS": "soon"}, "not a number"),
+        ({"SALES_DATA_PATH": "sales.xlsx"}, "must end in .csv or .parquet"),
+    ],
+)
+def test_bad_settings_name_the_variable(env, reason):
+    with pytest.raises(SettingsError, match=reason) as error:
+        load_settings(env)
+    assert next(iter(env)) in str(error.value)
