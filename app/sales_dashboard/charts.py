@@ -10,6 +10,7 @@ WORST_COLOR = "#c62828"
 TOTAL_COLOR = "#1565c0"
 MONEY_TICKS = "$,.0f"
 MONEY_HOVER = "%{y}: $%{x:,.2f}<extra></extra>"
+LABEL_EVERY_BAR_UP_TO = 40  # beyond this, plotly picks which product names fit
 
 
 def ranked_bar_chart(values: pd.Series, title: str, color: str, height: int) -> go.Figure:
@@ -32,7 +33,13 @@ def ranked_bar_chart(values: pd.Series, title: str, color: str, height: int) -> 
         height=height,
         margin={"l": 8, "r": 8, "t": 40, "b": 8},
         xaxis={"title": {"text": "Sales (USD)"}, "tickformat": MONEY_TICKS},
-        yaxis={"title": {"text": "Product"}, "autorange": "reversed", "type": "category"},
+        yaxis={
+            "title": {"text": "Product"},
+            "autorange": "reversed",
+            "type": "category",
+            "dtick": 1 if len(values) <= LABEL_EVERY_BAR_UP_TO else None,
+            "tickfont": {"size": 11},
+        },
         showlegend=False,
     )
     return figure

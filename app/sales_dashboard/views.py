@@ -48,7 +48,7 @@ def _ranked_panel(heading: str, values: pd.Series, title: str, color: str, label
         table, chart = st.columns([2, 3])
         table.dataframe(
             values.rename(label).to_frame(),
-            column_config={label: MONEY},
+            column_config={label: st.column_config.NumberColumn(format="dollar", width="medium")},
             height=CHART_HEIGHT,
         )
         chart.plotly_chart(
