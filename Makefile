@@ -46,7 +46,7 @@ lint: venv ## ruff, hadolint, yamllint
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
 
-images: venv ## build the app and proxy images
+images: ## build the app image (starts Docker, makes the base image if needed)
 	scripts/build-images.sh
 
 lock: venv ## re-lock requirements/*.txt with hashes from requirements/*.in

@@ -4,9 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit integration)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit integration container)
 for tier in "${tiers[@]}"; do
   [ -d "tests/$tier" ] || { echo "no such tier: tests/$tier" >&2; exit 2; }
+  [ "$tier" = container ] && scripts/ensure-docker.sh >/dev/null
   echo "=== tier: $tier ==="
   .venv/bin/python -m pytest "tests/$tier"
 done

@@ -37,7 +37,7 @@ class Server:
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.base_url}/_stcore/health", timeout=5) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{self.base_url}/_stcore/health", timeout=5) as response:
                 return response.status == 200
         except OSError:
             return False

@@ -1,0 +1,58 @@
+# The app image. Multi-stage: a builder makes the venv from the hashed lock; the runtime
+# stage gets Debian's python3, the venv and the app — no compiler, pip or curl.
+# Build: DOCKER_BUILDKIT=1 docker build -t sales-dashboard .
+#   behind a TLS-inspecting proxy add: --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt
+
+# Debian stable slim; the same name whether pulled from a registry or made by scripts/base-image.sh.
+ARG BASE_IMAGE=debian:bookworm-slim
+
+FROM ${BASE_IMAGE} AS builder
+# Debian's python3 (security-updated by Debian) and venv; versions float with the stable release.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 python3-venv \
+ && rm -rf /var/lib/apt/lists/*
+RUN python3 -m venv /opt/venv
+# Dependencies before the source, so code changes reuse this layer.
+COPY requirements/app.txt /tmp/app.txt
+# The CA bundle is a BuildKit secret: mounted for this step only, never in a layer or build arg.
+RUN --mount=type=cache,target=/root/.cache/pip \
+    --mount=type=secret,id=ca,required=false \
+    if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
+ && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes --no-compile -r /tmp/app.txt \
+ && /opt/venv/bin/pip uninstall -y -q pip setuptools \
+ && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+
+FROM ${BASE_IMAGE} AS runtime
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG SOURCE=https://github.com/your-org/streamlit-fragment-sales
+LABEL org.opencontainers.image.title="sales-dashboard" \
+      org.opencontainers.image.description="Streamlit fragment sales dashboard" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
+# Only the interpreter at runtime: no pip, compilers or curl.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 10001 app \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
+COPY --from=builder /opt/venv /opt/venv
+WORKDIR /srv/app
+COPY .streamlit/config.toml .streamlit/config.toml
+COPY app/ app/
+# HOME on a tmpfs-able path: Streamlit writes ~/.streamlit at start; the root filesystem stays read-only.
+ENV PATH=/opt/venv/bin:$PATH \
+    HOME=/tmp \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+USER 10001:10001
+EXPOSE 8501
+# Python's urllib instead of curl: the health endpoint answers 200 "ok" once the server is up.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["python3", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=2).status != 200)"]
+# Streamlit shuts down cleanly on SIGTERM.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["python3", "-m", "streamlit", "run", "app/streamlit_app.py", "--server.address=0.0.0.0", "--server.port=8501"]
