@@ -23,15 +23,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -42,6 +35,7 @@ import streamlit
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "loadtests"))
 
+from local_server import ServerStartError, healthy, running_server  # noqa: E402
 from streamlit_client import Interaction, StreamlitSession  # noqa: E402
 
 KINDS = ("fragment", "full", "month_change")
@@ -69,46 +63,6 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--no-cache", action="store_true", help="no browser ForwardMsg cache in the clients")
     return parser.parse_args()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def local_server(products: int, delay: float) -> Iterator[tuple[str, int]]:
-    """`python -m streamlit run` on a free port; yields (base URL, pid)."""
-    port = free_port()
-    env = {**os.environ, "SALES_PRODUCT_COUNT": str(products), "SALES_DEMO_DELAY_SECONDS": str(delay)}
-    command = [sys.executable, "-m", "streamlit", "run", "app/streamlit_app.py"]
-    command += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while not healthy(url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    sys.exit(f"server did not start:\n{log.read().decode(errors='replace')}")
-                time.sleep(0.2)
-            yield url, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
-            return response.status == 200
-    except OSError:
-        return False
 
 
 class Walker:
@@ -235,9 +189,13 @@ def main() -> None:
         samples = run(args.url, args.pid, args)
         report(samples, args, args.pid)
         return
-    with local_server(args.products, args.delay) as (url, pid):
-        samples = run(url, pid, args)
-    report(samples, args, pid)
+    env = {"SALES_PRODUCT_COUNT": str(args.products), "SALES_DEMO_DELAY_SECONDS": str(args.delay)}
+    try:
+        with running_server(env=env) as server:
+            samples = run(server.base_url, server.pid, args)
+    except ServerStartError as exc:
+        sys.exit(f"server did not start:\n{exc}")
+    report(samples, args, server.pid)
 
 
 if __name__ == "__main__":

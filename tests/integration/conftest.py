@@ -1,7 +1,7 @@
 """Fixtures on the real app, started with `python -m streamlit run` on a free port (no mocks).
 
 `server` is one process for the whole test session; tests that need other server options
-start their own with `streamlit_server.running_server(...)`.
+start their own with `local_server.running_server(...)`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from streamlit_server import Server, running_server
 
+from local_server import Server, running_server
 from streamlit_client import StreamlitSession
 
 

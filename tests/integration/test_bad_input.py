@@ -26,7 +26,7 @@ from streamlit_client import (
 )
 
 if TYPE_CHECKING:
-    from streamlit_server import Server
+    from local_server import Server
 
 BAD_DATES = ["2023-13-45", "garbage", "", "2022-12-31", "2024-01-01"]
 ServerFine = Callable[..., None]

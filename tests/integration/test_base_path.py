@@ -6,8 +6,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from streamlit_server import running_server
 
+from local_server import running_server
 from streamlit_client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
 
 

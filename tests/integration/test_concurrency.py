@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from streamlit_client import EARLY_FOR_RERUN, FRAGMENT_SUCCESS, SUCCESS, StreamlitSession
 
 if TYPE_CHECKING:
-    from streamlit_server import Server
+    from local_server import Server
 
 LOADTESTS = Path(__file__).resolve().parents[2] / "loadtests"
 SESSIONS = 6

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
-from streamlit_server import running_server
 
+from local_server import running_server
 from streamlit_client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
 
 if TYPE_CHECKING:
-    from streamlit_server import Server
+    from local_server import Server
 
 PING_INTERVAL = 1
 

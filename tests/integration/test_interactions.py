@@ -12,7 +12,7 @@ import pytest
 from streamlit_client import EARLY_FOR_RERUN, FRAGMENT_SUCCESS, SUCCESS, StreamlitSession
 
 if TYPE_CHECKING:
-    from streamlit_server import Server
+    from local_server import Server
 
 MONTHLY = "Daily sales for all products"
 TOTALS = "Total sales for all products"

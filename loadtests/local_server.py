@@ -1,6 +1,7 @@
-"""Start the real app with `python -m streamlit run` on a free port, for integration tests.
+"""Start the real app with `python -m streamlit run` on a free port, on 127.0.0.1.
 
-A plain module (not conftest) so test modules can import it by a name of its own.
+The one launcher of a local server: the integration tests and the benchmarks use it.
+A server that does not start raises ``ServerStartError`` carrying the server's log.
 """
 
 from __future__ import annotations
@@ -17,11 +18,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app" / "streamlit_app.py"
 START_TIMEOUT = 60.0
+
+
+class ServerStartError(RuntimeError):
+    """The server exited or never became healthy; the message holds its log."""
+
+
+def healthy(base_url: str) -> bool:
+    """True when ``{base_url}/_stcore/health`` answers 200."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=5) as response:  # noqa: S310
+            return response.status == 200
+    except OSError:
+        return False
 
 
 @dataclass
@@ -36,11 +48,7 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
     def healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.base_url}/_stcore/health", timeout=5) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        return healthy(self.base_url)
 
 
 def free_port() -> int:
@@ -78,9 +86,9 @@ def running_server(*options: str, env: dict[str, str] | None = None, base_path: 
         deadline = time.monotonic() + START_TIMEOUT
         while not server.healthy():
             if process.poll() is not None:
-                pytest.fail(f"streamlit exited with {process.returncode}:\n{server.log()}")
+                raise ServerStartError(f"streamlit exited with {process.returncode}:\n{server.log()}")
             if time.monotonic() > deadline:
-                pytest.fail(f"streamlit not healthy after {START_TIMEOUT}s:\n{server.log()}")
+                raise ServerStartError(f"streamlit not healthy after {START_TIMEOUT}s:\n{server.log()}")
             time.sleep(0.2)
         yield server
     finally:
