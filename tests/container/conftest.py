@@ -49,17 +49,21 @@ def app_container(docker: str, app_image: str) -> Iterator[dict[str, str]]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            logs = run(docker, "logs", name, check=False)
-            pytest.fail(f"container never became healthy:\n{logs.stdout}{logs.stderr}")
+        wait_healthy(docker, name, url)
         yield {"name": name, "url": url, "docker": docker}
     finally:
         run(docker, "rm", "-f", name, check=False)
+
+
+def wait_healthy(docker: str, name: str, url: str, timeout: float = 60) -> None:
+    """Waits for the app in container `name` to answer /_stcore/health at `url`; fails with its logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    logs = run(docker, "logs", name, check=False)
+    pytest.fail(f"container never became healthy:\n{logs.stdout}{logs.stderr}")
