@@ -47,13 +47,13 @@ test-integration: venv
 test-container: venv
 	scripts/test.sh container
 
-lint: venv ## ruff, hadolint, yamllint
+lint: venv ## ruff, hadolint, yamllint, actionlint (workflows)
 	scripts/lint.sh
 
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
 
-images: ## build the app image (starts Docker, makes the base image if needed)
+images: ## build every image of deploy/images.tsv (starts Docker, makes the base image if needed)
 	scripts/build-images.sh
 
 push: images ## tag and push every image to REGISTRY=host[:port][/path] (TAG=… default: git describe)

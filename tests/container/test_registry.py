@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from local_server import stop
 from streamlit_client import StreamlitSession
 
 from .conftest import ROOT, free_port, run, wait_healthy
@@ -70,12 +71,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.2)
         yield address
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 
