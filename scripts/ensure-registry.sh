@@ -4,8 +4,11 @@
 set -euo pipefail
 bin=/usr/bin/docker-registry
 if [ ! -x "$bin" ]; then
-  echo "ensure-registry: installing docker-registry from Debian's archive" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  echo "ensure-registry: installing docker-registry from the distribution's archive" >&2
+  sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)  # GitHub's runners run as a user with sudo
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     docker-registry >/dev/null
 fi
 echo "$bin"
