@@ -128,7 +128,8 @@ def main() -> None:
     args = parser.parse_args()
 
     docker = sh("scripts/ensure-docker.sh").splitlines()[-1]
-    images = dict(line.split("=", 1) for line in sh("scripts/build-images.sh").split())
+    sh("scripts/build-images.sh")
+    images = dict(line.split("=", 1) for line in sh("scripts/images.sh", "--env").split())
     base = sh("scripts/base-image.sh").splitlines()[-1]
     build_single_stage(docker, base)
     app, proxy = images["APP_IMAGE"], images["PROXY_IMAGE"]

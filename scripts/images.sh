@@ -1,8 +1,14 @@
-# The project's images: the one list that build-images.sh, stack.sh and push scripts read.
-# Source it from bash; each tag can be overridden from the environment.
-# shellcheck shell=bash
-: "${APP_IMAGE:=sales-dashboard:dev}"
-: "${PROXY_IMAGE:=sales-dashboard-proxy:dev}"
-export APP_IMAGE PROXY_IMAGE
-IMAGE_NAMES=(APP_IMAGE PROXY_IMAGE)
-declare -A IMAGE_DOCKERFILES=([APP_IMAGE]=Dockerfile [PROXY_IMAGE]=deploy/proxy/Dockerfile)
+#!/usr/bin/env bash
+# Prints the images of deploy/images.tsv, one a line: NAME TAG DOCKERFILE CONTEXT, where TAG is
+# the image's variable (APP_IMAGE, ...) when set, else its default tag.
+#   scripts/images.sh --env   prints VARIABLE=TAG lines instead (for compose and tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+while IFS=$'\t' read -r name variable default dockerfile context; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  if [ "${1:-}" = --env ]; then
+    echo "$variable=${!variable:-$default}"
+  else
+    echo "$name ${!variable:-$default} $dockerfile $context"
+  fi
+done <deploy/images.tsv

@@ -12,7 +12,8 @@
 # and those deploy/compose.yaml reads (PROXY_PORT, PROXY_BIND, APP_IMAGE, PROXY_IMAGE, SALES_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/images.sh
+# APP_IMAGE, PROXY_IMAGE, … for compose: as set, else their defaults in deploy/images.tsv.
+while IFS='=' read -r variable tag; do export "$variable=$tag"; done < <(scripts/images.sh --env)
 project=${STACK_PROJECT:-sales-dashboard}
 replicas=${APP_REPLICAS:-1}
 docker=$(scripts/ensure-docker.sh)

@@ -34,7 +34,7 @@ def images(docker: str) -> dict[str, str]:
     """Every project image built from the committed files: {"APP_IMAGE": tag, "PROXY_IMAGE": tag}."""
     result = run("scripts/build-images.sh", check=False)
     assert result.returncode == 0, f"image build failed:\n{result.stderr[-4000:]}"
-    return dict(line.split("=", 1) for line in result.stdout.split() if "=" in line)
+    return dict(line.split("=", 1) for line in run("scripts/images.sh", "--env").stdout.split())
 
 
 @pytest.fixture(scope="session")
@@ -59,20 +59,24 @@ def app_container(docker: str, app_image: str) -> Iterator[dict[str, str]]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            logs = run(docker, "logs", name, check=False)
-            pytest.fail(f"container never became healthy:\n{logs.stdout}{logs.stderr}")
+        wait_healthy(docker, name, url)
         yield {"name": name, "url": url, "docker": docker}
     finally:
         run(docker, "rm", "-f", name, check=False)
+
+
+def wait_healthy(docker: str, name: str, url: str, timeout: float = 60) -> None:
+    """Waits for the app in container `name` to answer /_stcore/health at `url`; fails with its logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    logs = run(docker, "logs", name, check=False)
+    pytest.fail(f"container never became healthy:\n{logs.stdout}{logs.stderr}")
 
 
 @dataclass
