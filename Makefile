@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down test test-unit test-integration test-container lint bench images lock clean
+.PHONY: help venv run up down test test-unit test-integration test-container test-browser lint bench images lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ up: venv ## build the images, start the compose stack, wait until healthy, print
 down: ## stop the compose stack
 	scripts/stack.sh down
 
-test: venv ## every test tier: unit, integration, container (fails on any skip)
+test: venv ## every test tier: unit, integration, container, browser (fails on any skip)
 	scripts/test.sh
 
 test-unit: venv
@@ -39,6 +39,9 @@ test-integration: venv
 
 test-container: venv
 	scripts/test.sh container
+
+test-browser: venv ## Chromium (Debian's, installed if missing) through Playwright
+	scripts/test.sh browser
 
 lint: venv ## ruff, hadolint, yamllint
 	scripts/lint.sh

@@ -1,0 +1,139 @@
+"""What the page says over its WebSocket, decoded with Streamlit's own protobufs.
+
+Playwright reports every frame of the page's ``/_stcore/stream`` socket; ``Wire`` keeps them
+in order: BackMsgs the browser sent, ForwardMsgs it received (``ref_hash`` stubs resolved from
+the messages seen before, as the browser's cache does), and when sockets opened and closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from playwright.sync_api import Page, WebSocket
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from streamlit_client.messages import delta_text, finished_name
+
+STREAM_PATH = "/_stcore/stream"
+#: Statuses that end an interaction (a fragment calling st.rerun() ends EARLY_FOR_RERUN first).
+RUN_ENDS = ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
+
+
+@dataclass
+class Event:
+    """One frame or socket event: ``sent`` (BackMsg), ``received`` (ForwardMsg), ``open``, ``close``."""
+
+    kind: str
+    message: BackMsg | ForwardMsg | None = None
+
+
+@dataclass
+class Run:
+    """The frames of one interaction, from the browser's request to the end of the last run."""
+
+    sent: list[BackMsg] = field(default_factory=list)
+    received: list[ForwardMsg] = field(default_factory=list)
+
+    @property
+    def reruns(self) -> list[BackMsg]:
+        return [msg for msg in self.sent if msg.WhichOneof("type") == "rerun_script"]
+
+    @property
+    def delta_fragments(self) -> list[str]:
+        """The fragment id of each delta received ("" = outside any fragment: a full run)."""
+        return [msg.delta.fragment_id for msg in self.received if msg.WhichOneof("type") == "delta"]
+
+    @property
+    def outcomes(self) -> list[str]:
+        return [
+            finished_name(msg.script_finished)
+            for msg in self.received
+            if msg.WhichOneof("type") == "script_finished"
+        ]
+
+    @property
+    def texts(self) -> list[str]:
+        found = (delta_text(msg.delta) for msg in self.received if msg.WhichOneof("type") == "delta")
+        return [text for text in found if text is not None]
+
+
+class Wire:
+    """Records the page's Streamlit WebSocket traffic. Attach before ``page.goto``."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.events: list[Event] = []
+        self.undecodable: list[str] = []
+        self._cache: dict[str, bytes] = {}
+        page.on("websocket", self._on_socket)
+
+    @property
+    def opened(self) -> int:
+        return sum(event.kind == "open" for event in self.events)
+
+    @property
+    def closed(self) -> int:
+        return sum(event.kind == "close" for event in self.events)
+
+    def mark(self) -> int:
+        """A position in the recording; ``run_since(mark)`` returns what came after it."""
+        return len(self.events)
+
+    def run_since(self, mark: int) -> Run:
+        run = Run()
+        for event in self.events[mark:]:
+            if event.kind == "sent":
+                run.sent.append(event.message)
+            elif event.kind == "received":
+                run.received.append(event.message)
+        return run
+
+    def wait_run_end(self, mark: int, timeout: float = 30.0) -> Run:
+        """Wait (letting Playwright deliver frames) until a run that started after ``mark`` ends."""
+        deadline_ms = timeout * 1000
+        waited = 0
+        while not any(outcome in RUN_ENDS for outcome in self.run_since(mark).outcomes):
+            if waited >= deadline_ms:
+                run = self.run_since(mark)
+                raise AssertionError(
+                    f"no run ended within {timeout}s: sockets opened {self.opened}, closed "
+                    f"{self.closed}; sent {len(run.sent)} BackMsgs, received {len(run.received)} "
+                    f"ForwardMsgs, outcomes {run.outcomes}"
+                )
+            self.page.wait_for_timeout(50)
+            waited += 50
+        return self.run_since(mark)
+
+    def _on_socket(self, socket: WebSocket) -> None:
+        if not socket.url.endswith(STREAM_PATH):
+            return
+        self.events.append(Event("open"))
+        socket.on("framesent", self._on_sent)
+        socket.on("framereceived", self._on_received)
+        socket.on("close", lambda _socket: self.events.append(Event("close")))
+
+    def _on_sent(self, payload: bytes | str) -> None:
+        msg = BackMsg()
+        if isinstance(payload, str):
+            self.undecodable.append(f"text frame sent: {payload[:80]!r}")
+            return
+        msg.ParseFromString(payload)
+        self.events.append(Event("sent", msg))
+
+    def _on_received(self, payload: bytes | str) -> None:
+        if isinstance(payload, str):
+            self.undecodable.append(f"text frame received: {payload[:80]!r}")
+            return
+        msg = ForwardMsg()
+        msg.ParseFromString(payload)
+        if msg.WhichOneof("type") == "ref_hash":
+            cached = self._cache.get(msg.ref_hash)
+            if cached is None:
+                self.undecodable.append(f"ref_hash to a message never seen: {msg.ref_hash}")
+                return
+            msg = ForwardMsg()
+            msg.ParseFromString(cached)
+        elif msg.hash:
+            self._cache[msg.hash] = payload
+        self.events.append(Event("received", msg))
