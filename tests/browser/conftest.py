@@ -1,4 +1,6 @@
-"""Browser tier: Debian's Chromium, driven by Playwright, on the app served locally.
+"""Browser tier: Debian's Chromium, driven by Playwright, on the app as `make up` runs it: both
+images built, the compose stack started (its own project name, a free port on 127.0.0.1), every
+request through the nginx proxy.
 
 The browser comes from Debian's archive (scripts/ensure-browser.sh), never from Playwright's
 download. If it cannot start, every test of the tier fails with the reason: never a skip.
@@ -7,21 +9,13 @@ download. If it cannot start, every test of the tier fails with the reason: neve
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
+from dashboard import DESKTOP, Dashboard, PageWatch
 from playwright.sync_api import Browser, Error, sync_playwright
+from stack import Stack, free_port
 
-sys.path.insert(0, str(Path(__file__).parent))  # dashboard.py and wire.py beside this file
-
-from dashboard import Dashboard, PageWatch
-
-from local_server import running_server
-
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # build-environment.md: what Debian's Chromium needs to run headless as root in a container.
 CHROMIUM_ARGS = [
@@ -32,8 +26,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DESKTOP = {"width": 1400, "height": 900}
-NARROW = {"width": 420, "height": 900}
 
 
 @pytest.fixture(scope="session")
@@ -51,9 +43,30 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
-    with running_server() as server:
-        yield f"{server.base_url}/"
+def stack() -> Iterator[Stack]:
+    env = {
+        **os.environ,
+        # Own project and tags: the Docker engine may be shared with other stacks and builds.
+        "STACK_PROJECT": f"browser-e2e-{os.getpid()}",
+        "APP_IMAGE": "browser-e2e-app:test",
+        "PROXY_IMAGE": "browser-e2e-proxy:test",
+        "PROXY_BIND": "127.0.0.1",
+        "PROXY_PORT": str(free_port()),
+    }
+    started = Stack("", env)
+    up = started.stack("up")
+    try:
+        assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
+        started.url = up.stdout.strip().splitlines()[-1]
+        yield started
+    finally:
+        down = started.stack("down")
+        assert down.returncode == 0, f"scripts/stack.sh down failed:\n{down.stderr[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def app_url(stack: Stack) -> str:
+    return stack.url
 
 
 @pytest.fixture

@@ -19,6 +19,9 @@ READY_TEXT = "Total sales for all products"
 LOAD_TIMEOUT_MS = 60_000
 QUIET_MS = 1_000  # no DOM change for this long = the page has settled (plotly draws late)
 HELPERS = Path(__file__).with_name("e2e.js")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"  # CI keeps this folder
+DESKTOP = {"width": 1400, "height": 900}
+NARROW = {"width": 420, "height": 900}
 
 
 class PageWatch:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import DESKTOP, NARROW, SCREENSHOTS
-from dashboard import Dashboard
+from dashboard import DESKTOP, NARROW, SCREENSHOTS, Dashboard
 
 
 @pytest.mark.parametrize(("name", "viewport"), [("desktop", DESKTOP), ("narrow", NARROW)])

@@ -43,6 +43,8 @@ def test_no_toolbar_for_end_users(dashboard: Dashboard) -> None:
 
 
 def test_no_console_error_or_csp_violation_while_used(dashboard: Dashboard) -> None:
+    policy = dashboard.response.headers.get("content-security-policy", "")
+    assert "default-src 'self'" in policy, "the page came through the proxy, under its CSP"
     dashboard.pick(date(2023, 1, 20))
     dashboard.pick(date(2023, 6, 5))
     assert dashboard.watch.problems() == []

@@ -7,6 +7,8 @@ the messages seen before, as the browser's cache does), and when sockets opened 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from playwright.sync_api import Page, WebSocket
@@ -91,19 +93,27 @@ class Wire:
 
     def wait_run_end(self, mark: int, timeout: float = 30.0) -> Run:
         """Wait (letting Playwright deliver frames) until a run that started after ``mark`` ends."""
-        deadline_ms = timeout * 1000
-        waited = 0
-        while not any(outcome in RUN_ENDS for outcome in self.run_since(mark).outcomes):
-            if waited >= deadline_ms:
-                run = self.run_since(mark)
-                raise AssertionError(
-                    f"no run ended within {timeout}s: sockets opened {self.opened}, closed "
-                    f"{self.closed}; sent {len(run.sent)} BackMsgs, received {len(run.received)} "
-                    f"ForwardMsgs, outcomes {run.outcomes}"
-                )
-            self.page.wait_for_timeout(50)
-            waited += 50
+        self.wait_until(
+            lambda: any(outcome in RUN_ENDS for outcome in self.run_since(mark).outcomes),
+            timeout,
+            f"a run to end ({self.describe(mark)})",
+        )
         return self.run_since(mark)
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        """Poll ``condition`` while Playwright delivers events; AssertionError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"waited {timeout}s for {what}")
+            self.page.wait_for_timeout(50)
+
+    def describe(self, mark: int) -> str:
+        run = self.run_since(mark)
+        return (
+            f"sockets opened {self.opened}, closed {self.closed}; since the mark: sent "
+            f"{len(run.sent)} BackMsgs, received {len(run.received)} ForwardMsgs, outcomes {run.outcomes}"
+        )
 
     def _on_socket(self, socket: WebSocket) -> None:
         if not socket.url.endswith(STREAM_PATH):
