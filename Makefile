@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down test test-unit test-integration test-container test-browser lint bench images lock clean
+.PHONY: help venv run up down test test-unit test-integration test-container test-browser lint bench bench-containers \
+	images lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -22,7 +23,7 @@ venv: $(VENV)/.installed ## create .venv from the hashed dev lock
 run: venv ## run the app locally on PORT (default 8501), no containers
 	$(PY) -m streamlit run app/streamlit_app.py --server.port $(PORT)
 
-up: venv ## build the images, start the compose stack, wait until healthy, print the URL
+up: ## build the images, start the compose stack, wait until healthy, print the URL
 	scripts/stack.sh up
 
 down: ## stop the compose stack
@@ -49,7 +50,10 @@ lint: venv ## ruff, hadolint, yamllint
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
 
-images: ## build the app image (starts Docker, makes the base image if needed)
+bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
+	$(PY) scripts/bench_containers.py
+
+images: ## build the app and proxy images (starts Docker, makes the base image if needed)
 	scripts/build-images.sh
 
 lock: venv ## re-lock requirements/*.txt with hashes from requirements/*.in
