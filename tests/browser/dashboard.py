@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page
-from wire import Wire
+from wire import Run, Wire
 
 READY_TEXT = "Total sales for all products"
 LOAD_TIMEOUT_MS = 60_000
@@ -31,12 +31,20 @@ class PageWatch:
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         self.csp_violations: list[str] = []
+        self.http_errors: list[str] = []  # for diagnosis only: a restart test expects some
         context.expose_binding("__e2eCsp", lambda _source, text: self.csp_violations.append(text))
         context.add_init_script(path=HELPERS)
 
     def attach(self, page: Page) -> None:
         page.on("console", lambda msg: msg.type == "error" and self.console_errors.append(msg.text))
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        page.on("requestfailed", lambda request: self.http_errors.append(f"{request.url}: {request.failure}"))
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400 and self.http_errors.append(f"{response.url}: {response.status}")
+            ),
+        )
 
     def problems(self) -> list[str]:
         return (
@@ -61,7 +69,14 @@ class Dashboard:
     def open(self) -> None:
         mark = self.wire.mark()
         self.response = self.page.goto(self.url, timeout=LOAD_TIMEOUT_MS)
-        self.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
+        try:
+            self.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
+        except AssertionError as exc:
+            body = self.page.locator("body").inner_text()[:500]
+            raise AssertionError(
+                f"{exc}\npage {self.page.url} answered {self.response.status if self.response else None}; "
+                f"HTTP errors {self.watch.http_errors}; console {self.watch.console_errors}; text: {body!r}"
+            ) from None
         self.page.get_by_text(READY_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
         self.settle()
 
@@ -97,10 +112,12 @@ class Dashboard:
         self.page.keyboard.press("Escape")
         self.page.get_by_role("heading", name="Daily vs monthly sales").click()
 
-    def pick(self, day: date):
-        """Pick ``day`` as a user would and wait for the app's answer; returns the wire Run."""
+    def pick(self, day: date) -> Run:
+        """Pick ``day`` as a user would and wait for the app's answer to it (not to an earlier
+        request still in flight); returns the frames from the request to the run's end."""
         mark = self.wire.mark()
         self.type_date(day.isoformat())
-        run = self.wire.wait_run_end(mark)
+        request = self.wire.wait_sent_date(mark, day.isoformat())
+        run = self.wire.wait_run_end(request)
         self.settle()
         return run

@@ -13,19 +13,6 @@ import pytest
 from dashboard import Dashboard
 from playwright.sync_api import expect
 
-DATE_WIDGET_KEY = "-selected_date"
-
-
-def sent_dates(run) -> list[str]:
-    """The date widget values the browser sent in ``run``'s reruns."""
-    return [
-        value
-        for rerun in run.reruns
-        for widget in rerun.rerun_script.widget_states.widgets
-        if widget.id.endswith(DATE_WIDGET_KEY)
-        for value in widget.string_array_value.data
-    ]
-
 
 def test_same_month_pick_reruns_only_the_daily_view(dashboard: Dashboard) -> None:
     page = dashboard.page
@@ -41,7 +28,7 @@ def test_same_month_pick_reruns_only_the_daily_view(dashboard: Dashboard) -> Non
     assert len(run.reruns) == 1
     fragment = run.reruns[0].rerun_script.fragment_id
     assert fragment, "the browser asked for a fragment rerun"
-    assert sent_dates(run) == ["2023-01-15"]
+    assert run.dates_sent == ["2023-01-15"]
     assert run.delta_fragments, "the fragment sent its elements"
     assert set(run.delta_fragments) == {fragment}, "no delta outside the daily fragment"
     assert run.outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
@@ -107,7 +94,7 @@ def test_date_outside_2023_is_refused(dashboard: Dashboard, typed: str) -> None:
     # A valid pick afterwards works, and is the only date the browser ever sent: the refused
     # one would have gone out before it.
     dashboard.pick(date(2023, 1, 9))
-    assert sent_dates(dashboard.wire.run_since(mark)) == ["2023-01-09"]
+    assert dashboard.wire.run_since(mark).dates_sent == ["2023-01-09"]
     assert dashboard.headings(Dashboard.DAILY)[0] == "Best sellers, January 9, 2023"
     assert dashboard.date_field().get_attribute("data-invalid") is None
     assert dashboard.watch.problems() == []

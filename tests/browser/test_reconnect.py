@@ -25,6 +25,8 @@ def test_page_recovers_without_reload(dashboard: Dashboard, stack: Stack, servic
     wire.wait_until(lambda: wire.opened > sockets, RECONNECT_TIMEOUT, "the page to open a new WebSocket")
     mark = wire.mark()
     wire.wait_until(lambda: page.get_by_text("Connecting").count() == 0, RECONNECT_TIMEOUT, "reconnection")
+    dashboard.settle()
+    assert dashboard.headings(Dashboard.DAILY)[0] == "Best sellers, January 12, 2023", "the pick is kept"
     run = dashboard.pick(date(2023, 2, 20))
 
     assert page.evaluate("() => window.__e2eSamePage === true"), "the page was reloaded"

@@ -20,6 +20,19 @@ from streamlit_client.messages import delta_text, finished_name
 STREAM_PATH = "/_stcore/stream"
 #: Statuses that end an interaction (a fragment calling st.rerun() ends EARLY_FOR_RERUN first).
 RUN_ENDS = ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
+DATE_WIDGET_SUFFIX = "-selected_date"  # widget ids end with the user key
+
+
+def rerun_dates(msg: BackMsg) -> list[str]:
+    """The date widget values a ``rerun_script`` BackMsg carries (ISO strings)."""
+    if msg.WhichOneof("type") != "rerun_script":
+        return []
+    return [
+        value
+        for widget in msg.rerun_script.widget_states.widgets
+        if widget.id.endswith(DATE_WIDGET_SUFFIX)
+        for value in widget.string_array_value.data
+    ]
 
 
 @dataclass
@@ -45,6 +58,10 @@ class Run:
     def delta_fragments(self) -> list[str]:
         """The fragment id of each delta received ("" = outside any fragment: a full run)."""
         return [msg.delta.fragment_id for msg in self.received if msg.WhichOneof("type") == "delta"]
+
+    @property
+    def dates_sent(self) -> list[str]:
+        return [value for msg in self.reruns for value in rerun_dates(msg)]
 
     @property
     def outcomes(self) -> list[str]:
@@ -99,6 +116,21 @@ class Wire:
             f"a run to end ({self.describe(mark)})",
         )
         return self.run_since(mark)
+
+    def wait_sent_date(self, mark: int, day: str, timeout: float = 30.0) -> int:
+        """Wait for the browser to send a rerun carrying ``day``; returns that frame's position."""
+        found: list[int] = []
+
+        def sent() -> bool:
+            found.extend(
+                mark + i
+                for i, event in enumerate(self.events[mark:])
+                if event.kind == "sent" and day in rerun_dates(event.message)
+            )
+            return bool(found)
+
+        self.wait_until(sent, timeout, f"the browser to send {day} ({self.describe(mark)})")
+        return found[0]
 
     def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
         """Poll ``condition`` while Playwright delivers events; AssertionError after ``timeout``."""
