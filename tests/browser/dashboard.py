@@ -19,6 +19,7 @@ READY_TEXT = "Total sales for all products"
 LOAD_TIMEOUT_MS = 60_000
 QUIET_MS = 1_000  # no DOM change for this long = the page has settled (plotly draws late)
 HELPERS = Path(__file__).with_name("e2e.js")
+NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"  # CI keeps this folder
 DESKTOP = {"width": 1400, "height": 900}
 NARROW = {"width": 420, "height": 900}
@@ -67,6 +68,18 @@ class Dashboard:
         watch.attach(page)
 
     def open(self) -> None:
+        """Load the page and wait for its first run. Retried once if Chromium aborted the load
+        with ERR_NETWORK_CHANGED (interfaces coming and going on a shared Docker host)."""
+        try:
+            self._load()
+        except AssertionError:
+            if not any(NETWORK_CHANGED in error for error in self.watch.http_errors):
+                raise
+            self.watch.http_errors.clear()
+            self.watch.console_errors.clear()
+            self._load()
+
+    def _load(self) -> None:
         mark = self.wire.mark()
         self.response = self.page.goto(self.url, timeout=LOAD_TIMEOUT_MS)
         try:
