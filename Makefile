@@ -9,8 +9,8 @@ CHECKOV_VENV := .venv-checkov
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down test test-unit test-integration test-container lint bench bench-containers \
-	images push lock clean
+.PHONY: help venv run up down test test-unit test-integration test-container test-browser lint bench \
+	bench-containers images push lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -36,7 +36,7 @@ up: ## build the images, start the compose stack, wait until healthy, print the 
 down: ## stop the compose stack
 	scripts/stack.sh down
 
-test: venv ## every test tier: unit, integration, container (fails on any skip)
+test: venv ## every test tier: unit, integration, container, browser (fails on any skip)
 	scripts/test.sh
 
 test-unit: venv
@@ -47,6 +47,9 @@ test-integration: venv
 
 test-container: venv
 	scripts/test.sh container
+
+test-browser: venv ## Chromium (Debian's, installed if missing) through Playwright
+	scripts/test.sh browser
 
 lint: venv ## ruff, hadolint, yamllint, actionlint (workflows)
 	scripts/lint.sh

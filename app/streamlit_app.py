@@ -6,7 +6,9 @@ from sales_dashboard.data import load_sales
 from sales_dashboard.settings import Settings, load_settings
 from sales_dashboard.views import daily_view, monthly_view
 
-st.set_page_config(page_title="Sales dashboard", page_icon=":material/monitoring:", layout="wide")
+# An emoji icon becomes a data: URL in the page; a ":material/...:" icon would be fetched from
+# Google's font host, which the proxy's Content-Security-Policy (and offline users) refuse.
+st.set_page_config(page_title="Sales dashboard", page_icon="📈", layout="wide")
 
 
 @st.cache_resource

@@ -4,10 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit integration container)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit integration container browser)
 for tier in "${tiers[@]}"; do
   [ -d "tests/$tier" ] || { echo "no such tier: tests/$tier" >&2; exit 2; }
   [ "$tier" = container ] && scripts/ensure-docker.sh >/dev/null
+  if [ "$tier" = browser ]; then CHROMIUM=$(scripts/ensure-browser.sh); export CHROMIUM; fi
   echo "=== tier: $tier ==="
   .venv/bin/python -m pytest "tests/$tier"
 done

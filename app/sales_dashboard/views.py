@@ -12,9 +12,8 @@ from .charts import BEST_COLOR, TOTAL_COLOR, WORST_COLOR, ranked_bar_chart
 from .settings import Settings
 
 TOP_N = 10
-PICKER_HEIGHT = 100
-PANEL_HEIGHT = 520
-CHART_HEIGHT = 420
+PICKER_HEIGHT = 110  # the picker box and the month's total beside it, same height to line up
+CHART_HEIGHT = 390  # as tall as a ten-row table; the month's table scrolls inside the same height
 DATE_KEY = "selected_date"
 PREVIOUS_KEY = "previous_date"
 MONEY = st.column_config.NumberColumn(format="dollar")
@@ -43,14 +42,13 @@ def month_of(data: pd.DataFrame, day: date) -> pd.DataFrame:
 
 
 def _ranked_panel(heading: str, values: pd.Series, title: str, color: str, label: str) -> None:
-    with st.container(height=PANEL_HEIGHT):
+    # No fixed height: a fixed-height box would hide the chart below its fold when the
+    # columns stack on a narrow screen. The money column sizes to its values, so they stay
+    # in view in the table's share of the panel.
+    with st.container(border=True):
         st.subheader(heading)
         table, chart = st.columns([2, 3])
-        table.dataframe(
-            values.rename(label).to_frame(),
-            column_config={label: st.column_config.NumberColumn(format="dollar", width="medium")},
-            height=CHART_HEIGHT,
-        )
+        table.dataframe(values.rename(label).to_frame(), column_config={label: MONEY})
         chart.plotly_chart(
             ranked_bar_chart(values, title, color, CHART_HEIGHT),
             config={"displayModeBar": False},
@@ -97,8 +95,9 @@ def monthly_view(data: pd.DataFrame, settings: Settings) -> None:
     day = selected_day(data)
     time.sleep(settings.demo_delay_seconds)
     month = month_of(data, day)
-    st.container(height=PICKER_HEIGHT, border=False)  # lines up with the picker on the left
-    with st.container(height=PANEL_HEIGHT):
+    with st.container(height=PICKER_HEIGHT):  # beside the picker; stacks under it on a phone
+        st.metric(f"Total sales, {day:%B %Y}", f"${month.to_numpy().sum():,.2f}")
+    with st.container(border=True):
         st.subheader(f"Daily sales for all products, {day:%B %Y}")
         table = month.copy()
         table.index = table.index.strftime("%Y-%m-%d")
@@ -107,7 +106,7 @@ def monthly_view(data: pd.DataFrame, settings: Settings) -> None:
             column_config={name: MONEY for name in table.columns},
             height=CHART_HEIGHT,
         )
-    with st.container(height=PANEL_HEIGHT):
+    with st.container(border=True):
         st.subheader(f"Total sales for all products, {day:%B %Y}")
         totals = month.sum().sort_values(ascending=False)
         st.plotly_chart(
