@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "loadtests"))
 
 from local_server import free_port  # noqa: E402
-from streamlit_client import StreamlitSession  # noqa: E402
+from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -109,11 +109,19 @@ def measure(stack: Stack, users: int, seconds: float) -> dict:
     def user(index: int) -> None:
         days = cycle(range(3, 29))
         start_line.wait()
-        try:
-            while not stop.is_set():
+        while not stop.is_set():
+            try:
                 walls[index].append(sessions[index].pick_date(f"2023-01-{next(days):02d}").wall_time)
-        except Exception as exc:  # noqa: BLE001 - reported with the figures
-            errors.append(repr(exc))
+            except SessionClosed as exc:  # reconnect and go on, as Streamlit's frontend does
+                errors.append(repr(exc))
+                try:
+                    sessions[index].reconnect()
+                except StreamlitClientError as again:
+                    errors.append(repr(again))
+                    return
+            except Exception as exc:  # noqa: BLE001 - reported with the figures; this user stops
+                errors.append(repr(exc))
+                return
 
     threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
     for thread in threads:
@@ -165,7 +173,8 @@ def main() -> None:
                 results[replicas].append(result)
                 print(f"round {round_no + 1} replicas {replicas}: {result['rate']:.2f}/s "
                       f"p50 {result['p50']:.0f} ms p95 {result['p95']:.0f} ms sessions {result['sessions']} "
-                      f"errors {len(result['errors'])}", file=sys.stderr, flush=True)  # fmt: skip
+                      f"errors {Counter(e.split('(')[0] for e in result['errors'])}",
+                      file=sys.stderr, flush=True)  # fmt: skip
     finally:
         subprocess.run(["scripts/swarm.sh", "down"], cwd=REPO, env=env, capture_output=True, check=False)
 

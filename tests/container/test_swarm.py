@@ -221,6 +221,7 @@ def test_killed_replica_loses_only_its_own_sessions_and_is_replaced(swarm):
         session = StreamlitSession(swarm.url, timeout=60)
         session.open()
         session.timeout = 30
+        assert session.pick_date("2023-01-02").outcomes == FRAGMENT_DONE  # warm, before the clock
         pickers.append(Picker(session, replica_of(swarm, session)))
     by_replica = Counter(p.replica for p in pickers)
     victim_addr = by_replica.most_common(1)[0][0]
