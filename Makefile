@@ -9,8 +9,8 @@ CHECKOV_VENV := .venv-checkov
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down test test-unit test-integration test-container test-browser lint bench \
-	bench-containers images push lock clean
+.PHONY: help venv run up down swarm-up swarm-down test test-unit test-integration test-container \
+	test-browser lint bench bench-containers bench-replicas images push lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -36,6 +36,12 @@ up: ## build the images, start the compose stack, wait until healthy, print the 
 down: ## stop the compose stack
 	scripts/stack.sh down
 
+swarm-up: ## deploy the Swarm stack (3 replicas; swarm init if the node is in none), print the URL
+	scripts/swarm.sh up
+
+swarm-down: ## remove the Swarm stack; leave the swarm if swarm-up made it
+	scripts/swarm.sh down
+
 test: venv ## every test tier: unit, integration, container, browser (fails on any skip)
 	scripts/test.sh
 
@@ -59,6 +65,9 @@ bench: venv ## interaction benchmark against a local server (prints medians)
 
 bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
 	$(PY) scripts/bench_containers.py
+
+bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 replicas (prints figures)
+	$(PY) scripts/bench_replicas.py
 
 images: ## build every image of deploy/images.tsv (starts Docker, makes the base image if needed)
 	scripts/build-images.sh
