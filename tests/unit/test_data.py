@@ -90,6 +90,10 @@ def test_settings_defaults():
     assert load_settings({}) == Settings()
 
 
+def test_table_cache_choice_is_read_case_insensitively():
+    assert load_settings({"SALES_TABLE_CACHE": " Copy "}).table_cache == "copy"
+
+
 @pytest.mark.parametrize(
     ("env", "reason"),
     [
@@ -99,6 +103,7 @@ def test_settings_defaults():
         ({"SALES_DEMO_DELAY_SECONDS": "-1"}, "outside"),
         ({"SALES_DEMO_DELAY_SECONDS": "soon"}, "not a number"),
         ({"SALES_DATA_PATH": "sales.xlsx"}, "must end in .csv or .parquet"),
+        ({"SALES_TABLE_CACHE": "sometimes"}, "not one of shared, copy"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):
