@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down test test-unit test-integration test-container lint bench images lock clean
+.PHONY: help venv run up down test test-unit test-integration test-load test-container lint bench loadtest soak images lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ up: venv ## build the images, start the compose stack, wait until healthy, print
 down: ## stop the compose stack
 	scripts/stack.sh down
 
-test: venv ## every test tier: unit, integration, container (fails on any skip)
+test: venv ## every test tier: unit, integration, load, container (fails on any skip)
 	scripts/test.sh
 
 test-unit: venv
@@ -36,6 +36,9 @@ test-unit: venv
 
 test-integration: venv
 	scripts/test.sh integration
+
+test-load: venv
+	scripts/test.sh load
 
 test-container: venv
 	scripts/test.sh container
@@ -45,6 +48,12 @@ lint: venv ## ruff, hadolint, yamllint
 
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
+
+loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
+	$(PY) loadtests/compare.py $(LOADTEST_ARGS)
+
+soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
+	$(PY) scripts/soak.py $(SOAK_ARGS)
 
 images: ## build the app image (starts Docker, makes the base image if needed)
 	scripts/build-images.sh

@@ -41,6 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "loadtests"))
 
+from local_server import free_port, healthy, running_server  # noqa: E402
 from server_probe import (  # noqa: E402
     CgroupProbe,
     ProcessProbe,
@@ -49,8 +50,6 @@ from server_probe import (  # noqa: E402
     docker_exec_sessions,
     http_sessions,
 )
-
-from local_server import free_port, healthy, running_server  # noqa: E402
 
 LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
 SCENARIOS = {"fragment": ("FragmentUser", "fragment_rerun"), "full": ("FullRerunUser", "full_rerun")}

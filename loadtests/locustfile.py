@@ -21,7 +21,8 @@ from locust import events
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from users import DEFAULT_SEED, FragmentUser, FullRerunUser, MonthHopper, RealisticMix
+from picks import DEFAULT_SEED
+from users import FragmentUser, FullRerunUser, MonthHopper, RealisticMix
 
 __all__ = ["FragmentUser", "FullRerunUser", "MonthHopper", "RealisticMix"]
 
@@ -46,3 +47,14 @@ def _options(parser) -> None:
         default=False,
         help="keep the browser's ForwardMsg cache (unchanged elements then arrive as references)",
     )
+    parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
+    parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")
+
+
+@events.test_start.add_listener
+def _drop_users_without_tasks(environment, **_kwargs) -> None:
+    """``--tags`` filters tasks; a scenario left with none would fail every spawn, so ``--tags
+    fragment`` runs the scenarios that have fragment tasks, and only those."""
+    keep = [user_class for user_class in environment.user_classes if user_class.tasks]
+    if keep and len(keep) < len(environment.user_classes):
+        environment.user_classes[:] = keep

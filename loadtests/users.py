@@ -24,17 +24,13 @@ import itertools
 import random
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
 from typing import ClassVar
 
 from locust import User, tag, task
 
+from picks import DEFAULT_SEED, DayStream, expect_fragment, expect_full
 from streamlit_client import Interaction, StreamlitSession
-from streamlit_client.errors import SessionClosed, StreamlitClientError, UnexpectedOutcome
-from streamlit_client.session import FRAGMENT_SUCCESS, SUCCESS
-
-YEAR = 2023  # the generated set's default year (SALES_YEAR)
-DEFAULT_SEED = 2023
+from streamlit_client.errors import SessionClosed, StreamlitClientError
 
 
 def idle_between(low: float, high: float) -> Callable[[User], float]:
@@ -42,39 +38,18 @@ def idle_between(low: float, high: float) -> Callable[[User], float]:
     sleeping; Locust then sleeps the 0 s it returns. Users still stop at once while waiting."""
 
     def wait(user: User) -> float:
-        seconds = low + random.random() * (high - low)
         if isinstance(user, StreamlitUser):
-            user.think(seconds)
-        else:  # pragma: no cover - only StreamlitUsers use it
-            time.sleep(seconds)
+            user.think(low + random.random() * (high - low))
         return 0.0
 
     return wait
 
 
-class DayStream:
-    """Days of one month in a reproducible order: the n-th user of any scenario gets the same."""
-
-    def __init__(self, number: int, seed: int) -> None:
-        self.rng = random.Random(f"{seed}:{number}")
-        self.month = 1 + number % 12
-        self.day = date(YEAR, self.month, 1)
-
-    def days_in_month(self) -> int:
-        following = date(YEAR + self.month // 12, self.month % 12 + 1, 1)
-        return (following - timedelta(days=1)).day
-
-    def next_day(self) -> date:
-        """Another day of the current month (never the current one)."""
-        choices = [d for d in range(1, self.days_in_month() + 1) if d != self.day.day]
-        self.day = date(YEAR, self.month, self.rng.choice(choices))
-        return self.day
-
-    def next_month(self) -> date:
-        """A day in the following month (December wraps to January)."""
-        self.month = self.month % 12 + 1
-        self.day = date(YEAR, self.month, min(self.day.day, 28))
-        return self.day
+def think_time(user: User) -> float:
+    """``idle_between(--think-min, --think-max)``: the realistic mix's think time (default 2-8 s)."""
+    options = user.environment.parsed_options
+    low, high = getattr(options, "think_min", 2.0), getattr(options, "think_max", 8.0)
+    return idle_between(low, max(low, high))(user)
 
 
 class StreamlitUser(User):
@@ -191,22 +166,6 @@ class StreamlitUser(User):
         self.interact("month_change", lambda: session.change_month(day))
 
 
-def expect_fragment(interaction: Interaction) -> None:
-    """A fragment pick must rerun the fragment and nothing outside it."""
-    if interaction.outcome != FRAGMENT_SUCCESS or interaction.outside_fragment:
-        raise UnexpectedOutcome(
-            f"fragment pick ended {interaction.outcomes} with "
-            f"{interaction.delta_fragments['']} deltas outside the fragment",
-            interaction,
-        )
-
-
-def expect_full(interaction: Interaction) -> None:
-    """A full rerun must run the whole script (deltas outside any fragment)."""
-    if interaction.outcome != SUCCESS or not interaction.outside_fragment:
-        raise UnexpectedOutcome(f"full rerun ended {interaction.outcomes} with no page deltas", interaction)
-
-
 class FragmentUser(StreamlitUser):
     """Same-month day picks: only the daily fragment reruns."""
 
@@ -241,7 +200,7 @@ class MonthHopper(StreamlitUser):
 class RealisticMix(StreamlitUser):
     """Someone reading the dashboard: mostly day picks, now and then another month."""
 
-    wait_time = idle_between(2.0, 8.0)
+    wait_time = think_time
 
     @classmethod
     def stream_family(cls) -> str:
