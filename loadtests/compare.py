@@ -120,20 +120,26 @@ def local_target(model: WorkModel, options: list[str]) -> Iterator[Target]:
         yield Target(server.base_url, ProcessProbe(server.pid), http_sessions(server.base_url))
 
 
+_stack_built = False  # build the images for the first run only; SKIP_BUILD=1 after that
+
+
 @contextlib.contextmanager
 def stack_target(model: WorkModel, project: str) -> Iterator[Target]:
+    """``scripts/stack.sh up`` with the model's SALES_* environment (one app replica), the app
+    container's cgroup as the probe; ``scripts/stack.sh down`` afterwards."""
+    global _stack_built
     env = {**os.environ, **model.env, "STACK_PROJECT": project, "APP_REPLICAS": "1"}
     env.setdefault("PROXY_PORT", str(free_port()))
-    up = subprocess.run(
-        [str(REPO / "scripts" / "stack.sh"), "up"], env=env, capture_output=True, text=True, check=False
-    )
+    if _stack_built:
+        env["SKIP_BUILD"] = "1"
+    stack = str(REPO / "scripts" / "stack.sh")
+    up = subprocess.run([stack, "up"], env=env, capture_output=True, text=True, check=False)
     try:
         if up.returncode != 0:
-            raise RuntimeError(f"scripts/stack.sh up failed:\n{up.stdout}\n{up.stderr}")
-        url = next(
-            (w for w in reversed(up.stdout.split()) if w.startswith("http")),
-            f"http://127.0.0.1:{env['PROXY_PORT']}",
-        )
+            raise RuntimeError(f"scripts/stack.sh up failed:\n{up.stdout}\n{up.stderr[-3000:]}")
+        _stack_built = True
+        urls = [word for word in up.stdout.split() if word.startswith("http")]
+        url = urls[-1] if urls else f"http://127.0.0.1:{env['PROXY_PORT']}"
         container = app_container(project)
         yield Target(
             url.rstrip("/"),
@@ -141,9 +147,7 @@ def stack_target(model: WorkModel, project: str) -> Iterator[Target]:
             docker_exec_sessions(container, docker=DOCKER),
         )
     finally:
-        subprocess.run(
-            [str(REPO / "scripts" / "stack.sh"), "down"], env=env, capture_output=True, check=False
-        )
+        subprocess.run([stack, "down"], env=env, capture_output=True, check=False)
 
 
 def app_container(project: str) -> str:
