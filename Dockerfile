@@ -11,7 +11,7 @@ FROM ${BASE_IMAGE} AS builder
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 RUN python3 -m venv /opt/venv
 # Dependencies before the source, so code changes reuse this layer.
 COPY requirements/app.txt /tmp/app.txt
@@ -22,6 +22,16 @@ RUN --mount=type=cache,target=/root/.cache/pip \
  && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes --no-compile -r /tmp/app.txt \
  && /opt/venv/bin/pip uninstall -y -q pip setuptools \
  && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
+# Parts of the wheels this app never loads (~105 MB; docs/benchmarks.md has the figures): test
+# suites and C headers; pyarrow's Flight and S3 libraries (pyarrow.fs imports S3 only if present);
+# plotly's JavaScript bundles for HTML export and Jupyter (the Streamlit frontend brings its own).
+# tests/container checks that the app, pyarrow's Parquet reader and plotly still work.
+# (cd into a glob: the python3.X directory follows the base image's Debian release.)
+# hadolint ignore=DL3003
+RUN cd /opt/venv/lib/python3*/site-packages \
+ && rm -rf pandas/tests numpy/*/tests numpy/tests pyarrow/tests pyarrow/include pyarrow/src \
+           pyarrow/*flight* pyarrow/libarrow_s3.so* pyarrow/_s3fs.* pyarrow/_pyarrow_cpp_tests.* \
+           plotly/package_data/plotly.min.js plotly/package_data/widgetbundle.js plotly/labextension
 
 FROM ${BASE_IMAGE} AS runtime
 ARG VERSION=dev
@@ -36,13 +46,14 @@ LABEL org.opencontainers.image.title="sales-dashboard" \
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 \
- && rm -rf /var/lib/apt/lists/* \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
  && groupadd --gid 10001 app \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /srv/app
 COPY .streamlit/config.toml .streamlit/config.toml
 COPY app/ app/
+COPY deploy/app/entrypoint.sh /usr/local/bin/app-entrypoint
 # HOME on a tmpfs-able path: Streamlit writes ~/.streamlit at start; the root filesystem stays read-only.
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/tmp \
@@ -55,4 +66,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python3", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=2).status != 200)"]
 # Streamlit shuts down cleanly on SIGTERM.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["python3", "-m", "streamlit", "run", "app/streamlit_app.py", "--server.address=0.0.0.0", "--server.port=8501"]
+# app-entrypoint reads the cookie secret file, then execs Streamlit as PID 1. Arguments after
+# the image name are passed on as extra Streamlit options (e.g. --server.baseUrlPath=sales).
+ENTRYPOINT ["app-entrypoint", "python3", "-m", "streamlit", "run", "app/streamlit_app.py", \
+            "--server.address=0.0.0.0", "--server.port=8501"]

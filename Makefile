@@ -4,10 +4,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# checkov's pins conflict with streamlit's, so it lives in a venv of its own.
+CHECKOV_VENV := .venv-checkov
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down test test-unit test-integration test-load test-container lint bench loadtest soak images lock clean
+.PHONY: help venv run up down test test-unit test-integration test-load test-container lint bench bench-containers \
+	loadtest soak images push lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -17,12 +20,17 @@ $(VENV)/.installed: requirements/dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	touch $@
 
-venv: $(VENV)/.installed ## create .venv from the hashed dev lock
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.txt
+	touch $@
+
+venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
 
 run: venv ## run the app locally on PORT (default 8501), no containers
 	$(PY) -m streamlit run app/streamlit_app.py --server.port $(PORT)
 
-up: venv ## build the images, start the compose stack, wait until healthy, print the URL
+up: ## build the images, start the compose stack, wait until healthy, print the URL
 	scripts/stack.sh up
 
 down: ## stop the compose stack
@@ -43,11 +51,14 @@ test-load: venv
 test-container: venv
 	scripts/test.sh container
 
-lint: venv ## ruff, hadolint, yamllint
+lint: venv ## ruff, hadolint, yamllint, actionlint (workflows)
 	scripts/lint.sh
 
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
+
+bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
+	$(PY) scripts/bench_containers.py
 
 loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
 	$(PY) loadtests/compare.py $(LOADTEST_ARGS)
@@ -55,14 +66,19 @@ loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOA
 soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
 	$(PY) scripts/soak.py $(SOAK_ARGS)
 
-images: ## build the app image (starts Docker, makes the base image if needed)
+images: ## build every image of deploy/images.tsv (starts Docker, makes the base image if needed)
 	scripts/build-images.sh
 
-lock: venv ## re-lock requirements/*.txt with hashes from requirements/*.in
+push: images ## tag and push every image to REGISTRY=host[:port][/path] (TAG=… default: git describe)
+	REGISTRY="$(REGISTRY)" TAG="$(TAG)" scripts/push.sh
+
+lock: $(VENV)/.installed ## re-lock requirements/*.txt with hashes from requirements/*.in
 	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 requirements/app.in -o requirements/app.txt
 	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 requirements/dev.in -o requirements/dev.txt
+	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 requirements/checkov.in -o requirements/checkov.txt
 
 clean: ## remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache build
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache build

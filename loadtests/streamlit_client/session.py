@@ -125,6 +125,7 @@ class StreamlitSession:
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
+        self.cookie_header: str | None = None  # cookies the server set, sent with the socket
         self.page_script_hash = ""
         self.widget_ids: dict[str, str] = {}  # user key and label -> widget id
         self.widget_fragments: dict[str, str] = {}  # widget id -> fragment id ("" = none)
@@ -139,6 +140,8 @@ class StreamlitSession:
 
     def connect(self) -> None:
         """Open the WebSocket as the browser does (no script run yet)."""
+        if self._ws is not None:
+            raise StreamlitClientError("session is already connected (`with` opens it; no second open())")
         token, cookie = self._xsrf()
         host = urlsplit(self.origin).hostname or ""
         ws = websocket.WebSocket()
@@ -337,18 +340,22 @@ class StreamlitSession:
         return self._ws
 
     def _xsrf(self) -> tuple[str, str | None]:
-        """(token for the subprotocol, Cookie header) from GET /_stcore/health."""
+        """(token for the subprotocol, Cookie header) from GET /_stcore/health.
+
+        Every cookie set there goes back on the socket, as a browser's would: behind the
+        project's proxy that includes the route cookie that keeps the session on one replica.
+        """
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         try:
             with opener.open(self.health_url, timeout=self.timeout) as response:
-                cookies = response.headers.get_all("Set-Cookie") or []
+                headers = response.headers.get_all("Set-Cookie") or []
         except OSError as exc:
             raise SessionClosed(f"server not healthy at {self.health_url}: {exc}") from exc
-        for header in cookies:
-            name, _, value = header.split(";", 1)[0].strip().partition("=")
-            if name == XSRF_COOKIE and value:
-                return value, f"{XSRF_COOKIE}={value}"
-        return NO_XSRF_TOKEN, None  # XSRF protection off
+        cookies = dict(header.split(";", 1)[0].strip().partition("=")[::2] for header in headers)
+        cookies = {name: value for name, value in cookies.items() if name and value}
+        self.cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items()) or None
+        token = cookies.get(XSRF_COOKIE) or NO_XSRF_TOKEN  # no cookie: XSRF protection off
+        return token, self.cookie_header
 
     def _receive(self, deadline: float) -> tuple[ForwardMsg, int, bool]:
         """(next ForwardMsg with any ref_hash resolved, frame size, was a cache hit); raises at

@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import socket
+import json
+import os
+import secrets
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from local_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=check)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -31,10 +30,21 @@ def docker() -> str:
 
 
 @pytest.fixture(scope="session")
-def app_image(docker: str) -> str:
+def images(docker: str) -> dict[str, str]:
+    """Every project image built from the committed files: {"APP_IMAGE": tag, "PROXY_IMAGE": tag}."""
     result = run("scripts/build-images.sh", check=False)
     assert result.returncode == 0, f"image build failed:\n{result.stderr[-4000:]}"
-    return result.stdout.strip().splitlines()[-1]
+    return dict(line.split("=", 1) for line in run("scripts/images.sh", "--env").stdout.split())
+
+
+@pytest.fixture(scope="session")
+def app_image(images: dict[str, str]) -> str:
+    return images["APP_IMAGE"]
+
+
+@pytest.fixture(scope="session")
+def proxy_image(images: dict[str, str]) -> str:
+    return images["PROXY_IMAGE"]
 
 
 @pytest.fixture(scope="session")
@@ -49,17 +59,78 @@ def app_container(docker: str, app_image: str) -> Iterator[dict[str, str]]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            logs = run(docker, "logs", name, check=False)
-            pytest.fail(f"container never became healthy:\n{logs.stdout}{logs.stderr}")
+        wait_healthy(docker, name, url)
         yield {"name": name, "url": url, "docker": docker}
     finally:
         run(docker, "rm", "-f", name, check=False)
+
+
+def wait_healthy(docker: str, name: str, url: str, timeout: float = 60) -> None:
+    """Waits for the app in container `name` to answer /_stcore/health at `url`; fails with its logs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    logs = run(docker, "logs", name, check=False)
+    pytest.fail(f"container never became healthy:\n{logs.stdout}{logs.stderr}")
+
+
+@dataclass
+class Stack:
+    """The compose stack as `make up` starts it, on a free port of 127.0.0.1."""
+
+    url: str
+    project: str
+    docker: str
+    env: dict[str, str]
+
+    def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["scripts/stack.sh", "compose", *args], cwd=ROOT, env=self.env,
+            capture_output=True, text=True, check=check,
+        )  # fmt: skip
+
+    def containers(self, service: str) -> list[str]:
+        ids = self.compose("ps", "-q", service).stdout.split()
+        names = run(self.docker, "inspect", "-f", "{{.Name}}", *ids).stdout.split() if ids else []
+        return sorted(name.lstrip("/") for name in names)
+
+    def exec(self, container: str, *command: str) -> subprocess.CompletedProcess[str]:
+        return run(self.docker, "exec", container, *command, check=False)
+
+    def proxy_log(self) -> list[dict]:
+        """The proxy's JSON access log lines, oldest first."""
+        (proxy,) = self.containers("proxy")
+        out = run(self.docker, "logs", proxy).stdout
+        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+# Limits low enough that tests can reach them quickly (production defaults are higher).
+STACK_LIMITS = {"PROXY_WS_PER_CLIENT": "8", "PROXY_RATE_PER_CLIENT": "50r/s", "PROXY_BURST_PER_CLIENT": "300"}
+STACK_REPLICAS = 3
+
+
+@pytest.fixture(scope="session")
+def stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Stack]:
+    """deploy/compose.yaml with 3 app replicas, started and stopped by scripts/stack.sh."""
+    port = free_port()
+    secret = tmp_path_factory.mktemp("secrets") / "cookie_secret"
+    secret.write_text(secrets.token_hex(32))
+    secret.chmod(0o644)
+    env = {
+        **os.environ, **images, **STACK_LIMITS,
+        "STACK_PROJECT": f"salestest{port}", "PROXY_PORT": str(port), "PROXY_BIND": "127.0.0.1",
+        "APP_REPLICAS": str(STACK_REPLICAS), "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+    }  # fmt: skip
+    up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
+    stack = Stack(url=up.stdout.strip().rstrip("/"), project=env["STACK_PROJECT"], docker=docker, env=env)
+    try:
+        assert up.returncode == 0, f"make up failed:\n{up.stderr[-4000:]}"
+        assert stack.url == f"http://127.0.0.1:{port}"
+        yield stack
+    finally:
+        subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, capture_output=True, check=False)

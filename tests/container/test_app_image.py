@@ -16,7 +16,7 @@ def exec_in(app_container, *command: str):
 
 def test_session_does_initial_fragment_and_month_change_runs(app_container):
     with StreamlitSession(app_container["url"]) as session:
-        assert session.open().outcomes == ["FINISHED_SUCCESSFULLY"]
+        assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
         pick = session.pick_date("2023-01-15")
         assert pick.outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
         assert not pick.outside_fragment
@@ -60,7 +60,7 @@ def test_image_config_is_hardened(app_container, app_image):
     assert config["User"] == "10001:10001"
     assert config["WorkingDir"] == "/srv/app"
     assert config["StopSignal"] == "SIGTERM"
-    assert config["Entrypoint"][:3] == ["python3", "-m", "streamlit"]
+    assert config["Entrypoint"][:4] == ["app-entrypoint", "python3", "-m", "streamlit"]
     assert "--server.address=0.0.0.0" in config["Entrypoint"]
     assert config["Labels"]["org.opencontainers.image.revision"] != "unknown"
     env = " ".join(config["Env"]).lower()

@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from streamlit_client import EARLY_FOR_RERUN, FRAGMENT_SUCCESS, SUCCESS, StreamlitSession
+from streamlit_client import (
+    EARLY_FOR_RERUN,
+    FRAGMENT_SUCCESS,
+    SUCCESS,
+    StreamlitClientError,
+    StreamlitSession,
+)
 
 if TYPE_CHECKING:
     from local_server import Server
@@ -39,6 +45,14 @@ def test_first_run_finds_the_date_widget_and_its_fragment(session: StreamlitSess
     assert first.has_text("Best sellers, January 1, 2023")
     assert first.has_text(f"{MONTHLY}, January 2023")
     assert first.has_text(f"{TOTALS}, January 2023")
+
+
+def test_a_second_open_is_refused_not_leaked(session: StreamlitSession) -> None:
+    """`with` already connected: a second open() would leave the first socket (and its server
+    session) dangling, so it raises instead, and the session keeps working."""
+    with pytest.raises(StreamlitClientError, match="already connected"):
+        session.open()
+    assert session.pick_date("2023-01-03").outcomes == [FRAGMENT_SUCCESS]
 
 
 @pytest.mark.parametrize("message_cache", [True, False], ids=["browser-cache", "no-cache"])

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Entry point of the app image. Streamlit reads its cookie secret (which signs the XSRF
+# cookie; every replica must share it) only from config or the environment; this reads it
+# from a file — a compose/Swarm/Kubernetes secret — so it is never in the image, a build
+# arg or `docker inspect`. Then it runs the command (Streamlit) as PID 1.
+set -eu
+file=${STREAMLIT_SERVER_COOKIE_SECRET_FILE:-}
+if [ -n "$file" ]; then
+  if [ ! -r "$file" ]; then
+    echo "app: STREAMLIT_SERVER_COOKIE_SECRET_FILE=$file cannot be read" >&2
+    exit 64
+  fi
+  secret=$(cat "$file")
+  if [ "${#secret}" -lt 32 ]; then
+    echo "app: the cookie secret in $file is shorter than 32 characters" >&2
+    exit 64
+  fi
+  STREAMLIT_SERVER_COOKIE_SECRET=$secret
+  export STREAMLIT_SERVER_COOKIE_SECRET
+  unset STREAMLIT_SERVER_COOKIE_SECRET_FILE
+fi
+exec "$@"

@@ -1,0 +1,76 @@
+#!/bin/sh
+# Entry point of the proxy image. Renders the per-deployment parts of nginx.conf from the
+# environment into /tmp/nginx, then either runs the given command (e.g. `nginx -t`) or runs
+# nginx in the foreground and keeps the upstream in step with DNS: when APP_HOST resolves to a
+# different set of replicas (scaled, restarted, rescheduled), it rewrites upstream.conf and
+# reloads nginx gracefully. Open-source nginx 1.22 resolves upstream names only at start.
+set -eu
+
+# Defaults: the one home of these values (documented in the README's proxy table).
+: "${APP_HOST:=app}"                # DNS name that resolves to every app replica
+: "${APP_PORT:=8501}"               # the app's port inside the network
+: "${PROXY_RATE_PER_CLIENT:=30r/s}" # HTTP requests per client address (nginx rate syntax)
+: "${PROXY_BURST_PER_CLIENT:=200}"  # requests above the rate served at once before 429s
+: "${PROXY_WS_PER_CLIENT:=50}"      # open WebSockets (sessions) per client address
+: "${PROXY_DNS_INTERVAL:=5}"        # seconds between DNS checks of APP_HOST
+
+conf=/tmp/nginx
+
+die() { echo "proxy: $*" >&2; exit 64; }
+echo "$PROXY_RATE_PER_CLIENT" | grep -Eq '^[1-9][0-9]*r/[sm]$' \
+  || die "PROXY_RATE_PER_CLIENT must look like 30r/s or 600r/m, got '$PROXY_RATE_PER_CLIENT'"
+for var in APP_PORT PROXY_BURST_PER_CLIENT PROXY_WS_PER_CLIENT PROXY_DNS_INTERVAL; do
+  eval "value=\${$var}"
+  echo "$value" | grep -Eq '^[1-9][0-9]*$' || die "$var must be a positive whole number, got '$value'"
+done
+
+mkdir -p "$conf"
+cat >"$conf/limits.conf" <<LIMITS
+limit_req_zone \$binary_remote_addr zone=per_client:10m rate=$PROXY_RATE_PER_CLIENT;
+limit_req zone=per_client burst=$PROXY_BURST_PER_CLIENT nodelay;
+limit_conn_zone \$websocket_client zone=ws_per_client:10m;
+limit_conn ws_per_client $PROXY_WS_PER_CLIENT;
+LIMITS
+
+# Sorted addresses of APP_HOST, one per line; empty while it does not resolve.
+resolve() {
+  getent ahosts "$APP_HOST" 2>/dev/null | awk '$2 == "STREAM" { print $1 }' | sort -u || true
+}
+
+# Writes upstream.conf for the given addresses (atomically: nginx may read it at any reload).
+render_upstream() {
+  {
+    if [ -z "$1" ]; then
+      echo "server 127.0.0.1:$APP_PORT down;  # $APP_HOST does not resolve (yet): 502 page"
+    fi
+    for addr in $1; do
+      case $addr in *:*) addr="[$addr]" ;; esac
+      echo "server $addr:$APP_PORT max_fails=1 fail_timeout=5s;"
+    done
+  } >"$conf/upstream.conf.new"
+  mv "$conf/upstream.conf.new" "$conf/upstream.conf"
+}
+
+addrs=$(resolve)
+render_upstream "$addrs"
+
+if [ $# -gt 0 ]; then exec "$@"; fi
+
+nginx -g 'daemon off;' &
+pid=$!
+# docker stop sends SIGQUIT (graceful: finish requests); SIGTERM/SIGINT stop at once.
+trap 'kill -QUIT $pid 2>/dev/null' QUIT
+trap 'kill -TERM $pid 2>/dev/null' TERM INT
+echo "proxy: upstream $APP_HOST:$APP_PORT ->" $addrs >&2
+while kill -0 "$pid" 2>/dev/null; do
+  sleep "$PROXY_DNS_INTERVAL" &
+  wait $! || true
+  now=$(resolve)
+  if [ "$now" != "$addrs" ] && kill -0 "$pid" 2>/dev/null; then
+    addrs=$now
+    render_upstream "$addrs"
+    echo "proxy: replicas changed, reloading: $APP_HOST:$APP_PORT ->" $addrs >&2
+    kill -HUP "$pid"
+  fi
+done
+wait "$pid"

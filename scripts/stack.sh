@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The compose stack on this host (deploy/compose.yaml): `make up` / `make down`.
+#   scripts/stack.sh up     build both images, start, wait until every container is healthy,
+#                           print the URL
+#   scripts/stack.sh down   stop and remove the stack's containers and network
+#   scripts/stack.sh ps|logs|compose ARGS…   look at it
+# Environment:
+#   STACK_PROJECT  compose project name (default sales-dashboard); several stacks can coexist
+#   APP_REPLICAS   app replicas behind the proxy (default 1)
+#   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
+#   STACK_TIMEOUT  seconds to wait for health (default 120)
+# and those deploy/compose.yaml reads (PROXY_PORT, PROXY_BIND, APP_IMAGE, PROXY_IMAGE, SALES_*, …).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# APP_IMAGE, PROXY_IMAGE, … for compose: as set, else their defaults in deploy/images.tsv.
+while IFS='=' read -r variable tag; do export "$variable=$tag"; done < <(scripts/images.sh --env)
+project=${STACK_PROJECT:-sales-dashboard}
+replicas=${APP_REPLICAS:-1}
+docker=$(scripts/ensure-docker.sh)
+
+# Compose v2 (`docker compose`) where installed, else Debian's docker-compose 1.29.
+if $docker compose version >/dev/null 2>&1; then
+  compose=("$docker" compose)
+else
+  command -v docker-compose >/dev/null || {
+    echo "stack: installing docker-compose from Debian's archive" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+  }
+  compose=(docker-compose)
+fi
+compose+=(--project-name "$project" --file deploy/compose.yaml)
+
+cookie_secret() {
+  export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-$PWD/deploy/secrets/cookie_secret}
+  [ -s "$COOKIE_SECRET_FILE" ] && return
+  mkdir -p "$(dirname "$COOKIE_SECRET_FILE")"
+  chmod 700 "$(dirname "$COOKIE_SECRET_FILE")"
+  python3 -c 'import secrets; print(secrets.token_hex(32))' >"$COOKIE_SECRET_FILE"
+  # Readable by the app's UID inside the container (a bind mount keeps host permissions);
+  # the directory above stays private to this user.
+  chmod 644 "$COOKIE_SECRET_FILE"
+  echo "stack: made a new cookie secret in $COOKIE_SECRET_FILE" >&2
+}
+
+wait_healthy() {
+  local deadline=$((SECONDS + ${STACK_TIMEOUT:-120})) ids states
+  while :; do
+    mapfile -t ids < <("${compose[@]}" ps -q)
+    if [ ${#ids[@]} -gt 0 ]; then
+      states=$($docker inspect -f '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "${ids[@]}")
+      if ! grep -qv ' healthy$' <<<"$states"; then return 0; fi
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      echo "stack: not healthy after ${STACK_TIMEOUT:-120} s:" >&2
+      echo "$states" >&2
+      "${compose[@]}" logs --tail 40 >&2 || true
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+case ${1:-} in
+  up)
+    [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
+    cookie_secret
+    "${compose[@]}" up --detach --no-build --scale "app=$replicas" >&2
+    wait_healthy
+    address=$("${compose[@]}" port proxy 8080)
+    host=${address%:*} port=${address##*:}
+    [ "$host" = 0.0.0.0 ] && host=localhost
+    echo "stack: $project is up with $replicas app replica(s)" >&2
+    echo "http://$host:$port/"
+    ;;
+  down)
+    export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
+    "${compose[@]}" down --remove-orphans --timeout 20 >&2
+    ;;
+  ps | logs)
+    export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
+    "${compose[@]}" "$@"
+    ;;
+  compose)
+    shift
+    cookie_secret
+    "${compose[@]}" "$@"
+    ;;
+  *)
+    echo "usage: scripts/stack.sh up|down|ps|logs|compose ARGS…" >&2
+    exit 2
+    ;;
+esac

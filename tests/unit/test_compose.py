@@ -1,0 +1,70 @@
+"""deploy/compose.yaml holds the stack's contract: hardening on every service, the image defaults of
+deploy/images.tsv, the app reachable only through the proxy, one cookie secret for all replicas."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def listed_images() -> dict[str, str]:
+    """{variable: default tag} from deploy/images.tsv."""
+    rows = [line.split("\t") for line in (ROOT / "deploy/images.tsv").read_text().splitlines()]
+    return {row[1]: row[2] for row in rows if row[0] and not row[0].startswith("#")}
+
+
+def test_compose_spec_without_version_key():
+    assert "version" not in COMPOSE
+    assert set(SERVICES) == {"app", "proxy"}
+
+
+@pytest.mark.parametrize("service", ["app", "proxy"])
+def test_every_service_is_hardened(service):
+    spec = SERVICES[service]
+    assert spec["read_only"] is True
+    assert spec["tmpfs"] == ["/tmp"]
+    assert spec["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in spec["security_opt"]
+    assert spec["restart"] == "unless-stopped"
+    limits = spec["deploy"]["resources"]["limits"]
+    assert float(limits["cpus"]) > 0
+    assert re.fullmatch(r"\d+[mg]", limits["memory"])
+
+
+def test_image_defaults_are_those_of_the_image_list():
+    defaults = {}
+    for spec in SERVICES.values():
+        variable, default = re.fullmatch(r"\$\{(\w+):-([^}]+)\}", spec["image"]).groups()
+        defaults[variable] = default
+    assert defaults == listed_images()
+
+
+def test_only_the_proxy_is_published_and_waits_for_a_healthy_app():
+    assert "ports" not in SERVICES["app"]
+    assert SERVICES["app"]["expose"] == ["8501"]
+    assert SERVICES["proxy"]["ports"] == ["${PROXY_BIND:-0.0.0.0}:${PROXY_PORT:-8080}:8080"]
+    assert SERVICES["proxy"]["depends_on"] == {"app": {"condition": "service_healthy"}}
+
+
+def test_cookie_secret_comes_from_a_secret_file_never_from_the_environment():
+    app = SERVICES["app"]
+    assert app["secrets"] == ["cookie_secret"]
+    secret_path = "/run/secrets/cookie_secret"  # noqa: S105 - a path, not a secret
+    assert app["environment"]["STREAMLIT_SERVER_COOKIE_SECRET_FILE"] == secret_path
+    assert "STREAMLIT_SERVER_COOKIE_SECRET" not in app["environment"]
+    assert COMPOSE["secrets"]["cookie_secret"]["file"].startswith("${COOKIE_SECRET_FILE:-")
+
+
+def test_app_settings_pass_through_without_second_defaults():
+    # Unset in the shell means unset in the container: the defaults live in settings.py alone.
+    environment = SERVICES["app"]["environment"]
+    settings = {key: value for key, value in environment.items() if key.startswith("SALES_")}
+    assert settings
+    assert set(settings.values()) == {None}
