@@ -50,6 +50,7 @@ from server_probe import (  # noqa: E402
     docker_exec_sessions,
     http_sessions,
 )
+from streamlit_client import StreamlitSession  # noqa: E402
 
 LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
 SCENARIOS = {"fragment": ("FragmentUser", "fragment_rerun"), "full": ("FullRerunUser", "full_rerun")}
@@ -190,6 +191,16 @@ def url_target(url: str, pid: int | None, container: str | None) -> Iterator[Tar
 
 
 # -- one Locust run ----------------------------------------------------------------------------
+
+
+def warm_up(url: str, timeout: float = 180.0) -> None:
+    """One session through every kind of run before the clock starts: a fresh server (or
+    container) spends seconds importing pandas/plotly on its first script run, which would
+    otherwise land in the first users' initial_load and eat the run's window."""
+    with StreamlitSession(url, timeout=timeout, message_cache=False) as session:
+        session.pick_date("2023-01-02")
+        session.pick_date("2023-01-03", fragment=False)
+        session.change_month("2023-02-01")
 
 
 def run_locust(target: Target, scenario: str, args: argparse.Namespace, prefix: Path) -> Sampler | None:
@@ -439,6 +450,7 @@ def run_all(args: argparse.Namespace) -> list[Comparison]:
             prefix = args.out / f"{model.name}-{scenario}"
             print(f"[loadtest] {model.name} {scenario}: {args.users} users, {args.duration}s", flush=True)
             with target_for(model, args) as target:
+                warm_up(target.url)
                 sampler = run_locust(target, scenario, args, prefix)
             results[scenario] = analyse(scenario, model, prefix, sampler, args.warmup)
             time.sleep(0.5)

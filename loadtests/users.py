@@ -32,6 +32,8 @@ from picks import DEFAULT_SEED, DayStream, expect_fragment, expect_full
 from streamlit_client import Interaction, StreamlitSession
 from streamlit_client.errors import SessionClosed, StreamlitClientError
 
+RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
+
 
 def idle_between(low: float, high: float) -> Callable[[User], float]:
     """A ``wait_time`` that spends the think time reading the socket (pings answered), not
@@ -97,8 +99,11 @@ class StreamlitUser(User):
         return True
 
     def ensure_session(self) -> StreamlitSession | None:
+        """The open session, or a new one; after a failed connect wait RECONNECT_PAUSE seconds
+        so an unreachable server gets a trickle of attempts, not a storm."""
         if (self.session is None or not self.session.connected) and not self.connect():
             self.session = None
+            time.sleep(RECONNECT_PAUSE)
             return None
         return self.session
 
