@@ -9,8 +9,9 @@ CHECKOV_VENV := .venv-checkov
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down swarm-up swarm-down test test-unit test-integration test-container \
-	test-browser lint bench bench-containers bench-replicas images push lock clean
+.PHONY: help venv run up down swarm-up swarm-down test test-unit test-integration test-load \
+	test-container test-browser lint bench bench-containers bench-replicas loadtest loadtest-gate soak \
+	images push lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -42,7 +43,7 @@ swarm-up: ## deploy the Swarm stack (3 replicas; swarm init if the node is in no
 swarm-down: ## remove the Swarm stack; leave the swarm if swarm-up made it
 	scripts/swarm.sh down
 
-test: venv ## every test tier: unit, integration, container, browser (fails on any skip)
+test: venv ## every test tier: unit, integration, load, container, browser (fails on any skip)
 	scripts/test.sh
 
 test-unit: venv
@@ -50,6 +51,11 @@ test-unit: venv
 
 test-integration: venv
 	scripts/test.sh integration
+
+test-load: venv
+	scripts/test.sh load
+
+loadtest-gate: test-load ## the short load gate of `make test`; report in artifacts/loadtest-gate
 
 test-container: venv
 	scripts/test.sh container
@@ -68,6 +74,12 @@ bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints 
 
 bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 replicas (prints figures)
 	$(PY) scripts/bench_replicas.py
+
+loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
+	$(PY) loadtests/compare.py $(LOADTEST_ARGS)
+
+soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
+	$(PY) scripts/soak.py $(SOAK_ARGS)
 
 images: ## build every image of deploy/images.tsv (starts Docker, makes the base image if needed)
 	scripts/build-images.sh
