@@ -46,7 +46,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def print_sample(sample: Sample) -> None:
-    line = f"{sample.at:7.0f} s  rss {sample.rss_mb:7.1f} MB  threads {sample.threads:3d}  fds {sample.fds:4d}"
+    line = f"{sample.at:7.0f} s  rss {sample.rss_mb:7.1f} MB  threads {sample.threads:3d}  fds {sample.fds:d}"
     print(line, flush=True)
 
 

@@ -205,7 +205,10 @@ def dates(url: str, values: list[str], per_second: float) -> Activity:
 ABUSES = {
     "garbage-bytes": lambda url: (paced(garbage_socket(url, b"\xff\xff\xff\xff"), 5), None),
     "text-frames": lambda url: (paced(garbage_socket(url, "hello"), 5), None),
-    "truncated-backmsg": lambda url: (paced(garbage_socket(url, bytes(BackMsg(app_heartbeat=True).SerializeToString()[:1])), 5), None),  # noqa: E501
+    "truncated-backmsg": lambda url: (
+        paced(garbage_socket(url, bytes(BackMsg(app_heartbeat=True).SerializeToString()[:1])), 5),
+        None,
+    ),  # noqa: E501
     "foreign-origin": lambda url: (paced(foreign_origin(url), 10), None),
     # Bad dates are ordinary reruns (the widget falls back to its default): compared with the
     # same number of good picks, they cost the bystander nothing extra.
@@ -222,4 +225,3 @@ def test_other_sessions_keep_their_latency(server: Server, abuse: str) -> None:
     comparison = compare(server.base_url, activity, **({"control": control} if control else {}))
     assert_bystander_unaffected(comparison)
     assert server.healthy()
-
