@@ -69,6 +69,13 @@ class Load:
         for thread in self.threads:
             thread.join(timeout=60)
 
+    def wait_served(self, more_than: int = 0, timeout: float = 90) -> None:
+        """Waits until the users have made more than ``more_than`` picks in all."""
+        deadline = time.monotonic() + timeout
+        while self.ok <= more_than:
+            assert time.monotonic() < deadline, f"users served {self.ok} picks; errors {self.errors[-3:]}"
+            time.sleep(0.5)
+
     def _user(self, index: int) -> None:
         day = 0
         while not self.stop.is_set():
@@ -116,8 +123,7 @@ def test_app_killed_under_load_gets_502_at_once_and_comes_back(fault_stack, app_
     (app,) = fault_stack.containers("app")
     restarts = inspect(fault_stack, app)["RestartCount"]
     with Load(fault_stack.url) as load:
-        time.sleep(3)
-        assert load.ok > 0, load.errors[:3]
+        load.wait_served()
         crash(fault_stack, app, app_image)
         killed = time.monotonic()
         # While the app is down: the friendly page, at once (no hang on a dead upstream).
@@ -132,9 +138,7 @@ def test_app_killed_under_load_gets_502_at_once_and_comes_back(fault_stack, app_
                 assert headers[name]
         assert answered < 2
         back = wait_for_new_session(fault_stack.url, killed)
-        served_before = load.ok
-        time.sleep(3)
-        assert load.ok > served_before, "the users did not get going again"
+        load.wait_served(more_than=load.ok)  # the users get going again
     state = inspect(fault_stack, app)
     print(f"app killed: new sessions served again after {back:.1f} s; users saw {len(load.errors)} errors")
     assert state["RestartCount"] == restarts + 1
@@ -146,15 +150,12 @@ def test_proxy_restart_under_load_clients_reconnect_app_untouched(fault_stack):
     (proxy,) = fault_stack.containers("proxy")
     app_started = inspect(fault_stack, app)["State"]["StartedAt"]
     with Load(fault_stack.url) as load:
-        time.sleep(3)
-        assert load.ok > 0, load.errors[:3]
+        load.wait_served()
         restarted = time.monotonic()
         result = run(fault_stack.docker, "restart", proxy, check=False)
         assert result.returncode == 0, result.stderr
         back = wait_for_new_session(fault_stack.url, restarted)
-        served_before = load.ok
-        time.sleep(3)
-        assert load.ok > served_before, "the users did not reconnect"
+        load.wait_served(more_than=load.ok)  # the users reconnect
     print(f"proxy restarted: new sessions served after {back:.1f} s; users saw {len(load.errors)} errors")
     assert inspect(fault_stack, app)["State"]["StartedAt"] == app_started  # no app restart
 

@@ -208,7 +208,7 @@ ABUSES = {
     "truncated-backmsg": lambda url: (
         paced(garbage_socket(url, bytes(BackMsg(app_heartbeat=True).SerializeToString()[:1])), 5),
         None,
-    ),  # noqa: E501
+    ),
     "foreign-origin": lambda url: (paced(foreign_origin(url), 10), None),
     # Bad dates are ordinary reruns (the widget falls back to its default): compared with the
     # same number of good picks, they cost the bystander nothing extra.
