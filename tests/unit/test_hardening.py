@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PIP_AUDIT = ROOT / ".venv/bin/pip-audit"
+PIP_AUDIT = ROOT / ".venv-checkov/bin/pip-audit"  # beside checkov: see requirements/checkov.in
 CHECKOV = ROOT / ".venv-checkov/bin/checkov"
 DOCKERFILES = ("Dockerfile", "deploy/proxy/Dockerfile")
 # Each accepted checkov finding, with its reason as a `# checkov:skip=` comment in the Dockerfile.
@@ -16,7 +16,7 @@ ACCEPTED_CHECKS = {"CKV_DOCKER_7"}  # base image tag comes from the BASE_IMAGE b
 
 
 def test_app_lock_has_no_known_vulnerability():
-    assert PIP_AUDIT.exists(), "pip-audit missing from .venv: run `make venv`"
+    assert PIP_AUDIT.exists(), "pip-audit missing: run `make venv` (it makes .venv-checkov)"
     result = subprocess.run(
         [PIP_AUDIT, "--requirement", "requirements/app.txt", "--require-hashes", "--disable-pip",
          "--progress-spinner", "off", "--format", "json"],
