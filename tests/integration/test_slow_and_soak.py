@@ -2,7 +2,7 @@
 
 The slow source is the app's SALES_DEMO_DELAY_SECONDS (a sleep in each view, as a slow query
 would be). Streamlit runs each session's script in a thread of its own, so the sleeps overlap.
-The long soak is a benchmark (scripts/soak.py, figures in docs/benchmarks.md); this is its
+The long soak is a benchmark (scripts/soak_stack.py, figures in docs/benchmarks.md); this is its
 two-minute version.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from churn import local_sampler, soak
 from local_server import running_server
-from soak import local_sampler, soak
 from streamlit_client import StreamlitSession
 from streamlit_client.messages import rerun_msg
 
