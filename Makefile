@@ -9,7 +9,8 @@ CHECKOV_VENV := .venv-checkov
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down test test-unit test-integration test-container lint bench bench-containers \
+.PHONY: help venv run up down swarm-up swarm-down test test-unit test-integration test-load \
+	test-container test-browser lint bench bench-containers bench-replicas loadtest loadtest-gate soak \
 	images push lock clean
 
 help: ## list the targets
@@ -36,7 +37,13 @@ up: ## build the images, start the compose stack, wait until healthy, print the 
 down: ## stop the compose stack
 	scripts/stack.sh down
 
-test: venv ## every test tier: unit, integration, container (fails on any skip)
+swarm-up: ## deploy the Swarm stack (3 replicas; swarm init if the node is in none), print the URL
+	scripts/swarm.sh up
+
+swarm-down: ## remove the Swarm stack; leave the swarm if swarm-up made it
+	scripts/swarm.sh down
+
+test: venv ## every test tier: unit, integration, load, container, browser (fails on any skip)
 	scripts/test.sh
 
 test-unit: venv
@@ -45,8 +52,16 @@ test-unit: venv
 test-integration: venv
 	scripts/test.sh integration
 
+test-load: venv
+	scripts/test.sh load
+
+loadtest-gate: test-load ## the short load gate of `make test`; report in artifacts/loadtest-gate
+
 test-container: venv
 	scripts/test.sh container
+
+test-browser: venv ## Chromium (Debian's, installed if missing) through Playwright
+	scripts/test.sh browser
 
 lint: venv ## ruff, hadolint, yamllint, actionlint (workflows)
 	scripts/lint.sh
@@ -56,6 +71,15 @@ bench: venv ## interaction benchmark against a local server (prints medians)
 
 bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
 	$(PY) scripts/bench_containers.py
+
+bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 replicas (prints figures)
+	$(PY) scripts/bench_replicas.py
+
+loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
+	$(PY) loadtests/compare.py $(LOADTEST_ARGS)
+
+soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
+	$(PY) scripts/soak.py $(SOAK_ARGS)
 
 images: ## build every image of deploy/images.tsv (starts Docker, makes the base image if needed)
 	scripts/build-images.sh

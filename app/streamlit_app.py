@@ -6,7 +6,9 @@ from sales_dashboard.data import load_sales
 from sales_dashboard.settings import Settings, load_settings
 from sales_dashboard.views import daily_view, monthly_view
 
-st.set_page_config(page_title="Sales dashboard", page_icon=":material/monitoring:", layout="wide")
+# An emoji icon becomes a data: URL in the page; a ":material/...:" icon would be fetched from
+# Google's font host, which the proxy's Content-Security-Policy (and offline users) refuse.
+st.set_page_config(page_title="Sales dashboard", page_icon="📈", layout="wide")
 
 
 @st.cache_resource
@@ -14,13 +16,21 @@ def settings() -> Settings:
     return load_settings()
 
 
+@st.cache_resource(show_spinner=False)
+def shared_sales(current: Settings):
+    """One table for every session, never copied: the app only reads it (SALES_TABLE_CACHE=shared)."""
+    return load_sales(current)
+
+
 @st.cache_data(show_spinner=False)
-def sales(current: Settings):
+def copied_sales(current: Settings):
+    """A fresh unpickled copy on every full run (SALES_TABLE_CACHE=copy; costs ~3 MB per run at 1,000
+    products)."""
     return load_sales(current)
 
 
 current = settings()
-data = sales(current)
+data = shared_sales(current) if current.table_cache == "shared" else copied_sales(current)
 
 st.title("Daily vs monthly sales, by product")
 st.markdown(

@@ -108,7 +108,10 @@ def proxy_overhead(docker: str, app: str, proxy: str, picks: int) -> tuple[list[
         wait_healthy(f"{direct_url}/_stcore/health")
         wait_healthy(f"{proxied_url}/_stcore/health")
         times: dict[str, list[float]] = {direct_url: [], proxied_url: []}
-        with StreamlitSession(direct_url) as direct, StreamlitSession(proxied_url) as proxied:
+        with (
+            StreamlitSession(direct_url, timeout=120) as direct,
+            StreamlitSession(proxied_url, timeout=120) as proxied,
+        ):
             for i in range(picks + 5):
                 day = f"2023-01-{2 + i % 27:02d}"
                 for session in (direct, proxied) if i % 2 else (proxied, direct):

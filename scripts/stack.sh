@@ -31,15 +31,8 @@ fi
 compose+=(--project-name "$project" --file deploy/compose.yaml)
 
 cookie_secret() {
-  export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-$PWD/deploy/secrets/cookie_secret}
-  [ -s "$COOKIE_SECRET_FILE" ] && return
-  mkdir -p "$(dirname "$COOKIE_SECRET_FILE")"
-  chmod 700 "$(dirname "$COOKIE_SECRET_FILE")"
-  python3 -c 'import secrets; print(secrets.token_hex(32))' >"$COOKIE_SECRET_FILE"
-  # Readable by the app's UID inside the container (a bind mount keeps host permissions);
-  # the directory above stays private to this user.
-  chmod 644 "$COOKIE_SECRET_FILE"
-  echo "stack: made a new cookie secret in $COOKIE_SECRET_FILE" >&2
+  COOKIE_SECRET_FILE=$(scripts/cookie-secret.sh)
+  export COOKIE_SECRET_FILE
 }
 
 wait_healthy() {

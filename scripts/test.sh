@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the test tiers in order (default: all). Any failure or skip fails the run.
-#   scripts/test.sh [unit|integration|container|browser ...]
+#   scripts/test.sh [unit|integration|load|container|browser ...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit integration container)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit integration load container browser)
 for tier in "${tiers[@]}"; do
   [ -d "tests/$tier" ] || { echo "no such tier: tests/$tier" >&2; exit 2; }
   [ "$tier" = container ] && scripts/ensure-docker.sh >/dev/null
+  if [ "$tier" = browser ]; then CHROMIUM=$(scripts/ensure-browser.sh); export CHROMIUM; fi
   echo "=== tier: $tier ==="
   .venv/bin/python -m pytest "tests/$tier"
 done

@@ -7,6 +7,8 @@
 | SALES_SEED                 | 2023        | seed of the generated set: same seed, same numbers everywhere |
 | SALES_YEAR                 | 2023        | year of the generated set                                 |
 | SALES_DEMO_DELAY_SECONDS   | 0           | artificial delay per view, to show the fragment off      |
+| SALES_TABLE_CACHE          | shared      | shared: one read-only table (st.cache_resource); copy: a |
+|                            |             | fresh copy on every full run (st.cache_data)             |
 
 Bad values fail at start-up with a message naming the variable, never silently fall back.
 """
@@ -19,6 +21,7 @@ from pathlib import Path
 
 MAX_PRODUCT_COUNT = 100_000
 MAX_DEMO_DELAY_SECONDS = 30.0
+TABLE_CACHES = ("shared", "copy")
 
 
 class SettingsError(ValueError):
@@ -32,6 +35,7 @@ class Settings:
     seed: int = 2023
     year: int = 2023
     demo_delay_seconds: float = 0.0
+    table_cache: str = "shared"
 
 
 def _read_int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -60,6 +64,15 @@ def _read_float(env: dict[str, str], name: str, default: float, low: float, high
     return value
 
 
+def _read_choice(env: dict[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read the settings from `env` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -73,4 +86,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         seed=_read_int(env, "SALES_SEED", 2023, 0, 2**32 - 1),
         year=_read_int(env, "SALES_YEAR", 2023, 1900, 2999),
         demo_delay_seconds=_read_float(env, "SALES_DEMO_DELAY_SECONDS", 0.0, 0.0, MAX_DEMO_DELAY_SECONDS),
+        table_cache=_read_choice(env, "SALES_TABLE_CACHE", "shared", TABLE_CACHES),
     )

@@ -138,17 +138,19 @@ class StreamlitSession:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def connect(self) -> None:
-        """Open the WebSocket as the browser does (no script run yet)."""
+    def connect(self, *, resume: bool = False) -> None:
+        """Open the WebSocket as the browser does (no script run yet); ``resume``: as the browser
+        reconnects, with this session's id, so a server that still holds it resumes it."""
         if self._ws is not None:
             raise StreamlitClientError("session is already connected (`with` opens it; no second open())")
         token, cookie = self._xsrf()
         host = urlsplit(self.origin).hostname or ""
         ws = websocket.WebSocket()
+        subprotocols = ["streamlit", token] + ([self.session_id] if resume and self.session_id else [])
         try:
             ws.connect(
                 self.stream_url,
-                subprotocols=["streamlit", token],
+                subprotocols=subprotocols,
                 origin=self.origin,
                 cookie=cookie,
                 timeout=self.timeout,
@@ -163,6 +165,14 @@ class StreamlitSession:
         self.connect()
         self.initial = self.rerun(kind="initial")
         return self.initial
+
+    def reconnect(self) -> None:
+        """Reconnect after the socket dropped, as Streamlit's frontend does: the same cookies (the
+        proxy's route cookie brings it back to its replica) and the session id. A server that
+        still holds the session resumes it (``session_id`` stays); any other starts a new one
+        (``session_id`` changes at the next run)."""
+        self.close()
+        self.connect(resume=True)
 
     def close(self) -> None:
         """Close the socket with a normal closure (1000); safe to call twice."""
@@ -346,12 +356,17 @@ class StreamlitSession:
         project's proxy that includes the route cookie that keeps the session on one replica.
         """
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        request = urllib.request.Request(self.health_url)  # noqa: S310 - http(s), built in __init__
+        known: dict[str, str] = {}
+        if self.cookie_header:  # a reconnect sends the cookies it has, as a browser does
+            request.add_header("Cookie", self.cookie_header)
+            known = dict(item.strip().partition("=")[::2] for item in self.cookie_header.split(";"))
         try:
-            with opener.open(self.health_url, timeout=self.timeout) as response:
+            with opener.open(request, timeout=self.timeout) as response:
                 headers = response.headers.get_all("Set-Cookie") or []
         except OSError as exc:
             raise SessionClosed(f"server not healthy at {self.health_url}: {exc}") from exc
-        cookies = dict(header.split(";", 1)[0].strip().partition("=")[::2] for header in headers)
+        cookies = known | dict(header.split(";", 1)[0].strip().partition("=")[::2] for header in headers)
         cookies = {name: value for name, value in cookies.items() if name and value}
         self.cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items()) or None
         token = cookies.get(XSRF_COOKIE) or NO_XSRF_TOKEN  # no cookie: XSRF protection off

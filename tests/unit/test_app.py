@@ -59,3 +59,9 @@ def test_monthly_table_and_header_follow_a_month_change(app):
 def test_month_change_remembers_the_previous_date(app):
     app.date_input(key="selected_date").set_value(date(2023, 5, 2)).run()
     assert app.session_state["previous_date"] == date(2023, 5, 2)
+
+
+def test_month_total_beside_the_picker_is_the_months_sales_in_dollars(app):
+    app.date_input(key="selected_date").set_value(date(2023, 2, 10)).run()
+    total = DATA.loc["2023-02"].to_numpy().sum()
+    assert [(m.label, m.value) for m in app.metric] == [("Total sales, February 2023", f"${total:,.2f}")]

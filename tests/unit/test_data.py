@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from sales_dashboard.data import DataError, generate_sales, load_sales, product_names, read_sales_file
 from sales_dashboard.settings import Settings, SettingsError, load_settings
+from sales_dashboard.views import best_and_worst
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,6 +92,10 @@ def test_settings_defaults():
     assert load_settings({}) == Settings()
 
 
+def test_table_cache_choice_is_read_case_insensitively():
+    assert load_settings({"SALES_TABLE_CACHE": " Copy "}).table_cache == "copy"
+
+
 @pytest.mark.parametrize(
     ("env", "reason"),
     [
@@ -99,9 +105,23 @@ def test_settings_defaults():
         ({"SALES_DEMO_DELAY_SECONDS": "-1"}, "outside"),
         ({"SALES_DEMO_DELAY_SECONDS": "soon"}, "not a number"),
         ({"SALES_DATA_PATH": "sales.xlsx"}, "must end in .csv or .parquet"),
+        ({"SALES_TABLE_CACHE": "sometimes"}, "not one of shared, copy"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):
     with pytest.raises(SettingsError, match=reason) as error:
         load_settings(env)
     assert next(iter(env)) in str(error.value)
+
+
+@pytest.mark.parametrize("n", [1, 3, 10, 40])
+def test_best_and_worst_equal_nlargest_and_nsmallest_with_ties_and_gaps(n):
+    """The numpy ranking in views.best_and_worst keeps pandas' order: ties in column order,
+    missing values last, fewer rows than n when the day has fewer products."""
+    columns = [f"P{i}" for i in range(30)]
+    values = [5.0, 1.0, 5.0, float("nan"), 3.0, 1.0] * 5
+    data = pd.DataFrame([values], index=pd.DatetimeIndex(["2023-02-01"], name="date"), columns=columns)
+    best, worst = best_and_worst(data, date(2023, 2, 1), n)
+    row = data.iloc[0]
+    pd.testing.assert_series_equal(best, row.nlargest(n))
+    pd.testing.assert_series_equal(worst, row.nsmallest(n))

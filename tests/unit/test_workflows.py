@@ -21,7 +21,7 @@ VERSION = re.compile(r"^v\d+(\.\d+){0,2}$")
 PUBLISH_ACTIONS = ("docker/login-action", "actions/attest")
 # Make targets the workflow calls that other branches are adding (browser tests, load gate);
 # empty this set once they are merged, so that every called target must exist.
-PENDING_TARGETS = {"test-browser", "loadtest-gate"}
+PENDING_TARGETS: set[str] = set()
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -1,0 +1,60 @@
+"""Locust entry point: the dashboard's load-test scenarios (classes in ``users.py``).
+
+Web UI against a running app or stack (open http://127.0.0.1:8089, pick users and rate):
+
+    .venv/bin/locust -f loadtests/locustfile.py --host http://127.0.0.1:8080
+
+Headless, one scenario by class name (or ``--tags fragment|full|month|mix``):
+
+    .venv/bin/locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 --headless \\
+        -u 20 -r 5 -t 60s --csv build/loadtest/run --html build/loadtest/run.html FragmentUser
+
+``make loadtest`` (``loadtests/compare.py``) runs the fragment/full comparison and the report.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from locust import events
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from picks import DEFAULT_SEED
+from users import FragmentUser, FullRerunUser, MonthHopper, RealisticMix
+
+__all__ = ["FragmentUser", "FullRerunUser", "MonthHopper", "RealisticMix"]
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser) -> None:
+    parser.add_argument(
+        "--stream-seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="seed of the users' day streams (same seed: same picks in every scenario)",
+    )
+    parser.add_argument(
+        "--interaction-timeout",
+        type=float,
+        default=30.0,
+        help="seconds an interaction may take before it counts as a failure",
+    )
+    parser.add_argument(
+        "--message-cache",
+        action="store_true",
+        default=False,
+        help="keep the browser's ForwardMsg cache (unchanged elements then arrive as references)",
+    )
+    parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
+    parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")
+
+
+@events.test_start.add_listener
+def _drop_users_without_tasks(environment, **_kwargs) -> None:
+    """``--tags`` filters tasks; a scenario left with none would fail every spawn, so ``--tags
+    fragment`` runs the scenarios that have fragment tasks, and only those."""
+    keep = [user_class for user_class in environment.user_classes if user_class.tasks]
+    if keep and len(keep) < len(environment.user_classes):
+        environment.user_classes[:] = keep

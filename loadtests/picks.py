@@ -1,0 +1,55 @@
+"""What the load-test users pick and what each pick must produce (no Locust import, so tests and
+scripts can use it without gevent's monkey-patching)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from streamlit_client import Interaction
+from streamlit_client.errors import UnexpectedOutcome
+from streamlit_client.session import FRAGMENT_SUCCESS, SUCCESS
+
+YEAR = 2023  # the generated set's default year (SALES_YEAR)
+DEFAULT_SEED = 2023
+
+
+class DayStream:
+    """Days of one month in a reproducible order: the n-th user of any scenario gets the same."""
+
+    def __init__(self, number: int, seed: int) -> None:
+        self.rng = random.Random(f"{seed}:{number}")
+        self.month = 1 + number % 12
+        self.day = date(YEAR, self.month, 1)
+
+    def days_in_month(self) -> int:
+        following = date(YEAR + self.month // 12, self.month % 12 + 1, 1)
+        return (following - timedelta(days=1)).day
+
+    def next_day(self) -> date:
+        """Another day of the current month (never the current one)."""
+        choices = [d for d in range(1, self.days_in_month() + 1) if d != self.day.day]
+        self.day = date(YEAR, self.month, self.rng.choice(choices))
+        return self.day
+
+    def next_month(self) -> date:
+        """A day in the following month (December wraps to January)."""
+        self.month = self.month % 12 + 1
+        self.day = date(YEAR, self.month, min(self.day.day, 28))
+        return self.day
+
+
+def expect_fragment(interaction: Interaction) -> None:
+    """A fragment pick must rerun the fragment and nothing outside it."""
+    if interaction.outcome != FRAGMENT_SUCCESS or interaction.outside_fragment:
+        raise UnexpectedOutcome(
+            f"fragment pick ended {interaction.outcomes} with "
+            f"{interaction.delta_fragments['']} deltas outside the fragment",
+            interaction,
+        )
+
+
+def expect_full(interaction: Interaction) -> None:
+    """A full rerun must run the whole script (deltas outside any fragment)."""
+    if interaction.outcome != SUCCESS or not interaction.outside_fragment:
+        raise UnexpectedOutcome(f"full rerun ended {interaction.outcomes} with no page deltas", interaction)

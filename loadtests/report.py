@@ -1,0 +1,166 @@
+"""Outputs of ``compare.py``: summary.md, report.html (self-contained plotly) and comparison.png.
+
+report.html has four charts per comparison: latency percentiles, server CPU per interaction,
+bytes per interaction, throughput over time (plotly.js inlined once, so the file opens offline).
+comparison.png (matplotlib) is the one chart the README shows: fragment/full ratios per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from compare import Comparison
+
+COLORS = {"fragment": "#2e7d32", "full": "#c62828"}
+METRICS = (
+    ("cpu_ms_per_interaction", "server CPU / interaction"),
+    ("bytes_per_interaction", "bytes / interaction"),
+    ("median_ms", "median latency"),
+)
+
+
+def fmt(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None or value != value else f"{value:,.{digits}f}"
+
+
+def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) -> str:
+    lines = [
+        f"# Load test: fragment reruns vs full reruns ({datetime.now():%Y-%m-%d %H:%M})",
+        "",
+        f"Target `{args.target}`; {args.users} users per scenario, spawn rate {args.spawn_rate:g}/s, "
+        f"{args.duration} s per run, first {args.warmup:g} s after the first interaction not counted; "
+        f"browser message cache {'on' if args.message_cache else 'off'}; "
+        f"server options {' '.join(args.server_option) or '(config.toml)'}.",
+        "",
+        "| model | scenario | interactions | failed | median ms | p95 ms | req/s | server CPU ms/interaction "
+        "| bytes/interaction | max RSS MB | max sessions |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in comparisons:
+        for r in (c.fragment, c.full):
+            lines.append(
+                f"| {c.model.name} | {r.scenario} | {r.requests} | {r.failures_all} | {fmt(r.median_ms, 0)} "
+                f"| {fmt(r.percentiles_ms['95%'], 0)} | {fmt(r.rps)} | {fmt(r.cpu_ms_per_interaction)} "
+                f"| {fmt(r.bytes_per_interaction, 0)} | {fmt(r.rss_max_mb, 0)} | {r.sessions_max or 'n/a'} |"
+            )
+    lines += ["", "| model | check | value | limit | result |", "|---|---|---|---|---|"]
+    for c in comparisons:
+        for item in c.checks:
+            value = item["value"]
+            shown = fmt(value, 2) if isinstance(value, float) else str(value)
+            lines.append(
+                f"| {c.model.name} | {item['check']} | {shown} | {item['limit']} | "
+                f"{'pass' if item['ok'] else '**FAIL**'} |"
+            )
+    verdict = all(item["ok"] for c in comparisons for item in c.checks)
+    lines += ["", f"**{'PASS' if verdict else 'FAIL'}**", ""]
+    return "\n".join(lines)
+
+
+def html_report(comparisons: list[Comparison], summary: str) -> str:
+    import plotly.graph_objects as go
+
+    figures = []
+    for c in comparisons:
+        runs = (c.fragment, c.full)
+        latency = go.Figure(
+            [
+                go.Bar(
+                    name=r.scenario,
+                    x=list(r.percentiles_ms),
+                    y=list(r.percentiles_ms.values()),
+                    marker_color=COLORS[r.scenario],
+                )
+                for r in runs
+            ]
+        )
+        latency.update_layout(title=f"{c.model.name}: latency percentiles (ms)", barmode="group")
+        per_interaction = go.Figure(
+            [
+                go.Bar(
+                    name=r.scenario,
+                    x=["server CPU ms", "kB received"],
+                    y=[r.cpu_ms_per_interaction or 0, r.bytes_per_interaction / 1000],
+                    marker_color=COLORS[r.scenario],
+                )
+                for r in runs
+            ]
+        )
+        per_interaction.update_layout(title=f"{c.model.name}: cost per interaction", barmode="group")
+        throughput = go.Figure(
+            [
+                go.Scatter(
+                    name=r.scenario,
+                    x=[t for t, _ in r.throughput],
+                    y=[v for _, v in r.throughput],
+                    mode="lines",
+                    line_color=COLORS[r.scenario],
+                )
+                for r in runs
+            ]
+        )
+        throughput.update_layout(title=f"{c.model.name}: interactions per second", xaxis_title="seconds")
+        cpu = go.Figure(
+            [
+                go.Scatter(
+                    name=r.scenario,
+                    x=[s["t"] for s in r.samples],
+                    y=[s["cpu"] for s in r.samples],
+                    mode="lines",
+                    line_color=COLORS[r.scenario],
+                )
+                for r in runs
+            ]
+        )
+        cpu.update_layout(title=f"{c.model.name}: server CPU seconds (cumulative)", xaxis_title="seconds")
+        figures += [latency, per_interaction, throughput, cpu]
+    parts = []
+    for number, figure in enumerate(figures):
+        figure.update_layout(height=360, margin={"l": 50, "r": 20, "t": 50, "b": 40})
+        parts.append(figure.to_html(full_html=False, include_plotlyjs=number == 0))
+    body = "\n".join(f'<div class="chart">{part}</div>' for part in parts)
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Fragment vs full rerun load test</title>"
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1200px}"
+        ".chart{display:inline-block;width:49%;vertical-align:top}pre{white-space:pre-wrap}</style>"
+        f"</head><body><pre>{html.escape(summary)}</pre>{body}</body></html>"
+    )
+
+
+def ratio_chart(comparisons: list[Comparison], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [c.model.name for c in comparisons]
+    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
+    width = 0.25
+    for index, (metric, label) in enumerate(METRICS):
+        values = [c.ratio(metric) or 0 for c in comparisons]
+        xs = [i + (index - 1) * width for i in range(len(comparisons))]
+        bars = ax.bar(xs, values, width, label=label)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_xticks(range(len(comparisons)), labels)
+    ax.set_ylabel("fragment / full rerun")
+    ax.set_title("A fragment rerun's cost as a share of a full rerun's (lower is better)")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.set_ylim(0, 1.15)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_outputs(comparisons: list[Comparison], args: argparse.Namespace) -> str:
+    summary = summary_markdown(comparisons, args)
+    (args.out / "summary.md").write_text(summary)
+    if not args.no_report:
+        (args.out / "report.html").write_text(html_report(comparisons, summary))
+        ratio_chart(comparisons, args.out / "comparison.png")
+    return summary

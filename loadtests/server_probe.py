@@ -1,0 +1,185 @@
+"""What the app server spends while a load test runs: CPU seconds, memory, live sessions.
+
+Two ways in, one interface (``Probe.read() -> Reading``):
+
+  ProcessProbe(pid)          a local ``streamlit run`` process (psutil): CPU, RSS, threads, fds
+  CgroupProbe(pid)           every process of a container, from the host: the cgroup that ``pid``
+                             (``docker inspect -f '{{.State.Pid}}'``) belongs to, v2
+                             (cpu.stat, memory.current) or v1 (cpuacct.usage, memory.usage_in_bytes)
+
+Live sessions come from Streamlit's ``/_stcore/metrics`` (``active_sessions``), read either
+over HTTP (local server) or from inside the container's network with ``docker exec`` (a proxy
+in front need not expose the endpoint). ``Sampler`` reads a probe every ``interval`` seconds in
+a background thread and keeps the time series.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import re
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+ACTIVE_SESSIONS = re.compile(r"^active_sessions\s+([0-9.]+)", re.MULTILINE)
+
+
+@dataclass
+class Reading:
+    """One sample. ``threads``/``fds`` are None where the probe cannot see them (cgroups)."""
+
+    time: float
+    cpu_seconds: float
+    rss_bytes: int
+    threads: int | None = None
+    fds: int | None = None
+    sessions: int | None = None
+
+
+class ProcessProbe:
+    """A local process and its children (psutil)."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+
+    def read(self) -> Reading:
+        with self.process.oneshot():
+            cpu = self.process.cpu_times()
+            return Reading(
+                time=time.time(),
+                cpu_seconds=cpu.user + cpu.system + cpu.children_user + cpu.children_system,
+                rss_bytes=self.process.memory_info().rss,
+                threads=self.process.num_threads(),
+                fds=self.process.num_fds(),
+            )
+
+
+class CgroupProbe:
+    """All processes of the cgroup that ``pid`` is in (a container's, seen from the host)."""
+
+    def __init__(self, pid: int, root: Path = CGROUP_ROOT) -> None:
+        lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        paths = {}
+        for line in lines:
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                paths[controller] = path.lstrip("/")
+        if "" in paths and (root / paths[""] / "cpu.stat").exists():  # cgroup v2
+            self.cpu_file = root / paths[""] / "cpu.stat"
+            self.memory_file = root / paths[""] / "memory.current"
+            self.version = 2
+        elif "cpuacct" in paths and "memory" in paths:  # cgroup v1
+            self.cpu_file = root / "cpuacct" / paths["cpuacct"] / "cpuacct.usage"
+            self.memory_file = root / "memory" / paths["memory"] / "memory.usage_in_bytes"
+            self.version = 1
+        else:
+            raise RuntimeError(f"no cpu/memory cgroup found for pid {pid}: {lines}")
+
+    def read(self) -> Reading:
+        if self.version == 2:
+            stat = dict(line.split() for line in self.cpu_file.read_text().splitlines())
+            cpu = int(stat["usage_usec"]) / 1e6
+        else:
+            cpu = int(self.cpu_file.read_text()) / 1e9
+        return Reading(time=time.time(), cpu_seconds=cpu, rss_bytes=int(self.memory_file.read_text()))
+
+
+def parse_active_sessions(metrics: str) -> int | None:
+    """The ``active_sessions`` gauge of Streamlit's OpenMetrics text, None if absent."""
+    match = ACTIVE_SESSIONS.search(metrics)
+    return int(float(match.group(1))) if match else None
+
+
+def http_sessions(base_url: str) -> Callable[[], int | None]:
+    """Read live sessions from ``{base_url}/_stcore/metrics`` over HTTP."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def read() -> int | None:
+        try:
+            with opener.open(f"{base_url}/_stcore/metrics", timeout=5) as response:
+                return parse_active_sessions(response.read().decode())
+        except OSError:
+            return None
+
+    return read
+
+
+def docker_exec_sessions(
+    container: str, port: int = 8501, docker: str = "docker"
+) -> Callable[[], int | None]:
+    """Read live sessions from inside a container (``docker exec ... python3``): the proxy in
+    front need not expose ``/_stcore/metrics``."""
+    code = (
+        "import urllib.request;"
+        f"print(urllib.request.urlopen('http://127.0.0.1:{port}/_stcore/metrics',timeout=5).read().decode())"
+    )
+
+    def read() -> int | None:
+        result = subprocess.run(
+            [docker, "exec", container, "python3", "-c", code], capture_output=True, text=True, timeout=10
+        )
+        return parse_active_sessions(result.stdout) if result.returncode == 0 else None
+
+    return read
+
+
+@dataclass
+class Sampler:
+    """Reads ``probe`` (and ``sessions``, every ``sessions_every`` samples) in a thread."""
+
+    probe: ProcessProbe | CgroupProbe
+    sessions: Callable[[], int | None] | None = None
+    interval: float = 0.5
+    sessions_every: int = 4
+    readings: list[Reading] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="server-sampler", daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        count = 0
+        while True:
+            try:
+                reading = self.probe.read()
+            except (psutil.Error, OSError):
+                break  # the server went away; keep what we have
+            if self.sessions is not None and count % self.sessions_every == 0:
+                reading.sessions = self.sessions()
+            self.readings.append(reading)
+            count += 1
+            if self._stop.wait(self.interval):
+                with contextlib.suppress(psutil.Error, OSError):
+                    self.readings.append(self.probe.read())  # a last sample at the very end
+                return
+
+    def cpu_at(self, moment: float) -> float:
+        """Server CPU seconds at ``moment`` (linear between the two nearest samples)."""
+        points = self.readings
+        if not points:
+            raise ValueError("no samples")
+        if moment <= points[0].time:
+            return points[0].cpu_seconds
+        for before, after in itertools.pairwise(points):
+            if before.time <= moment <= after.time:
+                span = after.time - before.time or 1.0
+                return before.cpu_seconds + (after.cpu_seconds - before.cpu_seconds) * (
+                    (moment - before.time) / span
+                )
+        return points[-1].cpu_seconds

@@ -1,0 +1,222 @@
+"""Locust users that drive the dashboard over Streamlit's WebSocket protocol.
+
+Every interaction fires Locust's ``request`` event (request_type ``WS``) with the name of the
+interaction (``initial_load``, ``fragment_rerun``, ``full_rerun``, ``month_change``), its wall
+time, the bytes received, and an exception when it timed out, the page failed, or the run was
+not the one promised (a fragment pick that reran the whole script, a full rerun that did not).
+
+Scenarios (pick one by class name or by tag):
+
+  FragmentUser    same-month day picks, the daily fragment reruns alone      tag ``fragment``
+  FullRerunUser   the very same picks, sent without a fragment id            tag ``full``
+  MonthHopper     a day in the next month: fragment run, st.rerun(), full    tag ``month``
+  RealisticMix    mostly day picks, some month changes, with think time      tag ``mix``
+
+FragmentUser and FullRerunUser walk identical streams of days: user number n (0, 1, ...) of
+either class starts in month ``1 + n % 12`` and draws its days from ``Random(f"{seed}:{n}")``.
+While a user waits it keeps reading its socket (``StreamlitSession.idle``), so server pings
+get their pong as a browser's would.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Callable
+from typing import ClassVar
+
+from locust import User, tag, task
+
+from picks import DEFAULT_SEED, DayStream, expect_fragment, expect_full
+from streamlit_client import Interaction, StreamlitSession
+from streamlit_client.errors import SessionClosed, StreamlitClientError
+
+RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
+
+
+def idle_between(low: float, high: float) -> Callable[[User], float]:
+    """A ``wait_time`` that spends the think time reading the socket (pings answered), not
+    sleeping; Locust then sleeps the 0 s it returns. Users still stop at once while waiting."""
+
+    def wait(user: User) -> float:
+        if isinstance(user, StreamlitUser):
+            user.think(low + random.random() * (high - low))
+        return 0.0
+
+    return wait
+
+
+def think_time(user: User) -> float:
+    """``idle_between(--think-min, --think-max)``: the realistic mix's think time (default 2-8 s)."""
+    options = user.environment.parsed_options
+    low, high = getattr(options, "think_min", 2.0), getattr(options, "think_max", 8.0)
+    return idle_between(low, max(low, high))(user)
+
+
+class StreamlitUser(User):
+    """One browser session per user; reconnects (a new ``initial_load``) after losing it."""
+
+    abstract = True
+    wait_time = idle_between(0.0, 0.0)
+    numbers: ClassVar[dict[str, itertools.count]] = {}
+
+    def __init__(self, environment) -> None:
+        super().__init__(environment)
+        options = environment.parsed_options
+        self.seed = getattr(options, "stream_seed", DEFAULT_SEED)
+        self.timeout = getattr(options, "interaction_timeout", 30.0)
+        self.message_cache = getattr(options, "message_cache", False)
+        counter = StreamlitUser.numbers.setdefault(self.stream_family(), itertools.count())
+        self.number = next(counter)
+        self.stream = DayStream(self.number, self.seed)
+        self.session: StreamlitSession | None = None
+
+    @classmethod
+    def stream_family(cls) -> str:
+        """Users of one family share the numbering (so their streams match one to one)."""
+        return "picks"
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.connect()
+
+    def on_stop(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def connect(self) -> bool:
+        """Open a session and run the page; go to the user's month. False if that failed."""
+        self.session = StreamlitSession(self.host, timeout=self.timeout, message_cache=self.message_cache)
+        if self.interact("initial_load", self.session.open, expect_full) is None:
+            return False
+        if self.stream.month != 1:
+            return (
+                self.interact("month_change", lambda: self.session.change_month(self.stream.day)) is not None
+            )
+        return True
+
+    def ensure_session(self) -> StreamlitSession | None:
+        """The open session, or a new one; after a failed connect wait RECONNECT_PAUSE seconds
+        so an unreachable server gets a trickle of attempts, not a storm."""
+        if (self.session is None or not self.session.connected) and not self.connect():
+            self.session = None
+            time.sleep(RECONNECT_PAUSE)
+            return None
+        return self.session
+
+    def think(self, seconds: float) -> None:
+        """Wait ``seconds`` while answering pings; a lost session reconnects on the next task."""
+        if seconds <= 0:
+            return
+        if self.session is None or not self.session.connected:
+            time.sleep(seconds)
+            return
+        try:
+            self.session.idle(seconds)
+        except StreamlitClientError:
+            self.session = None
+
+    # -- the one place that reports to Locust ------------------------------------------------
+
+    def interact(
+        self,
+        name: str,
+        action: Callable[[], Interaction],
+        expect: Callable[[Interaction], None] | None = None,
+    ) -> Interaction | None:
+        """Run ``action``, check it with ``expect``, fire ``request``; None if it failed."""
+        start = time.perf_counter()
+        interaction: Interaction | None = None
+        error: Exception | None = None
+        try:
+            interaction = action()
+            if expect is not None:
+                expect(interaction)
+        except StreamlitClientError as exc:
+            error = exc
+            interaction = interaction or getattr(exc, "interaction", None)
+            if isinstance(exc, SessionClosed) or not (self.session and self.session.connected):
+                self.session = None
+        elapsed = interaction.wall_time if interaction is not None else time.perf_counter() - start
+        self.environment.events.request.fire(
+            request_type="WS",
+            name=name,
+            response_time=elapsed * 1000,
+            response_length=interaction.bytes_received if interaction is not None else 0,
+            exception=error,
+            context={"user": self.number, "messages": interaction.messages if interaction else 0},
+        )
+        return None if error else interaction
+
+    # -- interactions ------------------------------------------------------------------------
+
+    def pick_day(self, fragment: bool) -> None:
+        session = self.ensure_session()
+        if session is None:
+            return
+        day = self.stream.next_day()
+        if fragment:
+            self.interact("fragment_rerun", lambda: session.pick_date(day), expect_fragment)
+        else:
+            self.interact("full_rerun", lambda: session.pick_date(day, fragment=False), expect_full)
+
+    def hop_month(self) -> None:
+        session = self.ensure_session()
+        if session is None:
+            return
+        day = self.stream.next_month()
+        self.interact("month_change", lambda: session.change_month(day))
+
+
+class FragmentUser(StreamlitUser):
+    """Same-month day picks: only the daily fragment reruns."""
+
+    @tag("fragment")
+    @task
+    def fragment_rerun(self) -> None:
+        self.pick_day(fragment=True)
+
+
+class FullRerunUser(StreamlitUser):
+    """The same picks as FragmentUser, without a fragment id: the whole script reruns."""
+
+    @tag("full")
+    @task
+    def full_rerun(self) -> None:
+        self.pick_day(fragment=False)
+
+
+class MonthHopper(StreamlitUser):
+    """A day in the next month each time: fragment run, st.rerun(), whole-script run."""
+
+    @classmethod
+    def stream_family(cls) -> str:
+        return "months"
+
+    @tag("month")
+    @task
+    def month_change(self) -> None:
+        self.hop_month()
+
+
+class RealisticMix(StreamlitUser):
+    """Someone reading the dashboard: mostly day picks, now and then another month."""
+
+    wait_time = think_time
+
+    @classmethod
+    def stream_family(cls) -> str:
+        return "mix"
+
+    @tag("mix")
+    @task(8)
+    def fragment_rerun(self) -> None:
+        self.pick_day(fragment=True)
+
+    @tag("mix")
+    @task(1)
+    def month_change(self) -> None:
+        self.hop_month()

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# The Swarm stack (deploy/swarm/stack.yaml) on this node: `make swarm-up` / `make swarm-down`.
+#   scripts/swarm.sh up     build both images, make this node a swarm manager if it is in no
+#                           swarm, deploy the stack, wait until every replica is healthy and the
+#                           proxy answers, print the URL
+#   scripts/swarm.sh down   remove the stack and wait until its containers and network are gone;
+#                           leave the swarm if `up` created it and no other stack runs on it
+#   scripts/swarm.sh ps     the stack's tasks
+# Environment:
+#   SWARM_STACK    stack name (default sales-dashboard); several stacks can coexist
+#   APP_REPLICAS   app replicas (default 3, in the stack file)
+#   PROXY_PORT     port the proxy publishes on the node (default 8080, in the stack file)
+#   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
+#   SWARM_TIMEOUT  seconds to wait for health (default 180)
+# and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SALES_*, …).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+while IFS='=' read -r variable tag; do export "$variable=$tag"; done < <(scripts/images.sh --env)
+stack=${SWARM_STACK:-sales-dashboard}
+docker=$(scripts/ensure-docker.sh)
+# Marks a swarm this script initialised, on the node itself: it is gone once the node leaves.
+init_label=sales-dashboard.swarm-init
+
+swarm_state() { $docker info --format '{{.Swarm.LocalNodeState}}'; }
+
+ensure_swarm() {
+  case $(swarm_state) in
+    active)
+      [ "$($docker info --format '{{.Swarm.ControlAvailable}}')" = true ] \
+        || { echo "swarm: this node is a swarm worker; run this on a manager" >&2; exit 1; }
+      ;;
+    inactive)
+      # The bridge a swarm adds for host-mode ports and egress; removed on leave if it is ours.
+      local gwbridge=made
+      $docker network inspect docker_gwbridge >/dev/null 2>&1 && gwbridge=kept
+      echo "swarm: initialising a single-node swarm on 127.0.0.1" >&2
+      $docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+      $docker node update --label-add "$init_label=$gwbridge" "$($docker info --format '{{.Swarm.NodeID}}')" >/dev/null
+      ;;
+    *)
+      echo "swarm: this node's swarm state is '$(swarm_state)'; fix it first (docker info)" >&2
+      exit 1
+      ;;
+  esac
+}
+
+leave_swarm_if_ours() {
+  [ "$(swarm_state)" = active ] || return 0
+  local made
+  made=$($docker node inspect self --format "{{index .Spec.Labels \"$init_label\"}}" 2>/dev/null || true)
+  [ -n "$made" ] || return 0
+  if [ -n "$($docker stack ls --format '{{.Name}}')" ]; then
+    echo "swarm: other stacks still run on the swarm this script made; not leaving it" >&2
+    return 0
+  fi
+  echo "swarm: leaving the swarm this script made" >&2
+  $docker swarm leave --force >/dev/null
+  [ "$made" = made ] && { $docker network rm docker_gwbridge >/dev/null 2>&1 || true; }
+  return 0
+}
+
+port_free() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+with socket.socket() as s:
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("0.0.0.0", int(sys.argv[1])))
+    except OSError:
+        sys.exit(1)
+EOF
+}
+
+deploy() {
+  local args=(stack deploy --prune --resolve-image never)
+  # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack file is
+  # a Compose-spec file without one, so older clients get it with the last 3.x version added.
+  if [ "$($docker version --format '{{.Client.Version}}' | cut -d. -f1)" -lt 23 ]; then
+    { echo 'version: "3.9"'; cat deploy/swarm/stack.yaml; } | $docker "${args[@]}" -c - "$stack" >&2
+  else
+    $docker "${args[@]}" -c deploy/swarm/stack.yaml "$stack" >&2
+  fi
+}
+
+# Every service at its wanted task count (tasks with a health check count once healthy), then
+# the proxy serving the app's health page.
+wait_ready() {
+  local url=$1 deadline=$((SECONDS + ${SWARM_TIMEOUT:-180})) counts
+  while :; do
+    counts=$($docker service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.Name}} {{.Replicas}}')
+    if [ -n "$counts" ] && awk '{ split($2, n, "/"); if (n[1] != n[2] || n[2] == 0) bad = 1 } END { exit bad }' <<<"$counts" \
+      && python3 -c 'import sys, urllib.request as u; sys.exit(u.urlopen(sys.argv[1], timeout=3).status != 200)' \
+        "${url}_stcore/health" 2>/dev/null; then
+      return 0
+    fi
+    if [ $SECONDS -ge "$deadline" ]; then
+      echo "swarm: $stack not ready after ${SWARM_TIMEOUT:-180} s:" >&2
+      echo "$counts" >&2
+      $docker stack ps "$stack" --no-trunc --format '{{.Name}} {{.CurrentState}} {{.Error}}' >&2 || true
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+# Waits until the stack's containers and network are gone (`docker stack rm` returns at once).
+wait_removed() {
+  local deadline=$((SECONDS + 60))
+  while [ -n "$($docker ps -aq --filter "label=com.docker.stack.namespace=$stack")" ] \
+    || [ -n "$($docker network ls -q --filter "label=com.docker.stack.namespace=$stack")" ]; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "swarm: $stack's containers or network still there after 60 s" >&2
+      return 1
+    fi
+    # A network is sometimes left behind when its last container went away after `stack rm`.
+    $docker network ls -q --filter "label=com.docker.stack.namespace=$stack" | xargs -r $docker network rm >/dev/null 2>&1 || true
+    sleep 1
+  done
+}
+
+case ${1:-} in
+  up)
+    port=${PROXY_PORT:-8080}  # the stack file's default
+    [[ $port =~ ^[1-9][0-9]*$ && $port -le 65535 ]] || { echo "swarm: PROXY_PORT must be a port number, got '$port'" >&2; exit 2; }
+    [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
+    ensure_swarm
+    # A port held by another process would leave the proxy task failing to start, over and over.
+    if ! $docker stack ls --format '{{.Name}}' | grep -qx "$stack" && ! port_free "$port"; then
+      echo "swarm: port $port is in use on this host; set PROXY_PORT to a free one" >&2
+      leave_swarm_if_ours
+      exit 1
+    fi
+    COOKIE_SECRET_FILE=$(scripts/cookie-secret.sh)
+    export COOKIE_SECRET_FILE
+    deploy
+    url="http://127.0.0.1:$port/"
+    wait_ready "$url"
+    echo "swarm: $stack is up with ${APP_REPLICAS:-3} app replica(s)" >&2
+    echo "$url"
+    ;;
+  down)
+    if [ "$(swarm_state)" = active ] && $docker stack ls --format '{{.Name}}' | grep -qx "$stack"; then
+      $docker stack rm "$stack" >&2
+      wait_removed
+    fi
+    leave_swarm_if_ours
+    ;;
+  ps)
+    $docker stack ps "$stack"
+    ;;
+  *)
+    echo "usage: scripts/swarm.sh up|down|ps" >&2
+    exit 2
+    ;;
+esac

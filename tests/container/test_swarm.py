@@ -1,0 +1,326 @@
+"""The Swarm stack (deploy/swarm/stack.yaml) as `make swarm-up` deploys it: 3 app replicas behind
+the proxy on a single-node swarm, made by scripts/swarm.sh when the node is in none.
+
+Sessions run the real app through the proxy on 127.0.0.1; which replica served what is read from
+the proxy's JSON access log (`upstream_addr`), as in test_stack.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import cycle
+
+import pytest
+
+from local_server import free_port
+from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
+
+from .conftest import ROOT, STACK_REPLICAS, run
+from .test_stack import log_line, probe_path, request
+from .test_stack import test_new_sessions_spread_and_each_session_stays_on_its_replica as check_spread
+
+FRAGMENT_DONE = ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
+# Seconds a new session may take, beyond the slowest new session before the kill, while a
+# replica goes away (issue 7). Measured against a baseline because the machine is shared.
+NEW_SESSION_WITHIN = 5.0
+
+
+@dataclass
+class Swarm:
+    """A stack deployed by scripts/swarm.sh, and the node's swarm state before it."""
+
+    url: str
+    name: str
+    docker: str
+    env: dict[str, str]
+    node_before: tuple[str, bool]
+
+    def containers(self, service: str) -> list[str]:
+        """Names of the service's running containers."""
+        out = run(self.docker, "ps", "--filter", f"label=com.docker.swarm.service.name={self.name}_{service}",
+                  "--format", "{{.Names}}").stdout  # fmt: skip
+        return sorted(out.split())
+
+    def inspect(self, container: str) -> dict:
+        return json.loads(run(self.docker, "inspect", container).stdout)[0]
+
+    def address(self, container: str) -> str:
+        """The container's address:port on the stack's network, as the proxy's log names it."""
+        networks = self.inspect(container)["NetworkSettings"]["Networks"]
+        return f"{networks[f'{self.name}_backend']['IPAddress']}:8501"
+
+    def exec(self, container: str, *command: str) -> subprocess.CompletedProcess[str]:
+        return run(self.docker, "exec", container, *command, check=False)
+
+    def service(self, name: str) -> dict:
+        return json.loads(run(self.docker, "service", "inspect", f"{self.name}_{name}").stdout)[0]
+
+    def proxy_logs(self) -> subprocess.CompletedProcess[str]:
+        (proxy,) = self.containers("proxy")
+        return run(self.docker, "logs", proxy)
+
+    def proxy_log(self) -> list[dict]:
+        """The proxy's JSON access log lines, oldest first."""
+        return [json.loads(line) for line in self.proxy_logs().stdout.splitlines() if line.startswith("{")]
+
+    def proxy_upstreams(self) -> list[str]:
+        """The replicas the proxy sends to now (its last DNS change)."""
+        changes = [line for line in self.proxy_logs().stderr.splitlines() if "->" in line]
+        return changes[-1].split("->")[1].split() if changes else []
+
+    def wait_for(self, what: str, check, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+            time.sleep(0.5)
+
+
+def node_state(docker: str) -> tuple[str, bool]:
+    """(swarm state of the node, whether the docker_gwbridge network exists)."""
+    state = run(docker, "info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
+    gwbridge = run(docker, "network", "inspect", "docker_gwbridge", check=False).returncode == 0
+    return state, gwbridge
+
+
+def swarm_script(env: dict[str, str], command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["scripts/swarm.sh", command], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def swarm(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Swarm]:
+    port = free_port()
+    secret = tmp_path_factory.mktemp("swarm-secret") / "cookie_secret"
+    secret.write_text(os.urandom(32).hex())
+    secret.chmod(0o600)  # copied into a Swarm secret: the host file needs no wider access
+    env = {
+        **os.environ, **images, "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port),
+        "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+    }  # fmt: skip
+    before = node_state(docker)
+    up = swarm_script(env, "up")
+    stack = Swarm(up.stdout.strip().rstrip("/"), env["SWARM_STACK"], docker, env, before)
+    try:
+        assert up.returncode == 0, f"scripts/swarm.sh up failed:\n{up.stderr[-4000:]}"
+        assert stack.url == f"http://127.0.0.1:{port}"
+        stack.wait_for("the proxy sees every replica", lambda: len(stack.proxy_upstreams()) == STACK_REPLICAS)
+        yield stack
+    finally:
+        swarm_script(env, "down")
+
+
+def open_new_session(url: str) -> tuple[float, str | None]:
+    """(seconds, error or None) of one new session: page, socket, first script run, a pick."""
+    start = time.monotonic()
+    try:
+        with StreamlitSession(url, timeout=30) as session:
+            pick = session.pick_date("2023-01-09")
+            error = None if pick.outcomes == FRAGMENT_DONE else f"pick ended {pick.outcomes}"
+    except (StreamlitClientError, OSError) as exc:
+        error = repr(exc)
+    return time.monotonic() - start, error
+
+
+def replica_of(stack: Swarm, session: StreamlitSession) -> str:
+    """The replica a session's requests reach (its route cookie on a probe request)."""
+    path = probe_path("replica")
+    assert request(stack.url, path, headers={"Cookie": session.cookie_header})[0] == 200
+    return log_line(stack, path)["upstream_addr"]
+
+
+@dataclass
+class Picker:
+    """A session picking days of its month in a loop, on its own thread, until stopped. When its
+    socket drops it reconnects as Streamlit's frontend does (its replica went away, or the
+    proxy's old workers reached worker_shutdown_timeout after a reload)."""
+
+    session: StreamlitSession
+    replica: str
+    picks: list[float] = field(default_factory=list)  # monotonic end time of each pick
+    resumed: int = 0  # reconnects that resumed the same server-side session
+    error: str | None = None
+
+    def run(self, stop: threading.Event) -> None:
+        days = cycle(range(2, 29))
+        session_id = self.session.session_id
+        try:
+            while not stop.is_set():
+                try:
+                    pick = self.session.pick_date(f"2023-01-{next(days):02d}")
+                except SessionClosed:
+                    self.session.reconnect()
+                    pick = self.session.pick_date(f"2023-01-{next(days):02d}")
+                    if self.session.session_id != session_id:
+                        raise AssertionError("reconnected to a new session: the old one is lost") from None
+                    self.resumed += 1
+                    # The pick the drop cut short may still be running: this one ends it early.
+                    if pick.outcomes[:1] == ["FINISHED_EARLY_FOR_RERUN"]:
+                        pick.outcomes = pick.outcomes[1:]
+                if pick.outcomes != FRAGMENT_DONE:
+                    raise AssertionError(f"pick ended {pick.outcomes}")
+                self.picks.append(time.monotonic())
+                stop.wait(0.5)
+        except (StreamlitClientError, OSError, AssertionError) as exc:
+            self.error = repr(exc)
+
+
+def test_every_task_runs_hardened_with_the_shared_secret(swarm):
+    apps, proxies = swarm.containers("app"), swarm.containers("proxy")
+    assert len(apps) == STACK_REPLICAS
+    assert len(proxies) == 1  # global: one per node
+    secret = (ROOT / swarm.env["COOKIE_SECRET_FILE"]).read_text().strip()
+    for name in apps + proxies:
+        info = swarm.inspect(name)
+        host = info["HostConfig"]
+        assert info["State"]["Health"]["Status"] == "healthy", name
+        assert host["ReadonlyRootfs"] is True
+        assert host["CapDrop"] == ["ALL"]
+        assert host["Memory"] > 0
+        assert host["NanoCpus"] > 0
+        assert [(m["Type"], m["Destination"]) for m in info["Mounts"]] == [("tmpfs", "/tmp")]
+        write = swarm.exec(name, "touch", "/etc/written")
+        assert "Read-only file system" in write.stderr
+        assert swarm.exec(name, "touch", "/tmp/written").returncode == 0
+    for name in apps:
+        assert swarm.exec(name, "id", "-u").stdout.strip() == "10001"
+        # The Swarm secret is readable by the app's user alone ...
+        assert swarm.exec(name, "stat", "-c", "%u %a", "/run/secrets/cookie_secret").stdout.split() == [
+            "10001",
+            "400",
+        ]
+        # ... and every replica runs with the same cookie secret, not in the service's config.
+        environ = swarm.exec(name, "cat", "/proc/1/environ").stdout.split("\0")
+        assert f"STREAMLIT_SERVER_COOKIE_SECRET={secret}" in environ
+    spec = swarm.service("app")["Spec"]
+    assert spec["EndpointSpec"]["Mode"] == "dnsrr"
+    assert not any("COOKIE_SECRET=" in item for item in spec["TaskTemplate"]["ContainerSpec"]["Env"])
+    assert spec["UpdateConfig"]["Order"] == "start-first"
+    assert spec["UpdateConfig"]["FailureAction"] == "rollback"
+    ports = swarm.service("proxy")["Spec"]["EndpointSpec"]["Ports"]
+    assert [(p["TargetPort"], p["PublishMode"]) for p in ports] == [(8080, "host")]
+
+
+def test_sessions_spread_over_the_replicas_and_stay_sticky(swarm):
+    assert sorted(swarm.address(name) for name in swarm.containers("app")) == sorted(
+        f"{addr}:8501" for addr in swarm.proxy_upstreams()
+    )
+    check_spread(swarm)
+
+
+def test_killed_replica_loses_only_its_own_sessions_and_is_replaced(swarm):
+    sessions = 9
+    pickers = []
+    for _ in range(sessions):
+        # A replica's first script run loads the data and plotly: slow on a busy machine.
+        session = StreamlitSession(swarm.url, timeout=60)
+        session.open()
+        session.timeout = 30
+        assert session.pick_date("2023-01-02").outcomes == FRAGMENT_DONE  # warm, before the clock
+        pickers.append(Picker(session, replica_of(swarm, session)))
+    by_replica = Counter(p.replica for p in pickers)
+    victim_addr = by_replica.most_common(1)[0][0]
+    assert len(by_replica) > 1, f"all {sessions} sessions on one replica: {by_replica}"
+    (victim,) = [name for name in swarm.containers("app") if swarm.address(name) == victim_addr]
+    stop = threading.Event()
+    threads = [threading.Thread(target=p.run, args=(stop,), daemon=True) for p in pickers]
+    for thread in threads:
+        thread.start()
+    try:
+        baseline = [open_new_session(swarm.url) for _ in range(3)]
+        assert all(error is None for _, error in baseline), baseline
+        run(swarm.docker, "kill", victim)
+        killed = time.monotonic()
+        # New sessions, one after another, from the moment of the kill.
+        new_sessions = []
+        while time.monotonic() - killed < 12:
+            new_sessions.append(open_new_session(swarm.url))
+        time.sleep(1)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(20)
+        for picker in pickers:
+            picker.session.close()
+    print(f"sessions per replica {dict(by_replica)}; killed {victim_addr};",
+          "resumed after a socket drop:", [p.resumed for p in pickers])  # fmt: skip
+    slowest_before = max(seconds for seconds, _ in baseline)
+    print(f"new sessions before the kill: slowest {slowest_before:.2f} s; after it (s, error):",
+          [(round(t, 2), e) for t, e in new_sessions])  # fmt: skip
+    survivors = [p for p in pickers if p.replica != victim_addr]
+    for picker in survivors:
+        assert picker.error is None, f"a session on {picker.replica} failed: {picker.error}"
+        assert any(t > killed + 1 for t in picker.picks), "a surviving session stopped picking"
+    for picker in pickers:
+        if picker.replica == victim_addr:
+            assert picker.error is not None, "a session on the killed replica went on picking"
+    assert all(error is None for _, error in new_sessions), new_sessions
+    # The first new session, opened at the kill, is the one that can meet the dead replica
+    # (before DNS drops it); later ones share the CPU with the replacement's start-up.
+    assert new_sessions[0][0] < slowest_before + NEW_SESSION_WITHIN, new_sessions
+
+    # The swarm starts a new task in the victim's place, and the proxy sends to it.
+    def replaced() -> bool:
+        apps = swarm.containers("app")
+        if len(apps) != STACK_REPLICAS or victim in apps:
+            return False
+        healthy = all(swarm.inspect(name)["State"]["Health"]["Status"] == "healthy" for name in apps)
+        addresses = sorted(swarm.address(name) for name in apps)
+        return healthy and addresses == sorted(f"{a}:8501" for a in swarm.proxy_upstreams())
+
+    swarm.wait_for("the killed replica replaced and in the proxy", replaced)
+    assert open_new_session(swarm.url)[1] is None
+
+
+def test_rolling_update_keeps_serving_new_sessions(swarm):
+    app_image = swarm.env["APP_IMAGE"]
+    update_tag = f"{app_image.rsplit(':', 1)[0]}:{swarm.name}-update"
+    run(swarm.docker, "tag", app_image, update_tag)
+    before = set(swarm.containers("app"))
+    try:
+        run(swarm.docker, "service", "update", "--detach", "--no-resolve-image", "--image", update_tag,
+            f"{swarm.name}_app")  # fmt: skip
+
+        def state() -> str:
+            return (swarm.service("app").get("UpdateStatus") or {}).get("State", "")
+
+        results = []
+        deadline = time.monotonic() + 240
+        while state() != "completed":
+            assert state() not in ("paused", "rollback_started", "rollback_completed"), state()
+            assert time.monotonic() < deadline, f"update not done in 240 s: {state()}"
+            results.append(open_new_session(swarm.url))
+            time.sleep(0.2)
+        failures = [error for _, error in results if error]
+        print(f"{len(results)} new sessions during the update, {len(failures)} failed: {failures}")
+        assert len(results) >= 10, "too few sessions to say anything"
+        # Swarm drops a task from DNS 2 s before SIGTERM; the proxy follows within a second, but a
+        # session opened on the old task just before that may still be in its first run when
+        # Streamlit stops, which closes it with 1012 ("service restart": Streamlit's frontend
+        # reconnects to another replica). At most one such session per replaced task; any other
+        # failure (a 502, a refused socket, a timeout) fails the test.
+        assert len(failures) <= STACK_REPLICAS, failures
+        assert all("(code 1012)" in error for error in failures), failures
+        apps = swarm.containers("app")
+        assert len(apps) == STACK_REPLICAS
+        assert not before & set(apps), "a replica was not replaced"
+        for name in apps:
+            assert swarm.inspect(name)["Config"]["Image"] == update_tag
+    finally:
+        run(swarm.docker, "image", "rm", update_tag, check=False)
+
+
+def test_down_leaves_the_node_as_found(swarm):
+    down = swarm_script(swarm.env, "down")
+    assert down.returncode == 0, down.stderr
+    assert node_state(swarm.docker) == swarm.node_before
+    label = f"label=com.docker.stack.namespace={swarm.name}"
+    assert run(swarm.docker, "ps", "-aq", "--filter", label).stdout == ""
+    assert run(swarm.docker, "network", "ls", "-q", "--filter", label).stdout == ""
+    if swarm.node_before[0] == "active":
+        assert swarm.name not in run(swarm.docker, "stack", "ls").stdout

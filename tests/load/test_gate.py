@@ -1,0 +1,104 @@
+"""The short load-test gate inside `make test`: `loadtests/compare.py` against local servers.
+
+One short comparison per work model (26 products, 1,000 products, demo delay on) runs once
+for the module; the tests then gate on what holds on a noisy 2-core machine: zero failed
+interactions and the fragment/full ratios under the issue's default thresholds, never on
+absolute times. `make loadtest` is the long version.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import compare
+
+SHORT = [
+    "--users",
+    "4",
+    "--spawn-rate",
+    "4",
+    "--duration",
+    "16",
+    "--warmup",
+    "4",
+    "--delay",
+    "0.5",
+    "--min-interactions",
+    "8",
+]
+
+
+# Kept after the run (CI uploads it; GitHub writes its summary.md to the job summary).
+REPORT_DIR = Path(
+    os.environ.get("LOADTEST_REPORT_DIR", Path(__file__).resolve().parents[2] / "artifacts/loadtest-gate")
+)
+
+
+@pytest.fixture(scope="module")
+def gate() -> tuple[int, Path]:
+    out = REPORT_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    return compare.main([*SHORT, "--products", "26", "1000", "--out", str(out)]), out
+
+
+def results(out: Path) -> list[dict]:
+    return json.loads((out / "results.json").read_text())
+
+
+def test_gate_passes_with_zero_failures(gate):
+    code, out = gate
+    assert code == 0, (out / "summary.md").read_text()
+    for comparison in results(out):
+        for scenario in ("fragment", "full"):
+            assert comparison[scenario]["failures_all"] == 0
+            assert comparison[scenario]["window_interactions"] >= 8
+
+
+def test_each_model_meets_its_thresholds(gate):
+    _, out = gate
+    by_model = {(c["model"]["products"], c["model"]["delay"]): c for c in results(out)}
+    assert set(by_model) == {(26, 0.0), (1000, 0.0), (26, 0.5)}
+    for comparison in by_model.values():
+        ratio_checks = [c for c in comparison["checks"] if c["check"].startswith("fragment/full")]
+        assert ratio_checks, comparison["checks"]
+        assert all(c["ok"] for c in ratio_checks), ratio_checks
+    small = by_model[(26, 0.0)]
+    assert small["fragment"]["cpu_ms_per_interaction"] < small["full"]["cpu_ms_per_interaction"]
+
+
+def test_outputs_are_written(gate):
+    _, out = gate
+    for name in ("summary.md", "report.html", "comparison.png", "results.json"):
+        assert (out / name).stat().st_size > 0, name
+    html = (out / "report.html").read_text()
+    assert "plotly" in html
+    assert "26p-nodelay" in html
+    assert "**PASS**" in (out / "summary.md").read_text()
+    with (out / "26p-nodelay-fragment_stats.csv").open() as handle:
+        names = {row["Name"] for row in csv.DictReader(handle)}
+    assert {"initial_load", "fragment_rerun"} <= names
+    with (out / "26p-nodelay-full_stats.csv").open() as handle:
+        names = {row["Name"] for row in csv.DictReader(handle)}
+    assert "full_rerun" in names
+    assert "fragment_rerun" not in names
+
+
+def test_a_tighter_threshold_fails_the_gate(gate):
+    """The same figures judged with a CPU ratio no fragment can meet: exit 1, FAIL in the summary."""
+    _, out = gate
+    strict = ["--products", "26", "--models", "nodelay", "--max-cpu-ratio-small", "0.01"]
+    args = compare.parse_args([*SHORT, *strict])
+    data = next(c for c in results(out) if c["model"] == {"products": 26, "delay": 0.0})
+    comparison = compare.Comparison(
+        compare.WorkModel(26, 0.0),
+        compare.ScenarioResult(**data["fragment"]),
+        compare.ScenarioResult(**data["full"]),
+    )
+    compare.check(comparison, args)
+    failed = [c["check"] for c in comparison.checks if not c["ok"]]
+    assert failed == ["fragment/full cpu_ms_per_interaction"]
