@@ -5,6 +5,7 @@
 
 # Debian stable slim; the same name whether pulled from a registry or made by scripts/base-image.sh.
 ARG BASE_IMAGE=debian:bookworm-slim
+# checkov:skip=CKV_DOCKER_7: the tag is in BASE_IMAGE's default above (bookworm-slim, not latest); checkov cannot follow the ARG
 
 FROM ${BASE_IMAGE} AS builder
 # Debian's python3 (security-updated by Debian) and venv; versions float with the stable release.
