@@ -127,8 +127,8 @@ class SoakResult:
                 f"growth after warm-up {self.rss_growth:+.1%}",
                 f"threads  start {self.samples[0].threads}  after warm-up {first_thr:.0f}  "
                 f"end {last_thr:.0f}  max {max(s.threads for s in steady)}",
-                f"fds      start {self.samples[0].fds}  after warm-up {first_fd:.0f}  "
-                f"end {last_fd:.0f}  max {max(s.fds for s in steady)}  growth after warm-up {self.fd_growth:+.1%}",
+                f"fds      start {self.samples[0].fds}  after warm-up {first_fd:.0f}  end {last_fd:.0f}  "
+                f"max {max(s.fds for s in steady)}  growth after warm-up {self.fd_growth:+.1%}",
                 *(f"failure: {failure}" for failure in self.failures[:10]),
             ]
         )
