@@ -102,8 +102,10 @@ class SoakResult:
 
     @property
     def fd_growth(self) -> float:
+        """Relative growth of open fds after warm-up. Each session kept for a reconnect holds a
+        few fds, so their level follows the churn rate; growth beyond that is a leak."""
         first, last = self._ends("fds")
-        return last - first
+        return last / first - 1
 
     def p(self, quantile: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -125,8 +127,8 @@ class SoakResult:
                 f"growth after warm-up {self.rss_growth:+.1%}",
                 f"threads  start {self.samples[0].threads}  after warm-up {first_thr:.0f}  "
                 f"end {last_thr:.0f}  max {max(s.threads for s in steady)}",
-                f"fds      start {self.samples[0].fds}  after warm-up {first_fd:.0f}  "
-                f"end {last_fd:.0f}  max {max(s.fds for s in steady)}",
+                f"fds      start {self.samples[0].fds}  after warm-up {first_fd:.0f}  end {last_fd:.0f}  "
+                f"max {max(s.fds for s in steady)}  growth after warm-up {self.fd_growth:+.1%}",
                 *(f"failure: {failure}" for failure in self.failures[:10]),
             ]
         )

@@ -118,7 +118,7 @@ def test_rerun_burst_runs_to_the_last_request_and_the_session_stays_usable(serve
     """20 whole-page reruns sent at once (no waiting): Streamlit stops the running script for
     each new request, so the session ends on the last one and stays usable; the server answers
     its health check all along. Each queued request still costs a started run: the CPU per
-    request is printed (docs/operations.md: a flood of hundreds starves the replica)."""
+    request is printed (docs/operations.md: with post-run GC on, hundreds starved the replica)."""
     process = psutil.Process(server.pid)
     with StreamlitSession(server.base_url, timeout=60) as flooder:
         flooder.set_date("2023-01-21")

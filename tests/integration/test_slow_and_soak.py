@@ -54,7 +54,8 @@ def test_slow_source_in_one_session_does_not_block_others():
 
 def test_short_soak_has_no_failures_and_no_growth():
     """90 s of churning sessions (3 workers) after a 150 s warm-up that outlasts
-    server.disconnectedSessionTTL (120 s): no failure, RSS within 10 %, threads and fds flat."""
+    server.disconnectedSessionTTL (30 s; Streamlit's default 120 s): no failure, RSS and open fds
+    within 10 %, threads flat."""
     with running_server() as server:
         result = soak(
             server.base_url, local_sampler(server.pid), duration=240, warmup=150, workers=3, interval=5
@@ -64,4 +65,4 @@ def test_short_soak_has_no_failures_and_no_growth():
     assert result.sessions > 10
     assert result.rss_growth <= 0.10
     assert result.thread_growth <= 2
-    assert result.fd_growth <= 10
+    assert result.fd_growth <= 0.10  # the level follows sessions held for reconnects (churn rate)
