@@ -8,6 +8,7 @@ two-minute version.
 
 from __future__ import annotations
 
+import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,8 +55,8 @@ def test_slow_source_in_one_session_does_not_block_others():
 
 def test_short_soak_has_no_failures_and_no_growth():
     """90 s of churning sessions (3 workers) after a 150 s warm-up that outlasts
-    server.disconnectedSessionTTL (30 s; Streamlit's default 120 s): no failure, RSS and open fds
-    within 10 %, threads flat."""
+    server.disconnectedSessionTTL (30 s; Streamlit's default 120 s): no failure, RSS within 10 %,
+    threads flat, and open fds not climbing past the level they already reached."""
     with running_server() as server:
         result = soak(
             server.base_url, local_sampler(server.pid), duration=240, warmup=150, workers=3, interval=5
@@ -65,4 +66,9 @@ def test_short_soak_has_no_failures_and_no_growth():
     assert result.sessions > 10
     assert result.rss_growth <= 0.10
     assert result.thread_growth <= 2
-    assert result.fd_growth <= 0.10  # the level follows sessions held for reconnects (churn rate)
+    # Open fds follow the sessions held for reconnects, so they swing with the churn (60-115 in one
+    # run here); a leak shows as the end climbing past every level of the first half.
+    steady = result.after_warmup()
+    first_half_max = max(sample.fds for sample in steady[: len(steady) // 2])
+    end = statistics.median(sample.fds for sample in steady[-max(3, len(steady) // 5) :])
+    assert end <= first_half_max * 1.10, result.summary()
