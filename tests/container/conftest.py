@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,17 +115,20 @@ STACK_LIMITS = {"PROXY_WS_PER_CLIENT": "8", "PROXY_RATE_PER_CLIENT": "50r/s", "P
 STACK_REPLICAS = 3
 
 
-@pytest.fixture(scope="session")
-def stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Stack]:
-    """deploy/compose.yaml with 3 app replicas, started and stopped by scripts/stack.sh."""
+@contextmanager
+def started_stack(
+    docker: str, images: dict[str, str], secret_dir: Path, name: str, replicas: int, **limits: str
+) -> Iterator[Stack]:
+    """deploy/compose.yaml started by scripts/stack.sh (as `make up`) on a free 127.0.0.1 port,
+    with its own cookie secret, and stopped again (`make down`)."""
     port = free_port()
-    secret = tmp_path_factory.mktemp("secrets") / "cookie_secret"
+    secret = secret_dir / "cookie_secret"
     secret.write_text(secrets.token_hex(32))
     secret.chmod(0o644)
     env = {
-        **os.environ, **images, **STACK_LIMITS,
-        "STACK_PROJECT": f"salestest{port}", "PROXY_PORT": str(port), "PROXY_BIND": "127.0.0.1",
-        "APP_REPLICAS": str(STACK_REPLICAS), "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+        **os.environ, **images, **limits,
+        "STACK_PROJECT": f"{name}{port}", "PROXY_PORT": str(port), "PROXY_BIND": "127.0.0.1",
+        "APP_REPLICAS": str(replicas), "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
     }  # fmt: skip
     up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
     stack = Stack(url=up.stdout.strip().rstrip("/"), project=env["STACK_PROJECT"], docker=docker, env=env)
@@ -134,3 +138,12 @@ def stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Sta
         yield stack
     finally:
         subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, capture_output=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Stack]:
+    """deploy/compose.yaml with 3 app replicas and low limits, for the whole session."""
+    with started_stack(
+        docker, images, tmp_path_factory.mktemp("secrets"), "salestest", STACK_REPLICAS, **STACK_LIMITS
+    ) as started:
+        yield started

@@ -8,9 +8,6 @@ go to docs/operations.md. Tests leave the stack running and healthy for the next
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -18,10 +15,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from local_server import free_port
 from streamlit_client import StreamlitClientError, StreamlitSession
 
-from .conftest import ROOT, Stack, run
+from .conftest import Stack, run, started_stack
 from .test_stack import SECURITY_HEADERS, request
 
 FAULT_TIMEOUT = 120  # seconds a stack gets to come back (start period + health interval + slack)
@@ -29,22 +25,8 @@ FAULT_TIMEOUT = 120  # seconds a stack gets to come back (start period + health 
 
 @pytest.fixture(scope="module")
 def fault_stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Stack]:
-    port = free_port()
-    secret = tmp_path_factory.mktemp("secrets") / "cookie_secret"
-    secret.write_text(secrets.token_hex(32))
-    secret.chmod(0o644)
-    env = {
-        **os.environ, **images,
-        "STACK_PROJECT": f"salesfault{port}", "PROXY_PORT": str(port), "PROXY_BIND": "127.0.0.1",
-        "APP_REPLICAS": "1", "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
-    }  # fmt: skip
-    up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
-    stack = Stack(url=up.stdout.strip().rstrip("/"), project=env["STACK_PROJECT"], docker=docker, env=env)
-    try:
-        assert up.returncode == 0, f"stack up failed:\n{up.stderr[-4000:]}"
-        yield stack
-    finally:
-        subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, capture_output=True, check=False)
+    with started_stack(docker, images, tmp_path_factory.mktemp("secrets"), "salesfault", 1) as started:
+        yield started
 
 
 @dataclass
