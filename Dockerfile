@@ -68,7 +68,8 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python3", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]
 # Streamlit shuts down cleanly on SIGTERM.
 STOPSIGNAL SIGTERM
-# app-entrypoint reads the cookie secret file, then execs Streamlit as PID 1. Arguments after
-# the image name are passed on as extra Streamlit options (e.g. --server.baseUrlPath=sales).
-ENTRYPOINT ["app-entrypoint", "python3", "-m", "streamlit", "run", "app/streamlit_app.py", \
+# app-entrypoint reads the cookie secret file, then execs app/serve.py (Streamlit's CLI after a
+# settings check, with TCP_NODELAY on its sockets) as PID 1. Arguments after the image name are
+# passed on as extra Streamlit options (e.g. --server.baseUrlPath=sales).
+ENTRYPOINT ["app-entrypoint", "python3", "app/serve.py", "run", "app/streamlit_app.py", \
             "--server.address=0.0.0.0", "--server.port=8501"]

@@ -29,7 +29,7 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
 
 run: venv ## run the app locally on PORT (default 8501), no containers
-	$(PY) -m streamlit run app/streamlit_app.py --server.port $(PORT)
+	$(PY) app/serve.py run app/streamlit_app.py --server.port $(PORT)
 
 up: ## build the images, start the compose stack, wait until healthy, print the URL
 	scripts/stack.sh up

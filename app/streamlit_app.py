@@ -1,4 +1,4 @@
-"""Entry point: page layout only. Run: python -m streamlit run app/streamlit_app.py"""
+"""Entry point: page layout only. Run: python app/serve.py run app/streamlit_app.py"""
 
 import streamlit as st
 

@@ -1,4 +1,5 @@
-"""Start the real app with `python -m streamlit run` on a free port, on 127.0.0.1.
+"""Start the real app with `python app/serve.py run` (Streamlit's CLI with TCP_NODELAY) on a free
+port, on 127.0.0.1.
 
 The one launcher of a local server: the integration tests and the benchmarks use it.
 A server that does not start raises ``ServerStartError`` carrying the server's log.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app" / "streamlit_app.py"
+SERVE = REPO / "app" / "serve.py"  # Streamlit's CLI with the settings checked and TCP_NODELAY on
 START_TIMEOUT = 60.0
 
 
@@ -76,8 +78,7 @@ def running_server(*options: str, env: dict[str, str] | None = None, base_path: 
         options = (*options, "--server.baseUrlPath", base_path)
     command = [
         sys.executable,
-        "-m",
-        "streamlit",
+        str(SERVE),
         "run",
         str(APP),
         "--server.port",

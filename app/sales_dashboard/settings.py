@@ -9,6 +9,10 @@
 | SALES_DEMO_DELAY_SECONDS   | 0           | artificial delay per view, to show the fragment off      |
 | SALES_TABLE_CACHE          | shared      | shared: one read-only table (st.cache_resource); copy: a |
 |                            |             | fresh copy on every full run (st.cache_data)             |
+| SALES_SHARED_CACHE         | 1024        | charts and tables kept for every session, per kind (LRU;   |
+|                            |             | a chart ~55 kB at 26 products); 0 = build them every run |
+| SALES_TCP_NODELAY          | on          | on: TCP_NODELAY on the server's sockets (app/serve.py); |
+|                            |             | off: Streamlit's stock sockets (Nagle, ~40 ms stalls)    |
 
 Bad values fail at start-up with a message naming the variable, never silently fall back.
 """
@@ -22,6 +26,8 @@ from pathlib import Path
 MAX_PRODUCT_COUNT = 100_000
 MAX_DEMO_DELAY_SECONDS = 30.0
 TABLE_CACHES = ("shared", "copy")
+MAX_SHARED_CACHE = 100_000
+SWITCHES = {"on": True, "off": False}
 
 
 class SettingsError(ValueError):
@@ -36,6 +42,8 @@ class Settings:
     year: int = 2023
     demo_delay_seconds: float = 0.0
     table_cache: str = "shared"
+    shared_cache: int = 1024
+    tcp_nodelay: bool = True
 
 
 def _read_int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -87,4 +95,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         year=_read_int(env, "SALES_YEAR", 2023, 1900, 2999),
         demo_delay_seconds=_read_float(env, "SALES_DEMO_DELAY_SECONDS", 0.0, 0.0, MAX_DEMO_DELAY_SECONDS),
         table_cache=_read_choice(env, "SALES_TABLE_CACHE", "shared", TABLE_CACHES),
+        shared_cache=_read_int(env, "SALES_SHARED_CACHE", 1024, 0, MAX_SHARED_CACHE),
+        tcp_nodelay=SWITCHES[_read_choice(env, "SALES_TCP_NODELAY", "on", tuple(SWITCHES))],
     )

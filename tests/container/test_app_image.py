@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from server_probe import accepted_nodelay
 from streamlit_client import StreamlitSession
 
 from .conftest import run
@@ -22,6 +23,16 @@ def test_session_does_initial_fragment_and_month_change_runs(app_container):
         assert not pick.outside_fragment
         month = session.change_month("2023-03-02")
         assert month.has_text("Daily sales for all products, March 2023")
+
+
+def test_the_image_starts_streamlit_with_tcp_nodelay_on_every_connection(app_container):
+    """The image runs app/serve.py, not bare `streamlit run`: no 40 ms Nagle stall per interaction."""
+    pid = run(app_container["docker"], "inspect", "-f", "{{.State.Pid}}", app_container["name"]).stdout
+    with StreamlitSession(app_container["url"]) as session:
+        session.pick_date("2023-01-16")
+        flags = accepted_nodelay(int(pid), 8501)
+    assert flags, "the session's socket was not found in the container"
+    assert all(flags), flags
 
 
 def test_runs_as_fixed_non_root_user(app_container):
@@ -60,7 +71,13 @@ def test_image_config_is_hardened(app_container, app_image):
     assert config["User"] == "10001:10001"
     assert config["WorkingDir"] == "/srv/app"
     assert config["StopSignal"] == "SIGTERM"
-    assert config["Entrypoint"][:4] == ["app-entrypoint", "python3", "-m", "streamlit"]
+    assert config["Entrypoint"][:5] == [
+        "app-entrypoint",
+        "python3",
+        "app/serve.py",
+        "run",
+        "app/streamlit_app.py",
+    ]
     assert "--server.address=0.0.0.0" in config["Entrypoint"]
     assert config["Labels"]["org.opencontainers.image.revision"] != "unknown"
     env = " ".join(config["Env"]).lower()

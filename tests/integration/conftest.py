@@ -1,4 +1,5 @@
-"""Fixtures on the real app, started with `python -m streamlit run` on a free port (no mocks).
+"""Fixtures on the real app, started with `python app/serve.py run` (Streamlit's CLI, see
+app/serve.py) on a free port (no mocks).
 
 `server` is one process for the whole test session; tests that need other server options
 start their own with `local_server.running_server(...)`.

@@ -68,3 +68,11 @@ def test_app_settings_pass_through_without_second_defaults():
     settings = {key: value for key, value in environment.items() if key.startswith("SALES_")}
     assert settings
     assert set(settings.values()) == {None}
+
+
+def test_every_app_setting_reaches_the_compose_and_swarm_app():
+    known = set(re.findall(r'"(SALES_[A-Z_]+)"', (ROOT / "app/sales_dashboard/settings.py").read_text()))
+    swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["app"]
+    assert known
+    assert known <= set(SERVICES["app"]["environment"])
+    assert known <= set(swarm["environment"])

@@ -96,6 +96,12 @@ def test_table_cache_choice_is_read_case_insensitively():
     assert load_settings({"SALES_TABLE_CACHE": " Copy "}).table_cache == "copy"
 
 
+def test_shared_cache_and_tcp_nodelay_switch_off():
+    settings = load_settings({"SALES_SHARED_CACHE": "0", "SALES_TCP_NODELAY": "OFF"})
+    assert (settings.shared_cache, settings.tcp_nodelay) == (0, False)
+    assert (Settings().shared_cache, Settings().tcp_nodelay) == (1024, True)
+
+
 @pytest.mark.parametrize(
     ("env", "reason"),
     [
@@ -106,6 +112,9 @@ def test_table_cache_choice_is_read_case_insensitively():
         ({"SALES_DEMO_DELAY_SECONDS": "soon"}, "not a number"),
         ({"SALES_DATA_PATH": "sales.xlsx"}, "must end in .csv or .parquet"),
         ({"SALES_TABLE_CACHE": "sometimes"}, "not one of shared, copy"),
+        ({"SALES_SHARED_CACHE": "lots"}, "not a whole number"),
+        ({"SALES_SHARED_CACHE": "-1"}, "outside"),
+        ({"SALES_TCP_NODELAY": "yes"}, "not one of on, off"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):
