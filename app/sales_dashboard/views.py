@@ -7,10 +7,12 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from .charts import BEST_COLOR, TOTAL_COLOR, WORST_COLOR, ranked_bar_chart
 from .settings import Settings
+from .shared import shared
 
 TOP_N = 10
 PICKER_HEIGHT = 110  # the picker box and the month's total beside it, same height to line up
@@ -36,13 +38,17 @@ def best_and_worst(data: pd.DataFrame, day: date, n: int = TOP_N) -> tuple[pd.Se
     Same result as ``nlargest``/``nsmallest`` (ties in column order, missing values last), with
     one stable numpy sort each: 0.1 ms instead of 3.5 ms, on every fragment rerun.
     """
-    sales = data.loc[pd.Timestamp(day)]
-    values = sales.to_numpy(dtype="float64")
+    stamp = pd.Timestamp(day)
+    values = data.loc[stamp].to_numpy(dtype="float64")
     missing = np.isnan(values)
     known, unknown = np.flatnonzero(~missing), np.flatnonzero(missing)
     best = np.concatenate([known[np.argsort(-values[known], kind="stable")], unknown])[:n]
     worst = np.concatenate([known[np.argsort(values[known], kind="stable")], unknown])[:n]
-    return sales.iloc[best], sales.iloc[worst]
+    # Plain constructors: a third of the cost of sales.iloc[...] (pandas' take), same Series.
+    return (
+        pd.Series(values[best], index=data.columns[best], name=stamp),
+        pd.Series(values[worst], index=data.columns[worst], name=stamp),
+    )
 
 
 def month_of(data: pd.DataFrame, day: date) -> pd.DataFrame:
@@ -51,18 +57,24 @@ def month_of(data: pd.DataFrame, day: date) -> pd.DataFrame:
     return data.loc[start : start + pd.offsets.MonthEnd(0)]
 
 
-def _ranked_panel(heading: str, values: pd.Series, title: str, color: str, label: str) -> None:
+def money_table(values: pd.Series, label: str) -> pa.Table:
+    """`values` as a one-column table headed `label`, in Arrow (what st.dataframe sends anyway)."""
+    return pa.Table.from_pandas(values.rename(label).to_frame())
+
+
+def _ranked_panel(
+    heading: str, values: pd.Series, title: str, color: str, label: str, settings: Settings
+) -> None:
     # No fixed height: a fixed-height box would hide the chart below its fold when the
     # columns stack on a narrow screen. The money column sizes to its values, so they stay
     # in view in the table's share of the panel.
     with st.container(border=True):
         st.subheader(heading)
         table, chart = st.columns([2, 3])
-        table.dataframe(values.rename(label).to_frame(), column_config={label: MONEY})
-        chart.plotly_chart(
-            ranked_bar_chart(values, title, color, CHART_HEIGHT),
-            config={"displayModeBar": False},
-        )
+        money = shared(money_table, settings.shared_cache)(values, label)
+        table.dataframe(money, column_config={label: MONEY})
+        figure = shared(ranked_bar_chart, settings.shared_cache)(values, title, color, CHART_HEIGHT)
+        chart.plotly_chart(figure, config={"displayModeBar": False})
 
 
 @st.fragment
@@ -90,14 +102,10 @@ def daily_view(data: pd.DataFrame, settings: Settings) -> None:
     time.sleep(settings.demo_delay_seconds)
     best, worst = best_and_worst(data, picked)
     label = f"Sales {picked:%Y-%m-%d}"
-    _ranked_panel(f"Best sellers, {picked:%B %-d, %Y}", best, f"Top {len(best)} products", BEST_COLOR, label)
-    _ranked_panel(
-        f"Worst sellers, {picked:%B %-d, %Y}",
-        worst,
-        f"Bottom {len(worst)} products",
-        WORST_COLOR,
-        label,
-    )
+    day = f"{picked:%B %-d, %Y}"
+    _ranked_panel(f"Best sellers, {day}", best, f"Top {len(best)} products", BEST_COLOR, label, settings)
+    bottom = f"Bottom {len(worst)} products"
+    _ranked_panel(f"Worst sellers, {day}", worst, bottom, WORST_COLOR, label, settings)
 
 
 def monthly_view(data: pd.DataFrame, settings: Settings) -> None:
@@ -119,7 +127,6 @@ def monthly_view(data: pd.DataFrame, settings: Settings) -> None:
     with st.container(border=True):
         st.subheader(f"Total sales for all products, {day:%B %Y}")
         totals = month.sum().sort_values(ascending=False)
-        st.plotly_chart(
-            ranked_bar_chart(totals, f"Monthly total per product, {day:%B %Y}", TOTAL_COLOR, CHART_HEIGHT),
-            config={"displayModeBar": False},
-        )
+        title = f"Monthly total per product, {day:%B %Y}"
+        figure = shared(ranked_bar_chart, settings.shared_cache)(totals, title, TOTAL_COLOR, CHART_HEIGHT)
+        st.plotly_chart(figure, config={"displayModeBar": False})
