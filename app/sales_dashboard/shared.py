@@ -7,7 +7,7 @@ them is most of a fragment rerun's own work (a plotly figure validates every pro
 
 ``shared(build, entries)`` puts ``build(values, *options)`` behind one LRU cache of ``entries``
 results (``SALES_SHARED_CACHE``; 0: no cache, every call builds). The key is the content itself
-(the names, the values as bytes, the options), so new data can never show an old result, and it
+(the labels, the values as bytes, the options), so new data can never show an old result, and it
 hashes in microseconds (Streamlit's ``st.cache_resource`` hashes a Series in ~0.7 ms, more than
 a cached chart saves). Results must be treated as read-only: Streamlit only reads a figure
 (``to_dict``) or an Arrow table, and nothing in the app changes one after it is built.
@@ -32,17 +32,17 @@ def shared(build: Callable[..., T], entries: int) -> Callable[..., T]:
         return build
 
     @lru_cache(maxsize=entries)
-    def rebuild(
-        index: tuple[Hashable, tuple[str, ...]], name: Hashable, values: bytes, *options: Hashable
-    ) -> T:
-        index_name, names = index
+    def rebuild(index: tuple[Hashable, str, tuple], name: Hashable, values: bytes, *options: Hashable) -> T:
+        index_name, dtype, labels = index
         series = pd.Series(
-            np.frombuffer(values, dtype="float64"), index=pd.Index(names, name=index_name), name=name
+            np.frombuffer(values, dtype="float64"),
+            index=pd.Index(labels, name=index_name, dtype=dtype),
+            name=name,
         )
         return build(series, *options)
 
     def cached(values: pd.Series, *options: Hashable) -> T:
-        index = (values.index.name, tuple(values.index.astype(str)))
+        index = (values.index.name, str(values.index.dtype), tuple(values.index))
         return rebuild(index, values.name, values.to_numpy(dtype="float64").tobytes(), *options)
 
     cached.cache_info = rebuild.cache_info  # type: ignore[attr-defined]
