@@ -31,6 +31,7 @@ import csv
 import itertools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -234,6 +235,8 @@ def run_locust(target: Target, scenario: str, args: argparse.Namespace, prefix: 
         str(args.seed),
         "--interaction-timeout",
         str(args.timeout),
+        "--times-csv",
+        f"{prefix}_times.csv",
         *(["--message-cache"] if args.message_cache else []),
         user_class,
     ]
@@ -258,6 +261,13 @@ def number(value: str) -> float:
         return float(value)
     except ValueError:
         return float("nan")
+
+
+def exact_times(path: Path, name: str) -> list[float]:
+    """The exact times (ms) the locustfile wrote for ``name`` (``--times-csv``); [] without the file."""
+    if not path.exists():
+        return []
+    return [float(row["ms"]) for row in read_rows(path) if row["name"] == name]
 
 
 def analyse(
@@ -288,13 +298,19 @@ def analyse(
     readings: list[Reading] = sampler.readings if sampler else []
     sessions = [r.sessions for r in readings if r.sessions is not None]
     percentiles = {p: number(row[p]) for p in ("50%", "90%", "95%", "99%")}
+    median_ms = number(row["Median Response Time"])
+    exact = exact_times(Path(f"{prefix}_times.csv"), name)
+    if len(exact) >= 2:  # Locust rounds times over 1 s to two digits: 1,051 ms reads 1,100
+        cuts = statistics.quantiles(exact, n=100, method="inclusive")
+        percentiles = {"50%": cuts[49], "90%": cuts[89], "95%": cuts[94], "99%": cuts[98]}
+        median_ms = statistics.median(exact)
     return ScenarioResult(
         scenario=scenario,
         model=model.name,
         requests=int(row["Request Count"]),
         failures=int(row["Failure Count"]),
         failures_all=int(stats["Aggregated"]["Failure Count"]) if "Aggregated" in stats else 0,
-        median_ms=number(row["Median Response Time"]),
+        median_ms=median_ms,
         percentiles_ms=percentiles,
         bytes_per_interaction=number(row["Average Content Size"]),
         rps=number(row["Requests/s"]),

@@ -14,7 +14,9 @@ Headless, one scenario by class name (or ``--tags fragment|full|month|mix``):
 
 from __future__ import annotations
 
+import csv
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 from locust import events
@@ -47,6 +49,12 @@ def _options(parser) -> None:
         default=False,
         help="keep the browser's ForwardMsg cache (unchanged elements then arrive as references)",
     )
+    parser.add_argument(
+        "--times-csv",
+        default="",
+        help="write every successful interaction's exact time (name,ms) here at the end: Locust's own "
+        "percentiles round times over 1 s to two significant digits",
+    )
     parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
     parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")
 
@@ -58,3 +66,24 @@ def _drop_users_without_tasks(environment, **_kwargs) -> None:
     keep = [user_class for user_class in environment.user_classes if user_class.tasks]
     if keep and len(keep) < len(environment.user_classes):
         environment.user_classes[:] = keep
+
+
+_times: defaultdict[str, list[float]] = defaultdict(list)
+
+
+@events.request.add_listener
+def _keep_time(name: str, response_time: float, exception: BaseException | None = None, **_kwargs) -> None:
+    if exception is None:
+        _times[name].append(response_time)
+
+
+@events.quitting.add_listener
+def _write_times(environment, **_kwargs) -> None:
+    path = environment.parsed_options.times_csv if environment.parsed_options else ""
+    if not path:
+        return
+    with Path(path).open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "ms"])
+        for name, times in _times.items():
+            writer.writerows((name, f"{ms:.3f}") for ms in times)

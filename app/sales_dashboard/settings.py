@@ -10,7 +10,7 @@
 | SALES_TABLE_CACHE          | shared      | shared: one read-only table (st.cache_resource); copy: a |
 |                            |             | fresh copy on every full run (st.cache_data)             |
 | SALES_SHARED_CACHE         | 1024        | charts and tables kept for every session, per kind (LRU;   |
-|                            |             | a chart ~55 kB at 26 products); 0 = build them every run |
+|                            |             | a chart 20-40 kB, a table ~1 kB); 0 = build them every run |
 | SALES_TCP_NODELAY          | on          | on: TCP_NODELAY on the server's sockets (app/serve.py); |
 |                            |             | off: Streamlit's stock sockets (Nagle, ~40 ms stalls)    |
 
