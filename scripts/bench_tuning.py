@@ -2,9 +2,10 @@
 """Stock against tuned server settings, side by side in one run (26 products, no demo delay).
 
   stock  Streamlit's defaults for what we tune: ``runner.postScriptGC=true``, the sales table
-         through ``st.cache_data`` (``SALES_TABLE_CACHE=copy``)
-  tuned  the repo's settings: ``.streamlit/config.toml`` (``postScriptGC = false``) and
-         ``SALES_TABLE_CACHE=shared``
+         through ``st.cache_data`` (``SALES_TABLE_CACHE=copy``), no shared charts
+         (``SALES_SHARED_CACHE=0``), Streamlit's sockets (``SALES_TCP_NODELAY=off``)
+  tuned  the repo's settings: ``.streamlit/config.toml`` (``postScriptGC = false``) and the
+         app's defaults (shared table and charts, TCP_NODELAY)
 
 Per configuration, on a fresh local server:
   1. one interaction at a time (``scripts/bench_interactions.py``'s method, no browser cache):
@@ -44,8 +45,11 @@ from local_server import running_server  # noqa: E402
 from server_probe import ProcessProbe, http_sessions  # noqa: E402
 
 CONFIGS = {
-    "stock": (["--runner.postScriptGC", "true"], {"SALES_TABLE_CACHE": "copy"}),
-    "tuned": ([], {"SALES_TABLE_CACHE": "shared"}),
+    "stock": (
+        ["--runner.postScriptGC", "true"],
+        {"SALES_TABLE_CACHE": "copy", "SALES_SHARED_CACHE": "0", "SALES_TCP_NODELAY": "off"},
+    ),
+    "tuned": ([], {}),
 }
 P95_LIMIT_MS = 250.0
 
@@ -66,13 +70,18 @@ def parse_args() -> argparse.Namespace:
 
 
 def serial(url: str, pid: int, args: argparse.Namespace) -> dict[str, float]:
-    samples = serial_run(url, pid, SimpleNamespace(interactions=args.interactions, sessions=1, no_cache=True))
+    """Two passes over the same days: first views (nothing cached), then the same days again
+    (every chart and table in the app's shared cache, when it has one)."""
     figures = {}
-    for kind in ("fragment", "full"):
-        rows = [s for s in samples if s.kind == kind]
-        figures[f"{kind}_cpu_median"] = statistics.median(s.cpu_ms for s in rows)
-        figures[f"{kind}_cpu_mean"] = statistics.fmean(s.cpu_ms for s in rows)
-        figures[f"{kind}_wall_p50"] = statistics.median(s.wall_ms for s in rows)
+    for suffix in ("", "_repeat"):
+        options = SimpleNamespace(interactions=args.interactions, sessions=1, no_cache=True)
+        samples = serial_run(url, pid, options)
+        for kind in ("fragment", "full"):
+            rows = [s for s in samples if s.kind == kind]
+            figures[f"{kind}_cpu_median{suffix}"] = statistics.median(s.cpu_ms for s in rows)
+            figures[f"{kind}_cpu_mean{suffix}"] = statistics.fmean(s.cpu_ms for s in rows)
+            figures[f"{kind}_wall_p50{suffix}"] = statistics.median(s.wall_ms for s in rows)
+    figures["cpu_source"] = options.cpu_source
     return figures
 
 
@@ -148,6 +157,7 @@ def main() -> None:
         f"{args.interactions} serial interactions per kind, "
         f"capacity steps {args.steps} x {args.step_seconds}s"
     )
+    print("# server CPU from " + ", ".join(f"{n}: {results[n]['cpu_source']}" for n in results))
     header = f"{'figure':<44}" + "".join(f"{n:>10}" for n in results)
     print(header)
     print("-" * len(header))
@@ -157,6 +167,9 @@ def main() -> None:
         ("full_cpu_median", "full rerun server CPU median (ms)"),
         ("full_cpu_mean", "full rerun server CPU mean (ms)"),
         ("fragment_wall_p50", "fragment p50 latency, 1 user, direct (ms)"),
+        ("fragment_cpu_median_repeat", "repeat views: fragment CPU median (ms)"),
+        ("full_cpu_median_repeat", "repeat views: full rerun CPU median (ms)"),
+        ("fragment_wall_p50_repeat", "repeat views: fragment p50, direct (ms)"),
     ):
         print(f"{label:<44}" + "".join(f"{results[n][key]:>10.1f}" for n in results))
     print(
