@@ -9,11 +9,12 @@ each round so that noise hits every kind alike:
   full          another day of the month, as a whole-script rerun (the same work, no fragment)
   month_change  a day in the next month (fragment run, st.rerun(), whole-script run)
 
-One interaction runs at a time, so the server's CPU time (user + system of the Streamlit
-process, read with psutil before the request and after a heartbeat round trip that follows
-the interaction's end) is that interaction's. Prints medians per kind (wall time, its p90,
-server CPU, ForwardMsgs, bytes received, deltas), the mean server CPU (psutil's CPU times tick
-in 10 ms steps, so the mean is the finer figure) and fragment/full ratios of the medians.
+One interaction runs at a time, so the server's CPU time (read before the request and after a
+heartbeat round trip that follows the interaction's end) is that interaction's. It comes from a
+cgroup the server is moved into for the run (nanoseconds, ended threads included), or, without
+the rights to make one, from psutil (10 ms ticks: then only the mean is a fine figure). Prints
+medians per kind (wall time, its p90, server CPU, ForwardMsgs, bytes received, deltas), the mean
+server CPU and fragment/full ratios of the medians.
 
     .venv/bin/python scripts/bench_interactions.py --interactions 30 --products 26
 """
