@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import socket
 import sys
+from collections.abc import Callable
 
 from sales_dashboard.settings import SettingsError, load_settings
 
 EXIT_BAD_SETTINGS = 64  # EX_USAGE, as deploy/app/entrypoint.sh uses for a bad secret file
 
 
-def bind_with_tcp_protocol(bind):
+def bind_with_tcp_protocol(bind: Callable[..., socket.socket]) -> Callable[..., socket.socket]:
     """Wrap Streamlit's socket binder so the socket it returns says it is TCP."""
 
-    def bind_tcp(*args, **kwargs) -> socket.socket:
+    def bind_tcp(*args: object, **kwargs: object) -> socket.socket:
         sock = bind(*args, **kwargs)
         return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
 
