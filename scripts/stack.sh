@@ -16,6 +16,15 @@ cd "$(dirname "$0")/.."
 while IFS='=' read -r variable tag; do export "$variable=$tag"; done < <(scripts/images.sh --env)
 project=${STACK_PROJECT:-sales-dashboard}
 replicas=${APP_REPLICAS:-1}
+# Checked before anything is built or started: compose's own errors come late and say less.
+if ! [[ $project =~ ^[a-z0-9][a-z0-9_-]*$ ]]; then
+  echo "stack: STACK_PROJECT='$project' is not a compose project name (lower-case letters, digits, '-', '_')" >&2
+  exit 2
+fi
+if ! [[ $replicas =~ ^[1-9][0-9]{0,2}$ ]]; then
+  echo "stack: APP_REPLICAS='$replicas' is not a whole number from 1 to 999" >&2
+  exit 2
+fi
 docker=$(scripts/ensure-docker.sh)
 
 # Compose v2 (`docker compose`) where installed, else Debian's docker-compose 1.29.

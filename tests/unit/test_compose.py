@@ -3,7 +3,9 @@ deploy/images.tsv, the app reachable only through the proxy, one cookie secret f
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,26 @@ def test_every_app_setting_reaches_the_compose_and_swarm_app():
     assert known
     assert known <= set(SERVICES["app"]["environment"])
     assert known <= set(swarm["environment"])
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"APP_REPLICAS": "three"}, "APP_REPLICAS='three' is not a whole number from 1 to 999"),
+        ({"APP_REPLICAS": "0"}, "APP_REPLICAS='0' is not a whole number from 1 to 999"),
+        ({"STACK_PROJECT": "My Stack"}, "STACK_PROJECT='My Stack' is not a compose project name"),
+    ],
+)
+def test_stack_script_refuses_bad_settings_before_starting_anything(env, message):
+    """Exit 2 and one line naming the variable; no engine is started or needed for this."""
+    result = subprocess.run(
+        ["bash", "scripts/stack.sh", "up"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
