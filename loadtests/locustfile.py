@@ -71,19 +71,22 @@ def _drop_users_without_tasks(environment, **_kwargs) -> None:
 _times: defaultdict[str, list[float]] = defaultdict(list)
 
 
-@events.request.add_listener
 def _keep_time(name: str, response_time: float, exception: BaseException | None = None, **_kwargs) -> None:
     if exception is None:
         _times[name].append(response_time)
 
 
-@events.quitting.add_listener
 def _write_times(environment, **_kwargs) -> None:
-    path = environment.parsed_options.times_csv if environment.parsed_options else ""
-    if not path:
-        return
-    with Path(path).open("w", newline="") as handle:
+    with Path(environment.parsed_options.times_csv).open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["name", "ms"])
         for name, times in _times.items():
             writer.writerows((name, f"{ms:.3f}") for ms in times)
+
+
+@events.init.add_listener
+def _times_only_when_asked(environment, **_kwargs) -> None:
+    """Keep every time only with ``--times-csv``: a long web-UI run would otherwise hold them all."""
+    if environment.parsed_options and environment.parsed_options.times_csv:
+        environment.events.request.add_listener(_keep_time)
+        environment.events.quitting.add_listener(_write_times)
