@@ -32,14 +32,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-import psutil
 import streamlit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "loadtests"))
 
 from local_server import ServerStartError, healthy, running_server  # noqa: E402
-from server_probe import own_cgroup  # noqa: E402
+from server_probe import ProcessProbe, own_cgroup  # noqa: E402
 from streamlit_client import Interaction, StreamlitSession  # noqa: E402
 
 KINDS = ("fragment", "full", "month_change")
@@ -116,8 +115,8 @@ def cpu_clock(pid: int | None) -> Iterator[tuple[CpuClock | None, str]]:
         if probe is not None:
             yield (lambda: probe.read().cpu_seconds), f"cgroup (ns) of pid {pid}"
         else:
-            process = psutil.Process(pid)
-            yield (lambda: sum(process.cpu_times()[:2])), f"psutil (10 ms ticks) pid {pid}"
+            process = ProcessProbe(pid)
+            yield (lambda: process.read().cpu_seconds), f"psutil (10 ms ticks) pid {pid}"
 
 
 def run(url: str, pid: int | None, args: argparse.Namespace) -> list[Sample]:
