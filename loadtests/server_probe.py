@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import itertools
 import os
 import re
@@ -221,10 +222,14 @@ class Sampler:
 SYS_PIDFD_GETFD = 438  # the same number on x86_64 and arm64 (Linux >= 5.6)
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def _borrow_fd(pidfd: int, fd: int) -> int:
     """A duplicate, in this process, of file descriptor ``fd`` of the process behind ``pidfd``."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    duplicate = libc.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
+    duplicate = _libc().syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
     if duplicate < 0:
         error = ctypes.get_errno()
         raise OSError(error, f"pidfd_getfd({fd}): {os.strerror(error)} (needs root or ptrace rights)")
