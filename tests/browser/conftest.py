@@ -47,10 +47,11 @@ def browser() -> Iterator[Browser]:
 def stack() -> Iterator[Stack]:
     env = {
         **os.environ,
-        # Own project and tags: the Docker engine may be shared with other stacks and builds.
+        # Own project and tags (APP_IMAGE/PROXY_IMAGE when set): the engine may be shared with other
+        # stacks and builds.
         "STACK_PROJECT": f"browser-e2e-{os.getpid()}",
-        "APP_IMAGE": "browser-e2e-app:test",
-        "PROXY_IMAGE": "browser-e2e-proxy:test",
+        "APP_IMAGE": os.environ.get("APP_IMAGE", "browser-e2e-app:test"),
+        "PROXY_IMAGE": os.environ.get("PROXY_IMAGE", "browser-e2e-proxy:test"),
         "PROXY_BIND": "127.0.0.1",
         "PROXY_PORT": str(free_port()),
     }
