@@ -102,7 +102,8 @@ class StreamlitSession:
 
     ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
     each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
-    then sends ``ref_hash`` stubs for large messages the client already holds).
+    then sends ``ref_hash`` stubs for large messages the client already holds). ``headers``
+    go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it).
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class StreamlitSession:
         *,
         timeout: float = 30.0,
         message_cache: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         secure = parts.scheme in ("https", "wss")
@@ -122,6 +124,7 @@ class StreamlitSession:
         self.health_url = f"{self.base_url}/_stcore/health"
         self.page_url = f"{self.base_url}/"
         self.timeout = timeout
+        self.headers = dict(headers or {})
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
@@ -153,6 +156,7 @@ class StreamlitSession:
                 subprotocols=subprotocols,
                 origin=self.origin,
                 cookie=cookie,
+                header=[f"{name}: {value}" for name, value in self.headers.items()],
                 timeout=self.timeout,
                 http_no_proxy=[host],
             )
@@ -356,7 +360,7 @@ class StreamlitSession:
         project's proxy that includes the route cookie that keeps the session on one replica.
         """
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(self.health_url)  # noqa: S310 - http(s), built in __init__
+        request = urllib.request.Request(self.health_url, headers=self.headers)  # noqa: S310 - http(s), built in __init__
         known: dict[str, str] = {}
         if self.cookie_header:  # a reconnect sends the cookies it has, as a browser does
             request.add_header("Cookie", self.cookie_header)
