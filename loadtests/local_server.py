@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamlit_client.tls import client_context
+
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "app" / "streamlit_app.py"
 SERVE = REPO / "app" / "serve.py"  # Streamlit's CLI with the settings checked and TCP_NODELAY on
@@ -32,7 +34,8 @@ class ServerStartError(RuntimeError):
 def healthy(base_url: str) -> bool:
     """True when ``{base_url}/_stcore/health`` answers 200."""
     try:
-        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=5) as response:  # noqa: S310
+        health = f"{base_url}/_stcore/health"
+        with urllib.request.urlopen(health, timeout=5, context=client_context()) as response:  # noqa: S310
             return response.status == 200
     except OSError:
         return False

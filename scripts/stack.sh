@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The compose stack on this host (deploy/compose.yaml): `make up` / `make down`.
 #   scripts/stack.sh up     build both images, start, wait until every container is healthy,
-#                           print the URL
+#                           print the URL (https://…:PROXY_TLS_PORT/, last line on stdout)
 #   scripts/stack.sh down   stop and remove the stack's containers and network
 #   scripts/stack.sh ps|logs|compose ARGS…   look at it
 # Environment:
@@ -9,7 +9,10 @@
 #   APP_REPLICAS   app replicas behind the proxy (default 1)
 #   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
 #   STACK_TIMEOUT  seconds to wait for health (default 120)
-# and those deploy/compose.yaml reads (PROXY_PORT, PROXY_BIND, APP_IMAGE, PROXY_IMAGE, SALES_*, …).
+#   TLS_CERT_FILE, TLS_KEY_FILE  your certificate and key; unset: a local CA's certificate for
+#                  localhost (scripts/tls-cert.sh, in LOCAL_TLS_DIR), served with a 5-minute HSTS
+#                  max-age unless PROXY_HSTS_MAX_AGE says otherwise
+# and those deploy/compose.yaml reads (PROXY_PORT, PROXY_TLS_PORT, PROXY_BIND, APP_IMAGE, SALES_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # APP_IMAGE, PROXY_IMAGE, … for compose: as set, else their defaults in deploy/images.tsv.
@@ -44,6 +47,16 @@ cookie_secret() {
   export COOKIE_SECRET_FILE
 }
 
+# The proxy's certificate and key for the compose secrets. The local CA's certificate gets a short
+# HSTS max-age: a year would pin every localhost port of the developer's browser to HTTPS.
+tls_files() {
+  local files
+  [ -z "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ] && export PROXY_HSTS_MAX_AGE=${PROXY_HSTS_MAX_AGE:-300}
+  files=$(scripts/tls-cert.sh) || exit $?
+  TLS_CERT_FILE=$(sed -n 1p <<<"$files") TLS_KEY_FILE=$(sed -n 2p <<<"$files")
+  export TLS_CERT_FILE TLS_KEY_FILE
+}
+
 wait_healthy() {
   local deadline=$((SECONDS + ${STACK_TIMEOUT:-120})) ids states
   while :; do
@@ -66,25 +79,33 @@ case ${1:-} in
   up)
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
     cookie_secret
+    tls_files
     "${compose[@]}" up --detach --no-build --scale "app=$replicas" >&2
     wait_healthy
-    address=$("${compose[@]}" port proxy 8080)
+    if [ "${PROXY_TLS:-on}" = off ]; then
+      scheme=http address=$("${compose[@]}" port proxy 8080)
+    else
+      scheme=https address=$("${compose[@]}" port proxy 8443)
+    fi
     host=${address%:*} port=${address##*:}
     [ "$host" = 0.0.0.0 ] && host=localhost
     echo "stack: $project is up with $replicas app replica(s)" >&2
-    echo "http://$host:$port/"
+    echo "$scheme://$host:$port/"
     ;;
-  down)
-    export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
-    "${compose[@]}" down --remove-orphans --timeout 20 >&2
-    ;;
-  ps | logs)
-    export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
-    "${compose[@]}" "$@"
+  down | ps | logs)
+    # Compose checks that secret files exist even where it does not use them.
+    export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null} TLS_CERT_FILE=${TLS_CERT_FILE:-/dev/null} \
+      TLS_KEY_FILE=${TLS_KEY_FILE:-/dev/null}
+    if [ "$1" = down ]; then
+      "${compose[@]}" down --remove-orphans --timeout 20 >&2
+    else
+      "${compose[@]}" "$@"
+    fi
     ;;
   compose)
     shift
     cookie_secret
+    tls_files
     "${compose[@]}" "$@"
     ;;
   *)

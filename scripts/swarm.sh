@@ -9,7 +9,10 @@
 # Environment:
 #   SWARM_STACK    stack name (default sales-dashboard); several stacks can coexist
 #   APP_REPLICAS   app replicas (default 3, in the stack file)
-#   PROXY_PORT     port the proxy publishes on the node (default 8080, in the stack file)
+#   PROXY_PORT     plain-HTTP port the proxy publishes on the node (default 8080, in the stack file)
+#   PROXY_TLS_PORT HTTPS port the proxy publishes on the node (default 8443, in the stack file)
+#   TLS_CERT_FILE, TLS_KEY_FILE  your certificate and key; unset: a local CA's certificate for
+#                  localhost (scripts/tls-cert.sh), served with a 5-minute HSTS max-age
 #   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
 #   SWARM_TIMEOUT  seconds to wait for health (default 180)
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SALES_*, …).
@@ -83,14 +86,17 @@ deploy() {
 }
 
 # Every service at its wanted task count (tasks with a health check count once healthy), then
-# the proxy serving the app's health page.
+# the proxy answering `probe` (the app's health through HTTPS when the local CA can verify it;
+# with your own certificate, whose names are not 127.0.0.1, the proxy's own /healthz).
 wait_ready() {
-  local url=$1 deadline=$((SECONDS + ${SWARM_TIMEOUT:-180})) counts
+  local probe=$1 ca=$2 deadline=$((SECONDS + ${SWARM_TIMEOUT:-180})) counts
   while :; do
     counts=$($docker service ls --filter "label=com.docker.stack.namespace=$stack" --format '{{.Name}} {{.Replicas}}')
     if [ -n "$counts" ] && awk '{ split($2, n, "/"); if (n[1] != n[2] || n[2] == 0) bad = 1 } END { exit bad }' <<<"$counts" \
-      && python3 -c 'import sys, urllib.request as u; sys.exit(u.urlopen(sys.argv[1], timeout=3).status != 200)' \
-        "${url}_stcore/health" 2>/dev/null; then
+      && python3 -c 'import ssl, sys, urllib.request as u
+context = ssl.create_default_context(cafile=sys.argv[2] or None)
+sys.exit(u.urlopen(sys.argv[1], timeout=3, context=context).status != 200)' \
+        "$probe" "$ca" 2>/dev/null; then
       return 0
     fi
     if [ $SECONDS -ge "$deadline" ]; then
@@ -120,21 +126,40 @@ wait_removed() {
 
 case ${1:-} in
   up)
-    port=${PROXY_PORT:-8080}  # the stack file's default
-    [[ $port =~ ^[1-9][0-9]*$ && $port -le 65535 ]] || { echo "swarm: PROXY_PORT must be a port number, got '$port'" >&2; exit 2; }
+    port=${PROXY_PORT:-8080} tls_port=${PROXY_TLS_PORT:-8443}  # the stack file's defaults
+    for value in "$port" "$tls_port"; do
+      [[ $value =~ ^[1-9][0-9]*$ && $value -le 65535 ]] \
+        || { echo "swarm: PROXY_PORT and PROXY_TLS_PORT must be port numbers, got '$value'" >&2; exit 2; }
+    done
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
     ensure_swarm
     # A port held by another process would leave the proxy task failing to start, over and over.
-    if ! $docker stack ls --format '{{.Name}}' | grep -qx "$stack" && ! port_free "$port"; then
-      echo "swarm: port $port is in use on this host; set PROXY_PORT to a free one" >&2
-      leave_swarm_if_ours
-      exit 1
-    fi
+    for value in "$port" "$tls_port"; do
+      if ! $docker stack ls --format '{{.Name}}' | grep -qx "$stack" && ! port_free "$value"; then
+        echo "swarm: port $value is in use on this host; set PROXY_PORT and PROXY_TLS_PORT to free ones" >&2
+        leave_swarm_if_ours
+        exit 1
+      fi
+    done
     COOKIE_SECRET_FILE=$(scripts/cookie-secret.sh)
     export COOKIE_SECRET_FILE
+    # The proxy's certificate: yours, or the local CA's for localhost (short HSTS, see stack.sh).
+    ca=""
+    if [ -z "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ]; then
+      export PROXY_HSTS_MAX_AGE=${PROXY_HSTS_MAX_AGE:-300}
+      ca=$(realpath "${LOCAL_TLS_DIR:-deploy/secrets/local-tls}")/ca.pem
+    fi
+    files=$(scripts/tls-cert.sh)
+    TLS_CERT_FILE=$(sed -n 1p <<<"$files") TLS_KEY_FILE=$(sed -n 2p <<<"$files")
+    export TLS_CERT_FILE TLS_KEY_FILE
     deploy
-    url="http://127.0.0.1:$port/"
-    wait_ready "$url"
+    if [ "${PROXY_TLS:-on}" = off ]; then
+      url="http://127.0.0.1:$port/" probe="${url}_stcore/health"
+    else
+      url="https://127.0.0.1:$tls_port/" probe="${url}_stcore/health"
+      [ -n "$ca" ] || probe="http://127.0.0.1:$port/healthz"
+    fi
+    wait_ready "$probe" "$ca"
     echo "swarm: $stack is up with ${APP_REPLICAS:-3} app replica(s)" >&2
     echo "$url"
     ;;

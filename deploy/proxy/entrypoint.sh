@@ -3,7 +3,8 @@
 # environment into /tmp/nginx, then either runs the given command (e.g. `nginx -t`) or runs
 # nginx in the foreground and keeps the upstream in step with DNS: when APP_HOST resolves to a
 # different set of replicas (scaled, restarted, rescheduled), it rewrites upstream.conf and
-# reloads nginx gracefully. Open-source nginx 1.22 resolves upstream names only at start.
+# reloads nginx gracefully. Open-source nginx 1.22 resolves upstream names only at start. With
+# TLS on it also reloads nginx when the certificate or key files change (a renewed certificate).
 set -eu
 
 # Defaults: the one home of these values (documented in the README's proxy table).
@@ -14,6 +15,11 @@ set -eu
 : "${PROXY_WS_PER_CLIENT:=50}"      # open WebSockets (sessions) per client address
 : "${PROXY_DNS_INTERVAL:=5}"        # seconds between DNS checks of APP_HOST
 : "${PROXY_TRUSTED_HOPS:=}"         # load-balancer mode: CIDRs of the hops in front (empty: none)
+: "${PROXY_TLS:=off}"               # on: HTTPS on 8443 with the files below; HTTP on 8080 redirects
+: "${PROXY_TLS_CERT:=/run/secrets/tls_cert}"  # PEM certificate chain, the server's certificate first
+: "${PROXY_TLS_KEY:=/run/secrets/tls_key}"    # PEM private key of that certificate
+: "${PROXY_TLS_PUBLIC_PORT:=443}"   # the HTTPS port browsers reach (where HTTP redirects to)
+: "${PROXY_HSTS_MAX_AGE:=31536000}" # Strict-Transport-Security max-age (s) on HTTPS; 0: no header
 
 conf=/tmp/nginx
 
@@ -41,6 +47,25 @@ valid_cidr() {
       ;;
   esac
 }
+echo "$PROXY_HSTS_MAX_AGE" | grep -Eq '^(0|[1-9][0-9]{0,9})$' \
+  || die "PROXY_HSTS_MAX_AGE must be a whole number of seconds (0: no header), got '$PROXY_HSTS_MAX_AGE'"
+echo "$PROXY_TLS_PUBLIC_PORT" | grep -Eq '^[1-9][0-9]{0,4}$' && [ "$PROXY_TLS_PUBLIC_PORT" -le 65535 ] \
+  || die "PROXY_TLS_PUBLIC_PORT must be a port number, got '$PROXY_TLS_PUBLIC_PORT'"
+case $PROXY_TLS in
+  on)
+    # Checked here, so a missing or unreadable file is named instead of nginx failing to start.
+    for var in PROXY_TLS_CERT PROXY_TLS_KEY; do
+      eval "file=\${$var}"
+      [ -r "$file" ] || die "$var=$file cannot be read by UID $(id -u) (mount the file, readable by it)"
+    done
+    grep -q -- '-----BEGIN CERTIFICATE-----' "$PROXY_TLS_CERT" \
+      || die "PROXY_TLS_CERT=$PROXY_TLS_CERT holds no PEM certificate"
+    grep -Eq -- '-----BEGIN ([A-Z]+ )?PRIVATE KEY-----' "$PROXY_TLS_KEY" \
+      || die "PROXY_TLS_KEY=$PROXY_TLS_KEY holds no PEM private key"
+    ;;
+  off) ;;
+  *) die "PROXY_TLS must be on or off, got '$PROXY_TLS'" ;;
+esac
 trusted_hops=$(echo "$PROXY_TRUSTED_HOPS" | tr ',' ' ')
 for hop in $trusted_hops; do
   valid_cidr "$hop" || die "PROXY_TRUSTED_HOPS must list addresses or CIDRs (10.0.0.0/8, fd00::/8), got '$hop'"
@@ -63,6 +88,49 @@ for hop in $trusted_hops; do
   echo "$hop 1;" >>"$conf/trusted_hops.geo"
 done
 
+# Where the app's server listens (included in nginx.conf's server block), and what plain HTTP
+# does: with TLS, HTTPS on 8443 and a server on 8080 that only redirects; without, HTTP on 8080.
+if [ "$PROXY_TLS" = on ]; then
+  cat >"$conf/listen.conf" <<LISTEN
+listen 8443 ssl default_server;
+listen [::]:8443 ssl default_server;
+ssl_certificate $PROXY_TLS_CERT;
+ssl_certificate_key $PROXY_TLS_KEY;
+LISTEN
+  port_suffix=":$PROXY_TLS_PUBLIC_PORT"
+  [ "$PROXY_TLS_PUBLIC_PORT" = 443 ] && port_suffix=""
+  cat >"$conf/https_redirect.conf" <<REDIRECT
+# Plain HTTP (PROXY_TLS=on): nothing here reaches the app.
+server {
+    listen 8080 default_server;
+    listen [::]:8080 default_server;
+    # The proxy's own health, for probes that speak plain HTTP (the image's HEALTHCHECK).
+    location = /healthz {
+        access_log off;
+        default_type text/plain;
+        return 200 "ok\n";
+    }
+    # Everything else: the same URL on HTTPS. 308, not 301: the method and body are kept.
+    location / {
+        return 308 https://\$host$port_suffix\$request_uri;
+    }
+}
+REDIRECT
+else
+  cat >"$conf/listen.conf" <<LISTEN
+listen 8080 default_server;
+listen [::]:8080 default_server;
+LISTEN
+  echo "# PROXY_TLS=off: the app's server answers plain HTTP on 8080 itself" >"$conf/https_redirect.conf"
+fi
+# HSTS only where the browser used HTTPS ($forwarded_proto: this connection, or a trusted hop's word).
+if [ "$PROXY_HSTS_MAX_AGE" = 0 ]; then
+  echo 'map $forwarded_proto $strict_transport_security { default ""; }' >"$conf/hsts.conf"
+else
+  echo "map \$forwarded_proto \$strict_transport_security { https \"max-age=$PROXY_HSTS_MAX_AGE\"; default \"\"; }" \
+    >"$conf/hsts.conf"
+fi
+
 # Sorted addresses of APP_HOST, one per line; empty while it does not resolve.
 resolve() {
   getent ahosts "$APP_HOST" 2>/dev/null | awk '$2 == "STREAM" { print $1 }' | sort -u || true
@@ -82,8 +150,15 @@ render_upstream() {
   mv "$conf/upstream.conf.new" "$conf/upstream.conf"
 }
 
+# A checksum of the certificate and key (empty without TLS): a change means a renewal to load.
+tls_files() {
+  [ "$PROXY_TLS" = on ] || return 0
+  cat "$PROXY_TLS_CERT" "$PROXY_TLS_KEY" 2>/dev/null | cksum
+}
+
 addrs=$(resolve)
 render_upstream "$addrs"
+certs=$(tls_files)
 
 if [ $# -gt 0 ]; then exec "$@"; fi
 
@@ -101,6 +176,14 @@ while kill -0 "$pid" 2>/dev/null; do
     addrs=$now
     render_upstream "$addrs"
     echo "proxy: replicas changed, reloading: $APP_HOST:$APP_PORT ->" $addrs >&2
+    kill -HUP "$pid"
+  fi
+  # A renewed certificate (cert-manager, certbot, a new Secret) is served without a restart; a
+  # broken one is refused by the reload and the old one stays (nginx logs why).
+  now=$(tls_files)
+  if [ "$now" != "$certs" ] && kill -0 "$pid" 2>/dev/null; then
+    certs=$now
+    echo "proxy: certificate or key changed, reloading" >&2
     kill -HUP "$pid"
   fi
 done

@@ -13,6 +13,7 @@ gevent's monkey-patching (Locust). One session per thread/greenlet; not thread-s
 
 from __future__ import annotations
 
+import os
 import select
 import time
 import urllib.request
@@ -40,6 +41,7 @@ from .messages import (
     rerun_msg,
     user_key_of,
 )
+from .tls import client_context
 
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
@@ -104,6 +106,8 @@ class StreamlitSession:
     each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
     then sends ``ref_hash`` stubs for large messages the client already holds). ``headers``
     go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it).
+    An ``https`` URL speaks TLS (``wss`` on the socket), verified against the system's CAs and
+    ``ca_file`` (default ``$STACK_CA_FILE``; see ``streamlit_client.tls``).
     """
 
     def __init__(
@@ -113,6 +117,7 @@ class StreamlitSession:
         timeout: float = 30.0,
         message_cache: bool = True,
         headers: dict[str, str] | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         secure = parts.scheme in ("https", "wss")
@@ -125,6 +130,7 @@ class StreamlitSession:
         self.page_url = f"{self.base_url}/"
         self.timeout = timeout
         self.headers = dict(headers or {})
+        self.tls = client_context(ca_file) if secure else None
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
@@ -148,7 +154,7 @@ class StreamlitSession:
             raise StreamlitClientError("session is already connected (`with` opens it; no second open())")
         token, cookie = self._xsrf()
         host = urlsplit(self.origin).hostname or ""
-        ws = websocket.WebSocket()
+        ws = websocket.WebSocket(sslopt={"context": self.tls} if self.tls else None)
         subprotocols = ["streamlit", token] + ([self.session_id] if resume and self.session_id else [])
         try:
             ws.connect(
@@ -359,7 +365,9 @@ class StreamlitSession:
         Every cookie set there goes back on the socket, as a browser's would: behind the
         project's proxy that includes the route cookie that keeps the session on one replica.
         """
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self.tls)
+        )
         request = urllib.request.Request(self.health_url, headers=self.headers)  # noqa: S310 - http(s), built in __init__
         known: dict[str, str] = {}
         if self.cookie_header:  # a reconnect sends the cookies it has, as a browser does

@@ -1,6 +1,11 @@
 """Browser tier: Debian's Chromium, driven by Playwright, on the app as `make up` runs it: both
-images built, the compose stack started (its own project name, a free port on 127.0.0.1), every
-request through the nginx proxy.
+images built, the compose stack started (its own project name, free ports on 127.0.0.1), every
+request through the nginx proxy, over HTTPS.
+
+The stack's certificate comes from the local CA `make up` makes (in a directory of this session,
+LOCAL_TLS_DIR). Chromium trusts that CA the way a user's would: it is added to the NSS database
+of the browser's own HOME (`certutil`), so the chain and the host name are checked as usual.
+Certificate errors are never ignored.
 
 The browser comes from Debian's archive (scripts/ensure-browser.sh), never from Playwright's
 download. If it cannot start, every test of the tier fails with the reason: never a skip.
@@ -9,10 +14,12 @@ download. If it cannot start, every test of the tier fails with the reason: neve
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Error, sync_playwright
+from playwright.sync_api import Browser, Error, Playwright, sync_playwright
 
 from dashboard import DESKTOP, Dashboard, PageWatch
 from stack import Stack, free_port
@@ -29,24 +36,64 @@ CHROMIUM_ARGS = [
 ]
 
 
+def trusting_home(home: Path, ca_file: Path) -> Path:
+    """`home` with an NSS database ($HOME/.pki/nssdb, where Chromium on Linux looks) that trusts
+    `ca_file` to identify web sites."""
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    for args in (
+        ["-N", "--empty-password"],
+        ["-A", "-n", "sales-dashboard local CA", "-t", "C,,", "-i", str(ca_file)],
+    ):
+        done = subprocess.run(["certutil", "-d", f"sql:{nssdb}", *args], capture_output=True, text=True)
+        assert done.returncode == 0, (
+            f"certutil {args[0]}: {done.stderr} (scripts/ensure-browser.sh installs it)"
+        )
+    return home
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        try:
-            started = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Error as exc:
-            pytest.fail(
-                f"Chromium could not start from {CHROMIUM} (run scripts/ensure-browser.sh): {exc}",
-                pytrace=False,
-            )
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as started:
         yield started
-        started.close()
+
+
+def launch(playwright: Playwright, home: Path) -> Browser:
+    """Chromium with `home` as its HOME (where its NSS database, and so its trusted CAs, live)."""
+    try:
+        return playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(home)}
+        )
+    except Error as exc:
+        pytest.fail(
+            f"Chromium could not start from {CHROMIUM} (run scripts/ensure-browser.sh): {exc}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def browser(
+    playwright: Playwright, stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Browser]:
+    """The tier's Chromium: it trusts the stack's local CA."""
+    started = launch(playwright, trusting_home(tmp_path_factory.mktemp("chromium-home"), stack.ca_file))
+    yield started
+    started.close()
+
+
+@pytest.fixture
+def untrusting_browser(playwright: Playwright, tmp_path: Path) -> Iterator[Browser]:
+    """The same Chromium from an empty HOME: no CA of ours in its NSS database."""
+    started = launch(playwright, tmp_path)
+    yield started
+    started.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tls_dir = tmp_path_factory.mktemp("local-tls")
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if not key.startswith("TLS_")},
         # Own project and tags (APP_IMAGE/PROXY_IMAGE when set): the engine may be shared with other
         # stacks and builds.
         "STACK_PROJECT": f"browser-e2e-{os.getpid()}",
@@ -54,12 +101,15 @@ def stack() -> Iterator[Stack]:
         "PROXY_IMAGE": os.environ.get("PROXY_IMAGE", "browser-e2e-proxy:test"),
         "PROXY_BIND": "127.0.0.1",
         "PROXY_PORT": str(free_port()),
+        "PROXY_TLS_PORT": str(free_port()),
+        "LOCAL_TLS_DIR": str(tls_dir),  # make up makes its CA and localhost certificate here
     }
-    started = Stack("", env)
+    started = Stack("", env, ca_file=tls_dir / "ca.pem")
     up = started.stack("up")
     try:
         assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
         started.url = up.stdout.strip().splitlines()[-1]
+        assert started.url == f"https://127.0.0.1:{env['PROXY_TLS_PORT']}/"
         yield started
     finally:
         down = started.stack("down")

@@ -12,10 +12,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Stack:
-    """A running compose stack (scripts/stack.sh) and the URL of its proxy."""
+    """A running compose stack (scripts/stack.sh), the HTTPS URL of its proxy and the local CA
+    that signed the proxy's certificate."""
 
     url: str
     env: dict[str, str]
+    ca_file: Path
+
+    @property
+    def http_url(self) -> str:
+        """The proxy's plain HTTP, which redirects to `url`."""
+        return f"http://127.0.0.1:{self.env['PROXY_PORT']}/"
 
     def stack(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

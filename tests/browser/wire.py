@@ -84,6 +84,7 @@ class Wire:
         self.page = page
         self.events: list[Event] = []
         self.undecodable: list[str] = []
+        self.socket_urls: list[str] = []  # every Streamlit socket the page opened (wss:// over HTTPS)
         self._cache: dict[str, bytes] = {}
         page.on("websocket", self._on_socket)
 
@@ -150,6 +151,7 @@ class Wire:
     def _on_socket(self, socket: WebSocket) -> None:
         if not socket.url.endswith(STREAM_PATH):
             return
+        self.socket_urls.append(socket.url)
         self.events.append(Event("open"))
         socket.on("framesent", self._on_sent)
         socket.on("framereceived", self._on_received)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from local_server import free_port
+from streamlit_client.tls import CA_FILE_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,12 +83,14 @@ def wait_healthy(docker: str, name: str, url: str, timeout: float = 60) -> None:
 
 @dataclass
 class Stack:
-    """The compose stack as `make up` starts it, on a free port of 127.0.0.1."""
+    """The compose stack as `make up` starts it, on free ports of 127.0.0.1: `url` is its HTTPS
+    (the URL `make up` prints), `http_url` the plain HTTP that redirects there."""
 
     url: str
     project: str
     docker: str
     env: dict[str, str]
+    http_url: str = ""
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -115,35 +118,72 @@ STACK_LIMITS = {"PROXY_WS_PER_CLIENT": "8", "PROXY_RATE_PER_CLIENT": "50r/s", "P
 STACK_REPLICAS = 3
 
 
+@pytest.fixture(scope="session")
+def local_tls(tmp_path_factory) -> Iterator[Path]:
+    """The directory of the local CA and localhost certificate `make up` makes (LOCAL_TLS_DIR),
+    shared by the session's stacks; every client of this session trusts that CA (STACK_CA_FILE)."""
+    directory = tmp_path_factory.mktemp("local-tls")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TLS_")}
+    made = subprocess.run(
+        ["scripts/tls-cert.sh"], cwd=ROOT, env={**env, "LOCAL_TLS_DIR": str(directory)},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert f"{directory}/ca.pem" in made.stderr  # the CA's path is printed for the user
+    before = os.environ.get(CA_FILE_VARIABLE)
+    os.environ[CA_FILE_VARIABLE] = str(directory / "ca.pem")
+    yield directory
+    if before is None:
+        os.environ.pop(CA_FILE_VARIABLE, None)
+    else:
+        os.environ[CA_FILE_VARIABLE] = before
+
+
 @contextmanager
 def started_stack(
-    docker: str, images: dict[str, str], secret_dir: Path, name: str, replicas: int, **limits: str
+    docker: str,
+    images: dict[str, str],
+    secret_dir: Path,
+    tls_dir: Path,
+    name: str,
+    replicas: int,
+    **limits: str,
 ) -> Iterator[Stack]:
-    """deploy/compose.yaml started by scripts/stack.sh (as `make up`) on a free 127.0.0.1 port,
-    with its own cookie secret, and stopped again (`make down`)."""
-    port = free_port()
+    """deploy/compose.yaml started by scripts/stack.sh (as `make up`) on free 127.0.0.1 ports,
+    with its own cookie secret and the session's local CA, and stopped again (`make down`)."""
+    port, tls_port = free_port(), free_port()
     secret = secret_dir / "cookie_secret"
     secret.write_text(secrets.token_hex(32))
     secret.chmod(0o644)
     env = {
-        **os.environ, **images, **limits,
-        "STACK_PROJECT": f"{name}{port}", "PROXY_PORT": str(port), "PROXY_BIND": "127.0.0.1",
-        "APP_REPLICAS": str(replicas), "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+        **{key: value for key, value in os.environ.items() if not key.startswith("TLS_")}, **images, **limits,
+        "STACK_PROJECT": f"{name}{port}", "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(tls_port),
+        "PROXY_BIND": "127.0.0.1", "APP_REPLICAS": str(replicas), "SKIP_BUILD": "1",
+        "COOKIE_SECRET_FILE": str(secret), "LOCAL_TLS_DIR": str(tls_dir),
     }  # fmt: skip
     up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
-    stack = Stack(url=up.stdout.strip().rstrip("/"), project=env["STACK_PROJECT"], docker=docker, env=env)
+    stack = Stack(
+        url=up.stdout.strip().splitlines()[-1].rstrip("/") if up.stdout.strip() else "",
+        project=env["STACK_PROJECT"], docker=docker, env=env, http_url=f"http://127.0.0.1:{port}",
+    )  # fmt: skip
     try:
         assert up.returncode == 0, f"make up failed:\n{up.stderr[-4000:]}"
-        assert stack.url == f"http://127.0.0.1:{port}"
+        assert stack.url == f"https://127.0.0.1:{tls_port}"  # make up's last line: the HTTPS URL
         yield stack
     finally:
         subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")
-def stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Stack]:
+def stack(docker: str, images: dict[str, str], local_tls: Path, tmp_path_factory) -> Iterator[Stack]:
     """deploy/compose.yaml with 3 app replicas and low limits, for the whole session."""
     with started_stack(
-        docker, images, tmp_path_factory.mktemp("secrets"), "salestest", STACK_REPLICAS, **STACK_LIMITS
+        docker,
+        images,
+        tmp_path_factory.mktemp("secrets"),
+        local_tls,
+        "salestest",
+        STACK_REPLICAS,
+        **STACK_LIMITS,
     ) as started:
         yield started

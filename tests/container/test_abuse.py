@@ -17,6 +17,7 @@ import pytest
 
 from bystander import compare, p95
 from streamlit_client import SessionClosed, StreamlitSession
+from streamlit_client.tls import client_context
 
 from .test_stack import SECURITY_HEADERS, log_line, probe_path, request
 
@@ -32,9 +33,11 @@ def assert_security_headers(headers, what: str) -> None:
 
 
 def slow_client(url: str) -> socket.socket:
-    """A connection that has sent half a request header and goes on dribbling."""
+    """A connection (TLS for an https URL) that has sent half a request header and goes on dribbling."""
     parts = urlsplit(url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    if parts.scheme == "https":
+        sock = client_context().wrap_socket(sock, server_hostname=parts.hostname)
     sock.sendall(b"GET / HTTP/1.1\r\nHost: " + parts.netloc.encode() + b"\r\nX-Slow: 1\r\n")
     return sock
 

@@ -24,8 +24,10 @@ FAULT_TIMEOUT = 120  # seconds a stack gets to come back (start period + health 
 
 
 @pytest.fixture(scope="module")
-def fault_stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Stack]:
-    with started_stack(docker, images, tmp_path_factory.mktemp("secrets"), "salesfault", 1) as started:
+def fault_stack(docker: str, images: dict[str, str], local_tls, tmp_path_factory) -> Iterator[Stack]:
+    with started_stack(
+        docker, images, tmp_path_factory.mktemp("secrets"), local_tls, "salesfault", 1
+    ) as started:
         yield started
 
 

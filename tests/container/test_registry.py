@@ -138,7 +138,7 @@ def test_pulled_images_are_the_images_built(docker, pushed):
         assert run(docker, "image", "inspect", "-f", "{{.Id}}", reference).stdout.strip() == image_id
 
 
-def test_stack_runs_from_the_pulled_images(docker, pushed, tmp_path):
+def test_stack_runs_from_the_pulled_images(docker, pushed, local_tls, tmp_path):
     """What a container host does: pull the pushed images and run the stack from them."""
     references = list(pushed)  # deploy/images.tsv order: app, proxy
     for reference in references:
@@ -151,7 +151,8 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, tmp_path):
     env = {
         **os.environ, **dict(zip(variables, references, strict=True)), "SKIP_BUILD": "1",
         "STACK_PROJECT": f"pulled{port}", "PROXY_PORT": str(port), "PROXY_BIND": "127.0.0.1",
-        "COOKIE_SECRET_FILE": str(secret),
+        "PROXY_TLS_PORT": str(free_port()), "COOKIE_SECRET_FILE": str(secret),
+        "LOCAL_TLS_DIR": str(local_tls),
     }  # fmt: skip
     try:
         up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -159,7 +160,7 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, tmp_path):
         images = run(docker, "ps", "--filter", f"label=com.docker.compose.project=pulled{port}",
                      "--format", "{{.Image}}").stdout.split()  # fmt: skip
         assert sorted(images) == sorted(references)
-        with StreamlitSession(up.stdout.strip()) as session:
+        with StreamlitSession(up.stdout.strip().splitlines()[-1]) as session:
             assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
             assert session.pick_date("2023-01-15").outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
     finally:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from streamlit_client import SessionClosed, StreamlitSession
+from streamlit_client.tls import client_context
 
 from .conftest import STACK_LIMITS, STACK_REPLICAS, run
 
@@ -29,10 +30,19 @@ SECURITY_HEADERS = (
 )
 
 
+def connection(url: str, timeout: float = 30) -> http.client.HTTPConnection:
+    """A connection to `url`'s host: HTTPS (the stack's CA trusted) or plain HTTP, by its scheme."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return http.client.HTTPSConnection(
+            parts.hostname, parts.port, timeout=timeout, context=client_context()
+        )
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+
+
 def request(url: str, path: str, method: str = "GET", headers: dict | None = None, body: bytes | None = None):
     """(status, headers, body) of one request with exactly these headers."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn = connection(url)
     try:
         conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()

@@ -94,21 +94,23 @@ def swarm_script(env: dict[str, str], command: str) -> subprocess.CompletedProce
 
 
 @pytest.fixture(scope="module")
-def swarm(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Swarm]:
-    port = free_port()
+def swarm(docker: str, images: dict[str, str], local_tls, tmp_path_factory) -> Iterator[Swarm]:
+    port, tls_port = free_port(), free_port()
     secret = tmp_path_factory.mktemp("swarm-secret") / "cookie_secret"
     secret.write_text(os.urandom(32).hex())
     secret.chmod(0o600)  # copied into a Swarm secret: the host file needs no wider access
     env = {
-        **os.environ, **images, "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port),
-        "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+        **{key: value for key, value in os.environ.items() if not key.startswith("TLS_")}, **images,
+        "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(tls_port),
+        "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret), "LOCAL_TLS_DIR": str(local_tls),
     }  # fmt: skip
     before = node_state(docker)
     up = swarm_script(env, "up")
-    stack = Swarm(up.stdout.strip().rstrip("/"), env["SWARM_STACK"], docker, env, before)
+    url = up.stdout.strip().splitlines()[-1].rstrip("/") if up.stdout.strip() else ""
+    stack = Swarm(url, env["SWARM_STACK"], docker, env, before)
     try:
         assert up.returncode == 0, f"scripts/swarm.sh up failed:\n{up.stderr[-4000:]}"
-        assert stack.url == f"http://127.0.0.1:{port}"
+        assert stack.url == f"https://127.0.0.1:{tls_port}"
         stack.wait_for("the proxy sees every replica", lambda: len(stack.proxy_upstreams()) == STACK_REPLICAS)
         yield stack
     finally:
@@ -203,7 +205,11 @@ def test_every_task_runs_hardened_with_the_shared_secret(swarm):
     assert spec["UpdateConfig"]["Order"] == "start-first"
     assert spec["UpdateConfig"]["FailureAction"] == "rollback"
     ports = swarm.service("proxy")["Spec"]["EndpointSpec"]["Ports"]
-    assert [(p["TargetPort"], p["PublishMode"]) for p in ports] == [(8080, "host")]
+    assert [(p["TargetPort"], p["PublishMode"]) for p in ports] == [(8080, "host"), (8443, "host")]
+    # The proxy's TLS key: a Swarm secret readable by the proxy's user alone.
+    (proxy,) = proxies
+    assert swarm.exec(proxy, "stat", "-c", "%u %a", "/run/secrets/tls_key").stdout.split() == ["10002", "400"]
+    assert request(swarm.url, "/healthz")[1]["Strict-Transport-Security"] == "max-age=300"
 
 
 def test_sessions_spread_over_the_replicas_and_stay_sticky(swarm):

@@ -51,7 +51,10 @@ def test_image_defaults_are_those_of_the_image_list():
 def test_only_the_proxy_is_published_and_waits_for_a_healthy_app():
     assert "ports" not in SERVICES["app"]
     assert SERVICES["app"]["expose"] == ["8501"]
-    assert SERVICES["proxy"]["ports"] == ["${PROXY_BIND:-0.0.0.0}:${PROXY_PORT:-8080}:8080"]
+    assert SERVICES["proxy"]["ports"] == [
+        "${PROXY_BIND:-0.0.0.0}:${PROXY_PORT:-8080}:8080",  # plain HTTP: redirects to HTTPS
+        "${PROXY_BIND:-0.0.0.0}:${PROXY_TLS_PORT:-8443}:8443",
+    ]
     assert SERVICES["proxy"]["depends_on"] == {"app": {"condition": "service_healthy"}}
 
 
@@ -62,6 +65,29 @@ def test_cookie_secret_comes_from_a_secret_file_never_from_the_environment():
     assert app["environment"]["STREAMLIT_SERVER_COOKIE_SECRET_FILE"] == secret_path
     assert "STREAMLIT_SERVER_COOKIE_SECRET" not in app["environment"]
     assert COMPOSE["secrets"]["cookie_secret"]["file"].startswith("${COOKIE_SECRET_FILE:-")
+
+
+def test_the_proxy_serves_tls_from_secret_files_and_redirects_to_the_published_port():
+    proxy = SERVICES["proxy"]
+    environment = proxy["environment"]
+    assert environment["PROXY_TLS"] == "${PROXY_TLS:-on}"
+    assert proxy["secrets"] == ["tls_cert", "tls_key"]
+    assert environment["PROXY_TLS_CERT"] == "/run/secrets/tls_cert"
+    assert environment["PROXY_TLS_KEY"] == "/run/secrets/tls_key"
+    assert environment["PROXY_TLS_PUBLIC_PORT"] == "${PROXY_TLS_PORT:-8443}"  # what the redirect names
+    assert COMPOSE["secrets"]["tls_cert"]["file"].startswith("${TLS_CERT_FILE:-")
+    assert COMPOSE["secrets"]["tls_key"]["file"].startswith("${TLS_KEY_FILE:-")
+
+
+def test_every_proxy_setting_reaches_the_compose_and_swarm_proxy():
+    entrypoint = (ROOT / "deploy/proxy/entrypoint.sh").read_text()
+    known = set(re.findall(r'^: "\$\{((?:APP|PROXY)_[A-Z_]+):=', entrypoint, re.MULTILINE))
+    assert {"PROXY_TLS", "PROXY_TRUSTED_HOPS", "PROXY_HSTS_MAX_AGE"} <= known
+    swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["proxy"]
+    # APP_HOST/APP_PORT keep the entrypoint's defaults (the service is `app` on 8501 in both).
+    settings = known - {"APP_HOST", "APP_PORT"}
+    assert settings <= set(SERVICES["proxy"]["environment"])
+    assert settings <= set(swarm["environment"])
 
 
 def test_app_settings_pass_through_without_second_defaults():
