@@ -98,8 +98,10 @@ class StreamlitSession:
 
     ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
     each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
-    then sends ``ref_hash`` stubs for large messages the client already holds); ``mode`` is
-    the page's (SALES_FRAGMENT, SALES_MONTH_RERUN): how picks are sent and month changes checked.
+    then sends ``ref_hash`` stubs for large messages the client already holds). ``headers``
+    go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it).
+    ``mode`` is the page's (SALES_FRAGMENT, SALES_MONTH_RERUN): how picks are sent and month
+    changes checked.
     """
 
     def __init__(
@@ -108,6 +110,7 @@ class StreamlitSession:
         *,
         timeout: float = 30.0,
         message_cache: bool = True,
+        headers: dict[str, str] | None = None,
         mode: PageMode | None = None,
     ) -> None:
         parts = urlsplit(base_url)
@@ -120,6 +123,7 @@ class StreamlitSession:
         self.health_url = f"{self.base_url}/_stcore/health"
         self.page_url = f"{self.base_url}/"
         self.timeout = timeout
+        self.headers = dict(headers or {})
         self.mode = mode or PageMode()
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
@@ -152,6 +156,7 @@ class StreamlitSession:
                 subprotocols=subprotocols,
                 origin=self.origin,
                 cookie=cookie,
+                header=[f"{name}: {value}" for name, value in self.headers.items()],
                 timeout=self.timeout,
                 http_no_proxy=[host],
             )
@@ -360,7 +365,7 @@ class StreamlitSession:
         project's proxy that includes the route cookie that keeps the session on one replica.
         """
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(self.health_url)  # noqa: S310 - http(s), built in __init__
+        request = urllib.request.Request(self.health_url, headers=self.headers)  # noqa: S310 - http(s), built in __init__
         known: dict[str, str] = {}
         if self.cookie_header:  # a reconnect sends the cookies it has, as a browser does
             request.add_header("Cookie", self.cookie_header)
