@@ -17,6 +17,7 @@ import select
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
@@ -69,8 +70,10 @@ class Interaction:
     runs: list[tuple[str, ...]] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
     delta_fragments: Counter[str] = field(default_factory=Counter)
+    elements: Counter[str] = field(default_factory=Counter)  # new elements by kind ("plotly_chart", …)
     texts: list[str] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)  # st.login/st.logout: where the page must go
 
     @property
     def fragment_ids(self) -> set[str]:
@@ -102,7 +105,9 @@ class StreamlitSession:
 
     ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
     each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
-    then sends ``ref_hash`` stubs for large messages the client already holds).
+    then sends ``ref_hash`` stubs for large messages the client already holds). ``cookies``
+    go with every request, as a browser's would: e.g. the sign-in cookies of
+    ``streamlit_client.signin.sign_in``.
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class StreamlitSession:
         *,
         timeout: float = 30.0,
         message_cache: bool = True,
+        cookies: Mapping[str, str] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         secure = parts.scheme in ("https", "wss")
@@ -125,7 +131,8 @@ class StreamlitSession:
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
-        self.cookie_header: str | None = None  # cookies the server set, sent with the socket
+        # cookies given and those the server set, sent with the socket
+        self.cookie_header: str | None = "; ".join(f"{k}={v}" for k, v in (cookies or {}).items()) or None
         self.page_script_hash = ""
         self.widget_ids: dict[str, str] = {}  # user key and label -> widget id
         self.widget_fragments: dict[str, str] = {}  # widget id -> fragment id ("" = none)
@@ -254,6 +261,21 @@ class StreamlitSession:
         if interaction.exceptions:
             raise ServerError(f"exception in the page: {interaction.exceptions}", interaction)
         return interaction
+
+    def click(self, name: str, *, timeout: float | None = None) -> Interaction:
+        """Press button ``name`` (user key or label) as the frontend does: a trigger sent with one
+        run only (of the button's fragment, if it is in one)."""
+        widget = self.widget_id(name)
+        self._widget_states[widget] = WidgetState(id=widget, trigger_value=True)
+        try:
+            return self.rerun(self.widget_fragments.get(widget) or None, kind="click", timeout=timeout)
+        finally:
+            del self._widget_states[widget]
+
+    def cookies(self) -> dict[str, str]:
+        """The cookies this session sends (those given, and those the server set)."""
+        pairs = (item.strip().partition("=") for item in (self.cookie_header or "").split(";"))
+        return {name: value for name, _, value in pairs if name}
 
     def pick_date(
         self,
@@ -466,6 +488,8 @@ class StreamlitSession:
             interaction.outcomes.append(finished_name(msg.script_finished))
         elif kind == "delta":
             self._account_delta(interaction, msg)
+        elif kind == "auth_redirect":
+            interaction.redirects.append(msg.auth_redirect.url)
 
     def _account_delta(self, interaction: Interaction, msg: ForwardMsg) -> None:
         delta = msg.delta
@@ -473,6 +497,8 @@ class StreamlitSession:
         interaction.delta_fragments[delta.fragment_id] += 1
         if delta.fragment_id:
             self.seen_fragment_ids.add(delta.fragment_id)
+        if delta.WhichOneof("type") == "new_element":
+            interaction.elements[delta.new_element.WhichOneof("type") or ""] += 1
         if (text := delta_text(delta)) is not None:
             interaction.texts.append(text)
         if (error := delta_exception(delta)) is not None:
