@@ -107,9 +107,8 @@ class StreamlitSession:
 
     ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
     each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
-    then sends ``ref_hash`` stubs for large messages the client already holds). ``headers`` go
-    with every request the session makes (the XSRF fetch and the WebSocket handshake), e.g. the
-    ``X-Forwarded-For`` a load balancer would add in front of the proxy.
+    then sends ``ref_hash`` stubs for large messages the client already holds). ``headers``
+    go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it).
     """
 
     def __init__(
@@ -130,8 +129,8 @@ class StreamlitSession:
         self.health_url = f"{self.base_url}/_stcore/health"
         self.page_url = f"{self.base_url}/"
         self.timeout = timeout
-        self.cache: MessageCache | None = MessageCache() if message_cache else None
         self.headers = dict(headers or {})
+        self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
         self.cookie_header: str | None = None  # cookies the server set, sent with the socket
@@ -369,7 +368,7 @@ class StreamlitSession:
         project's proxy that includes the route cookie that keeps the session on one replica.
         """
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(self.health_url, headers=self.headers)  # noqa: S310 - http(s) URL
+        request = urllib.request.Request(self.health_url, headers=self.headers)  # noqa: S310 - http(s), built in __init__
         known: dict[str, str] = {}
         if self.cookie_header:  # a reconnect sends the cookies it has, as a browser does
             request.add_header("Cookie", self.cookie_header)
