@@ -8,12 +8,14 @@ cookie, and an Origin matching the Host. The server runs nothing until the clien
 the first run is a ``BackMsg.rerun_script`` like any other.
 
 Built on ``websocket-client`` (blocking sockets), so it works in plain threads and under
-gevent's monkey-patching (Locust). One session per thread/greenlet; not thread-safe.
+gevent's monkey-patching (Locust). One session per thread/greenlet; not thread-safe. Waiting for
+data is the socket's own timeout (poll() inside CPython's socket module, gevent's hub under
+gevent), never ``select.select``, which refuses file descriptors from 1024 on: one process holds
+as many sessions as its open-file limit allows (``sales_load.harness.raise_fd_limit``).
 """
 
 from __future__ import annotations
 
-import select
 import time
 import urllib.request
 from collections import Counter
@@ -45,6 +47,9 @@ from .messages import (
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
 DATE_WIDGET = "selected_date"
+# How long a drain waits for bytes that are not there: enough for what already sits in the
+# socket's buffer to be read, short enough to cost nothing next to an interaction.
+DRAIN_WAIT = 0.001
 
 SUCCESS = "FINISHED_SUCCESSFULLY"
 FRAGMENT_SUCCESS = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
@@ -105,8 +110,9 @@ class StreamlitSession:
 
     ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
     each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
-    then sends ``ref_hash`` stubs for large messages the client already holds). ``cookies``
-    go with every request, as a browser's would: e.g. the sign-in cookies of
+    then sends ``ref_hash`` stubs for large messages the client already holds). ``headers``
+    go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it);
+    so do ``cookies``, as a browser's would: e.g. the sign-in cookies of
     ``streamlit_client.signin.sign_in``.
     """
 
@@ -116,6 +122,7 @@ class StreamlitSession:
         *,
         timeout: float = 30.0,
         message_cache: bool = True,
+        headers: dict[str, str] | None = None,
         cookies: Mapping[str, str] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
@@ -128,6 +135,7 @@ class StreamlitSession:
         self.health_url = f"{self.base_url}/_stcore/health"
         self.page_url = f"{self.base_url}/"
         self.timeout = timeout
+        self.headers = dict(headers or {})
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
@@ -147,7 +155,10 @@ class StreamlitSession:
 
     def connect(self, *, resume: bool = False) -> None:
         """Open the WebSocket as the browser does (no script run yet); ``resume``: as the browser
-        reconnects, with this session's id, so a server that still holds it resumes it."""
+        reconnects, with this session's id, so a server that still holds it resumes it.
+
+        The one place a session reaches the server: what every request of the session needs
+        (``headers``, cookies) is added here and in ``_xsrf``."""
         if self._ws is not None:
             raise StreamlitClientError("session is already connected (`with` opens it; no second open())")
         token, cookie = self._xsrf()
@@ -160,6 +171,7 @@ class StreamlitSession:
                 subprotocols=subprotocols,
                 origin=self.origin,
                 cookie=cookie,
+                header=[f"{name}: {value}" for name, value in self.headers.items()],
                 timeout=self.timeout,
                 http_no_proxy=[host],
             )
@@ -378,7 +390,7 @@ class StreamlitSession:
         project's proxy that includes the route cookie that keeps the session on one replica.
         """
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(self.health_url)  # noqa: S310 - http(s), built in __init__
+        request = urllib.request.Request(self.health_url, headers=self.headers)  # noqa: S310 - http(s), built in __init__
         known: dict[str, str] = {}
         if self.cookie_header:  # a reconnect sends the cookies it has, as a browser does
             request.add_header("Cookie", self.cookie_header)
@@ -437,17 +449,19 @@ class StreamlitSession:
         return msg, False
 
     def _drain(self) -> None:
-        """Read what is already waiting (status messages trailing the last run) off the books."""
-        scratch = Interaction("drain")
-        while self._readable():
-            self._account(scratch, *self._receive(time.perf_counter() + self.timeout))
+        """Read what is already waiting (status messages trailing the last run) off the books.
 
-    def _readable(self) -> bool:
-        sock = self._ws.sock if self._ws is not None else None
-        if sock is None:
-            return False
-        pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
-        return bool(pending and pending()) or bool(select.select([sock], [], [], 0)[0])
+        Reads until nothing arrives within DRAIN_WAIT: the socket's own timeout does the
+        waiting, so this works for any file descriptor number, under threads and gevent alike,
+        and over TLS (the SSL layer's buffered bytes are read first). A frame cut off by the
+        wait is kept by websocket-client and finished by the next read."""
+        scratch = Interaction("drain")
+        while True:
+            try:
+                received = self._receive(time.perf_counter() + DRAIN_WAIT)
+            except InteractionTimeout:
+                return
+            self._account(scratch, *received)
 
     def _await_end(self, interaction: Interaction, deadline: float) -> None:
         while True:

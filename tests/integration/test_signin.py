@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dev_provider import (
+from sales_load.dev_provider import (
     ALLOWED_USER,
     DEV_ALLOWED_EMAILS,
     OTHER_USER,
@@ -26,7 +26,7 @@ from dev_provider import (
     password,
     running_provider,
 )
-from local_server import APP, REPO, SERVE, Server, free_port, running_server
+from sales_load.local_server import APP, REPO, SERVE, Server, free_port, running_server
 from streamlit_client import InteractionTimeout, StreamlitSession
 from streamlit_client.messages import date_state
 from streamlit_client.signin import USER_COOKIE, Browser, SignInError, sign_in

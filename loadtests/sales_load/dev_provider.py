@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_server import REPO, free_port, stop, wait_ready
+from .local_server import REPO, free_port, stop, wait_ready
 
 PROVIDER_DIR = REPO / "deploy" / "oidc-dev"
 USERS = {user["email"]: user for user in json.loads((PROVIDER_DIR / "users.json").read_text())}
