@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from local_server import Server, running_server
+from sales_load.local_server import Server, running_server
 from streamlit_client import (
     EARLY_FOR_RERUN,
     FRAGMENT_SUCCESS,

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from local_server import APP, REPO, SERVE, Server, running_server
-from server_probe import accepted_nodelay
+from sales_load.local_server import APP, REPO, SERVE, Server, running_server
+from sales_load.server_probe import accepted_nodelay
 from streamlit_client import StreamlitSession
 
 
