@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 import websocket
 
-from local_server import free_port
+from sales_load.local_server import free_port
 from streamlit_client import StreamlitSession
 from streamlit_client.tls import CA_FILE_VARIABLE
 
