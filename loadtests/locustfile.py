@@ -1,12 +1,14 @@
 """Locust entry point: the dashboard's load-test scenarios (classes in ``sales_load/users.py``).
 
-Web UI against a running app or stack (open http://127.0.0.1:8089, pick users and rate):
+Web UI against a running app or stack (open http://127.0.0.1:8089, pick users and rate); for the
+stack `make up` started, its local CA in STACK_CA_FILE (streamlit_client/tls.py):
 
-    .venv/bin/locust -f loadtests/locustfile.py --host http://127.0.0.1:8080
+    STACK_CA_FILE=deploy/secrets/local-tls/ca.pem .venv/bin/locust -f loadtests/locustfile.py \\
+        --host https://localhost:8443
 
 Headless, one scenario by class name (or ``--tags fragment|full|month|mix``):
 
-    .venv/bin/locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 --headless \\
+    .venv/bin/locust -f loadtests/locustfile.py --host https://localhost:8443 --headless \\
         -u 20 -r 5 -t 60s --csv build/loadtest/run --html build/loadtest/run.html FragmentUser
 
 ``make loadtest`` (``scripts/loadtest.py``) runs the fragment/full comparison and the report.

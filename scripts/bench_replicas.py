@@ -31,6 +31,7 @@ from sales_load import harness
 from sales_load.harness import REPO
 from sales_load.local_server import free_port
 from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
+from streamlit_client.tls import CA_FILE_VARIABLE, client_context
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,8 +83,8 @@ class Stack:
         for session in sessions:
             path = f"/_stcore/health?bench={uuid.uuid4().hex}"
             cookie = {"Cookie": session.cookie_header or ""}
-            request = urllib.request.Request(self.url + path, headers=cookie)  # noqa: S310 - our http URL
-            with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+            request = urllib.request.Request(self.url + path, headers=cookie)  # noqa: S310 - our https URL
+            with urllib.request.urlopen(request, timeout=30, context=client_context()):  # noqa: S310
                 probes.append(path)
         time.sleep(0.5)
         lines = [json.loads(x) for x in self.proxy_logs().stdout.splitlines() if x.startswith("{")]
@@ -152,14 +153,17 @@ def main() -> None:
     counts = [int(x) for x in args.replicas.split(",")]
     port = free_port()
     name = f"benchreplicas{port}"
-    env = {**os.environ, "SWARM_STACK": name, "PROXY_PORT": str(port), "APP_REPLICAS": str(counts[0]),
+    # HTTPS with make up's local CA (deploy/secrets/local-tls), trusted by this process's clients.
+    os.environ.setdefault(CA_FILE_VARIABLE, str(REPO / "deploy/secrets/local-tls/ca.pem"))
+    env = {**os.environ, "SWARM_STACK": name, "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(free_port()),
+           "APP_REPLICAS": str(counts[0]),
            # The benchmark opens more sessions than a browser would, all from 127.0.0.1.
            "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "1000"}  # fmt: skip
     docker = sh("scripts/ensure-docker.sh").strip()
     up = subprocess.run(["scripts/swarm.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True)
     if up.returncode != 0:
         raise SystemExit(f"bench: scripts/swarm.sh up failed:\n{up.stderr[-3000:]}")
-    stack = Stack(docker, name, up.stdout.strip().rstrip("/"))
+    stack = Stack(docker, name, up.stdout.strip().splitlines()[-1].rstrip("/"))
     results: dict[int, list[dict]] = {n: [] for n in counts}
     try:
         for round_no in range(args.rounds):

@@ -3,9 +3,10 @@
 Target           the URL users load, a probe of the server's CPU and memory, its live sessions
 local_target()   ``app/serve.py`` on a free 127.0.0.1 port (psutil on its pid)
 url_target()     a server someone else started (``--pid`` local process, ``--container`` cgroup)
-ComposeStack     ``scripts/stack.sh`` on a compose project of its own (a free port on 127.0.0.1):
+ComposeStack     ``scripts/stack.sh`` on a compose project of its own (free ports on 127.0.0.1):
                  start, restart the app with other settings, probe every app replica's cgroup
-                 (summed) and the proxy's, stop
+                 (summed) and the proxy's, stop. Its URL is HTTPS; the local CA that signed the
+                 proxy's certificate is trusted by every client this process starts (STACK_CA_FILE)
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Self
+
+from streamlit_client.tls import CA_FILE_VARIABLE
 
 from .harness import REPO
 from .local_server import free_port, healthy, running_server
@@ -84,9 +88,10 @@ def container_pid(container: str) -> int:
 
 @dataclass
 class ComposeStack:
-    """``deploy/compose.yaml`` through ``scripts/stack.sh`` (as ``make up``), project ``project`` on a
-    free port of 127.0.0.1. ``settings`` (SALES_*, PROXY_*, APP_REPLICAS) are passed to every
-    start; the images are built on the first start unless ``build`` is False (SKIP_BUILD=1)."""
+    """``deploy/compose.yaml`` through ``scripts/stack.sh`` (as ``make up``), project ``project`` on
+    free ports of 127.0.0.1. ``settings`` (SALES_*, PROXY_*, APP_REPLICAS) are passed to every
+    start; the images are built on the first start unless ``build`` is False (SKIP_BUILD=1).
+    ``PROXY_TLS=off`` in the settings serves plain HTTP (the URL then says http)."""
 
     project: str
     build: bool = True
@@ -99,6 +104,7 @@ class ComposeStack:
             "STACK_PROJECT": self.project,
             "PROXY_BIND": "127.0.0.1",
             "PROXY_PORT": os.environ.get("PROXY_PORT") or str(free_port()),
+            "PROXY_TLS_PORT": os.environ.get("PROXY_TLS_PORT") or str(free_port()),
             **self.env,
         }
 
@@ -122,6 +128,9 @@ class ComposeStack:
         up = self._stack("up")
         self.build = False  # built once; later starts reuse the images
         self.url = up.stdout.strip().splitlines()[-1].rstrip("/")
+        if not self.env.get("TLS_CERT_FILE"):  # make up's local CA signed the proxy's certificate
+            local = Path(self.env.get("LOCAL_TLS_DIR") or REPO / "deploy/secrets/local-tls")
+            os.environ.setdefault(CA_FILE_VARIABLE, str(local.resolve() / "ca.pem"))  # Locust inherits it
         self.wait_through_proxy()
         return self.url
 
