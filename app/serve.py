@@ -12,6 +12,9 @@ Streamlit's own command line (``python -m streamlit``), with two things first:
    for the ACK of its first, which the client delays. Here the listening socket's file is
    re-opened as an ``IPPROTO_TCP`` socket, so asyncio sets TCP_NODELAY on every accepted
    connection, as it does for servers it binds itself. ``off`` keeps Streamlit's sockets.
+3. A drain on SIGTERM (``SALES_DRAIN_SECONDS`` > 0, the default): the replica stops taking
+   sessions, lets running script runs finish and moves its sessions to the other replicas before
+   Streamlit stops (``sales_dashboard/drain.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import socket
 import sys
 from collections.abc import Callable
 
+from sales_dashboard import drain
 from sales_dashboard.settings import SettingsError, load_settings
 
 EXIT_BAD_SETTINGS = 64  # EX_USAGE, as deploy/app/entrypoint.sh uses for a bad secret file
@@ -57,6 +61,8 @@ def main() -> int:
         return EXIT_BAD_SETTINGS
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
+    if settings.drain_seconds > 0:
+        drain.install(settings.drain_seconds)
     from streamlit.web.cli import main as streamlit_main
 
     return streamlit_main(prog_name="streamlit")

@@ -13,6 +13,9 @@
 |                            |             | a chart 20-40 kB, a table ~1 kB); 0 = build them every run |
 | SALES_TCP_NODELAY          | on          | on: TCP_NODELAY on the server's sockets (app/serve.py); |
 |                            |             | off: Streamlit's stock sockets (Nagle, ~40 ms stalls)    |
+| SALES_DRAIN_SECONDS        | 10          | on SIGTERM: seconds to let running script runs finish   |
+|                            |             | and move sessions off before stopping (sales_dashboard/ |
+|                            |             | drain.py); 0 = stop at once, as stock Streamlit          |
 
 Bad values fail at start-up with a message naming the variable, never silently fall back.
 """
@@ -27,6 +30,7 @@ MAX_PRODUCT_COUNT = 100_000
 MAX_DEMO_DELAY_SECONDS = 30.0
 TABLE_CACHES = ("shared", "copy")
 MAX_SHARED_CACHE = 100_000
+MAX_DRAIN_SECONDS = 3600.0
 SWITCHES = {"on": True, "off": False}
 
 
@@ -44,6 +48,7 @@ class Settings:
     table_cache: str = "shared"
     shared_cache: int = 1024
     tcp_nodelay: bool = True
+    drain_seconds: float = 10.0
 
 
 def _read_int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -97,4 +102,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         table_cache=_read_choice(env, "SALES_TABLE_CACHE", "shared", TABLE_CACHES),
         shared_cache=_read_int(env, "SALES_SHARED_CACHE", 1024, 0, MAX_SHARED_CACHE),
         tcp_nodelay=SWITCHES[_read_choice(env, "SALES_TCP_NODELAY", "on", tuple(SWITCHES))],
+        drain_seconds=_read_float(env, "SALES_DRAIN_SECONDS", 10.0, 0.0, MAX_DRAIN_SECONDS),
     )

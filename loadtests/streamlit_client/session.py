@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import websocket
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -37,8 +37,10 @@ from .messages import (
     delta_widget,
     finished_name,
     heartbeat_msg,
+    query_binding,
     rerun_msg,
     user_key_of,
+    with_query_param,
 )
 
 XSRF_COOKIE = "_streamlit_xsrf"
@@ -100,9 +102,15 @@ class StreamlitSession:
     ...     s.pick_date("2023-01-15").has_text("Best sellers, January 15, 2023")
     True
 
-    ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
-    each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
-    then sends ``ref_hash`` stubs for large messages the client already holds).
+    ``base_url`` may carry a base path (``http://host:8080/dashboard``) and a query string
+    (``?date=2023-03-09``: a shared link). ``timeout`` bounds each interaction; ``message_cache``
+    keeps the browser's ForwardMsg cache (the server then sends ``ref_hash`` stubs for large
+    messages the client already holds).
+
+    The page's URL is kept as a browser keeps it: ``query_string`` starts as the link's, follows
+    every ``page_info_changed`` the server sends, and is rewritten in place when the client
+    changes a widget bound to the URL (``bind="query-params"``), as the frontend does; every rerun
+    sends it. ``resume()`` is the browser's reconnect: same cookies, widget states and URL.
     """
 
     def __init__(
@@ -121,6 +129,8 @@ class StreamlitSession:
         self.stream_url = f"{ws}://{parts.netloc}{base_path}/_stcore/stream"
         self.health_url = f"{self.base_url}/_stcore/health"
         self.page_url = f"{self.base_url}/"
+        self.query_string = parts.query  # the page's URL after the "?", as the browser holds it
+        self.url_bindings: dict[str, tuple[str, tuple[str, ...]]] = {}  # widget id -> (param, default)
         self.timeout = timeout
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
@@ -174,6 +184,17 @@ class StreamlitSession:
         self.close()
         self.connect(resume=True)
 
+    def resume(self, timeout: float | None = None) -> Interaction:
+        """Come back after the socket dropped, as Streamlit's frontend does: ``reconnect()``, then
+        rerun the whole page with the widget states and URL the page holds (kind "reconnect").
+        On a replica that never held the session, that run is what rebuilds the page there."""
+        self.reconnect()
+        return self.rerun(kind="reconnect", timeout=timeout)
+
+    def url_param(self, name: str) -> list[str]:
+        """The values of parameter ``name`` in the page's URL (empty if it has none)."""
+        return parse_qs(self.query_string, keep_blank_values=True).get(name, [])
+
     def close(self) -> None:
         """Close the socket with a normal closure (1000); safe to call twice."""
         ws, self._ws = self._ws, None
@@ -218,8 +239,15 @@ class StreamlitSession:
         return fragment
 
     def set_widget_state(self, state: WidgetState) -> None:
-        """Hold ``state`` (any id, even an unknown one) for the next reruns, as the frontend does."""
+        """Hold ``state`` (any id, even an unknown one) for the next reruns, as the frontend does;
+        a widget bound to the URL rewrites its parameter (removed at the widget's default)."""
         self._widget_states[state.id] = state
+        binding = self.url_bindings.get(state.id)
+        if binding is not None and state.WhichOneof("value") == "string_array_value":
+            param, default = binding
+            values = list(state.string_array_value.data)
+            cleared = values == list(default) or not values
+            self.query_string = with_query_param(self.query_string, param, None if cleared else values)
 
     def set_date(self, value: date | str | None, widget: str = DATE_WIDGET) -> None:
         """Set a date_input's value: a date, an ISO string (sent verbatim) or None (cleared)."""
@@ -240,9 +268,10 @@ class StreamlitSession:
         msg = rerun_msg(
             widget_states=self._widget_states.values(),
             page_script_hash=self.page_script_hash,
-            page_url=self.page_url,
+            page_url=self.page_url + (f"?{self.query_string}" if self.query_string else ""),
             fragment_id=fragment_id,
             cached_hashes=self.cache.hashes() if self.cache else (),
+            query_string=self.query_string,
         )
         self._drain()
         start = time.perf_counter()
@@ -464,6 +493,8 @@ class StreamlitSession:
             self.session_id = msg.new_session.initialize.session_id or self.session_id
         elif kind == "script_finished":
             interaction.outcomes.append(finished_name(msg.script_finished))
+        elif kind == "page_info_changed":  # the server set the page's URL (the browser pushes it)
+            self.query_string = msg.page_info_changed.query_string
         elif kind == "delta":
             self._account_delta(interaction, msg)
 
@@ -484,3 +515,5 @@ class StreamlitSession:
                 self.widget_ids[label] = widget_id
             if key := user_key_of(widget_id):
                 self.widget_ids[key] = widget_id
+            if (binding := query_binding(delta)) is not None:
+                self.url_bindings[widget_id] = binding[1:]
