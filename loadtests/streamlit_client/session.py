@@ -8,12 +8,14 @@ cookie, and an Origin matching the Host. The server runs nothing until the clien
 the first run is a ``BackMsg.rerun_script`` like any other.
 
 Built on ``websocket-client`` (blocking sockets), so it works in plain threads and under
-gevent's monkey-patching (Locust). One session per thread/greenlet; not thread-safe.
+gevent's monkey-patching (Locust). One session per thread/greenlet; not thread-safe. Waiting for
+data is the socket's own timeout (poll() inside CPython's socket module, gevent's hub under
+gevent), never ``select.select``, which refuses file descriptors from 1024 on: one process holds
+as many sessions as its open-file limit allows (``sales_load.harness.raise_fd_limit``).
 """
 
 from __future__ import annotations
 
-import select
 import time
 import urllib.request
 from collections import Counter
@@ -46,6 +48,9 @@ from .messages import (
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
 DATE_WIDGET = "selected_date"
+# How long a drain waits for bytes that are not there: enough for what already sits in the
+# socket's buffer to be read, short enough to cost nothing next to an interaction.
+DRAIN_WAIT = 0.001
 
 SUCCESS = "FINISHED_SUCCESSFULLY"
 FRAGMENT_SUCCESS = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
@@ -105,7 +110,8 @@ class StreamlitSession:
     ``base_url`` may carry a base path (``http://host:8080/dashboard``) and a query string
     (``?date=2023-03-09``: a shared link). ``timeout`` bounds each interaction; ``message_cache``
     keeps the browser's ForwardMsg cache (the server then sends ``ref_hash`` stubs for large
-    messages the client already holds).
+    messages the client already holds). ``headers`` go with every request of the session (e.g.
+    ``X-Forwarded-For``, as a load balancer adds it).
 
     The page's URL is kept as a browser keeps it: ``query_string`` starts as the link's, follows
     every ``page_info_changed`` the server sends, and is rewritten in place when the client
@@ -119,6 +125,7 @@ class StreamlitSession:
         *,
         timeout: float = 30.0,
         message_cache: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         secure = parts.scheme in ("https", "wss")
@@ -132,6 +139,7 @@ class StreamlitSession:
         self.query_string = parts.query  # the page's URL after the "?", as the browser holds it
         self.url_bindings: dict[str, tuple[str, tuple[str, ...]]] = {}  # widget id -> (param, default)
         self.timeout = timeout
+        self.headers = dict(headers or {})
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
@@ -150,7 +158,10 @@ class StreamlitSession:
 
     def connect(self, *, resume: bool = False) -> None:
         """Open the WebSocket as the browser does (no script run yet); ``resume``: as the browser
-        reconnects, with this session's id, so a server that still holds it resumes it."""
+        reconnects, with this session's id, so a server that still holds it resumes it.
+
+        The one place a session reaches the server: what every request of the session needs
+        (``headers``, cookies) is added here and in ``_xsrf``."""
         if self._ws is not None:
             raise StreamlitClientError("session is already connected (`with` opens it; no second open())")
         token, cookie = self._xsrf()
@@ -163,6 +174,7 @@ class StreamlitSession:
                 subprotocols=subprotocols,
                 origin=self.origin,
                 cookie=cookie,
+                header=[f"{name}: {value}" for name, value in self.headers.items()],
                 timeout=self.timeout,
                 http_no_proxy=[host],
             )
@@ -385,7 +397,7 @@ class StreamlitSession:
         project's proxy that includes the route cookie that keeps the session on one replica.
         """
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        request = urllib.request.Request(self.health_url)  # noqa: S310 - http(s), built in __init__
+        request = urllib.request.Request(self.health_url, headers=self.headers)  # noqa: S310 - http(s), built in __init__
         known: dict[str, str] = {}
         if self.cookie_header:  # a reconnect sends the cookies it has, as a browser does
             request.add_header("Cookie", self.cookie_header)
@@ -444,17 +456,19 @@ class StreamlitSession:
         return msg, False
 
     def _drain(self) -> None:
-        """Read what is already waiting (status messages trailing the last run) off the books."""
-        scratch = Interaction("drain")
-        while self._readable():
-            self._account(scratch, *self._receive(time.perf_counter() + self.timeout))
+        """Read what is already waiting (status messages trailing the last run) off the books.
 
-    def _readable(self) -> bool:
-        sock = self._ws.sock if self._ws is not None else None
-        if sock is None:
-            return False
-        pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
-        return bool(pending and pending()) or bool(select.select([sock], [], [], 0)[0])
+        Reads until nothing arrives within DRAIN_WAIT: the socket's own timeout does the
+        waiting, so this works for any file descriptor number, under threads and gevent alike,
+        and over TLS (the SSL layer's buffered bytes are read first). A frame cut off by the
+        wait is kept by websocket-client and finished by the next read."""
+        scratch = Interaction("drain")
+        while True:
+            try:
+                received = self._receive(time.perf_counter() + DRAIN_WAIT)
+            except InteractionTimeout:
+                return
+            self._account(scratch, *received)
 
     def _await_end(self, interaction: Interaction, deadline: float) -> None:
         while True:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local_server import free_port
+from sales_load.local_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

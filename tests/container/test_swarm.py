@@ -19,7 +19,7 @@ from itertools import cycle
 
 import pytest
 
-from local_server import free_port
+from sales_load.local_server import free_port
 from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
 
 from .conftest import ROOT, STACK_REPLICAS, run

@@ -1,4 +1,4 @@
-"""loadtests/server_probe.own_cgroup: CPU in nanoseconds for a process, ended threads included."""
+"""sales_load.server_probe.own_cgroup: CPU in nanoseconds for a process, ended threads included."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from server_probe import own_cgroup
+from sales_load.server_probe import own_cgroup
 
 BURNER = """
 import sys, threading, time

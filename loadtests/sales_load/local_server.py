@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app" / "streamlit_app.py"
 SERVE = REPO / "app" / "serve.py"  # Streamlit's CLI with the settings checked and TCP_NODELAY on
 START_TIMEOUT = 60.0
