@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import itertools
 import signal
 import sys
@@ -96,10 +97,9 @@ class Connection:
         if self._closed.is_set():
             return
         self._closed.set()
-        try:
+        # The client may be gone already (the server raises then): nothing is left to close.
+        with contextlib.suppress(Exception):
             await self._send({"type": "websocket.close", "code": SERVICE_RESTART, "reason": "draining"})
-        except Exception:  # noqa: BLE001 - the client may be gone already; nothing is left to close
-            pass
 
 
 class DrainGate:
@@ -220,7 +220,6 @@ class Drain:
             took = time.monotonic() - self.started
             log(f"moved {moved} session(s) in {took:.3f} s; {left} still open (cut off by the stop)")
             stop()
-
 
     def _exiting(self) -> None:
         """The last line: Streamlit has stopped (Python's own exit, typically under a second, follows)."""

@@ -149,6 +149,7 @@ class StreamlitSession:
         self.widget_fragments: dict[str, str] = {}  # widget id -> fragment id ("" = none)
         self.seen_fragment_ids: set[str] = set()
         self.pings = 0  # server pings answered (websocket-client sends the pong)
+        self.connects = 0  # sockets opened: the first, then one per reconnect
         self.initial: Interaction | None = None
         self._widget_states: dict[str, WidgetState] = {}
         self._run_fragments: tuple[str, ...] = ()
@@ -181,6 +182,7 @@ class StreamlitSession:
         except (OSError, websocket.WebSocketException) as exc:
             raise SessionClosed(f"cannot open {self.stream_url}: {exc}") from exc
         self._ws = ws
+        self.connects += 1
 
     def open(self) -> Interaction:
         """Connect and run the page for the first time; returns the "initial" interaction."""
@@ -206,6 +208,15 @@ class StreamlitSession:
     def url_param(self, name: str) -> list[str]:
         """The values of parameter ``name`` in the page's URL (empty if it has none)."""
         return parse_qs(self.query_string, keep_blank_values=True).get(name, [])
+
+    def url_date(self, name: str = DATE_WIDGET) -> date | None:
+        """The day the page's URL holds (``?date=YYYY-MM-DD``, the date picker's parameter), None if
+        it holds none or not exactly one valid day."""
+        values = self.url_param(name)
+        try:
+            return date.fromisoformat(values[0]) if len(values) == 1 else None
+        except ValueError:
+            return None
 
     def close(self) -> None:
         """Close the socket with a normal closure (1000); safe to call twice."""
