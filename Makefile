@@ -10,7 +10,7 @@ PORT ?= 8501
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run up down swarm-up swarm-down swarm-engine-up swarm-engine-down test test-unit test-integration test-load \
-	test-container test-browser lint bench bench-containers bench-replicas loadtest loadtest-gate soak \
+	test-container test-browser lint ci-local bench bench-containers bench-replicas loadtest loadtest-gate soak \
 	images push lock clean
 
 help: ## list the targets
@@ -69,8 +69,11 @@ test-container: venv ## the container tier: both images, compose and Swarm stack
 test-browser: venv ## Chromium (Debian's, installed if missing) through Playwright
 	scripts/test.sh browser
 
-lint: venv ## ruff, hadolint, yamllint, actionlint (workflows)
+lint: venv ## ruff, hadolint, yamllint, actionlint and zizmor (workflows)
 	scripts/lint.sh
+
+ci-local: venv ## run .github/workflows/ci.yml here with act (offline, local stand-ins), log in build/ci
+	scripts/ci-local.sh
 
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
