@@ -21,12 +21,18 @@ $(VENV)/.installed: requirements/dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	touch $@
 
+# The repo's import roots (app/, loadtests/) on the venv's path, as pyproject's pythonpath does for
+# pytest: scripts import sales_load and streamlit_client without touching sys.path.
+$(VENV)/.paths: $(VENV)/.installed
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "sales_dashboard_repo.pth").write_text("$(CURDIR)/app\n$(CURDIR)/loadtests\n")'
+	touch $@
+
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.txt
 	touch $@
 
-venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
+venv: $(VENV)/.installed $(VENV)/.paths $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
 
 run: venv ## run the app locally on PORT (default 8501), no containers
 	$(PY) app/serve.py run app/streamlit_app.py --server.port $(PORT)
@@ -85,7 +91,7 @@ bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 repli
 	$(PY) scripts/bench_replicas.py
 
 loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
-	$(PY) loadtests/compare.py $(LOADTEST_ARGS)
+	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
 
 soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
 	$(PY) scripts/soak.py $(SOAK_ARGS)

@@ -12,15 +12,21 @@ Streamlit's own command line (``python -m streamlit``), with two things first:
    for the ACK of its first, which the client delays. Here the listening socket's file is
    re-opened as an ``IPPROTO_TCP`` socket, so asyncio sets TCP_NODELAY on every accepted
    connection, as it does for servers it binds itself. ``off`` keeps Streamlit's sockets.
+3. Sign-in (``SALES_AUTH=oidc``): the provider's secret file is checked and rendered into the
+   ``secrets.toml`` Streamlit reads (``sales_dashboard/oidc_config.py``); a bad one stops the
+   start (exit 64). The sign-in mode is logged at every start, loudly when the figures are public
+   where sign-in is required (``SALES_AUTH=none-public``).
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Callable
 
-from sales_dashboard.settings import SettingsError, load_settings
+from sales_dashboard.oidc_config import install_auth_secrets
+from sales_dashboard.settings import Settings, SettingsError, load_settings
 
 EXIT_BAD_SETTINGS = 64  # EX_USAGE, as deploy/app/entrypoint.sh uses for a bad secret file
 
@@ -49,12 +55,30 @@ def enable_tcp_nodelay() -> None:
     starlette_server._bind_socket = bind_with_tcp_protocol(bind)
 
 
+def auth_notice(settings: Settings) -> str:
+    """The line every start logs about who may see the figures."""
+    if settings.auth == "oidc":
+        allowed = sorted(settings.allowed_emails | settings.allowed_domains)
+        return (
+            f"serve: sign-in on (SALES_AUTH=oidc): {len(allowed)} allowed e-mail(s)/domain(s), "
+            f"sign-ins valid {settings.auth_max_age_hours} h"
+        )
+    if settings.auth == "none-public":
+        return (
+            "serve: WARNING: SALES_AUTH=none-public: sign-in is OFF where it is required; every "
+            "figure is public to anyone who reaches this app"
+        )
+    return "serve: sign-in off (SALES_AUTH=none): anyone who reaches this app sees every figure"
+
+
 def main() -> int:
     try:
         settings = load_settings()
+        install_auth_secrets(settings, os.environ)
     except SettingsError as error:
         print(f"serve: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    print(auth_notice(settings), file=sys.stderr)
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
     from streamlit.web.cli import main as streamlit_main

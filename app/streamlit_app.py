@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from sales_dashboard.auth import gate
 from sales_dashboard.data import load_sales
 from sales_dashboard.settings import Settings, load_settings
 from sales_dashboard.views import daily_view, monthly_view
@@ -30,6 +31,7 @@ def copied_sales(current: Settings):
 
 
 current = settings()
+gate(current)  # SALES_AUTH=oidc: the run ends here for anyone not signed in and allowed
 data = shared_sales(current) if current.table_cache == "shared" else copied_sales(current)
 
 st.title("Daily vs monthly sales, by product")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -27,20 +26,17 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from datetime import datetime
 from itertools import cycle
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "loadtests"))
-
-from local_server import free_port  # noqa: E402
-from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession  # noqa: E402
-from swarm_engine import started_swarm_engine  # noqa: E402
+from sales_load import harness
+from sales_load.harness import REPO
+from sales_load.local_server import free_port
+from sales_load.swarm_engine import started_swarm_engine
+from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.parser(__doc__, "bench_replicas")
     parser.add_argument("--users", type=int, default=6, help="concurrent sessions (default 6)")
     parser.add_argument("--seconds", type=float, default=30, help="measured time per phase (default 30)")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of 1 then 3 replicas (default 2)")
@@ -186,22 +182,27 @@ def main() -> None:
         finally:
             subprocess.run(["scripts/swarm.sh", "down"], cwd=REPO, env=env, capture_output=True, check=False)
 
-    print(f"# bench_replicas  {datetime.now():%Y-%m-%d %H:%M}  {os.cpu_count()} cores  {platform.platform()}")
-    print(f"# {args.users} sessions, same-month fragment picks back to back, {args.seconds:.0f} s per phase,"
-          f" {args.rounds} rounds; medians of the rounds")  # fmt: skip
-    print("replicas  inter/s  per replica/s  p50 ms  p95 ms  sessions per replica  picks per replica  errors")
-    rate = {}
-    for replicas, runs in results.items():
-        rate[replicas] = statistics.median(r["rate"] for r in runs)
-        p50 = statistics.median(r["p50"] for r in runs)
-        p95 = statistics.median(r["p95"] for r in runs)
-        last = runs[-1]
-        errors = sum(len(r["errors"]) for r in runs)
-        per = rate[replicas] / replicas
-        print(f"{replicas:8d}  {rate[replicas]:7.2f}  {per:13.2f}  {p50:6.0f}  {p95:6.0f}  "
-              f"{last['sessions']!s:20s}  {last['per_replica']!s:17s}  {errors}")  # fmt: skip
-    low, high = min(counts), max(counts)
-    print(f"scaling {high} vs {low} replicas: {rate[high] / rate[low]:.2f}x throughput")
+    settings = {"sessions": args.users, "picks": "same-month fragment picks back to back",
+                "seconds per phase": args.seconds, "rounds": args.rounds}  # fmt: skip
+    with harness.Report("bench_replicas", args.out, settings) as report:
+        report.line("# medians of the rounds")
+        report.line(
+            "replicas  inter/s  per replica/s  p50 ms  p95 ms  sessions per replica  picks per replica"
+            "  errors"
+        )
+        rate = {}
+        for replicas, runs in results.items():
+            rate[replicas] = statistics.median(r["rate"] for r in runs)
+            p50 = statistics.median(r["p50"] for r in runs)
+            p95 = statistics.median(r["p95"] for r in runs)
+            last = runs[-1]
+            errors = sum(len(r["errors"]) for r in runs)
+            per = rate[replicas] / replicas
+            report.line(f"{replicas:8d}  {rate[replicas]:7.2f}  {per:13.2f}  {p50:6.0f}  {p95:6.0f}  "
+                        f"{last['sessions']!s:20s}  {last['per_replica']!s:17s}  {errors}")  # fmt: skip
+        report.figure("rounds", results)
+        low, high = min(counts), max(counts)
+        report.line(f"scaling {high} vs {low} replicas: {rate[high] / rate[low]:.2f}x throughput")
 
 
 if __name__ == "__main__":

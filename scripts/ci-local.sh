@@ -10,7 +10,8 @@
 # Run as root, it makes the runner user (scripts/ci-user.sh) and runs there, in a clone it owns
 # (the commits, not uncommitted changes); a non-root user runs it as themselves.
 # Output: build/ci/act.log (the workflow's log), build/ci/stand-ins/, artifacts/, sarif/.
-#   CI_LOCAL_TAG   the tag the push event is for (default v0.0.0)
+#   CI_LOCAL_TAG       the tag the push event is for (default v0.0.0)
+#   CI_LOCAL_ACT_ARGS  more act arguments, e.g. "--job lint" to run one job (tests/ci then fails)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then
@@ -79,7 +80,7 @@ status=0
   --platform ubuntu-latest=-self-hosted --concurrent-jobs 1 --action-offline-mode --no-cache-server \
   --action-cache-path "$HOME/.cache/act-ci-local" "${mapping[@]}" \
   --var "REGISTRY=$registry" --secret GITHUB_TOKEN=local-registry-takes-any \
-  --env "CI_LOCAL_OUT=$out" --actor "$owner" --defaultbranch main 2>&1 | tee "$out/act.log" || status=1
+  --env "CI_LOCAL_OUT=$out" --actor "$owner" --defaultbranch main ${CI_LOCAL_ACT_ARGS:-} 2>&1 | tee "$out/act.log" || status=1
 
 echo "ci-local: checking what the workflow did (tests/ci)" >&2
 CI_LOCAL_OUT=$out CI_LOCAL_REGISTRY=$registry CI_LOCAL_TAG=$tag CI_LOCAL_OWNER=$owner \

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from swarm_engine import SwarmEngine, started_swarm_engine
+from sales_load.swarm_engine import SwarmEngine, started_swarm_engine
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

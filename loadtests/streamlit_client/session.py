@@ -8,15 +8,18 @@ cookie, and an Origin matching the Host. The server runs nothing until the clien
 the first run is a ``BackMsg.rerun_script`` like any other.
 
 Built on ``websocket-client`` (blocking sockets), so it works in plain threads and under
-gevent's monkey-patching (Locust). One session per thread/greenlet; not thread-safe.
+gevent's monkey-patching (Locust). One session per thread/greenlet; not thread-safe. Waiting for
+data is the socket's own timeout (poll() inside CPython's socket module, gevent's hub under
+gevent), never ``select.select``, which refuses file descriptors from 1024 on: one process holds
+as many sessions as its open-file limit allows (``sales_load.harness.raise_fd_limit``).
 """
 
 from __future__ import annotations
 
-import select
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
@@ -44,6 +47,9 @@ from .messages import (
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
 DATE_WIDGET = "selected_date"
+# How long a drain waits for bytes that are not there: enough for what already sits in the
+# socket's buffer to be read, short enough to cost nothing next to an interaction.
+DRAIN_WAIT = 0.001
 
 SUCCESS = "FINISHED_SUCCESSFULLY"
 FRAGMENT_SUCCESS = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
@@ -69,8 +75,10 @@ class Interaction:
     runs: list[tuple[str, ...]] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
     delta_fragments: Counter[str] = field(default_factory=Counter)
+    elements: Counter[str] = field(default_factory=Counter)  # new elements by kind ("plotly_chart", …)
     texts: list[str] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)  # st.login/st.logout: where the page must go
 
     @property
     def fragment_ids(self) -> set[str]:
@@ -103,7 +111,9 @@ class StreamlitSession:
     ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
     each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
     then sends ``ref_hash`` stubs for large messages the client already holds). ``headers``
-    go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it).
+    go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it);
+    so do ``cookies``, as a browser's would: e.g. the sign-in cookies of
+    ``streamlit_client.signin.sign_in``.
     """
 
     def __init__(
@@ -113,6 +123,7 @@ class StreamlitSession:
         timeout: float = 30.0,
         message_cache: bool = True,
         headers: dict[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         secure = parts.scheme in ("https", "wss")
@@ -128,7 +139,8 @@ class StreamlitSession:
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
-        self.cookie_header: str | None = None  # cookies the server set, sent with the socket
+        # cookies given and those the server set, sent with the socket
+        self.cookie_header: str | None = "; ".join(f"{k}={v}" for k, v in (cookies or {}).items()) or None
         self.page_script_hash = ""
         self.widget_ids: dict[str, str] = {}  # user key and label -> widget id
         self.widget_fragments: dict[str, str] = {}  # widget id -> fragment id ("" = none)
@@ -143,7 +155,10 @@ class StreamlitSession:
 
     def connect(self, *, resume: bool = False) -> None:
         """Open the WebSocket as the browser does (no script run yet); ``resume``: as the browser
-        reconnects, with this session's id, so a server that still holds it resumes it."""
+        reconnects, with this session's id, so a server that still holds it resumes it.
+
+        The one place a session reaches the server: what every request of the session needs
+        (``headers``, cookies) is added here and in ``_xsrf``."""
         if self._ws is not None:
             raise StreamlitClientError("session is already connected (`with` opens it; no second open())")
         token, cookie = self._xsrf()
@@ -258,6 +273,21 @@ class StreamlitSession:
         if interaction.exceptions:
             raise ServerError(f"exception in the page: {interaction.exceptions}", interaction)
         return interaction
+
+    def click(self, name: str, *, timeout: float | None = None) -> Interaction:
+        """Press button ``name`` (user key or label) as the frontend does: a trigger sent with one
+        run only (of the button's fragment, if it is in one)."""
+        widget = self.widget_id(name)
+        self._widget_states[widget] = WidgetState(id=widget, trigger_value=True)
+        try:
+            return self.rerun(self.widget_fragments.get(widget) or None, kind="click", timeout=timeout)
+        finally:
+            del self._widget_states[widget]
+
+    def cookies(self) -> dict[str, str]:
+        """The cookies this session sends (those given, and those the server set)."""
+        pairs = (item.strip().partition("=") for item in (self.cookie_header or "").split(";"))
+        return {name: value for name, _, value in pairs if name}
 
     def pick_date(
         self,
@@ -419,17 +449,19 @@ class StreamlitSession:
         return msg, False
 
     def _drain(self) -> None:
-        """Read what is already waiting (status messages trailing the last run) off the books."""
-        scratch = Interaction("drain")
-        while self._readable():
-            self._account(scratch, *self._receive(time.perf_counter() + self.timeout))
+        """Read what is already waiting (status messages trailing the last run) off the books.
 
-    def _readable(self) -> bool:
-        sock = self._ws.sock if self._ws is not None else None
-        if sock is None:
-            return False
-        pending = getattr(sock, "pending", None)  # TLS may hold decrypted bytes select cannot see
-        return bool(pending and pending()) or bool(select.select([sock], [], [], 0)[0])
+        Reads until nothing arrives within DRAIN_WAIT: the socket's own timeout does the
+        waiting, so this works for any file descriptor number, under threads and gevent alike,
+        and over TLS (the SSL layer's buffered bytes are read first). A frame cut off by the
+        wait is kept by websocket-client and finished by the next read."""
+        scratch = Interaction("drain")
+        while True:
+            try:
+                received = self._receive(time.perf_counter() + DRAIN_WAIT)
+            except InteractionTimeout:
+                return
+            self._account(scratch, *received)
 
     def _await_end(self, interaction: Interaction, deadline: float) -> None:
         while True:
@@ -470,6 +502,8 @@ class StreamlitSession:
             interaction.outcomes.append(finished_name(msg.script_finished))
         elif kind == "delta":
             self._account_delta(interaction, msg)
+        elif kind == "auth_redirect":
+            interaction.redirects.append(msg.auth_redirect.url)
 
     def _account_delta(self, interaction: Interaction, msg: ForwardMsg) -> None:
         delta = msg.delta
@@ -477,6 +511,8 @@ class StreamlitSession:
         interaction.delta_fragments[delta.fragment_id] += 1
         if delta.fragment_id:
             self.seen_fragment_ids.add(delta.fragment_id)
+        if delta.WhichOneof("type") == "new_element":
+            interaction.elements[delta.new_element.WhichOneof("type") or ""] += 1
         if (text := delta_text(delta)) is not None:
             interaction.texts.append(text)
         if (error := delta_exception(delta)) is not None:

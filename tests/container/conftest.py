@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local_server import free_port
+from sales_load.local_server import free_port
 
 from .users_stack import UsersStack, started_users_stack
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from server_probe import container_nodelay
+from sales_load.server_probe import container_nodelay
 from streamlit_client import StreamlitSession
 
 from .conftest import run

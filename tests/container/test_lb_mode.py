@@ -19,7 +19,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from local_server import free_port
+from sales_load.local_server import free_port
 from streamlit_client import SessionClosed, StreamlitSession
 
 from .conftest import Stack, run

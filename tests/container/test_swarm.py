@@ -21,9 +21,9 @@ from itertools import cycle
 
 import pytest
 
-from local_server import free_port
+from sales_load.local_server import free_port
+from sales_load.swarm_engine import SwarmEngine
 from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
-from swarm_engine import SwarmEngine
 
 from .conftest import ROOT, STACK_REPLICAS
 from .test_stack import log_line, probe_path, request

@@ -1,4 +1,4 @@
-"""loadtests/server_probe.own_cgroup: CPU in nanoseconds for a process, ended threads included.
+"""sales_load.server_probe.own_cgroup: CPU in nanoseconds for a process, ended threads included.
 
 Runs as root or as a user with passwordless sudo (GitHub's runner, the project's CI user): the
 cgroup is made through sudo then, and the test fails, never passes empty, when it cannot be."""
@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from server_probe import own_cgroup
+from sales_load.server_probe import own_cgroup
 
 BURNER = """
 import sys, threading, time

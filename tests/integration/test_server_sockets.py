@@ -7,8 +7,8 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from local_server import APP, REPO, SERVE, Server, running_server
-from server_probe import accepted_nodelay
+from sales_load.local_server import APP, REPO, SERVE, Server, running_server
+from sales_load.server_probe import accepted_nodelay
 from streamlit_client import StreamlitSession
 
 

@@ -28,9 +28,10 @@ from typing import ClassVar
 
 from locust import User, tag, task
 
-from picks import DEFAULT_SEED, DayStream, expect_fragment, expect_full
 from streamlit_client import Interaction, StreamlitSession
 from streamlit_client.errors import SessionClosed, StreamlitClientError
+
+from .picks import DEFAULT_SEED, DayStream, expect_fragment, expect_full
 
 RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
 

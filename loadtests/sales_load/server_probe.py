@@ -6,6 +6,8 @@ Two ways in, one interface (``Probe.read() -> Reading``):
   CgroupProbe(pid)           every process of a container, from the host: the cgroup that ``pid``
                              (``docker inspect -f '{{.State.Pid}}'``) belongs to, v2
                              (cpu.stat, memory.current) or v1 (cpuacct.usage, memory.usage_in_bytes)
+  SumProbe([probes])         several of them added up (every replica of a service)
+  TreeProbe(pid)             a process and its live children (the load generator with --processes)
 
 Live sessions come from Streamlit's ``/_stcore/metrics`` (``active_sessions``), read either
 over HTTP (local server) or from inside the container's network with ``docker exec`` (a proxy
@@ -27,10 +29,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import psutil
 
-from socket_flags import accepted_nodelay as accepted_nodelay  # the socket part, stdlib only
+from .socket_flags import accepted_nodelay as accepted_nodelay  # the socket part, stdlib only
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SOCKET_FLAGS = Path(__file__).with_name("socket_flags.py")
@@ -47,6 +50,10 @@ class Reading:
     threads: int | None = None
     fds: int | None = None
     sessions: int | None = None
+
+
+class Probe(Protocol):
+    def read(self) -> Reading: ...
 
 
 class ProcessProbe:
@@ -110,6 +117,42 @@ def _cgroup_path(pid: int, controller: str) -> str:
         if controller in (controllers.split(",") if controllers else [""]):
             return path.lstrip("/")
     raise RuntimeError(f"pid {pid} is in no {controller or 'v2'} cgroup")
+
+
+class TreeProbe:
+    """A process and every live child (psutil): the CPU of Locust and its ``--processes`` workers."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.ended: dict[int, float] = {}  # children seen before, by pid: their last CPU seconds
+
+    def read(self) -> Reading:
+        cpu, rss = 0.0, 0
+        for process in [self.process, *self.process.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                seconds = times.user + times.system
+                self.ended[process.pid] = seconds
+                rss += process.memory_info().rss
+        cpu = sum(self.ended.values())  # children that ended keep their last reading
+        return Reading(time=time.time(), cpu_seconds=cpu, rss_bytes=rss)
+
+
+class SumProbe:
+    """Several probes read together: CPU seconds and memory added up (the replicas of a service)."""
+
+    def __init__(self, probes: list[Probe]) -> None:
+        if not probes:
+            raise ValueError("SumProbe needs at least one probe")
+        self.probes = probes
+
+    def read(self) -> Reading:
+        readings = [probe.read() for probe in self.probes]
+        return Reading(
+            time=time.time(),
+            cpu_seconds=sum(r.cpu_seconds for r in readings),
+            rss_bytes=sum(r.rss_bytes for r in readings),
+        )
 
 
 @contextlib.contextmanager
@@ -191,7 +234,7 @@ def docker_exec_sessions(
 class Sampler:
     """Reads ``probe`` (and ``sessions``, every ``sessions_every`` samples) in a thread."""
 
-    probe: ProcessProbe | CgroupProbe
+    probe: Probe
     sessions: Callable[[], int | None] | None = None
     interval: float = 0.5
     sessions_every: int = 4
@@ -227,18 +270,22 @@ class Sampler:
 
     def cpu_at(self, moment: float) -> float:
         """Server CPU seconds at ``moment`` (linear between the two nearest samples)."""
-        points = self.readings
-        if not points:
-            raise ValueError("no samples")
-        if moment <= points[0].time:
-            return points[0].cpu_seconds
-        for before, after in itertools.pairwise(points):
-            if before.time <= moment <= after.time:
-                span = after.time - before.time or 1.0
-                return before.cpu_seconds + (after.cpu_seconds - before.cpu_seconds) * (
-                    (moment - before.time) / span
-                )
-        return points[-1].cpu_seconds
+        return cpu_at(self.readings, moment)
+
+
+def cpu_at(readings: list[Reading], moment: float) -> float:
+    """CPU seconds at ``moment`` (linear between the two nearest readings)."""
+    if not readings:
+        raise ValueError("no samples")
+    if moment <= readings[0].time:
+        return readings[0].cpu_seconds
+    for before, after in itertools.pairwise(readings):
+        if before.time <= moment <= after.time:
+            span = after.time - before.time or 1.0
+            return before.cpu_seconds + (after.cpu_seconds - before.cpu_seconds) * (
+                (moment - before.time) / span
+            )
+    return readings[-1].cpu_seconds
 
 
 def container_nodelay(
