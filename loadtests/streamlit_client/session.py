@@ -43,6 +43,13 @@ from .messages import (
     rerun_msg,
     user_key_of,
 )
+from .modes import (  # the statuses stay importable from here too
+    COMPILE_ERROR,
+    EARLY_FOR_RERUN,
+    FRAGMENT_SUCCESS,  # noqa: F401
+    SUCCESS,  # noqa: F401
+    PageMode,
+)
 
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
@@ -50,11 +57,6 @@ DATE_WIDGET = "selected_date"
 # How long a drain waits for bytes that are not there: enough for what already sits in the
 # socket's buffer to be read, short enough to cost nothing next to an interaction.
 DRAIN_WAIT = 0.001
-
-SUCCESS = "FINISHED_SUCCESSFULLY"
-FRAGMENT_SUCCESS = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
-EARLY_FOR_RERUN = "FINISHED_EARLY_FOR_RERUN"
-COMPILE_ERROR = "FINISHED_WITH_COMPILE_ERROR"
 
 
 @dataclass
@@ -113,7 +115,8 @@ class StreamlitSession:
     then sends ``ref_hash`` stubs for large messages the client already holds). ``headers``
     go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it);
     so do ``cookies``, as a browser's would: e.g. the sign-in cookies of
-    ``streamlit_client.signin.sign_in``.
+    ``streamlit_client.signin.sign_in``. ``mode`` is the page's (SALES_FRAGMENT,
+    SALES_MONTH_RERUN): how picks are sent and month changes checked.
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class StreamlitSession:
         message_cache: bool = True,
         headers: dict[str, str] | None = None,
         cookies: Mapping[str, str] | None = None,
+        mode: PageMode | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         secure = parts.scheme in ("https", "wss")
@@ -136,6 +140,7 @@ class StreamlitSession:
         self.page_url = f"{self.base_url}/"
         self.timeout = timeout
         self.headers = dict(headers or {})
+        self.mode = mode or PageMode()
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
@@ -297,25 +302,30 @@ class StreamlitSession:
         widget: str = DATE_WIDGET,
         timeout: float | None = None,
     ) -> Interaction:
-        """Pick a date as a user would (``fragment=True``: rerun the widget's fragment only)
-        or set it and rerun the whole page (``fragment=False``)."""
+        """Pick a date as a user would (``fragment=True``: rerun the widget's fragment only, or
+        the whole page if the page's mode has no fragment) or set it and rerun the whole page
+        (``fragment=False``)."""
         self.set_date(value, widget)
-        fragment_id = self.fragment_of(widget) if fragment else None
+        fragment_id = self.fragment_of(widget) if fragment and self.mode.fragment else None
         return self.rerun(fragment_id, timeout=timeout)
 
     def change_month(
         self, value: date | str, *, widget: str = DATE_WIDGET, timeout: float | None = None
     ) -> Interaction:
-        """Pick a day in another month: a fragment run that calls st.rerun(), then a full run.
+        """Pick a day in another month, as a user would. What reruns depends on the page's mode:
+        a fragment run that calls st.rerun(), then the whole script (the tutorial); a fragment
+        run that gives way to a run of both views (``views``); a whole-script run (no fragment).
 
-        Raises UnexpectedOutcome unless the outcomes are FINISHED_EARLY_FOR_RERUN then
-        FINISHED_SUCCESSFULLY.
+        Raises UnexpectedOutcome unless the outcomes are the mode's ``month_change_outcomes``.
         """
         self.set_date(value, widget)
-        interaction = self.rerun(self.fragment_of(widget), kind="month_change", timeout=timeout)
-        if interaction.outcomes != [EARLY_FOR_RERUN, SUCCESS]:
+        fragment_id = self.fragment_of(widget) if self.mode.fragment else None
+        interaction = self.rerun(fragment_id, kind="month_change", timeout=timeout)
+        expected = self.mode.month_change_outcomes
+        if interaction.outcomes != expected:
             raise UnexpectedOutcome(
-                f"month change ended with {interaction.outcomes}, not a full rerun", interaction
+                f"month change ended with {interaction.outcomes}, not {expected} (the {self.mode.name} page)",
+                interaction,
             )
         return interaction
 
