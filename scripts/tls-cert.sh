@@ -21,9 +21,9 @@ if [ -n "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ]; then
   exit 0
 fi
 
-command -v openssl >/dev/null || {
-  echo "tls: openssl makes the local certificate: install it (apt-get install openssl)," \
-    "or set TLS_CERT_FILE and TLS_KEY_FILE" >&2
+# openssl makes the local CA and certificate (Debian's package, installed when missing).
+command -v openssl >/dev/null || scripts/apt-install.sh openssl || {
+  echo "tls: openssl is needed to make the local certificate; or set TLS_CERT_FILE and TLS_KEY_FILE" >&2
   exit 2
 }
 dir=${LOCAL_TLS_DIR:-$PWD/deploy/secrets/local-tls}
