@@ -4,6 +4,7 @@ current Kubernetes release, checkov's policies, and the structure a Streamlit ap
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import re
 import secrets
@@ -29,6 +30,10 @@ GATEWAY_KINDS = {"Gateway", "HTTPRoute"}
 # Each accepted checkov finding is explained in place, in the Deployment's annotations.
 ACCEPTED_CHECKS = {"CKV_K8S_43", "CKV_K8S_35"}
 APP_LABELS = {"app.kubernetes.io/name": "sales-dashboard", "app.kubernetes.io/component": "app"}
+PROXY_LABELS = {"app.kubernetes.io/name": "sales-dashboard", "app.kubernetes.io/component": "proxy"}
+APP, PROXY = "sales-dashboard", "sales-dashboard-proxy"  # the two Deployments
+PROXY_APP_SERVER_PORT = 8080  # where the proxy's nginx serves the app with PROXY_TLS=off
+NGINX_CONF = (ROOT / "nginx.conf").read_text()
 
 
 def kustomize(directory: Path) -> subprocess.CompletedProcess[str]:
@@ -56,12 +61,35 @@ def rendered(tree: Path) -> dict[str, Path]:
     return files
 
 
-def documents(path: Path) -> dict[str, dict[str, Any]]:
-    return {doc["kind"]: doc for doc in yaml.safe_load_all(path.read_text())}
+class Manifests:
+    """One overlay's rendered objects, looked up by kind and name (kustomize appends a hash to
+    generated ConfigMap and Secret names: those match by prefix)."""
+
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.docs = docs
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        return [doc for doc in self.docs if doc["kind"] == kind]
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        generated = re.compile(rf"{re.escape(name)}-[a-z0-9]{{10}}")
+        found = [
+            doc for doc in self.all(kind)
+            if doc["metadata"]["name"] == name or generated.fullmatch(doc["metadata"]["name"])
+        ]  # fmt: skip
+        assert len(found) == 1, f"{kind}/{name}: {len(found)} found"
+        return found[0]
+
+    def kinds(self) -> set[str]:
+        return {doc["kind"] for doc in self.docs}
+
+
+def documents(path: Path) -> Manifests:
+    return Manifests([doc for doc in yaml.safe_load_all(path.read_text()) if doc])
 
 
 @pytest.fixture(params=OVERLAYS)
-def overlay(request, rendered) -> dict[str, dict[str, Any]]:
+def overlay(request, rendered) -> Manifests:
     return documents(rendered[request.param])
 
 
@@ -114,28 +142,36 @@ def test_checkov_finds_nothing_unexplained(rendered):
         assert len(check["check_result"]["suppress_comment"]) > 20, check["check_id"]
 
 
-def test_app_pods_are_hardened_like_the_image(overlay):
-    pod = overlay["Deployment"]["spec"]["template"]["spec"]
+def pod_of(manifests: Manifests, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(pod spec, its one container) of Deployment `name`."""
+    pod = manifests.get("Deployment", name)["spec"]["template"]["spec"]
     (container,) = pod["containers"]
+    return pod, container
+
+
+@pytest.mark.parametrize(
+    ("deployment", "uid", "tmp_size"), [(APP, 10001, "256Mi"), (PROXY, 10002, "64Mi")]
+)  # the USER of each image's Dockerfile
+def test_pods_are_hardened_like_their_images(overlay, deployment, uid, tmp_size):
+    pod, container = pod_of(overlay, deployment)
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["automountServiceAccountToken"] is False
     security = container["securityContext"]
-    assert (security["runAsUser"], security["runAsGroup"]) == (10001, 10001)  # USER of the Dockerfile
+    assert (security["runAsUser"], security["runAsGroup"]) == (uid, uid)
     assert security["readOnlyRootFilesystem"] is True
     assert security["allowPrivilegeEscalation"] is False
     assert security["capabilities"] == {"drop": ["ALL"]}
     (mount,) = container["volumeMounts"]
     assert mount["mountPath"] == "/tmp"
-    assert {"name": mount["name"], "emptyDir": {"sizeLimit": "256Mi"}} in pod["volumes"]
+    assert {"name": mount["name"], "emptyDir": {"sizeLimit": tmp_size}} in pod["volumes"]
     assert (
         set(container["resources"]["requests"]) == set(container["resources"]["limits"]) == {"cpu", "memory"}
     )
 
 
 def test_probes_use_streamlit_health_and_termination_outlasts_the_drain(overlay):
-    pod = overlay["Deployment"]["spec"]["template"]["spec"]
-    (container,) = pod["containers"]
+    pod, container = pod_of(overlay, APP)
     port = container["ports"][0]
     assert (port["name"], port["containerPort"]) == ("http", 8501)
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -143,9 +179,10 @@ def test_probes_use_streamlit_health_and_termination_outlasts_the_drain(overlay)
         assert container[probe]["timeoutSeconds"] <= container[probe]["periodSeconds"]
     startup = container["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 30  # a cold start on a busy node
-    # preStop lets the endpoints catch up, then the app's drain (SALES_DRAIN_SECONDS) and its stop.
+    # preStop lets the proxies' DNS catch up, then the app's drain (SALES_DRAIN_SECONDS) and its stop.
     pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert 1 <= pause <= 15
+    assert pause >= int(proxy_settings(overlay)["PROXY_DNS_INTERVAL"])
     assert pod["terminationGracePeriodSeconds"] >= pause + Settings().drain_seconds + 10
     spread = pod["topologySpreadConstraints"]
     assert {rule["topologyKey"] for rule in spread} == {
@@ -156,8 +193,8 @@ def test_probes_use_streamlit_health_and_termination_outlasts_the_drain(overlay)
 
 
 def test_settings_and_secret_reach_the_app(overlay):
-    (container,) = overlay["Deployment"]["spec"]["template"]["spec"]["containers"]
-    config = overlay["ConfigMap"]
+    _, container = pod_of(overlay, APP)
+    config = overlay.get("ConfigMap", "sales-dashboard-settings")
     assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
     known = set(re.findall(r'"(SALES_[A-Z_]+)"', (ROOT / "app/sales_dashboard/settings.py").read_text()))
     assert set(config["data"]) <= known
@@ -165,58 +202,228 @@ def test_settings_and_secret_reach_the_app(overlay):
     (secret_env,) = container["env"]
     assert secret_env["name"] == "STREAMLIT_SERVER_COOKIE_SECRET"
     reference = secret_env["valueFrom"]["secretKeyRef"]
-    assert reference["name"] == overlay["Secret"]["metadata"]["name"]  # kustomize's hashed name
-    assert reference["key"] in overlay["Secret"]["data"]
+    secret = overlay.get("Secret", "sales-dashboard-cookie")
+    assert reference["name"] == secret["metadata"]["name"]  # kustomize's hashed name
+    assert reference["key"] in secret["data"]
 
 
 def test_production_secret_is_the_users_file(rendered, tree):
-    secret = documents(rendered["production"])["Secret"]
+    secret = documents(rendered["production"]).get("Secret", "sales-dashboard-cookie")
     expected = (tree / "overlays/production/secrets/cookie-secret").read_text()
     assert base64.b64decode(secret["data"]["cookie-secret"]).decode() == expected
 
 
-def test_only_the_gateway_proxy_reaches_the_app(overlay):
-    policy = overlay["NetworkPolicy"]["spec"]
+# -- the proxy --------------------------------------------------------------------------------
+
+
+def proxy_settings(manifests: Manifests) -> dict[str, str]:
+    _, container = pod_of(manifests, PROXY)
+    (source,) = container["envFrom"]
+    config = manifests.get("ConfigMap", "sales-dashboard-proxy-settings")
+    assert source == {"configMapRef": {"name": config["metadata"]["name"]}}
+    return {**config["data"], **{item["name"]: item["value"] for item in container.get("env", [])}}
+
+
+def test_the_proxy_runs_in_load_balancer_mode_over_the_headless_app_service(overlay):
+    settings = proxy_settings(overlay)
+    entrypoint = (ROOT / "deploy/proxy/entrypoint.sh").read_text()
+    known = set(re.findall(r'^: "\$\{((?:APP|PROXY)_[A-Z_]+):=', entrypoint, re.MULTILINE))
+    assert set(settings) <= known  # every setting is one the entrypoint reads
+    assert settings["PROXY_TLS"] == "off"  # TLS ends at the Gateway
+    hops = settings["PROXY_TRUSTED_HOPS"].split(",")
+    assert hops
+    assert all(ipaddress.ip_network(hop).is_private for hop in hops)
+    app_service = overlay.get("Service", settings["APP_HOST"])
+    assert app_service["spec"]["clusterIP"] == "None"  # headless: DNS names every ready pod
+    assert app_service["spec"]["selector"] == APP_LABELS
+    _, app = pod_of(overlay, APP)
+    (port,) = app_service["spec"]["ports"]
+    assert port["targetPort"] == app["ports"][0]["name"]
+    assert port["port"] == app["ports"][0]["containerPort"]  # APP_PORT's default, 8501
+
+
+def test_proxy_pods_have_their_own_probes_and_budget(overlay):
+    pod, container = pod_of(overlay, PROXY)
+    assert container["image"].split("/")[-1].split(":")[0] == "sales-dashboard-proxy"
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert pod["terminationGracePeriodSeconds"] > container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    pdb = overlay.get("PodDisruptionBudget", PROXY)["spec"]
+    assert pdb["selector"]["matchLabels"] == PROXY_LABELS
+    assert pdb["maxUnavailable"] == 1
+
+
+# -- what can reach what -------------------------------------------------------------------------
+
+
+ROUTE_KINDS = {"HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"}
+
+
+def backends(manifests: Manifests) -> list[tuple[str, str, Any]]:
+    """(route, Service name, port) of every backend any route or Ingress names."""
+    found = []
+    for route in [doc for kind in ROUTE_KINDS for doc in manifests.all(kind)]:
+        for rule in route["spec"].get("rules", []):
+            for ref in rule.get("backendRefs", []):
+                kind = ref.get("kind", "Service")
+                name = ref["name"] if kind == "Service" else f"{kind}/{ref['name']}"
+                found.append((f"{route['kind']}/{route['metadata']['name']}", name, ref.get("port")))
+    for ingress in manifests.all("Ingress"):
+        spec = ingress["spec"]
+        refs = [spec["defaultBackend"]] if "defaultBackend" in spec else []
+        refs += [path["backend"] for rule in spec.get("rules", []) for path in rule["http"]["paths"]]
+        for ref in refs:
+            service = ref["service"]
+            port = service["port"].get("number", service["port"].get("name"))
+            found.append((f"Ingress/{ingress['metadata']['name']}", service["name"], port))
+    return found
+
+
+def routing_faults(manifests: Manifests) -> list[str]:
+    """Every way a request from outside could reach an app pod without the proxy, or reach the
+    proxy elsewhere than its app server (the port whose nginx refuses /_stcore/metrics)."""
+    faults = []
+    _, proxy = pod_of(manifests, PROXY)
+    proxy_ports = {port["name"]: port["containerPort"] for port in proxy["ports"]}
+    services = {doc["metadata"]["name"]: doc for doc in manifests.all("Service")}
+    for route, name, port in backends(manifests):
+        service = services.get(name)
+        if service is None:
+            faults.append(f"{route} reaches {name}, which is no Service of the project's proxy")
+            continue
+        if service["spec"].get("selector") != PROXY_LABELS:
+            faults.append(f"{route} reaches Service {name}, whose pods are not the proxy's")
+            continue
+        (target,) = [p["targetPort"] for p in service["spec"]["ports"] if port in (p["port"], p.get("name"))]
+        if proxy_ports.get(target, target) != PROXY_APP_SERVER_PORT:
+            faults.append(f"{route} reaches the proxy's port {target}, not its app server")
+    for service in services.values():
+        spec = service["spec"]
+        selects_app = spec.get("selector", {}).items() >= APP_LABELS.items()
+        exposed = spec.get("type", "ClusterIP") != "ClusterIP" or spec.get("externalIPs")
+        if selects_app and (exposed or spec.get("clusterIP") != "None"):
+            faults.append(f"Service {service['metadata']['name']} gives the app pods an address of their own")
+    if not backends(manifests):
+        faults.append("no route reaches the proxy")
+    return faults
+
+
+def test_every_route_reaches_the_proxy_only(overlay):
+    assert routing_faults(overlay) == []
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        "route to the app Service",
+        "app Service with a virtual IP",
+        "LoadBalancer for the app",
+        "Ingress to the app",
+    ],
+)
+def test_the_routing_check_finds_a_way_around_the_proxy(rendered, mutation):
+    """The check above fails on each way around the proxy (so its pass means something)."""
+    manifests = documents(rendered["dev"])
+    app_service = manifests.get("Service", "sales-dashboard-app")
+    if mutation == "route to the app Service":
+        route = manifests.get("HTTPRoute", "sales-dashboard")
+        route["spec"]["rules"][0]["backendRefs"] = [{"name": "sales-dashboard-app", "port": 8501}]
+    elif mutation == "app Service with a virtual IP":
+        del app_service["spec"]["clusterIP"]
+    elif mutation == "LoadBalancer for the app":
+        manifests.docs.append({"kind": "Service", "metadata": {"name": "direct"},
+                               "spec": {"type": "LoadBalancer", "selector": dict(APP_LABELS),
+                                        "ports": [{"port": 80, "targetPort": 8501}]}})  # fmt: skip
+    else:
+        backend = {"service": {"name": "sales-dashboard-app", "port": {"number": 8501}}}
+        manifests.docs.append(
+            {"kind": "Ingress", "metadata": {"name": "direct"}, "spec": {"defaultBackend": backend}}
+        )
+    assert routing_faults(manifests) != []
+
+
+def test_metrics_are_not_routable(overlay):
+    """Every route ends at the proxy's app server (test above), whose nginx answers
+    /_stcore/metrics with 404 before anything is proxied; no route singles the path out either."""
+    assert re.search(r"location = /_stcore/metrics \{\s*return 404;\s*\}", NGINX_CONF)
+    # With PROXY_TLS=off the app server listens on 8080 (the entrypoint's listen.conf).
+    assert proxy_settings(overlay)["PROXY_TLS"] == "off"
+    assert re.search(r"listen 8080 default_server;\nlisten \[::\]:8080 default_server;\nLISTEN\n  echo",
+                     (ROOT / "deploy/proxy/entrypoint.sh").read_text())  # fmt: skip
+    for route in [doc for kind in ROUTE_KINDS for doc in overlay.all(kind)]:
+        for rule in route["spec"].get("rules", []):
+            for match in rule.get("matches", []):
+                assert "/_stcore" not in match.get("path", {}).get("value", ""), route["metadata"]["name"]
+
+
+def test_network_policies_let_app_pods_take_the_proxy_only(overlay):
+    policy = overlay.get("NetworkPolicy", "sales-dashboard")["spec"]
     assert policy["podSelector"]["matchLabels"] == APP_LABELS
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
     (rule,) = policy["ingress"]
-    (peer,) = rule["from"]
-    assert set(peer) == {"namespaceSelector", "podSelector"}  # both: that namespace's proxy pods only
+    assert rule["from"] == [{"podSelector": {"matchLabels": PROXY_LABELS}}]  # this namespace's proxy pods
     assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
     assert policy["egress"] == []
 
 
-def test_route_sticks_each_browser_to_one_pod(overlay):
-    route, gateway, service = overlay["HTTPRoute"]["spec"], overlay["Gateway"], overlay["Service"]
-    assert route["parentRefs"] == [{"name": gateway["metadata"]["name"]}]
-    (rule,) = route["rules"]
+def test_network_policies_let_the_proxy_take_the_gateway_and_reach_app_and_dns(overlay):
+    policy = overlay.get("NetworkPolicy", PROXY)["spec"]
+    assert policy["podSelector"]["matchLabels"] == PROXY_LABELS
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    (rule,) = policy["ingress"]
+    (peer,) = rule["from"]
+    assert set(peer) == {"namespaceSelector", "podSelector"}  # both: the Gateway's pods only
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+    to_app, to_dns = policy["egress"]
+    assert to_app["to"] == [{"podSelector": {"matchLabels": APP_LABELS}}]
+    assert to_app["ports"] == [{"port": 8501, "protocol": "TCP"}]
+    assert {port["port"] for port in to_dns["ports"]} == {53}
+
+
+def test_no_experimental_gateway_field_is_needed(overlay):
+    for route in overlay.all("HTTPRoute"):
+        for rule in route["spec"]["rules"]:
+            assert "sessionPersistence" not in rule
+    dashboard = overlay.get("HTTPRoute", "sales-dashboard")["spec"]
+    (rule,) = dashboard["rules"]
     assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
-    assert rule["backendRefs"] == [
-        {"name": service["metadata"]["name"], "port": service["spec"]["ports"][0]["port"]}
-    ]
-    assert rule["sessionPersistence"]["type"] == "Cookie"
-    assert service["spec"]["selector"] == APP_LABELS
-    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    assert rule["backendRefs"] == [{"name": PROXY, "port": 80}]
 
 
 def test_scaling_keeps_sessions(overlay):
-    hpa, pdb = overlay["HorizontalPodAutoscaler"]["spec"], overlay["PodDisruptionBudget"]["spec"]
-    assert hpa["scaleTargetRef"]["name"] == overlay["Deployment"]["metadata"]["name"]
+    hpa, pdb = (
+        overlay.get("HorizontalPodAutoscaler", APP)["spec"],
+        overlay.get("PodDisruptionBudget", APP)["spec"],
+    )
+    assert hpa["scaleTargetRef"]["name"] == APP
     (metric,) = hpa["metrics"]
     assert metric["resource"]["name"] == "cpu"
     assert hpa["behavior"]["scaleDown"]["policies"] == [{"type": "Pods", "value": 1, "periodSeconds": 300}]
     assert pdb["maxUnavailable"] == 1
     assert pdb["selector"]["matchLabels"] == APP_LABELS
-    strategy = overlay["Deployment"]["spec"]["strategy"]["rollingUpdate"]
+    strategy = overlay.get("Deployment", APP)["spec"]["strategy"]["rollingUpdate"]
     assert strategy["maxUnavailable"] == 0
 
 
-def test_production_serves_https_only_with_pinned_image(rendered):
+def test_production_serves_https_and_redirects_http_with_pinned_images(rendered):
     production = documents(rendered["production"])
-    (listener,) = production["Gateway"]["spec"]["listeners"]
-    assert (listener["protocol"], listener["port"]) == ("HTTPS", 443)
-    assert listener["tls"]["certificateRefs"][0]["kind"] == "Secret"
-    (container,) = production["Deployment"]["spec"]["template"]["spec"]["containers"]
-    assert container["image"].startswith("ghcr.io/")
-    assert not container["image"].endswith((":main", ":latest"))
-    assert production["HorizontalPodAutoscaler"]["spec"]["minReplicas"] >= 3
+    https, http = production.get("Gateway", "sales-dashboard")["spec"]["listeners"]
+    assert (https["name"], https["protocol"], https["port"]) == ("https", "HTTPS", 443)
+    assert https["tls"]["mode"] == "Terminate"
+    assert https["tls"]["certificateRefs"][0]["kind"] == "Secret"
+    assert (http["name"], http["protocol"], http["port"]) == ("http", "HTTP", 80)
+    dashboard = production.get("HTTPRoute", "sales-dashboard")["spec"]
+    assert dashboard["parentRefs"] == [{"name": "sales-dashboard", "sectionName": "https"}]
+    redirect = production.get("HTTPRoute", "sales-dashboard-https-redirect")["spec"]
+    assert redirect["parentRefs"] == [{"name": "sales-dashboard", "sectionName": "http"}]
+    (rule,) = redirect["rules"]
+    assert "backendRefs" not in rule  # plain HTTP reaches nothing
+    assert rule["filters"] == [
+        {"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}
+    ]
+    for name in (APP, PROXY):
+        _, container = pod_of(production, name)
+        assert container["image"].startswith("ghcr.io/")
+        assert not container["image"].endswith((":main", ":latest"))
+    assert production.get("HorizontalPodAutoscaler", APP)["spec"]["minReplicas"] >= 3
