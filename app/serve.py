@@ -21,6 +21,8 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
 5. A drain on SIGTERM (``SALES_DRAIN_SECONDS`` > 0, the default): the replica stops taking
    sessions, lets running script runs finish and moves its sessions to the other replicas before
    Streamlit stops (``sales_dashboard/drain.py``).
+6. A per-session limit on reruns inside the WebSocket (``SALES_RERUN_RATE`` > 0, the default;
+   ``sales_dashboard/rerun_limit.py``): a client flooding reruns is closed with 1008.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sales_dashboard import drain
+from sales_dashboard import drain, rerun_limit
 from sales_dashboard.oidc_config import install_auth_secrets
 from sales_dashboard.settings import Settings, SettingsError, load_settings
 
@@ -123,6 +125,8 @@ def main() -> int:
     print(auth_notice(settings), file=sys.stderr)
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
+    if settings.rerun_rate > 0:  # inside the drain's gate, which must see every socket first
+        rerun_limit.install(settings.rerun_rate, settings.rerun_burst)
     if settings.drain_seconds > 0:
         drain.install(settings.drain_seconds)
     start_warmup(settings)

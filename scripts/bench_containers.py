@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from sales_load import harness
-from sales_load.harness import REPO
+from sales_load.harness import MACHINE_PACED, REPO
 from sales_load.local_server import free_port
 from streamlit_client import StreamlitSession
 
@@ -96,6 +96,7 @@ def proxy_overhead(docker: str, app: str, proxy: str, picks: int) -> tuple[list[
     sh(docker, "network", "create", net)
     try:
         sh(docker, "run", "-d", "--name", names[0], "--network", net, "--network-alias", "app", *HARDENED,
+           *[f"--env={key}={value}" for key, value in MACHINE_PACED.items()],  # picks back to back
            "-p", f"127.0.0.1:{app_port}:8501", app)  # fmt: skip
         sh(docker, "run", "-d", "--name", names[1], "--network", net, *HARDENED,
            "-p", f"127.0.0.1:{proxy_port}:8080", proxy)  # fmt: skip

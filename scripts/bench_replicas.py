@@ -29,7 +29,7 @@ from collections import Counter
 from itertools import cycle
 
 from sales_load import harness
-from sales_load.harness import REPO
+from sales_load.harness import MACHINE_PACED, REPO
 from sales_load.local_server import free_port
 from sales_load.swarm_engine import started_swarm_engine
 from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
@@ -159,8 +159,9 @@ def main() -> None:
     os.environ.setdefault(CA_FILE_VARIABLE, str(REPO / "deploy/secrets/local-tls/ca.pem"))
     env = {**os.environ, "SWARM_STACK": name, "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(free_port()),
            "APP_REPLICAS": str(counts[0]),
-           # The benchmark opens more sessions than a browser would, all from 127.0.0.1.
-           "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "1000"}  # fmt: skip
+           # The benchmark opens more sessions than a browser would, all from 127.0.0.1, and picks
+           # back to back.
+           "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "1000", **MACHINE_PACED}  # fmt: skip
     sh("scripts/build-images.sh")  # on the host's engine; the Swarm engine builds nothing
     images = dict(line.split("=", 1) for line in sh("scripts/images.sh", "--env").split())
     results: dict[int, list[dict]] = {n: [] for n in counts}

@@ -25,6 +25,10 @@
 | SALES_WARMUP               | on          | on: once the server is healthy, a background thread builds |
 |                            |             | every day's and month's charts and tables into the shared |
 |                            |             | cache (2 entries a day per kind: a year needs 730)        |
+| SALES_RERUN_RATE           | 10          | reruns a session may ask for per second, after its burst  |
+|                            |             | (sales_dashboard/rerun_limit.py); over it the socket is   |
+|                            |             | closed with 1008; 0 = no limit                            |
+| SALES_RERUN_BURST          | 40          | reruns a session may ask for at once (the bucket's size)  |
 | SALES_AUTH                 | none        | oidc: sign-in (st.login) before any figure; none: open;  |
 |                            |             | none-public: open where sign-in is required (logged)     |
 | SALES_AUTH_REQUIRED        | off         | on: refuse SALES_AUTH=none or unset (production files)   |
@@ -52,6 +56,8 @@ TABLE_CACHES = ("shared", "copy")
 MONTH_RERUNS = ("app", "views")
 MAX_SHARED_CACHE = 100_000
 MAX_DRAIN_SECONDS = 3600.0
+MAX_RERUN_RATE = 1000.0
+MAX_RERUN_BURST = 10_000
 SWITCHES = {"on": True, "off": False}
 AUTH_MODES = ("none", "oidc", "none-public")
 MAX_AUTH_AGE_HOURS = 720  # Streamlit's own identity cookie lasts 30 days
@@ -84,6 +90,8 @@ class Settings:
     auth_max_age_hours: int = 12
     oidc_file: Path | None = None
     drain_seconds: float = 10.0
+    rerun_rate: float = 10.0
+    rerun_burst: int = 40
 
     @property
     def sign_in(self) -> bool:
@@ -203,5 +211,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         month_rerun=month_rerun,
         warmup=_read_switch(env, "SALES_WARMUP", "on"),
         drain_seconds=_read_float(env, "SALES_DRAIN_SECONDS", 10.0, 0.0, MAX_DRAIN_SECONDS),
+        rerun_rate=_read_float(env, "SALES_RERUN_RATE", 10.0, 0.0, MAX_RERUN_RATE),
+        rerun_burst=_read_int(env, "SALES_RERUN_BURST", 40, 1, MAX_RERUN_BURST),
         **_read_auth(env),
     )

@@ -79,11 +79,14 @@ def compare(
     picks: int = 10,
     timeout: float = 30,
 ) -> Comparison:
-    """Bystander fragment picks: ``rounds`` x (``picks`` with ``control``, ``picks`` with ``activity``)."""
+    """Bystander fragment picks: ``rounds`` x (``picks`` with ``control``, ``picks`` with ``activity``).
+
+    Each round is a session of its own: its picks, back to back, stay within the burst of the
+    app's per-session rerun limit (SALES_RERUN_BURST, 40), which a whole comparison would not."""
     result = Comparison()
-    with StreamlitSession(url, timeout=timeout) as session:
-        session.pick_date("2023-01-02")  # warm the session's caches before measuring
-        for _ in range(rounds):
+    for _ in range(rounds):
+        with StreamlitSession(url, timeout=timeout) as session:
+            session.pick_date("2023-01-02")  # warm the session's caches before measuring
             result.baseline_ms += _phase(session, control, picks, result.activity_errors)
             result.under_ms += _phase(session, activity, picks, result.activity_errors)
     return result

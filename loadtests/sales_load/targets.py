@@ -22,7 +22,7 @@ from typing import Self
 
 from streamlit_client.tls import CA_FILE_VARIABLE
 
-from .harness import REPO
+from .harness import MACHINE_PACED, REPO
 from .local_server import free_port, healthy, running_server
 from .server_probe import (
     CgroupProbe,
@@ -55,8 +55,9 @@ class Target:
 
 @contextlib.contextmanager
 def local_target(env: dict[str, str] | None = None, options: list[str] | None = None) -> Iterator[Target]:
-    """The app on a free local port, with ``env`` and extra streamlit ``options``."""
-    with running_server(*(options or []), env=env) as server:
+    """The app on a free local port, with ``env`` and extra streamlit ``options``; a benchmark's
+    server, so without the per-session rerun limit unless ``env`` sets one (harness.MACHINE_PACED)."""
+    with running_server(*(options or []), env={**MACHINE_PACED, **(env or {})}) as server:
         yield Target(server.base_url, ProcessProbe(server.pid), http_sessions(server.base_url), server.pid)
 
 

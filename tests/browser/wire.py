@@ -41,6 +41,7 @@ class Event:
 
     kind: str
     message: BackMsg | ForwardMsg | None = None
+    at: float = field(default_factory=time.monotonic)  # when Playwright reported it
 
 
 @dataclass

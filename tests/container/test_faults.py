@@ -21,6 +21,7 @@ from .conftest import Stack, run, started_stack
 from .test_stack import SECURITY_HEADERS, request
 
 FAULT_TIMEOUT = 120  # seconds a stack gets to come back (start period + health interval + slack)
+PERSON_PAUSE_SECONDS = 0.1  # between a user's picks: a person's pace, under the rerun limit (10/s)
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,7 @@ class Load:
                         day = day % 27 + 1
                         session.pick_date(f"2023-01-{day:02d}")
                         self.ok += 1
+                        self.stop.wait(PERSON_PAUSE_SECONDS)  # a person's pace: under the rerun limit
             except (StreamlitClientError, OSError) as exc:
                 self.errors.append(f"{type(exc).__name__}: {str(exc)[:80]}")
                 self.stop.wait(0.5)

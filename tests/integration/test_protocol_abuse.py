@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import threading
 import time
+import tomllib
 from collections.abc import Callable
 
 import psutil
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
+from sales_dashboard.settings import Settings
 from sales_load.bystander import Activity, compare, p95
-from sales_load.local_server import Server, running_server
+from sales_load.local_server import REPO, Server
 from streamlit_client import SessionClosed, StreamlitSession
 from streamlit_client.messages import rerun_msg
 
@@ -79,24 +81,28 @@ def test_oversized_but_valid_backmsg_is_ignored(server: Server, session: Streaml
     assert session.pick_date("2023-01-13").has_text("Best sellers, January 13, 2023")
 
 
-def test_frame_above_the_size_limit_is_refused() -> None:
-    """server.maxMessageSize (MB) is uvicorn's ws_max_size: a bigger frame closes that socket
-    (1009 "message too big", or a dropped connection) before it is parsed; the server and other
-    sessions carry on. Production keeps Streamlit's default of 200 MB (docs/operations.md)."""
-    with (
-        running_server("--server.maxMessageSize", "1") as small,
-        StreamlitSession(small.base_url, timeout=10) as other,
-    ):
-        with StreamlitSession(small.base_url, timeout=10) as victim:
-            try:
-                victim.send_raw(b"\x00" * (2 * 2**20))
-            except SessionClosed:
-                pass  # closed while we were still sending: refused all the same
-            else:
-                assert victim.wait_closed(5) in (1009, None)
-            assert not victim.connected
-        assert small.healthy()
-        assert other.pick_date("2023-01-14").has_text("Best sellers, January 14, 2023")
+def test_frame_above_the_size_limit_is_refused(server: Server, session: StreamlitSession) -> None:
+    """server.maxMessageSize (MB; .streamlit/config.toml ships 4) is uvicorn's ws_max_size: a
+    bigger frame closes that socket (1009 "message too big", or a dropped connection) before it is
+    parsed; the server and other sessions carry on."""
+    limit = config_value("server.maxMessageSize")
+    assert limit == 4
+    with StreamlitSession(server.base_url, timeout=10) as victim:
+        try:
+            victim.send_raw(b"\x00" * ((limit + 1) * 2**20))
+        except SessionClosed:
+            pass  # closed while we were still sending: refused all the same
+        else:
+            assert victim.wait_closed(5) in (1009, None)
+        assert not victim.connected
+    assert server.healthy()
+    assert session.pick_date("2023-01-14").has_text("Best sellers, January 14, 2023")
+
+
+def config_value(option: str) -> object:
+    """An option of the shipped .streamlit/config.toml (section.name)."""
+    section, name = option.split(".")
+    return tomllib.loads((REPO / ".streamlit/config.toml").read_text())[section][name]
 
 
 def test_websocket_with_foreign_origin_is_refused(server: Server) -> None:
@@ -138,18 +144,20 @@ def test_rerun_burst_runs_to_the_last_request_and_the_session_stays_usable(serve
         assert flooder.pick_date("2023-01-22").has_text("Best sellers, January 22, 2023")
 
 
-def test_unknown_fragment_flood_is_dropped_cheaply(server: Server) -> None:
-    """500 reruns of a fragment the session does not hold: each is dropped without a run."""
+def test_unknown_fragment_reruns_are_dropped_cheaply(server: Server) -> None:
+    """Reruns of a fragment the session does not hold, as many as the rerun limit lets through at
+    once (SALES_RERUN_BURST; more close the socket, tests/integration/test_rerun_limit.py): each is
+    dropped without a run, and the session stays usable."""
     process = psutil.Process(server.pid)
     with StreamlitSession(server.base_url, timeout=20) as flooder:
         payload = full_rerun_bytes(flooder, "0123456789abcdef0123456789abcdef")
         cpu_before = sum(process.cpu_times()[:2])
-        for _ in range(500):
+        for _ in range(Settings().rerun_burst - 1):  # the page's first run took one
             flooder.send_raw(payload)
         assert flooder.idle(2).outcomes == []
         cpu = sum(process.cpu_times()[:2]) - cpu_before
-        print(f"500 unknown-fragment reruns: {cpu:.2f} s server CPU")
-        assert cpu < 5
+        print(f"{Settings().rerun_burst - 1} unknown-fragment reruns: {cpu:.2f} s server CPU")
+        assert cpu < 2
         assert flooder.pick_date("2023-01-23").has_text("Best sellers, January 23, 2023")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sales_load.harness import MACHINE_PACED
 from sales_load.local_server import REPO, Server, running_server
 from sales_load.picks import DayStream, expect_fragment, expect_full
 from streamlit_client import StreamlitSession
@@ -18,7 +19,7 @@ from streamlit_client.errors import UnexpectedOutcome
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    with running_server() as started:
+    with running_server(env=MACHINE_PACED) as started:  # the users pick back to back
         yield started
 
 

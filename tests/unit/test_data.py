@@ -101,6 +101,11 @@ def test_drain_seconds_zero_turns_the_drain_off():
     assert Settings().drain_seconds == 10
 
 
+def test_rerun_limit_defaults_and_off():
+    assert (Settings().rerun_rate, Settings().rerun_burst) == (10.0, 40)
+    assert load_settings({"SALES_RERUN_RATE": "0", "SALES_RERUN_BURST": "100"}).rerun_rate == 0
+
+
 def test_shared_cache_and_tcp_nodelay_switch_off():
     settings = load_settings({"SALES_SHARED_CACHE": "0", "SALES_TCP_NODELAY": "OFF"})
     assert (settings.shared_cache, settings.tcp_nodelay) == (0, False)
@@ -137,6 +142,10 @@ def test_fragment_month_rerun_and_warmup_settings():
         ({"SALES_MONTH_RERUN": "page"}, "not one of app, views"),
         ({"SALES_MONTH_RERUN": "views", "SALES_FRAGMENT": "off"}, "views' needs SALES_FRAGMENT=on"),
         ({"SALES_WARMUP": "1"}, "not one of on, off"),
+        ({"SALES_RERUN_RATE": "fast"}, "not a number"),
+        ({"SALES_RERUN_RATE": "-1"}, "outside"),
+        ({"SALES_RERUN_BURST": "0"}, "outside"),
+        ({"SALES_RERUN_BURST": "2.5"}, "not a whole number"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):

@@ -1,0 +1,138 @@
+"""The per-session rerun limit (sales_dashboard/rerun_limit.py) on the real server: a session that
+floods reruns is closed with 1008 and logged, within its bucket it is served as before, and other
+sessions keep their latency while a flooder keeps coming back.
+
+The session-wide ``server`` runs the shipped defaults (SALES_RERUN_BURST=30, SALES_RERUN_RATE=5).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psutil
+from test_protocol_abuse import ALLOWED_SLOWDOWN, NOISE_MS  # the same bound as every abuse test
+
+from sales_dashboard.rerun_limit import CLOSE_REASON, POLICY_VIOLATION
+from sales_dashboard.settings import Settings
+from sales_load.bystander import compare, p95
+from sales_load.local_server import Server, running_server
+from streamlit_client import InteractionTimeout, StreamlitSession
+from streamlit_client.messages import rerun_msg
+
+BURST = Settings().rerun_burst
+RECONNECT_SECONDS = 1.0  # how soon the cut-off flooder comes back
+
+
+def rerun_bytes(session: StreamlitSession) -> bytes:
+    return rerun_msg(
+        widget_states=session._widget_states.values(),
+        page_script_hash=session.page_script_hash,
+        page_url=session.page_url,
+        fragment_id=session.fragment_of("selected_date"),
+    ).SerializeToString()
+
+
+def flood(session: StreamlitSession, count: int = BURST + 10) -> int | None:
+    """Send `count` fragment reruns back to back; the close code the server then sends (None if
+    it leaves the socket open). A count the socket's buffers take at once, so every rerun is
+    written before the close arrives."""
+    session.set_date("2023-01-17")
+    payload = rerun_bytes(session)
+    for _ in range(count):
+        session.send_raw(payload)
+    try:
+        return session.wait_closed(10)
+    except InteractionTimeout:
+        return None
+
+
+def test_a_rerun_flood_is_closed_with_1008_and_logged(server: Server, session: StreamlitSession) -> None:
+    process = psutil.Process(server.pid)
+    before = server.log().count("rerun-limit:")
+    cpu_before = sum(process.cpu_times()[:2])
+    with StreamlitSession(server.base_url, timeout=20) as flooder:
+        assert flood(flooder) == POLICY_VIOLATION
+        assert not flooder.connected
+    cpu = sum(process.cpu_times()[:2]) - cpu_before
+    print(f"{BURST + 10} reruns sent at once, cut off after the burst: {cpu:.2f} s server CPU")
+    time.sleep(0.5)
+    lines = [line for line in server.log().splitlines() if line.startswith("rerun-limit:")][before:]
+    assert len(lines) == 1, lines
+    assert f"1008 {CLOSE_REASON}" in lines[0]
+    assert f"rerun {BURST + 1} " in lines[0]  # the first rerun past the bucket
+    assert "client 127.0.0.1" in lines[0]
+    # The flooder's neighbour and a new session are served as before.
+    assert session.pick_date("2023-01-18").has_text("Best sellers, January 18, 2023")
+    with StreamlitSession(server.base_url, timeout=20) as fresh:
+        assert fresh.pick_date("2023-01-19").has_text("Best sellers, January 19, 2023")
+
+
+def test_a_burst_within_the_bucket_is_served_to_its_last_rerun(server: Server) -> None:
+    """BURST reruns at once pass (each new one stops the run before it, as ever); the session ends
+    on the last and keeps working once the bucket has refilled a little."""
+    with StreamlitSession(server.base_url, timeout=30) as user:
+        user.set_date("2023-01-24")
+        payload = rerun_bytes(user)
+        for _ in range(BURST - 1):  # the page's first run took one token
+            user.send_raw(payload)
+        quiet = user.idle(3)
+        assert user.connected, "closed within its bucket"
+        assert "FINISHED_FRAGMENT_RUN_SUCCESSFULLY" in quiet.outcomes
+        time.sleep(1 / Settings().rerun_rate)
+        assert user.pick_date("2023-01-25").has_text("Best sellers, January 25, 2023")
+
+
+def test_the_bucket_refills_at_the_rate() -> None:
+    """A bucket of 3 refilled at 0.5 a second: the page's first run leaves 2; after 2.2 s it is
+    full again (3, not 4: the bucket caps), so three reruns at once pass and a fourth closes."""
+    env = {"SALES_RERUN_BURST": "3", "SALES_RERUN_RATE": "0.5", "SALES_WARMUP": "off"}
+    with running_server(env=env) as small:
+        with StreamlitSession(small.base_url, timeout=30) as user:
+            time.sleep(2.2)
+            user.set_date("2023-01-03")
+            payload = rerun_bytes(user)
+            for _ in range(3):
+                user.send_raw(payload)
+            assert "FINISHED_FRAGMENT_RUN_SUCCESSFULLY" in user.idle(1.5).outcomes
+            assert user.connected
+            user.send_raw(payload)
+            assert user.wait_closed(10) == POLICY_VIOLATION
+        assert "rerun-limit: closed" in small.log()
+
+
+def test_without_a_limit_a_flood_is_served() -> None:
+    """SALES_RERUN_RATE=0: no limit (stock Streamlit): 100 reruns at once keep the socket open."""
+    with (
+        running_server(env={"SALES_RERUN_RATE": "0", "SALES_WARMUP": "off"}) as open_server,
+        StreamlitSession(open_server.base_url, timeout=30) as user,
+    ):
+        user.set_date("2023-01-26")
+        payload = rerun_bytes(user)
+        for _ in range(100):
+            user.send_raw(payload)
+        user.idle(3)
+        assert user.connected
+        assert "rerun-limit" not in open_server.log()
+
+
+def test_other_sessions_keep_their_latency_while_a_flooder_comes_back(server: Server) -> None:
+    """A client that floods, is cut off, reconnects a second later and floods again, for as long
+    as the bystander measures: the bystander's p95 stays within the bound of the other abuse
+    tests. (Faster reconnects are new sessions, each a whole first run: what the proxy's
+    per-client request and WebSocket limits bound, not this one.)"""
+    cut_off: list[int | None] = []
+
+    def flooder(stop: threading.Event) -> None:
+        while not stop.is_set():
+            with StreamlitSession(server.base_url, timeout=20) as session:
+                cut_off.append(flood(session))
+            stop.wait(RECONNECT_SECONDS)
+
+    comparison = compare(server.base_url, flooder)
+    print(comparison.describe(), f"; flooder cut off {cut_off.count(POLICY_VIOLATION)} times")
+    assert not comparison.activity_errors, comparison.activity_errors[:3]
+    assert cut_off
+    assert set(cut_off) == {POLICY_VIOLATION}
+    assert p95(comparison.under_ms) <= p95(comparison.baseline_ms) * ALLOWED_SLOWDOWN + NOISE_MS
+    assert server.healthy()
