@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -43,7 +44,7 @@ class Stack:
         )
         assert done.returncode == 0, f"recreating the app failed:\n{done.stderr[-4000:]}"
         deadline = time.monotonic() + timeout
-        while not healthy(self.url):
+        while not healthy(self.url, self.ca_file):
             assert time.monotonic() < deadline, f"{self.url} not healthy through the proxy in {timeout:.0f} s"
             time.sleep(0.5)
         # A replica may have a new address: the proxy picks it up within its DNS interval.
@@ -61,9 +62,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def healthy(url: str) -> bool:
+def healthy(url: str, ca_file: Path) -> bool:
+    """The app's health through the proxy, over HTTPS verified against the stack's CA."""
+    context = ssl.create_default_context(cafile=ca_file)
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/_stcore/health", timeout=5) as response:
+        with urllib.request.urlopen(
+            f"{url.rstrip('/')}/_stcore/health", timeout=5, context=context
+        ) as response:
             return response.status == 200
     except OSError:
         return False
