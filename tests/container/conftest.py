@@ -42,10 +42,12 @@ def images(docker: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def users_stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[UsersStack]:
+def users_stack(
+    docker: str, images: dict[str, str], local_tls: Path, tmp_path_factory
+) -> Iterator[UsersStack]:
     """The user's own `make up` stack, started before any test of the tier (autouse) and checked
     after all of them (test_users_stack.py, moved last below)."""
-    with started_users_stack(docker, images, tmp_path_factory.mktemp("users-stack")) as started:
+    with started_users_stack(docker, images, tmp_path_factory.mktemp("users-stack"), local_tls) as started:
         yield started
 
 

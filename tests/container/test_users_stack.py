@@ -6,6 +6,7 @@ from __future__ import annotations
 import urllib.request
 
 from streamlit_client import StreamlitSession
+from streamlit_client.tls import client_context
 
 
 def test_the_users_stack_answers_unchanged_after_the_whole_tier(users_stack):
@@ -22,8 +23,8 @@ def test_the_users_stack_answers_unchanged_after_the_whole_tier(users_stack):
     assert after.nat_rules == before.nat_rules
     assert after.bridges_missing == before.bridges_missing == ()
     assert any("DNAT" in rule for rule in after.nat_rules), after.nat_rules
-    url = f"http://127.0.0.1:{users_stack.port}"
-    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as response:
+    url = f"https://127.0.0.1:{users_stack.tls_port}"
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10, context=client_context()) as response:
         assert response.status == 200
     with StreamlitSession(url, timeout=60) as session:
         assert session.pick_date("2023-01-20").outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]

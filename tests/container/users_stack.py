@@ -40,6 +40,7 @@ class UsersStack:
     docker: str
     env: dict[str, str]
     before: Snapshot | None = None
+    tls_port: int = 0  # the published HTTPS port (the URL make up prints)
 
     def run(self, *args: str) -> str:
         return subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True, check=True).stdout
@@ -73,20 +74,24 @@ class UsersStack:
 
 
 @contextmanager
-def started_users_stack(docker: str, images: dict[str, str], secret_dir: Path) -> Iterator[UsersStack]:
+def started_users_stack(
+    docker: str, images: dict[str, str], secret_dir: Path, tls_dir: Path
+) -> Iterator[UsersStack]:
     """`make up` (scripts/stack.sh up: builds, starts, waits until healthy) with its defaults but
-    for the project name and port: one app replica, the proxy published on every address."""
-    port = free_port()
+    for the project name, the ports and where its local CA lives: one app replica, the proxy
+    published on every address."""
+    port, tls_port = free_port(), free_port()
     secret = secret_dir / "cookie_secret"
     secret.write_text(secrets.token_hex(32))
     secret.chmod(0o644)
-    env = {**os.environ, **images, "STACK_PROJECT": f"userstack{port}", "PROXY_PORT": str(port),
-           "COOKIE_SECRET_FILE": str(secret)}  # fmt: skip
-    stack = UsersStack(env["STACK_PROJECT"], port, docker, env)
+    env = {**{key: value for key, value in os.environ.items() if not key.startswith("TLS_")}, **images,
+           "STACK_PROJECT": f"userstack{port}", "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(tls_port),
+           "COOKIE_SECRET_FILE": str(secret), "LOCAL_TLS_DIR": str(tls_dir)}  # fmt: skip
+    stack = UsersStack(env["STACK_PROJECT"], port, docker, env, tls_port=tls_port)
     up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
     try:
         assert up.returncode == 0, f"make up failed:\n{up.stderr[-4000:]}"
-        assert up.stdout.splitlines()[-1] == f"http://localhost:{port}/"
+        assert up.stdout.splitlines()[-1] == f"https://localhost:{tls_port}/"
         stack.before = stack.snapshot()
         yield stack
     finally:
