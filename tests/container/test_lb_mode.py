@@ -89,19 +89,22 @@ def lb_proxy(stack: Stack, proxy_image: str, trusted: str, app_host: str = "app"
     env = {"APP_HOST": app_host, "PROXY_TRUSTED_HOPS": trusted, **LB_LIMITS}
     flags = [item for key, value in env.items() for item in ("-e", f"{key}={value}")]
     with container(stack, "lb", *flags, "-p", f"127.0.0.1:{port}:8080", proxy_image) as name:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if request(url, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                logs = run(stack.docker, "logs", name, check=False)
-                pytest.fail(f"LB-mode proxy did not start:\n{logs.stderr[-2000:]}")
-            time.sleep(0.3)
-        yield url
+        yield wait_answering(stack, name, f"http://127.0.0.1:{port}")
+
+
+def wait_answering(stack: Stack, name: str, url: str, timeout: float = 20) -> str:
+    """`url` once the proxy in container `name` answers its /healthz there; fails with its log."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if request(url, "/healthz")[0] == 200:
+                return url
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            logs = run(stack.docker, "logs", name, check=False)
+            pytest.fail(f"the proxy in {name} did not start:\n{logs.stderr[-2000:]}")
+        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")

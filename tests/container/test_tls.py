@@ -29,6 +29,7 @@ from streamlit_client import StreamlitSession
 from streamlit_client.tls import CA_FILE_VARIABLE
 
 from .conftest import ROOT, Stack, run
+from .test_lb_mode import ECHO_SERVER, container, echoed, wait_answering
 from .test_stack import log_line, probe_path, request
 
 LOCAL_HSTS = "max-age=300"  # make up's max-age for its local-CA certificate (scripts/stack.sh)
@@ -234,8 +235,6 @@ def readable_copy(local_tls: Path, directory: Path) -> Path:
 
 def test_forwarded_proto_is_https_over_tls(stack, proxy_image, app_image, local_tls, tmp_path):
     """The app learns the browser's scheme: a TLS proxy in front of an echo of the request headers."""
-    from .test_lb_mode import ECHO_SERVER, container, echoed
-
     certs = readable_copy(local_tls, tmp_path / "certs")
     with (
         container(stack, "echo", "--entrypoint", "python3", app_image, "-c", ECHO_SERVER) as echo,
@@ -248,27 +247,12 @@ def test_forwarded_proto_is_https_over_tls(stack, proxy_image, app_image, local_
 def tls_proxy(stack: Stack, proxy_image: str, certs: Path, *args: str) -> Iterator[tuple[str, str]]:
     """The proxy image with TLS on, its certificate files bind-mounted from `certs`; yields
     (https URL, container name)."""
-    from .test_lb_mode import container
-
     port = free_port()
     flags = ["-e", "PROXY_TLS=on", "-e", "PROXY_TLS_CERT=/certs/cert.pem",
              "-e", "PROXY_TLS_KEY=/certs/key.pem", "-e", "PROXY_DNS_INTERVAL=1",
              "-v", f"{certs}:/certs:ro", "-p", f"127.0.0.1:{port}:8443"]  # fmt: skip
     with container(stack, "tls", *flags, *args, proxy_image) as name:
-        url = f"https://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if request(url, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"TLS proxy did not start:\n{run(stack.docker, 'logs', name, check=False).stderr}"
-                )
-            time.sleep(0.3)
-        yield url, name
+        yield wait_answering(stack, name, f"https://127.0.0.1:{port}"), name
 
 
 def served_serial(url: str) -> int:
