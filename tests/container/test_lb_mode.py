@@ -141,6 +141,9 @@ def test_a_trusted_hop_names_the_client_and_the_scheme(stack, proxy_image, echo,
         assert (got["x-forwarded-for"], got["x-real-ip"], got["x-forwarded-proto"]) == (hop, hop, "http")
         # An unknown scheme is not believed either.
         assert echoed(url, {"X-Forwarded-Proto": "gopher"})["x-forwarded-proto"] == "http"
+        # HSTS (a year: the entrypoint's default) where the hop says the browser used HTTPS only.
+        assert hsts(url, "https") == "max-age=31536000"
+        assert hsts(url, "http") is None
 
 
 def test_an_untrusted_peer_changes_nothing_with_the_headers(stack, proxy_image, echo, hop):
@@ -149,6 +152,15 @@ def test_an_untrusted_peer_changes_nothing_with_the_headers(stack, proxy_image, 
         assert got["x-forwarded-for"] == hop  # the made-up header is dropped
         assert got["x-real-ip"] == hop
         assert got["x-forwarded-proto"] == "http"
+        assert hsts(url, "https") is None
+
+
+def hsts(url: str, forwarded_proto: str) -> str | None:
+    """The Strict-Transport-Security header of a plain-HTTP answer to a request that says it came
+    over `forwarded_proto`."""
+    return request(url, "/healthz", headers={"X-Forwarded-Proto": forwarded_proto})[1][
+        "Strict-Transport-Security"
+    ]
 
 
 def open_sessions(url: str, client: str, count: int) -> list[StreamlitSession]:

@@ -209,7 +209,7 @@ def test_every_task_runs_hardened_with_the_shared_secret(swarm):
     assert spec["UpdateConfig"]["Order"] == "start-first"
     assert spec["UpdateConfig"]["FailureAction"] == "rollback"
     ports = swarm.service("proxy")["Spec"]["EndpointSpec"]["Ports"]
-    assert [(p["TargetPort"], p["PublishMode"]) for p in ports] == [(8080, "host"), (8443, "host")]
+    assert sorted((p["TargetPort"], p["PublishMode"]) for p in ports) == [(8080, "host"), (8443, "host")]
     # The proxy's TLS key: a Swarm secret readable by the proxy's user alone.
     (proxy,) = proxies
     assert swarm.exec(proxy, "stat", "-c", "%u %a", "/run/secrets/tls_key").stdout.split() == ["10002", "400"]

@@ -9,11 +9,13 @@ those versions are allowed, so a refusal by the proxy is the proxy's.
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -191,6 +193,37 @@ def test_the_protocol_client_speaks_wss_and_not_plain_ws(stack):
         websocket.create_connection(
             f"ws://{urlsplit(stack.http_url).netloc}/_stcore/stream", timeout=10, redirect_limit=0
         )
+
+
+def locust(
+    url: str, prefix: Path, users: int, seconds: int, env: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """A headless Locust run of the realistic mix at a person's pace (short think times, so the
+    per-session rerun limit stays out of it); Locust's statistics by name."""
+    command = [
+        sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests/locustfile.py"), "--host", url,
+        "--headless", "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--csv", str(prefix),
+        "--only-summary", "--think-min", "0.3", "--think-max", "0.6", "RealisticMix",
+    ]  # fmt: skip
+    subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, env=env)
+    with Path(f"{prefix}_stats.csv").open() as handle:
+        return {row["Name"]: row for row in csv.DictReader(handle)}
+
+
+def test_locust_users_speak_wss_with_the_stacks_ca(stack, tmp_path):
+    """The load users on the stack over HTTPS, trusting its CA through STACK_CA_FILE (set for this
+    session by conftest's local_tls; Locust's process inherits it). Without it, every session
+    fails on the certificate: the trust is the CA's."""
+    stats = locust(stack.url, tmp_path / "run", 3, 8, dict(os.environ))
+    assert int(stats["initial_load"]["Request Count"]) == 3
+    assert int(stats["fragment_rerun"]["Request Count"]) > 3
+    assert stats["Aggregated"]["Failure Count"] == "0"
+    without = {key: value for key, value in os.environ.items() if key != CA_FILE_VARIABLE}
+    stats = locust(stack.url, tmp_path / "untrusted", 1, 3, without)
+    assert int(stats["Aggregated"]["Failure Count"]) > 0
+    assert "fragment_rerun" not in stats or stats["fragment_rerun"]["Request Count"] == "0"
+    failures = Path(f"{tmp_path / 'untrusted'}_failures.csv").read_text()
+    assert "CERTIFICATE_VERIFY_FAILED" in failures
 
 
 @pytest.mark.parametrize("path", ["/", "/healthz", "/_stcore/nope", "/_stcore/metrics"])
