@@ -11,7 +11,9 @@
 # (the commits, not uncommitted changes); a non-root user runs it as themselves.
 # Output: build/ci/act.log (the workflow's log), build/ci/stand-ins/, artifacts/, sarif/.
 #   CI_LOCAL_TAG       the tag the push event is for (default v0.0.0)
-#   CI_LOCAL_ACT_ARGS  more act arguments, e.g. "--job lint" to run one job (tests/ci then fails)
+#   CI_LOCAL_ACT_ARGS  more act arguments, e.g. "--job lint" to run one job and the jobs it needs
+#                      (tests/ci then fails: it expects every job)
+#   CI_LOCAL_WORKFLOW  another workflow file (default .github/workflows/ci.yml), for trying changes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then
@@ -25,7 +27,7 @@ sudo -n true 2>/dev/null || { echo "ci-local: needs passwordless sudo, as GitHub
 docker=$(scripts/ensure-docker.sh)
 
 out=$PWD/build/ci
-workflow=.github/workflows/ci.yml
+workflow=${CI_LOCAL_WORKFLOW:-.github/workflows/ci.yml}
 actions=tests/ci/actions
 rm -rf "$out/stand-ins" "$out/artifacts" "$out/sarif" "$out/act.log" "$out/replaced.txt"
 mkdir -p "$out"

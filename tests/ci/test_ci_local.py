@@ -45,8 +45,11 @@ def head_sha() -> str:
 
 def test_every_job_of_the_workflow_succeeded():
     log = (OUT / "act.log").read_text()
-    succeeded = set(re.findall(r"^\[ci/([^\]]+)\]\s+🏁\s+Job succeeded", log, flags=re.M))
-    failed = set(re.findall(r"^\[ci/([^\]]+)\]\s+🏁\s+Job failed", log, flags=re.M))
+    # act pads the job names in its log prefix to one width.
+    succeeded = {
+        name.strip() for name in re.findall(r"^\[ci/([^\]]+)\]\s+🏁\s+Job succeeded", log, flags=re.M)
+    }
+    failed = {name.strip() for name in re.findall(r"^\[ci/([^\]]+)\]\s+🏁\s+Job failed", log, flags=re.M)}
     assert failed == set()
     assert succeeded == JOBS
 
