@@ -48,7 +48,19 @@ http:
 YAML
 "$registry_bin" serve "$registry_dir/config.yml" >"$out/registry.log" 2>&1 &
 registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null || true; wait $registry_pid 2>/dev/null || true; rm -rf "$registry_dir"' EXIT
+# act takes github.repository (and repository_owner) from a git remote on github.com: a
+# temporary one names this checkout OWNER/sales-dashboard for the run.
+owner=$(id -un)
+remote=act-ci-local
+git remote remove "$remote" 2>/dev/null || true
+git remote add "$remote" "https://github.com/$owner/sales-dashboard.git"
+cleanup() {
+  kill "$registry_pid" 2>/dev/null || true
+  wait "$registry_pid" 2>/dev/null || true
+  rm -rf "$registry_dir"
+  git remote remove "$remote" 2>/dev/null || true
+}
+trap cleanup EXIT
 registry=127.0.0.1:$port
 for _ in $(seq 50); do python3 -c "import urllib.request as u; u.urlopen('http://$registry/v2/', timeout=1)" 2>/dev/null && break; sleep 0.2; done
 
@@ -69,7 +81,6 @@ mapping=()
 for ref in "${!mapped[@]}"; do mapping+=(--local-repository "$ref=${mapped[$ref]}"); done
 
 tag=${CI_LOCAL_TAG:-v0.0.0}
-owner=$(id -un)
 cat >"$out/event.json" <<JSON
 {"ref": "refs/tags/$tag", "ref_name": "$tag", "ref_type": "tag",
  "repository": {"name": "sales-dashboard", "full_name": "$owner/sales-dashboard", "owner": {"login": "$owner", "name": "$owner"}, "default_branch": "main"},
@@ -82,7 +93,7 @@ status=0
   --platform ubuntu-latest=-self-hosted --concurrent-jobs 1 --action-offline-mode --no-cache-server \
   --action-cache-path "$HOME/.cache/act-ci-local" "${mapping[@]}" \
   --var "REGISTRY=$registry" --secret GITHUB_TOKEN=local-registry-takes-any \
-  --env "CI_LOCAL_OUT=$out" --actor "$owner" --defaultbranch main ${CI_LOCAL_ACT_ARGS:-} 2>&1 | tee "$out/act.log" || status=1
+  --env "CI_LOCAL_OUT=$out" --actor "$owner" --defaultbranch main --remote-name "$remote" ${CI_LOCAL_ACT_ARGS:-} 2>&1 | tee "$out/act.log" || status=1
 
 echo "ci-local: checking what the workflow did (tests/ci)" >&2
 CI_LOCAL_OUT=$out CI_LOCAL_REGISTRY=$registry CI_LOCAL_TAG=$tag CI_LOCAL_OWNER=$owner \

@@ -44,8 +44,10 @@ def head_sha() -> str:
 
 
 def jobs_that(outcome: str, log: str) -> set[str]:
-    """The jobs act's log says ended with ``outcome`` (it pads the names in its prefix)."""
-    return {name.strip() for name in re.findall(rf"^\[ci/([^\]]+)\]\s+🏁\s+Job {outcome}", log, flags=re.M)}
+    """The jobs act's log says ended with ``outcome``: it pads the names in its prefix and numbers
+    a matrix's jobs (``publish app-1``)."""
+    names = re.findall(rf"^\[ci/([^\]]+)\]\s+🏁\s+Job {outcome}", log, flags=re.M)
+    return {re.sub(r"-\d+$", "", name.strip()) for name in names}
 
 
 def test_every_job_of_the_workflow_succeeded():
