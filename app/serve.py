@@ -1,6 +1,6 @@
 """Start the app: ``python app/serve.py run app/streamlit_app.py [options]``.
 
-Streamlit's own command line (``python -m streamlit``), with two things first:
+Streamlit's own command line (``python -m streamlit``), with three things first:
 
 1. The settings (``sales_dashboard/settings.py``) are read before the server starts, so a bad
    value stops the start with a message naming the variable (exit 64) instead of breaking
@@ -12,6 +12,9 @@ Streamlit's own command line (``python -m streamlit``), with two things first:
    for the ACK of its first, which the client delays. Here the listening socket's file is
    re-opened as an ``IPPROTO_TCP`` socket, so asyncio sets TCP_NODELAY on every accepted
    connection, as it does for servers it binds itself. ``off`` keeps Streamlit's sockets.
+3. The app's Prometheus metrics (``sales_dashboard/metrics.py``): script runs by kind and
+   outcome, their duration and CPU, the shared caches, on ``SALES_METRICS_PORT`` (a port of
+   their own, never routed by the proxy). A port that cannot be bound stops the start (exit 64).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import socket
 import sys
 from collections.abc import Callable
 
+from sales_dashboard import metrics
 from sales_dashboard.settings import SettingsError, load_settings
 
 EXIT_BAD_SETTINGS = 64  # EX_USAGE, as deploy/app/entrypoint.sh uses for a bad secret file
@@ -57,6 +61,11 @@ def main() -> int:
         return EXIT_BAD_SETTINGS
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
+    try:
+        metrics.install(settings)
+    except OSError as error:
+        print(f"serve: SALES_METRICS_PORT={settings.metrics_port} cannot be served: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
     from streamlit.web.cli import main as streamlit_main
 
     return streamlit_main(prog_name="streamlit")

@@ -40,11 +40,13 @@ def healthy(base_url: str) -> bool:
 
 @dataclass
 class Server:
-    """A running Streamlit process: its URL, pid and log file."""
+    """A running Streamlit process: its URL, pid, log file and the URL of the app's own
+    metrics (None with ``SALES_METRICS_PORT=0``)."""
 
     base_url: str
     pid: int
     log_path: Path
+    metrics_url: str | None = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -72,8 +74,11 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
 @contextmanager
 def running_server(*options: str, env: dict[str, str] | None = None, base_path: str = "") -> Iterator[Server]:
     """Start the app (repo root as cwd, so .streamlit/config.toml applies), wait for
-    /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath."""
+    /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath.
+    The app's metrics get a free port of their own unless ``env`` sets ``SALES_METRICS_PORT``."""
     port = free_port()
+    env = {"SALES_METRICS_PORT": str(free_port()), **(env or {})}
+    metrics_port = int(env["SALES_METRICS_PORT"]) if env["SALES_METRICS_PORT"].strip().isdigit() else 0
     if base_path:
         options = (*options, "--server.baseUrlPath", base_path)
     command = [
@@ -89,10 +94,11 @@ def running_server(*options: str, env: dict[str, str] | None = None, base_path: 
     ]
     with tempfile.NamedTemporaryFile("wb", prefix="streamlit-", suffix=".log", delete=False) as log:
         process = subprocess.Popen(
-            command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
         )
     path = f"/{base_path.strip('/')}" if base_path else ""
-    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name))
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics" if metrics_port else None
+    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), metrics_url)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not server.healthy():

@@ -13,6 +13,8 @@
 |                            |             | a chart 20-40 kB, a table ~1 kB); 0 = build them every run |
 | SALES_TCP_NODELAY          | on          | on: TCP_NODELAY on the server's sockets (app/serve.py); |
 |                            |             | off: Streamlit's stock sockets (Nagle, ~40 ms stalls)    |
+| SALES_METRICS_PORT         | 9464        | the app's Prometheus metrics (sales_dashboard/metrics.py) |
+|                            |             | on this port, all interfaces; 0 = none                   |
 
 Bad values fail at start-up with a message naming the variable, never silently fall back.
 """
@@ -44,6 +46,7 @@ class Settings:
     table_cache: str = "shared"
     shared_cache: int = 1024
     tcp_nodelay: bool = True
+    metrics_port: int = 9464
 
 
 def _read_int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -97,4 +100,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         table_cache=_read_choice(env, "SALES_TABLE_CACHE", "shared", TABLE_CACHES),
         shared_cache=_read_int(env, "SALES_SHARED_CACHE", 1024, 0, MAX_SHARED_CACHE),
         tcp_nodelay=SWITCHES[_read_choice(env, "SALES_TCP_NODELAY", "on", tuple(SWITCHES))],
+        metrics_port=_read_int(env, "SALES_METRICS_PORT", 9464, 0, 65535),
     )

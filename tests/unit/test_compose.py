@@ -50,7 +50,7 @@ def test_image_defaults_are_those_of_the_image_list():
 
 def test_only_the_proxy_is_published_and_waits_for_a_healthy_app():
     assert "ports" not in SERVICES["app"]
-    assert SERVICES["app"]["expose"] == ["8501"]
+    assert SERVICES["app"]["expose"] == ["8501", "9464"]  # Streamlit; the app's metrics
     assert SERVICES["proxy"]["ports"] == ["${PROXY_BIND:-0.0.0.0}:${PROXY_PORT:-8080}:8080"]
     assert SERVICES["proxy"]["depends_on"] == {"app": {"condition": "service_healthy"}}
 

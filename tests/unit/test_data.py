@@ -96,6 +96,10 @@ def test_table_cache_choice_is_read_case_insensitively():
     assert load_settings({"SALES_TABLE_CACHE": " Copy "}).table_cache == "copy"
 
 
+def test_metrics_port_defaults_to_9464_and_0_turns_the_metrics_off():
+    assert (Settings().metrics_port, load_settings({"SALES_METRICS_PORT": "0"}).metrics_port) == (9464, 0)
+
+
 def test_shared_cache_and_tcp_nodelay_switch_off():
     settings = load_settings({"SALES_SHARED_CACHE": "0", "SALES_TCP_NODELAY": "OFF"})
     assert (settings.shared_cache, settings.tcp_nodelay) == (0, False)
@@ -115,6 +119,8 @@ def test_shared_cache_and_tcp_nodelay_switch_off():
         ({"SALES_SHARED_CACHE": "lots"}, "not a whole number"),
         ({"SALES_SHARED_CACHE": "-1"}, "outside"),
         ({"SALES_TCP_NODELAY": "yes"}, "not one of on, off"),
+        ({"SALES_METRICS_PORT": "http"}, "not a whole number"),
+        ({"SALES_METRICS_PORT": "65536"}, "outside"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):

@@ -1,0 +1,139 @@
+"""The app's own metrics (app/sales_dashboard/metrics.py), read from the real server's metrics
+port while the protocol client drives it: every run is counted once, by the kind that ran and
+how it ended, and nothing else moves."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+from local_server import APP, REPO, SERVE, running_server
+from streamlit_client import ServerError, StreamlitSession
+
+if TYPE_CHECKING:
+    from local_server import Server
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(server: Server) -> Samples:
+    assert server.metrics_url, "the test server runs without metrics"
+    with urllib.request.urlopen(server.metrics_url, timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def increments(before: Samples, after: Samples, name: str) -> Counter[tuple[str, ...]]:
+    """Label values -> how much ``name`` grew (only the series that grew)."""
+    grown = Counter()
+    for (sample, labels), value in after.items():
+        if sample == name and value != before.get((sample, labels), 0.0):
+            grown[tuple(value for _, value in labels)] = value - before.get((sample, labels), 0.0)
+    return grown
+
+
+def test_runs_are_counted_exactly_by_kind_and_outcome(server: Server) -> None:
+    """N same-month picks are N finished fragment runs; M full reruns are M finished full
+    runs; each of K month changes is a fragment run that ends for st.rerun() and a full run."""
+    picks, full_reruns, month_changes = 7, 4, 3
+    with StreamlitSession(server.base_url, timeout=20) as session:
+        before = scrape(server)
+        for day in range(picks):
+            session.pick_date(f"2023-01-{day + 10:02d}")
+        for day in range(full_reruns):
+            session.pick_date(f"2023-01-{day + 20:02d}", fragment=False)
+        for month in range(month_changes):
+            session.change_month(f"2023-{month + 2:02d}-05")
+        after = scrape(server)
+    runs = increments(before, after, "streamlit_script_runs_total")
+    assert runs == {
+        ("fragment", "finished"): picks,
+        ("full", "finished"): full_reruns + month_changes,
+        ("fragment", "rerun"): month_changes,
+    }
+    durations = increments(before, after, "streamlit_script_run_duration_seconds_count")
+    assert durations == {("fragment",): picks + month_changes, ("full",): full_reruns + month_changes}
+    cpu = increments(before, after, "streamlit_script_run_cpu_seconds_total")
+    wall = increments(before, after, "streamlit_script_run_duration_seconds_sum")
+    for kind in ("fragment", "full"):
+        # A run's own thread cannot use more CPU than the run's wall time (it is one thread).
+        assert 0 < cpu[kind,] <= wall[kind,] * 1.05
+    # A full run builds both views; a same-month fragment run only the daily one.
+    per_run = {kind: cpu[kind,] / durations[kind,] for kind in ("fragment", "full")}
+    assert per_run["fragment"] < per_run["full"]
+
+
+def test_a_user_error_is_an_error_run_of_the_kind_that_ran(server: Server) -> None:
+    """A wrong value type for the date breaks the session's runs (tests/integration/
+    test_bad_input.py): the fragment run and the full run after it both count as errors."""
+    with StreamlitSession(server.base_url, timeout=20) as session:
+        before = scrape(server)
+        session.set_widget_state(WidgetState(id=session.widget_id("selected_date"), int_value=5))
+        with pytest.raises(ServerError):
+            session.rerun(session.fragment_of("selected_date"))
+        with pytest.raises(ServerError):
+            session.pick_date("2023-01-08", fragment=False)
+        after = scrape(server)
+    runs = increments(before, after, "streamlit_script_runs_total")
+    assert runs == {("fragment", "error"): 1, ("full", "error"): 1}
+
+
+def test_shared_cache_hits_and_misses_are_counted(server: Server) -> None:
+    """The first view of a day builds its two charts and two tables (misses, unless another test
+    saw that day); the same day again finds all four (hits)."""
+    with StreamlitSession(server.base_url, timeout=20) as session:
+        session.pick_date("2023-12-30")
+        before = scrape(server)
+        session.pick_date("2023-12-29")
+        session.pick_date("2023-12-30")
+        after = scrape(server)
+    hits = increments(before, after, "sales_dashboard_shared_cache_hits_total")
+    misses = increments(before, after, "sales_dashboard_shared_cache_misses_total")
+    assert hits[("money_table",)] + misses[("money_table",)] == 4  # two tables per pick
+    assert hits[("ranked_bar_chart",)] + misses[("ranked_bar_chart",)] == 4  # two charts per pick
+    assert hits[("money_table",)] >= 2
+    assert hits[("ranked_bar_chart",)] >= 2
+
+
+def test_process_metrics_and_no_limit_outside_a_container(server: Server) -> None:
+    samples = scrape(server)
+    names = {name for name, _ in samples}
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds"} <= names
+    assert samples["process_resident_memory_bytes", ()] > 50e6  # the Streamlit process itself
+
+
+def test_a_metrics_port_in_use_stops_the_start_with_exit_64_and_names_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 - where the metrics server binds
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(SERVE), "run", str(APP), "--server.port", "1"],
+            cwd=REPO,
+            env={"PATH": "/usr/bin:/bin", "SALES_METRICS_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 64
+    assert f"SALES_METRICS_PORT={port} cannot be served" in result.stderr
+
+
+def test_metrics_off_serves_nothing_and_the_app_works() -> None:
+    with running_server(env={"SALES_METRICS_PORT": "0"}) as server:
+        assert server.metrics_url is None
+        with StreamlitSession(server.base_url, timeout=20) as session:
+            assert session.pick_date("2023-01-09").has_text("Best sellers, January 9, 2023")
