@@ -31,7 +31,7 @@ venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## create .venv (and .venv-c
 run: venv ## run the app locally on PORT (default 8501), no containers
 	$(PY) app/serve.py run app/streamlit_app.py --server.port $(PORT)
 
-up: ## build the images, start the compose stack, wait until healthy, print the URL
+up: ## build the images, start the compose stack, wait until healthy, print the URL (OBSERVABILITY=1: Prometheus too)
 	scripts/stack.sh up
 
 down: ## stop the compose stack
