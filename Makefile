@@ -9,8 +9,8 @@ CHECKOV_VENV := .venv-checkov
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down swarm-up swarm-down test test-unit test-integration test-load \
-	test-container test-browser lint bench bench-containers bench-replicas loadtest loadtest-gate soak \
+.PHONY: help venv run up down swarm-up swarm-down swarm-engine-up swarm-engine-down test test-unit test-integration test-load \
+	test-container test-browser lint ci-local bench bench-containers bench-replicas loadtest loadtest-gate soak \
 	images push lock clean
 
 help: ## list the targets
@@ -21,12 +21,18 @@ $(VENV)/.installed: requirements/dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
 	touch $@
 
+# The repo's import roots (app/, loadtests/) on the venv's path, as pyproject's pythonpath does for
+# pytest: scripts import sales_load and streamlit_client without touching sys.path.
+$(VENV)/.paths: $(VENV)/.installed
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "sales_dashboard_repo.pth").write_text("$(CURDIR)/app\n$(CURDIR)/loadtests\n")'
+	touch $@
+
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.txt
 	touch $@
 
-venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
+venv: $(VENV)/.installed $(VENV)/.paths $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
 
 run: venv ## run the app locally on PORT (default 8501), no containers
 	$(PY) app/serve.py run app/streamlit_app.py --server.port $(PORT)
@@ -43,28 +49,37 @@ swarm-up: ## deploy the Swarm stack (3 replicas; swarm init if the node is in no
 swarm-down: ## remove the Swarm stack; leave the swarm if swarm-up made it
 	scripts/swarm.sh down
 
+swarm-engine-up: ## start the Swarm engine of the tests and benchmarks (a dockerd of its own), print DOCKER_HOST
+	scripts/swarm-engine.sh up
+
+swarm-engine-down: ## stop the Swarm engine and remove its state (images, swarm)
+	scripts/swarm-engine.sh down
+
 test: venv ## every test tier: unit, integration, load, container, browser (fails on any skip)
 	scripts/test.sh
 
-test-unit: venv
+test-unit: venv ## the unit tier alone (AppTest, manifests, workflows)
 	scripts/test.sh unit
 
-test-integration: venv
+test-integration: venv ## the integration tier: real local Streamlit servers through the protocol client
 	scripts/test.sh integration
 
-test-load: venv
+test-load: venv ## the load tier: the short Locust gate and the Locust users
 	scripts/test.sh load
 
 loadtest-gate: test-load ## the short load gate of `make test`; report in artifacts/loadtest-gate
 
-test-container: venv
+test-container: venv ## the container tier: both images, compose and Swarm stacks on a real engine
 	scripts/test.sh container
 
 test-browser: venv ## Chromium (Debian's, installed if missing) through Playwright
 	scripts/test.sh browser
 
-lint: venv ## ruff, hadolint, yamllint, actionlint (workflows)
+lint: venv ## ruff, hadolint, yamllint, actionlint and zizmor (workflows)
 	scripts/lint.sh
+
+ci-local: venv ## run .github/workflows/ci.yml here with act (offline, local stand-ins), log in build/ci
+	scripts/ci-local.sh
 
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
@@ -76,7 +91,7 @@ bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 repli
 	$(PY) scripts/bench_replicas.py
 
 loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
-	$(PY) loadtests/compare.py $(LOADTEST_ARGS)
+	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
 
 soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
 	$(PY) scripts/soak.py $(SOAK_ARGS)

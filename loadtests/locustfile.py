@@ -1,4 +1,4 @@
-"""Locust entry point: the dashboard's load-test scenarios (classes in ``users.py``).
+"""Locust entry point: the dashboard's load-test scenarios (classes in ``sales_load/users.py``).
 
 Web UI against a running app or stack (open http://127.0.0.1:8089, pick users and rate):
 
@@ -9,22 +9,22 @@ Headless, one scenario by class name (or ``--tags fragment|full|month|mix``):
     .venv/bin/locust -f loadtests/locustfile.py --host http://127.0.0.1:8080 --headless \\
         -u 20 -r 5 -t 60s --csv build/loadtest/run --html build/loadtest/run.html FragmentUser
 
-``make loadtest`` (``loadtests/compare.py``) runs the fragment/full comparison and the report.
+``make loadtest`` (``scripts/loadtest.py``) runs the fragment/full comparison and the report.
 """
 
 from __future__ import annotations
 
 import csv
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 from locust import events
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from picks import DEFAULT_SEED
-from users import FragmentUser, FullRerunUser, MonthHopper, RealisticMix
+# Locust puts this file's directory on sys.path, so the package beside it imports as it does in
+# the tests and scripts (pyproject's pythonpath, the venv's .pth).
+from sales_load.harness import raise_fd_limit
+from sales_load.picks import DEFAULT_SEED
+from sales_load.users import FragmentUser, FullRerunUser, MonthHopper, RealisticMix
 
 __all__ = ["FragmentUser", "FullRerunUser", "MonthHopper", "RealisticMix"]
 
@@ -57,6 +57,14 @@ def _options(parser) -> None:
     )
     parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
     parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")
+
+
+@events.init.add_listener
+def _open_files_for_every_user(environment, **_kwargs) -> None:
+    """A user is a socket: the soft open-file limit up to the hard one (Locust itself stops at
+    10,000), and a clear error now, not thousands of failed connects later, when even that is too low."""
+    options = environment.parsed_options
+    raise_fd_limit((getattr(options, "num_users", 0) or 0) + 200)
 
 
 @events.test_start.add_listener

@@ -15,22 +15,17 @@ in the style of Streamlit's Docker tutorial on the same base and lock
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
-from datetime import datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "loadtests"))
-
-from local_server import free_port  # noqa: E402
-from streamlit_client import StreamlitSession  # noqa: E402
+from sales_load import harness
+from sales_load.harness import REPO
+from sales_load.local_server import free_port
+from streamlit_client import StreamlitSession
 
 SINGLE_STAGE_TAG = "sales-dashboard:single-stage-bench"
 HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]  # noqa: S108
@@ -125,7 +120,7 @@ def proxy_overhead(docker: str, app: str, proxy: str, picks: int) -> tuple[list[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.parser(__doc__, "bench_containers")
     parser.add_argument("--starts", type=int, default=7, help="container starts to time per image")
     parser.add_argument("--picks", type=int, default=60, help="fragment picks per path (direct, proxied)")
     args = parser.parse_args()
@@ -137,34 +132,41 @@ def main() -> None:
     build_single_stage(docker, base)
     app, proxy = images["APP_IMAGE"], images["PROXY_IMAGE"]
 
-    print(f"# bench_containers {datetime.now().isoformat(timespec='minutes')}")
-    print(f"machine: {platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}")
-    print("\n## image sizes (MB, as `docker image inspect` reports)")
-    for label, image in (("app", app), ("proxy", proxy), ("base", base), ("single-stage", SINGLE_STAGE_TAG)):
-        print(f"{label:>13}  {megabytes(docker, image):7.1f}  {image}")
-    venv = sh(docker, "run", "--rm", "--entrypoint", "sh", app, "-c",
-              "du -sm /opt/venv/lib/python3*/site-packages/* | sort -rn | head -8")  # fmt: skip
-    print("largest parts of the app's venv (MB):")
-    for line in venv.splitlines():
-        size, path = line.split(maxsplit=1)
-        print(f"{size:>13}  {Path(path).name}")
+    with harness.Report("bench_containers", args.out, {"base": base}) as report:
+        report.line("\n## image sizes (MB, as `docker image inspect` reports)")
+        for label, image in (
+            ("app", app),
+            ("proxy", proxy),
+            ("base", base),
+            ("single-stage", SINGLE_STAGE_TAG),
+        ):
+            size = report.figure(f"size_mb_{label}", megabytes(docker, image))
+            report.line(f"{label:>13}  {size:7.1f}  {image}")
+        venv = sh(docker, "run", "--rm", "--entrypoint", "sh", app, "-c",
+                  "du -sm /opt/venv/lib/python3*/site-packages/* | sort -rn | head -8")  # fmt: skip
+        report.line("largest parts of the app's venv (MB):")
+        for line in venv.splitlines():
+            size, path = line.split(maxsplit=1)
+            report.line(f"{size:>13}  {Path(path).name}")
 
-    print(f"\n## container start to healthy (s, {args.starts} runs each)")
-    for label, image, port, path in (
-        ("app", app, 8501, "/_stcore/health"),
-        ("proxy", proxy, 8080, "/healthz"),
-    ):
-        times = start_to_healthy(docker, image, port, path, args.starts)
-        print(
-            f"{label:>13}  median {statistics.median(times):.2f}  min {min(times):.2f}  max {max(times):.2f}"
-        )
+        report.line(f"\n## container start to healthy (s, {args.starts} runs each)")
+        for label, image, port, path in (
+            ("app", app, 8501, "/_stcore/health"),
+            ("proxy", proxy, 8080, "/healthz"),
+        ):
+            times = report.figure(
+                f"start_s_{label}", start_to_healthy(docker, image, port, path, args.starts)
+            )
+            middle = statistics.median(times)
+            report.line(f"{label:>13}  median {middle:.2f}  min {min(times):.2f}  max {max(times):.2f}")
 
-    print(f"\n## fragment pick, direct vs through the proxy ({args.picks} picks each, alternating)")
-    direct, proxied = proxy_overhead(docker, app, proxy, args.picks)
-    md, mp = statistics.median(direct) * 1000, statistics.median(proxied) * 1000
-    print(f"{'direct':>13}  median {md:6.1f} ms")
-    print(f"{'proxied':>13}  median {mp:6.1f} ms")
-    print(f"{'ratio':>13}  {mp / md:.3f}  (proxy adds {mp - md:+.1f} ms at the median)")
+        report.line(f"\n## fragment pick, direct vs through the proxy ({args.picks} picks each, alternating)")
+        direct, proxied = proxy_overhead(docker, app, proxy, args.picks)
+        md, mp = statistics.median(direct) * 1000, statistics.median(proxied) * 1000
+        report.figure("pick_ms_direct_proxied", (md, mp))
+        report.line(f"{'direct':>13}  median {md:6.1f} ms")
+        report.line(f"{'proxied':>13}  median {mp:6.1f} ms")
+        report.line(f"{'ratio':>13}  {mp / md:.3f}  (proxy adds {mp - md:+.1f} ms at the median)")
 
 
 if __name__ == "__main__":

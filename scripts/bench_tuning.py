@@ -5,7 +5,8 @@
          through ``st.cache_data`` (``SALES_TABLE_CACHE=copy``), no shared charts
          (``SALES_SHARED_CACHE=0``), Streamlit's sockets (``SALES_TCP_NODELAY=off``)
   tuned  the repo's settings: ``.streamlit/config.toml`` (``postScriptGC = false``) and the
-         app's defaults (shared table and charts, TCP_NODELAY)
+         app's defaults (shared table and charts, TCP_NODELAY), the cache warm-up off: both run
+         cold, so "first views" are days nobody has picked yet (``SALES_WARMUP=off``)
 
 Per configuration, on a fresh local server:
   1. one interaction at a time (``scripts/bench_interactions.py``'s method, no browser cache):
@@ -21,41 +22,27 @@ Then, on the tuned server, the load generator itself: ``--generator-users`` Real
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
-from datetime import datetime
-from pathlib import Path
-from types import SimpleNamespace
 
-import psutil
-import streamlit
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "loadtests"))
-sys.path.insert(0, str(REPO / "scripts"))
-
-from bench_interactions import run as serial_run  # noqa: E402
-
-from compare import LOCUSTFILE, Target, WorkModel, analyse, run_locust  # noqa: E402
-from local_server import running_server  # noqa: E402
-from server_probe import ProcessProbe, http_sessions  # noqa: E402
+from sales_load import harness, serial
+from sales_load.comparison import WorkModel, analyse
+from sales_load.locust_runs import LocustRun, read_rows, run_locust
+from sales_load.targets import Target, local_target
 
 CONFIGS = {
     "stock": (
         ["--runner.postScriptGC", "true"],
         {"SALES_TABLE_CACHE": "copy", "SALES_SHARED_CACHE": "0", "SALES_TCP_NODELAY": "off"},
     ),
-    "tuned": ([], {}),
+    "tuned": ([], {"SALES_WARMUP": "off"}),  # cold: first views are days nobody picked yet
 }
 P95_LIMIT_MS = 250.0
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.parser(__doc__, "bench_tuning")
     parser.add_argument("--interactions", type=int, default=40, help="serial interactions per kind")
     parser.add_argument("--steps", type=int, nargs="+", default=[1, 2, 4, 8], help="Locust user counts")
     parser.add_argument("--step-seconds", type=int, default=20, help="seconds per capacity step")
@@ -65,41 +52,33 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--generator-seconds", type=int, default=60, help="seconds of steady generator load")
     parser.add_argument("--think", type=float, nargs=2, default=[20.0, 40.0], help="RealisticMix think time")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    parser.add_argument("--out", type=Path, default=REPO / "build" / "bench-tuning")
     return parser.parse_args()
 
 
-def serial(url: str, pid: int, args: argparse.Namespace) -> dict[str, float]:
+def serial_figures(target: Target, args: argparse.Namespace) -> dict[str, float]:
     """Two passes over the same days: first views (nothing cached), then the same days again
     (every chart and table in the app's shared cache, when it has one)."""
     figures = {}
     for suffix in ("", "_repeat"):
-        options = SimpleNamespace(interactions=args.interactions, sessions=1, no_cache=True)
-        samples = serial_run(url, pid, options)
+        samples, source = serial.run(
+            target.url, target.pid, interactions=args.interactions, sessions=1, message_cache=False
+        )
         for kind in ("fragment", "full"):
             rows = [s for s in samples if s.kind == kind]
             figures[f"{kind}_cpu_median{suffix}"] = statistics.median(s.cpu_ms for s in rows)
             figures[f"{kind}_cpu_mean{suffix}"] = statistics.fmean(s.cpu_ms for s in rows)
             figures[f"{kind}_wall_p50{suffix}"] = statistics.median(s.wall_ms for s in rows)
-    figures["cpu_source"] = options.cpu_source
+    figures["cpu_source"] = source
     return figures
 
 
-def capacity(url: str, pid: int, name: str, args: argparse.Namespace) -> list[tuple[int, float, float, int]]:
+def capacity(target: Target, name: str, args: argparse.Namespace) -> list[tuple[int, float, float, int]]:
     """[(users, steady fragment interactions/s, p95 ms, failures)] per step."""
     rows = []
     for users in args.steps:
-        options = SimpleNamespace(
-            users=users,
-            spawn_rate=users,
-            duration=args.step_seconds,
-            seed=2023,
-            timeout=30.0,
-            message_cache=False,
-        )
         prefix = args.out / f"{name}-capacity-{users}u"
-        target = Target(url, ProcessProbe(pid), http_sessions(url))
-        sampler = run_locust(target, "fragment", options, prefix)
+        sampler = target.sampler()
+        run_locust(target.url, LocustRun(["FragmentUser"], users, users, args.step_seconds), prefix, sampler)
         result = analyse("fragment", WorkModel(26, 0.0), prefix, sampler, warmup=3.0)
         rate = result.window_interactions / result.window_seconds if result.window_seconds else 0.0
         rows.append((users, rate, result.percentiles_ms["95%"], result.failures_all))
@@ -112,55 +91,44 @@ def generator(url: str, args: argparse.Namespace) -> tuple[float, float, int, in
     spawn_rate = 25
     ramp = args.generator_users / spawn_rate + 5
     prefix = args.out / "generator"
-    command = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", url, "--headless",
-        "-u", str(args.generator_users), "-r", str(spawn_rate),
-        "-t", f"{int(ramp + args.generator_seconds)}s",
-        "--think-min", str(args.think[0]), "--think-max", str(args.think[1]), "--csv", str(prefix),
-        "--only-summary", "--loglevel", "WARNING", "RealisticMix",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    locust = psutil.Process(process.pid)
-    time.sleep(ramp)
-    before, start = locust.cpu_times(), time.monotonic()
-    time.sleep(args.generator_seconds - 2)
-    after, wall = locust.cpu_times(), time.monotonic() - start
-    process.wait(timeout=60)
-    share = (after.user + after.system - before.user - before.system) / wall
-    import csv
-
-    with Path(f"{prefix}_stats.csv").open() as handle:
-        total = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    run = LocustRun(
+        ["RealisticMix"], args.generator_users, spawn_rate, int(ramp + args.generator_seconds),
+        extra=["--think-min", str(args.think[0]), "--think-max", str(args.think[1])],
+    )  # fmt: skip
+    started = time.time()
+    outcome = run_locust(url, run, prefix)
+    share = outcome.cpu_share(started + ramp, started + ramp + args.generator_seconds - 2) or float("nan")
+    total = next(
+        r for r in read_rows(prefix.with_name(f"{prefix.name}_stats.csv")) if r["Name"] == "Aggregated"
+    )
     return args.generator_users / share, share, int(total["Request Count"]), int(total["Failure Count"])
 
 
 def main() -> None:
     args = parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
     gen = None
-    for name in args.configs:
-        options, env = CONFIGS[name]
-        print(f"[{name}] {' '.join(options) or '(config.toml)'} {env}", flush=True)
-        with running_server(*options, env={"SALES_PRODUCT_COUNT": "26", **env}) as server:
-            figures = serial(server.base_url, server.pid, args)
-            figures["capacity"] = capacity(server.base_url, server.pid, name, args)
-            if name == "tuned" and args.generator_users:
-                gen = generator(server.base_url, args)
-        results[name] = figures
-    cpu = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-           if line.startswith("model name")][:1]  # fmt: skip
-    print(f"\n# bench_tuning  {datetime.now():%Y-%m-%d %H:%M}")
-    print(
-        f"# streamlit {streamlit.__version__}, python {platform.python_version()}, "
-        f"nproc {len(os.sched_getaffinity(0))}, {cpu[0] if cpu else 'unknown'}; 26 products, no delay, "
-        f"{args.interactions} serial interactions per kind, "
-        f"capacity steps {args.steps} x {args.step_seconds}s"
-    )
-    print("# server CPU from " + ", ".join(f"{n}: {results[n]['cpu_source']}" for n in results))
+    settings = {"products": 26, "delay": "0s", "serial interactions per kind": args.interactions,
+                "capacity steps": f"{args.steps} x {args.step_seconds}s"}  # fmt: skip
+    with harness.Report("bench_tuning", args.out, settings) as report:
+        for name in args.configs:
+            options, env = CONFIGS[name]
+            print(f"[{name}] {' '.join(options) or '(config.toml)'} {env}", flush=True)
+            with local_target({"SALES_PRODUCT_COUNT": "26", **env}, options) as target:
+                figures = serial_figures(target, args)
+                figures["capacity"] = capacity(target, name, args)
+                if name == "tuned" and args.generator_users:
+                    gen = generator(target.url, args)
+            results[name] = figures
+        report.figure("configs", results)
+        print_figures(report, results, gen, args)
+
+
+def print_figures(report: harness.Report, results: dict[str, dict], gen: tuple | None, args) -> None:
+    report.line("# server CPU from " + ", ".join(f"{n}: {results[n]['cpu_source']}" for n in results))
     header = f"{'figure':<44}" + "".join(f"{n:>10}" for n in results)
-    print(header)
-    print("-" * len(header))
+    report.line(header)
+    report.line("-" * len(header))
     for key, label in (
         ("fragment_cpu_median", "fragment server CPU median (ms)"),
         ("fragment_cpu_mean", "fragment server CPU mean (ms)"),
@@ -171,13 +139,13 @@ def main() -> None:
         ("full_cpu_median_repeat", "repeat views: full rerun CPU median (ms)"),
         ("fragment_wall_p50_repeat", "repeat views: fragment p50, direct (ms)"),
     ):
-        print(f"{label:<44}" + "".join(f"{results[n][key]:>10.1f}" for n in results))
-    print(
+        report.line(f"{label:<44}" + "".join(f"{results[n][key]:>10.1f}" for n in results))
+    report.line(
         f"{'fragment/full server CPU (means)':<44}"
         + "".join(f"{results[n]['fragment_cpu_mean'] / results[n]['full_cpu_mean']:>10.2f}" for n in results)
     )
     for index, users in enumerate(args.steps):
-        print(
+        report.line(
             f"{f'{users} users: fragment/s, p95 ms':<44}"
             + "".join(
                 f"{results[n]['capacity'][index][1]:>5.1f},{results[n]['capacity'][index][2]:>4.0f}"
@@ -186,11 +154,11 @@ def main() -> None:
         )
     for n in results:
         ok = [rate for _, rate, p95, failed in results[n]["capacity"] if p95 <= P95_LIMIT_MS and not failed]
-        print(
+        report.line(
             f"{n}: best fragment interactions/s with p95 <= {P95_LIMIT_MS:.0f} ms: {max(ok, default=0):.1f}"
         )
     if gen:
-        print(
+        report.line(
             f"load generator: {args.generator_users} RealisticMix users (think {args.think[0]:g}-"
             f"{args.think[1]:g} s) used {gen[1]:.2f} of a core -> {gen[0]:.0f} users per core "
             f"({gen[2]} requests, {gen[3]} failed)"
@@ -198,4 +166,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -20,20 +20,17 @@ import argparse
 import sys
 import threading
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "loadtests"))
-
-from local_server import running_server  # noqa: E402
-from picks import DayStream  # noqa: E402
-from server_probe import ProcessProbe, http_sessions  # noqa: E402
-from streamlit_client import StreamlitSession  # noqa: E402
-from streamlit_client.errors import StreamlitClientError  # noqa: E402
+from sales_load import harness
+from sales_load.picks import DayStream
+from sales_load.server_probe import ProcessProbe, http_sessions
+from sales_load.targets import local_target, server_options
+from streamlit_client import StreamlitSession
+from streamlit_client.errors import StreamlitClientError
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.parser(__doc__, "soak")
     parser.add_argument("--interactions", type=int, default=3000, help="total interactions (default 3000)")
     parser.add_argument("--workers", type=int, default=4, help="concurrent sessions (default 4)")
     parser.add_argument("--per-session", type=int, default=25, help="interactions before a session closes")
@@ -47,8 +44,10 @@ def parse_args() -> argparse.Namespace:
 
 
 class Soak:
-    def __init__(self, url: str, args: argparse.Namespace, probe: ProcessProbe) -> None:
-        self.url, self.args, self.probe = url, args, probe
+    def __init__(
+        self, url: str, args: argparse.Namespace, probe: ProcessProbe, report: harness.Report
+    ) -> None:
+        self.url, self.args, self.probe, self.report = url, args, probe, report
         self.sessions = http_sessions(url)
         self.lock = threading.Lock()
         self.done = 0
@@ -72,10 +71,9 @@ class Soak:
             time.monotonic() - self.start,
         )
         self.rows.append(row)
-        print(
+        self.report.line(
             f"{row[0]:<8}{row[1]:>7}{row[2]:>9}{row[3]:>9.1f}{row[4]:>9}{row[5]:>6}{row[6]!s:>10}"
-            f"{row[7]:>9.1f}{row[8]:>8.0f}",
-            flush=True,
+            f"{row[7]:>9.1f}{row[8]:>8.0f}"
         )
 
     def count(self, ok: bool) -> bool:
@@ -115,16 +113,17 @@ class Soak:
 
 def main() -> int:
     args = parse_args()
-    options = [p for opt in args.server_option for p in (f"--{opt.split('=', 1)[0]}", opt.split("=", 1)[1])]
     env = {"SALES_PRODUCT_COUNT": str(args.products)}
-    with running_server(*options, env=env) as server:
-        soak = Soak(server.base_url, args, ProcessProbe(server.pid))
-        print(
-            f"# soak: {args.interactions} interactions, {args.workers} workers, "
-            f"{args.per_session} per session, "
-            f"{args.products} products, options {' '.join(args.server_option) or '(config.toml)'}"
-        )
-        print(
+    settings = {
+        "interactions": args.interactions, "workers": args.workers, "per session": args.per_session,
+        "products": args.products, "options": " ".join(args.server_option) or "(config.toml)",
+    }  # fmt: skip
+    with (
+        harness.Report("soak", args.out, settings) as report,
+        local_target(env, server_options(args.server_option)) as server,
+    ):
+        soak = Soak(server.url, args, server.probe, report)
+        report.line(
             f"{'row':<8}{'inter.':>7}{'sessions':>9}{'rss MB':>9}{'threads':>9}{'fds':>6}{'live':>10}"
             f"{'cpu s':>9}{'wall s':>8}"
         )
@@ -136,15 +135,17 @@ def main() -> int:
             thread.join()
         time.sleep(args.settle)
         soak.row("settled")
-    runs = [r for r in soak.rows if r[0] == "run"]
-    if len(runs) >= 2:
-        first, last = runs[0], soak.rows[-1]
-        growth = (last[3] - first[3]) / max(last[1] - first[1], 1) * 1000
-        print(
-            f"# RSS {first[3]:.1f} MB after {first[1]} interactions -> {last[3]:.1f} MB after {last[1]} "
-            f"({growth:+.2f} MB per 1,000 interactions); threads {first[4]} -> {last[4]}, fds {first[5]} -> "
-            f"{last[5]}; {soak.sessions_opened} sessions opened; {soak.failed} failed"
-        )
+        runs = [r for r in soak.rows if r[0] == "run"]
+        if len(runs) >= 2:
+            first, last = runs[0], soak.rows[-1]
+            growth = (last[3] - first[3]) / max(last[1] - first[1], 1) * 1000
+            report.figure("rss_mb_per_1000_interactions", growth)
+            report.line(
+                f"# RSS {first[3]:.1f} MB after {first[1]} interactions -> {last[3]:.1f} MB after {last[1]} "
+                f"({growth:+.2f} MB per 1,000 interactions); threads {first[4]} -> {last[4]}, "
+                f"fds {first[5]} -> {last[5]}; {soak.sessions_opened} sessions opened; {soak.failed} failed"
+            )
+        report.figure("rows", soak.rows)
     return 1 if soak.failed else 0
 
 

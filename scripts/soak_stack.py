@@ -19,23 +19,16 @@ then closed sessions are still held for a reconnect, so memory grows by design.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
-from datetime import datetime
-from pathlib import Path
+from dataclasses import asdict
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "loadtests"))
-
-import streamlit  # noqa: E402
-
-from churn import Sample, container_sampler, local_sampler, soak  # noqa: E402
-from local_server import running_server  # noqa: E402
+from sales_load import harness
+from sales_load.churn import container_sampler, local_sampler, soak
+from sales_load.local_server import running_server
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.parser(__doc__, "soak_stack")
     parser.add_argument("--duration", type=float, default=1800, help="seconds of traffic (default 1800)")
     parser.add_argument("--warmup", type=float, default=300, help="seconds not counted in growth (300)")
     parser.add_argument("--workers", type=int, default=4, help="sessions open at once (default 4)")
@@ -47,29 +40,36 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def print_sample(sample: Sample) -> None:
-    line = f"{sample.at:7.0f} s  rss {sample.rss_mb:7.1f} MB  threads {sample.threads:3d}  fds {sample.fds:d}"
-    print(line, flush=True)
-
-
 def main() -> int:
     args = parse_args()
-    print(f"# soak  {datetime.now():%Y-%m-%d %H:%M}  {platform.node()}  {os.cpu_count()} cores  "
-          f"Python {platform.python_version()}  Streamlit {streamlit.__version__}")  # fmt: skip
-    print(f"# duration {args.duration:.0f} s, warm-up {args.warmup:.0f} s, {args.workers} workers")
-    options = {"duration": args.duration, "warmup": args.warmup, "workers": args.workers,
-               "interval": args.interval, "progress": print_sample}  # fmt: skip
-    if args.url and args.container:
-        result = soak(args.url, container_sampler(args.docker, args.container), **options)
-    elif args.url and args.pid:
-        result = soak(args.url, local_sampler(args.pid), **options)
-    elif args.url:
+    if args.url and not (args.pid or args.container):
         sys.exit("--url needs --pid (local server) or --container (container)")
-    else:
-        with running_server() as server:
-            print(f"# local server {server.base_url} pid {server.pid}", flush=True)
-            result = soak(server.base_url, local_sampler(server.pid), **options)
-    print(result.summary())
+    settings = {
+        "duration": f"{args.duration:.0f} s", "warm-up": f"{args.warmup:.0f} s",
+        "workers": args.workers, "server": args.url or "local",
+    }  # fmt: skip
+    with harness.Report("soak_stack", args.out, settings) as report:
+
+        def print_sample(sample) -> None:
+            report.line(
+                f"{sample.at:7.0f} s  rss {sample.rss_mb:7.1f} MB  threads {sample.threads:3d}  "
+                f"fds {sample.fds:d}"
+            )
+
+        options = {"duration": args.duration, "warmup": args.warmup, "workers": args.workers,
+                   "interval": args.interval, "progress": print_sample}  # fmt: skip
+        if args.url and args.container:
+            result = soak(args.url, container_sampler(args.docker, args.container), **options)
+        elif args.url:
+            result = soak(args.url, local_sampler(args.pid), **options)
+        else:
+            with running_server() as server:
+                report.line(f"# local server {server.base_url} pid {server.pid}")
+                result = soak(server.base_url, local_sampler(server.pid), **options)
+        for line in result.summary().splitlines():
+            report.line(line)
+        report.figure("samples", [asdict(s) for s in result.samples])
+        report.figure("failures", result.failures)
     return 1 if result.failures else 0
 
 

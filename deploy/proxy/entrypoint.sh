@@ -14,6 +14,7 @@ set -eu
 : "${PROXY_WS_PER_CLIENT:=50}"      # open WebSockets (sessions) per client address
 : "${PROXY_DNS_INTERVAL:=5}"        # seconds between DNS checks of APP_HOST
 : "${PROXY_LOG_EXPORTER:=}"         # host:port (UDP syslog) of the access-log exporter; empty: none
+: "${PROXY_TRUSTED_HOPS:=}"         # load-balancer mode: CIDRs of the hops in front (empty: none)
 
 conf=/tmp/nginx
 
@@ -27,6 +28,26 @@ done
 
 [ -z "$PROXY_LOG_EXPORTER" ] || echo "$PROXY_LOG_EXPORTER" | grep -Eq '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[1-9][0-9]{0,4}$' \
   || die "PROXY_LOG_EXPORTER must look like proxy-metrics:5140 (host:port), got '$PROXY_LOG_EXPORTER'"
+# One address or CIDR, IPv4 (octets 0-255, prefix 0-32) or IPv6 (hex groups, one "::" at most,
+# prefix 0-128); nginx itself would refuse others only when it starts, without naming the setting.
+valid_cidr() {
+  case $1 in
+    *:*)
+      echo "$1" | grep -Eq '^[0-9A-Fa-f:.]+(/([0-9]|[1-9][0-9]|1[01][0-9]|12[0-8]))?$' || return 1
+      [ "$(echo "${1%/*}" | grep -o '::' | wc -l)" -le 1 ]
+      ;;
+    *)
+      echo "$1" | awk -F/ '
+        NF > 2 || ($2 != "" && ($2 !~ /^[0-9]+$/ || $2 > 32)) || ($0 ~ /\/$/) { exit 1 }
+        { n = split($1, o, "."); if (n != 4) exit 1
+          for (i = 1; i <= 4; i++) if (o[i] !~ /^[0-9]+$/ || o[i] > 255) exit 1 }'
+      ;;
+  esac
+}
+trusted_hops=$(echo "$PROXY_TRUSTED_HOPS" | tr ',' ' ')
+for hop in $trusted_hops; do
+  valid_cidr "$hop" || die "PROXY_TRUSTED_HOPS must list addresses or CIDRs (10.0.0.0/8, fd00::/8), got '$hop'"
+done
 
 mkdir -p "$conf"
 cat >"$conf/limits.conf" <<LIMITS
@@ -35,6 +56,15 @@ limit_req zone=per_client burst=$PROXY_BURST_PER_CLIENT nodelay;
 limit_conn_zone \$websocket_client zone=ws_per_client:10m;
 limit_conn ws_per_client $PROXY_WS_PER_CLIENT;
 LIMITS
+
+# Load-balancer mode: requests from these peers may name the client (X-Forwarded-For) and the
+# scheme (X-Forwarded-Proto); nginx.conf's realip settings and its $from_trusted_hop geo read these.
+: >"$conf/trusted_hops.conf"
+: >"$conf/trusted_hops.geo"
+for hop in $trusted_hops; do
+  echo "set_real_ip_from $hop;" >>"$conf/trusted_hops.conf"
+  echo "$hop 1;" >>"$conf/trusted_hops.geo"
+done
 
 # Sorted addresses of APP_HOST, one per line; empty while it does not resolve.
 resolve() {

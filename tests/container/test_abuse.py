@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bystander import compare, p95
+from sales_load.bystander import compare, p95
 from streamlit_client import SessionClosed, StreamlitSession
 
 from .test_stack import SECURITY_HEADERS, log_line, probe_path, request

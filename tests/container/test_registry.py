@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from local_server import stop
+from sales_load.local_server import stop
 from streamlit_client import StreamlitSession
 
 from .conftest import ROOT, free_port, run

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from local_server import Server, running_server
+from sales_load.local_server import Server, running_server
 from streamlit_client import StreamlitSession
 
 

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from local_server import running_server
+from sales_load.local_server import running_server
 from streamlit_client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
 
 

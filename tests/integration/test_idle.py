@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from local_server import running_server
+from sales_load.local_server import running_server
 from streamlit_client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Abuse over the WebSocket protocol, against a local server: what the abuser gets, and that the
 server and every other session carry on at their usual speed.
 
-Bystander latency is compared side by side (loadtests/bystander.py): one session picks days
+Bystander latency is compared side by side (loadtests/sales_load/bystander.py): one session picks days
 while the abuse is off, then while it runs, in alternating rounds. The bound is the issue's:
 the bystander's p95 within 20 % of its baseline, plus ``NOISE_MS`` — one scheduler time slice
 on a 2-core machine shared with other test runs, where a single preempted pick moves a p95 of
@@ -18,8 +18,8 @@ import psutil
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from bystander import Activity, compare, p95
-from local_server import Server, running_server
+from sales_load.bystander import Activity, compare, p95
+from sales_load.local_server import Server, running_server
 from streamlit_client import SessionClosed, StreamlitSession
 from streamlit_client.messages import rerun_msg
 

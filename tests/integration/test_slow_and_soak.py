@@ -12,8 +12,8 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from churn import local_sampler, soak
-from local_server import running_server
+from sales_load.churn import local_sampler, soak
+from sales_load.local_server import running_server
 from streamlit_client import StreamlitSession
 from streamlit_client.messages import rerun_msg
 

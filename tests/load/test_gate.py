@@ -1,4 +1,4 @@
-"""The short load-test gate inside `make test`: `loadtests/compare.py` against local servers.
+"""The short load-test gate inside `make test`: `make loadtest` (sales_load.loadtest) against local servers.
 
 One short comparison per work model (26 products, 1,000 products, demo delay on) runs once
 for the module; the tests then gate on what holds on a noisy 2-core machine: zero failed
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-import compare
+from sales_load import comparison, loadtest
 
 SHORT = [
     "--users",
@@ -33,6 +33,10 @@ SHORT = [
 ]
 
 
+# LOADTEST_TARGET=stack: the gate runs against compose stacks of the images already built (the
+# GitHub workflow's image job sets it with IMAGES_PREBUILT=1); default: local servers.
+TARGET = ["--target", os.environ["LOADTEST_TARGET"]] if os.environ.get("LOADTEST_TARGET") else []
+
 # Kept after the run (CI uploads it; GitHub writes its summary.md to the job summary).
 REPORT_DIR = Path(
     os.environ.get("LOADTEST_REPORT_DIR", Path(__file__).resolve().parents[2] / "artifacts/loadtest-gate")
@@ -43,7 +47,7 @@ REPORT_DIR = Path(
 def gate() -> tuple[int, Path]:
     out = REPORT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    return compare.main([*SHORT, "--products", "26", "1000", "--out", str(out)]), out
+    return loadtest.main([*SHORT, *TARGET, "--products", "26", "1000", "--out", str(out)]), out
 
 
 def results(out: Path) -> list[dict]:
@@ -53,19 +57,19 @@ def results(out: Path) -> list[dict]:
 def test_gate_passes_with_zero_failures(gate):
     code, out = gate
     assert code == 0, (out / "summary.md").read_text()
-    for comparison in results(out):
+    for result in results(out):
         for scenario in ("fragment", "full"):
-            assert comparison[scenario]["failures_all"] == 0
-            assert comparison[scenario]["window_interactions"] >= 8
+            assert result[scenario]["failures_all"] == 0
+            assert result[scenario]["window_interactions"] >= 8
 
 
 def test_each_model_meets_its_thresholds(gate):
     _, out = gate
     by_model = {(c["model"]["products"], c["model"]["delay"]): c for c in results(out)}
     assert set(by_model) == {(26, 0.0), (1000, 0.0), (26, 0.5)}
-    for comparison in by_model.values():
-        ratio_checks = [c for c in comparison["checks"] if c["check"].startswith("fragment/full")]
-        assert ratio_checks, comparison["checks"]
+    for result in by_model.values():
+        ratio_checks = [c for c in result["checks"] if c["check"].startswith("fragment/full")]
+        assert ratio_checks, result["checks"]
         assert all(c["ok"] for c in ratio_checks), ratio_checks
     small = by_model[(26, 0.0)]
     assert small["fragment"]["cpu_ms_per_interaction"] < small["full"]["cpu_ms_per_interaction"]
@@ -92,13 +96,13 @@ def test_a_tighter_threshold_fails_the_gate(gate):
     """The same figures judged with a CPU ratio no fragment can meet: exit 1, FAIL in the summary."""
     _, out = gate
     strict = ["--products", "26", "--models", "nodelay", "--max-cpu-ratio-small", "0.01"]
-    args = compare.parse_args([*SHORT, *strict])
+    args = loadtest.parse_args([*SHORT, *strict])
     data = next(c for c in results(out) if c["model"] == {"products": 26, "delay": 0.0})
-    comparison = compare.Comparison(
-        compare.WorkModel(26, 0.0),
-        compare.ScenarioResult(**data["fragment"]),
-        compare.ScenarioResult(**data["full"]),
+    judged = comparison.Comparison(
+        comparison.WorkModel(26, 0.0),
+        comparison.ScenarioResult(**data["fragment"]),
+        comparison.ScenarioResult(**data["full"]),
     )
-    compare.check(comparison, args)
-    failed = [c["check"] for c in comparison.checks if not c["ok"]]
+    comparison.check(judged, args)
+    failed = [c["check"] for c in judged.checks if not c["ok"]]
     assert failed == ["fragment/full cpu_ms_per_interaction"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from local_server import REPO, Server, running_server
-from picks import DayStream, expect_fragment, expect_full
+from sales_load.local_server import REPO, Server, running_server
+from sales_load.picks import DayStream, expect_fragment, expect_full
 from streamlit_client import StreamlitSession
 from streamlit_client.errors import UnexpectedOutcome
 

@@ -14,12 +14,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app" / "streamlit_app.py"
 SERVE = REPO / "app" / "serve.py"  # Streamlit's CLI with the settings checked and TCP_NODELAY on
 START_TIMEOUT = 60.0
@@ -40,12 +40,13 @@ def healthy(base_url: str) -> bool:
 
 @dataclass
 class Server:
-    """A running Streamlit process: its URL, pid, log file and the URL of the app's own
-    metrics (None with ``SALES_METRICS_PORT=0``)."""
+    """A running Streamlit process: its URL, pid and log file (and the process, to wait for), and
+    the URL of the app's own metrics (None with ``SALES_METRICS_PORT=0``)."""
 
     base_url: str
     pid: int
     log_path: Path
+    process: subprocess.Popen | None = None
     metrics_url: str | None = None
 
     def log(self) -> str:
@@ -61,6 +62,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_ready(
+    process: subprocess.Popen,
+    ready: Callable[[], bool],
+    log: Callable[[], str],
+    error: type[Exception],
+    timeout: float,
+) -> None:
+    """Poll ``ready()`` until it is true; raise ``error`` with ``log()`` if ``process`` exits first
+    or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None:
+            raise error(f"{process.args[:2]} exited with {process.returncode}:\n{log()}")
+        if time.monotonic() > deadline:
+            raise error(f"{process.args[:2]} not ready after {timeout}s:\n{log()}")
+        time.sleep(0.2)
+
+
 def stop(process: subprocess.Popen, timeout: float = 10) -> None:
     """SIGTERM, then SIGKILL if the process has not exited within ``timeout`` seconds."""
     process.terminate()
@@ -72,11 +91,13 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
 
 
 @contextmanager
-def running_server(*options: str, env: dict[str, str] | None = None, base_path: str = "") -> Iterator[Server]:
+def running_server(
+    *options: str, env: dict[str, str] | None = None, base_path: str = "", port: int | None = None
+) -> Iterator[Server]:
     """Start the app (repo root as cwd, so .streamlit/config.toml applies), wait for
-    /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath.
-    The app's metrics get a free port of their own unless ``env`` sets ``SALES_METRICS_PORT``."""
-    port = free_port()
+    /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath; ``port``
+    a port known beforehand (a sign-in redirect URI names it), else a free one."""
+    port = port or free_port()
     env = {"SALES_METRICS_PORT": str(free_port()), **(env or {})}
     metrics_port = int(env["SALES_METRICS_PORT"]) if env["SALES_METRICS_PORT"].strip().isdigit() else 0
     if base_path:
@@ -98,15 +119,9 @@ def running_server(*options: str, env: dict[str, str] | None = None, base_path: 
         )
     path = f"/{base_path.strip('/')}" if base_path else ""
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics" if metrics_port else None
-    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), metrics_url)
+    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), process, metrics_url)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server.healthy():
-            if process.poll() is not None:
-                raise ServerStartError(f"streamlit exited with {process.returncode}:\n{server.log()}")
-            if time.monotonic() > deadline:
-                raise ServerStartError(f"streamlit not healthy after {START_TIMEOUT}s:\n{server.log()}")
-            time.sleep(0.2)
+        wait_ready(process, server.healthy, server.log, ServerStartError, START_TIMEOUT)
         yield server
     finally:
         stop(process)

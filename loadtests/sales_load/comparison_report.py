@@ -1,4 +1,5 @@
-"""Outputs of ``compare.py``: summary.md, report.html (self-contained plotly) and comparison.png.
+"""Outputs of ``make loadtest`` (``loadtest.py``): summary.md, report.html (self-contained plotly)
+and comparison.png.
 
 report.html has four charts per comparison: latency percentiles, server CPU per interaction,
 bytes per interaction, throughput over time (plotly.js inlined once, so the file opens offline).
@@ -9,12 +10,10 @@ from __future__ import annotations
 
 import argparse
 import html
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from compare import Comparison
+from .comparison import Comparison
+from .harness import Machine
 
 COLORS = {"fragment": "#2e7d32", "full": "#c62828"}
 METRICS = (
@@ -29,8 +28,13 @@ def fmt(value: float | None, digits: int = 1) -> str:
 
 
 def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) -> str:
+    machine = Machine.now()
+    load = ", ".join(f"{x:.2f}" for x in machine.load_average)
     lines = [
-        f"# Load test: fragment reruns vs full reruns ({datetime.now():%Y-%m-%d %H:%M})",
+        f"# Load test: fragment reruns vs full reruns ({machine.date})",
+        "",
+        f"{machine.host}: {machine.cores} cores ({machine.cpu}), load average {load} at the end; "
+        f"Python {machine.python}, Streamlit {machine.streamlit}, Locust {machine.locust}.",
         "",
         f"Target `{args.target}`; {args.users} users per scenario, spawn rate {args.spawn_rate:g}/s, "
         f"{args.duration} s per run, first {args.warmup:g} s after the first interaction not counted; "

@@ -1,0 +1,170 @@
+"""Fragment reruns against full reruns, under load: ``make loadtest`` (``scripts/loadtest.py``).
+
+For each work model (no delay: CPU-bound; demo delay on: the tutorial's slow query) at each
+scale (26 products; 1,000 products) it runs the FragmentUser scenario and the FullRerunUser
+scenario with identical users, spawn rate, duration and day streams, each against a fresh
+server started with that model's environment, while sampling the server's CPU, memory and
+live sessions. Then it writes Locust's CSVs and HTML per run, ``report.html`` (plotly),
+``comparison.png`` (for the README), ``summary.md`` and ``results.json`` under ``--out``, and
+exits 1 on any failed interaction or a fragment/full ratio above its threshold (2 on bad use).
+
+Targets (``--target``):
+  local (default)  ``app/serve.py`` on a free 127.0.0.1 port per run (psutil on its pid)
+  stack            the compose stack (``scripts/stack.sh``, project ``--stack-project``, a free
+                   port), one app replica recreated for every run with the model's settings; the
+                   app container's cgroup sampled from the host, sessions read with ``docker exec``
+  http://...       a server that is already running: one run per scenario, no restarts, so only
+                   the model it was started with (say which with ``--products``/``--delay``);
+                   ``--pid`` or ``--container`` for the CPU figures
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+
+from . import harness
+from .comparison import SCENARIOS, Comparison, WorkModel, analyse, check
+from .locust_runs import LocustRun, run_locust, warm_up
+from .targets import ComposeStack, Target, local_target, server_options, url_target
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = harness.parser(__doc__, "loadtest")
+    parser.add_argument("--target", default="local", help="local (default), stack, or a URL")
+    parser.add_argument("--pid", type=int, help="with a URL target: the server's pid (CPU figures)")
+    parser.add_argument("--container", help="with a URL target: the app container (CPU via cgroup)")
+    parser.add_argument("--stack-project", default="load-compare", help="compose project for --target stack")
+    parser.add_argument(
+        "--products", type=int, nargs="+", default=[26, 1000], help="scales (default 26 1000)"
+    )
+    parser.add_argument("--delay", type=float, default=1.0, help="the demo delay of the delay model (s)")
+    parser.add_argument("--models", default="nodelay,delay", help="nodelay, delay or both (comma-separated)")
+    parser.add_argument(
+        "--delay-products", type=int, default=26, help="scale of the delay model (default 26)"
+    )
+    parser.add_argument("--users", type=int, default=8, help="simulated users per scenario (default 8)")
+    parser.add_argument("--spawn-rate", type=float, default=8.0, help="users started per second")
+    parser.add_argument("--duration", type=int, default=40, help="seconds per scenario run (default 40)")
+    parser.add_argument(
+        "--warmup", type=float, default=5.0, help="seconds after the first interaction not counted"
+    )
+    parser.add_argument("--seed", type=int, default=2023, help="seed of the users' day streams")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before an interaction fails")
+    parser.add_argument(
+        "--message-cache", action="store_true", help="clients keep the browser's message cache"
+    )
+    parser.add_argument(
+        "--server-option",
+        action="append",
+        default=[],
+        metavar="OPT=VALUE",
+        help="extra streamlit option for local servers, e.g. runner.postScriptGC=true",
+    )
+    parser.add_argument(
+        "--large", type=int, default=1000, help="scales from this many products count as large"
+    )
+    parser.add_argument("--max-cpu-ratio-small", type=float, default=0.7)
+    parser.add_argument("--max-bytes-ratio-small", type=float, default=0.45)
+    parser.add_argument("--max-cpu-ratio-large", type=float, default=0.3)
+    parser.add_argument("--max-bytes-ratio-large", type=float, default=0.1)
+    parser.add_argument("--max-latency-ratio-delay", type=float, default=0.55)
+    parser.add_argument("--min-interactions", type=int, default=20, help="fewest interactions in a window")
+    parser.add_argument("--no-report", action="store_true", help="skip report.html and the PNG chart")
+    args = parser.parse_args(argv)
+    if args.users < 1 or args.duration < 5 or args.warmup >= args.duration:
+        parser.error("need --users >= 1, --duration >= 5 and --warmup < --duration")
+    models = {m.strip() for m in args.models.split(",")}
+    if not models or not models <= {"nodelay", "delay"}:
+        parser.error("--models takes nodelay, delay or nodelay,delay")
+    args.model_list = [WorkModel(p, 0.0) for p in args.products] * ("nodelay" in models)
+    if "delay" in models:
+        args.model_list.append(WorkModel(args.delay_products, args.delay))
+    if args.target not in ("local", "stack") and not args.target.startswith("http"):
+        parser.error("--target is local, stack or an http(s) URL")
+    if args.target.startswith("http") and len(args.model_list) != 1:
+        parser.error("a URL target serves one work model: pass one --products and --models nodelay|delay")
+    return args
+
+
+@contextlib.contextmanager
+def targets(args: argparse.Namespace) -> Iterator:
+    """``for_model(model)``: a context manager giving a fresh Target with that model's settings.
+    A stack target starts one compose stack for every run and recreates its app each time."""
+    if args.target == "stack":
+        with ComposeStack(args.stack_project) as stack:
+
+            @contextlib.contextmanager
+            def on_stack(model: WorkModel) -> Iterator[Target]:
+                stack.start({**model.env, "APP_REPLICAS": "1"}, fresh_app=True)
+                yield stack.target()
+
+            yield on_stack
+        return
+    if args.target == "local":
+        options = server_options(args.server_option)
+        yield lambda model: local_target(model.env, options)
+        return
+    yield lambda _model: url_target(args.target, args.pid, args.container)
+
+
+def run_all(args: argparse.Namespace) -> list[Comparison]:
+    args.out.mkdir(parents=True, exist_ok=True)
+    comparisons = []
+    with targets(args) as for_model:
+        for model in args.model_list:
+            results = {}
+            for scenario in ("fragment", "full"):
+                prefix = args.out / f"{model.name}-{scenario}"
+                print(f"[loadtest] {model.name} {scenario}: {args.users} users, {args.duration}s", flush=True)
+                run = LocustRun(
+                    [SCENARIOS[scenario][0]], args.users, args.spawn_rate, args.duration,
+                    seed=args.seed, timeout=args.timeout, message_cache=args.message_cache,
+                )  # fmt: skip
+                with for_model(model) as target:
+                    warm_up(target.url)
+                    sampler = target.sampler()
+                    run_locust(target.url, run, prefix, sampler)
+                results[scenario] = analyse(scenario, model, prefix, sampler, args.warmup)
+                time.sleep(0.5)
+            comparison = Comparison(model, results["fragment"], results["full"])
+            check(comparison, args)
+            comparisons.append(comparison)
+    return comparisons
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    comparisons = run_all(args)
+    from .comparison_report import write_outputs  # plotly/matplotlib only when there is something to draw
+
+    summary = write_outputs(comparisons, args)
+    (args.out / "results.json").write_text(
+        json.dumps(
+            [
+                {
+                    "model": asdict(c.model),
+                    "fragment": asdict(c.fragment),
+                    "full": asdict(c.full),
+                    "checks": c.checks,
+                }
+                for c in comparisons
+            ],
+            indent=1,
+            default=str,
+        )
+    )
+    print(summary)
+    failed = [c for comparison in comparisons for c in comparison.checks if not c["ok"]]
+    for item in failed:
+        print(f"[loadtest] FAILED {item['check']}: {item['value']} (limit {item['limit']})", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

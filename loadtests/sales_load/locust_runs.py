@@ -1,0 +1,112 @@
+"""One headless Locust run of the project's locustfile, and reading what it wrote.
+
+``run_locust(url, LocustRun(...), prefix)`` runs ``python -m locust`` against ``url`` with the
+users and options given, while an optional Sampler watches the server, and leaves Locust's CSVs,
+HTML report and log at ``prefix``; ``read_rows`` / ``exact_times`` read them back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streamlit_client import StreamlitSession
+
+from .harness import REPO
+from .server_probe import Reading, Sampler, TreeProbe, cpu_at
+
+LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
+
+
+@dataclass
+class LocustRun:
+    """What one Locust run does: which user classes, how many, for how long, with which options."""
+
+    user_classes: list[str]
+    users: int
+    spawn_rate: float
+    seconds: int
+    seed: int = 2023
+    timeout: float = 30.0
+    message_cache: bool = False
+    extra: list[str] = field(default_factory=list)  # further locust / locustfile options
+
+    def command(self, url: str, prefix: Path) -> list[str]:
+        return [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", url, "--headless",
+            "--users", str(self.users), "--spawn-rate", str(self.spawn_rate),
+            "--run-time", f"{self.seconds}s", "--stop-timeout", "10",
+            "--csv", str(prefix), "--csv-full-history", "--html", f"{prefix}.html",
+            "--only-summary", "--loglevel", "WARNING",
+            "--stream-seed", str(self.seed), "--interaction-timeout", str(self.timeout),
+            "--times-csv", f"{prefix}_times.csv",
+            *(["--message-cache"] if self.message_cache else []),
+            *self.extra, *self.user_classes,
+        ]  # fmt: skip
+
+
+@dataclass
+class LocustOutcome:
+    """Locust's exit code and its own CPU over time (every process of it: ``--processes`` forks)."""
+
+    returncode: int
+    generator: list[Reading]
+
+    def cpu_share(self, start: float, end: float) -> float | None:
+        """Cores the load generator used between two moments (wall-clock seconds)."""
+        if len(self.generator) < 2 or end <= start:
+            return None
+        return (cpu_at(self.generator, end) - cpu_at(self.generator, start)) / (end - start)
+
+
+def run_locust(url: str, run: LocustRun, prefix: Path, sampler: Sampler | None = None) -> LocustOutcome:
+    """Run Locust (``sampler`` sampling the server meanwhile, and Locust's own CPU sampled every
+    second); its output goes to ``<prefix>.log``. Raises RuntimeError when it wrote no statistics."""
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    log = Path(f"{prefix}.log")
+    with contextlib.ExitStack() as stack:
+        if sampler:
+            stack.enter_context(sampler)
+        output = stack.enter_context(log.open("w"))
+        process = subprocess.Popen(
+            run.command(url, prefix), cwd=REPO, stdout=output, stderr=subprocess.STDOUT
+        )
+        generator = Sampler(TreeProbe(process.pid), interval=1.0)
+        with generator:
+            returncode = process.wait()
+    if not Path(f"{prefix}_stats.csv").exists():
+        raise RuntimeError(f"locust wrote no stats (exit {returncode}):\n{log.read_text()[-3000:]}")
+    return LocustOutcome(returncode, generator.readings)
+
+
+def warm_up(url: str, timeout: float = 180.0) -> None:
+    """One session through every kind of run before the clock starts: a fresh server (or
+    container) spends seconds importing pandas/plotly on its first script run, which would
+    otherwise land in the first users' initial_load and eat the run's window."""
+    with StreamlitSession(url, timeout=timeout, message_cache=False) as session:
+        session.pick_date("2023-01-02")
+        session.pick_date("2023-01-03", fragment=False)
+        session.change_month("2023-02-01")
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def number(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("nan")
+
+
+def exact_times(path: Path, name: str) -> list[float]:
+    """The exact times (ms) the locustfile wrote for ``name`` (``--times-csv``); [] without the file."""
+    if not path.exists():
+        return []
+    return [float(row["ms"]) for row in read_rows(path) if row["name"] == name]

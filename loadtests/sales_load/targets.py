@@ -1,0 +1,168 @@
+"""A server under test and how to watch it: the one place benchmarks start and probe servers.
+
+Target           the URL users load, a probe of the server's CPU and memory, its live sessions
+local_target()   ``app/serve.py`` on a free 127.0.0.1 port (psutil on its pid)
+url_target()     a server someone else started (``--pid`` local process, ``--container`` cgroup)
+ComposeStack     ``scripts/stack.sh`` on a compose project of its own (a free port on 127.0.0.1):
+                 start, restart the app with other settings, probe every app replica's cgroup
+                 (summed) and the proxy's, stop
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Self
+
+from .harness import REPO
+from .local_server import free_port, healthy, running_server
+from .server_probe import (
+    CgroupProbe,
+    Probe,
+    ProcessProbe,
+    Sampler,
+    SumProbe,
+    docker_exec_sessions,
+    http_sessions,
+)
+
+DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
+STACK = str(REPO / "scripts" / "stack.sh")
+Sessions = Callable[[], int | None]
+
+
+@dataclass
+class Target:
+    """A server under test: ``url`` for the users; ``probe`` (CPU seconds, memory) and ``sessions``
+    (live sessions) for the sampler, None where they cannot be read."""
+
+    url: str
+    probe: Probe | None = None
+    sessions: Sessions | None = None
+    pid: int | None = None  # a local server's process
+
+    def sampler(self, interval: float = 0.5) -> Sampler | None:
+        return Sampler(self.probe, self.sessions, interval=interval) if self.probe else None
+
+
+@contextlib.contextmanager
+def local_target(env: dict[str, str] | None = None, options: list[str] | None = None) -> Iterator[Target]:
+    """The app on a free local port, with ``env`` and extra streamlit ``options``."""
+    with running_server(*(options or []), env=env) as server:
+        yield Target(server.base_url, ProcessProbe(server.pid), http_sessions(server.base_url), server.pid)
+
+
+def server_options(pairs: list[str]) -> list[str]:
+    """``["runner.postScriptGC=true"]`` -> ``["--runner.postScriptGC", "true"]`` (``--server-option``)."""
+    return [part for pair in pairs for part in (f"--{pair.split('=', 1)[0]}", pair.split("=", 1)[1])]
+
+
+@contextlib.contextmanager
+def url_target(url: str, pid: int | None = None, container: str | None = None) -> Iterator[Target]:
+    url = url.rstrip("/")
+    if not healthy(url):
+        raise RuntimeError(f"no healthy server at {url}")
+    if container:
+        yield Target(
+            url, CgroupProbe(container_pid(container)), docker_exec_sessions(container, docker=DOCKER)
+        )
+    else:
+        yield Target(url, ProcessProbe(pid) if pid else None, http_sessions(url), pid)
+
+
+def docker(*args: str, check: bool = True) -> str:
+    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check).stdout.strip()
+
+
+def container_pid(container: str) -> int:
+    return int(docker("inspect", "-f", "{{.State.Pid}}", container))
+
+
+@dataclass
+class ComposeStack:
+    """``deploy/compose.yaml`` through ``scripts/stack.sh`` (as ``make up``), project ``project`` on a
+    free port of 127.0.0.1. ``settings`` (SALES_*, PROXY_*, APP_REPLICAS) are passed to every
+    start; the images are built on the first start unless ``build`` is False (SKIP_BUILD=1)."""
+
+    project: str
+    build: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        self.env = {
+            **os.environ,
+            "STACK_PROJECT": self.project,
+            "PROXY_BIND": "127.0.0.1",
+            "PROXY_PORT": os.environ.get("PROXY_PORT") or str(free_port()),
+            **self.env,
+        }
+
+    def _stack(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([STACK, *args], cwd=REPO, env=self.env, capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise RuntimeError(
+                f"scripts/stack.sh {' '.join(args)} failed:\n{done.stdout}\n{done.stderr[-4000:]}"
+            )
+        return done
+
+    def start(self, settings: dict[str, str], *, fresh_app: bool = False) -> str:
+        """Start (or change) the stack with ``settings``; ``fresh_app``: new app containers even
+        when the settings did not change (a cold server per run). Returns the proxy's URL."""
+        self.env.update(settings)
+        self.env["SKIP_BUILD"] = "0" if self.build else "1"
+        if fresh_app and self.url:
+            replicas = self.env.get("APP_REPLICAS", "1")
+            self._stack("compose", "up", "--detach", "--no-build", "--force-recreate", "--no-deps",
+                        "--scale", f"app={replicas}", "app")  # fmt: skip
+        up = self._stack("up")
+        self.build = False  # built once; later starts reuse the images
+        self.url = up.stdout.strip().splitlines()[-1].rstrip("/")
+        self.wait_through_proxy()
+        return self.url
+
+    def wait_through_proxy(self, timeout: float = 60.0) -> None:
+        """Health through the proxy, which re-resolves the replicas every few seconds."""
+        deadline = time.monotonic() + timeout
+        while not healthy(self.url):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.url} not healthy through the proxy after {timeout:.0f} s")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        self._stack("down", check=False)
+
+    def containers(self, service: str) -> list[str]:
+        ids = docker("ps", "-q", "--filter", f"label=com.docker.compose.project={self.project}",
+                     "--filter", f"label=com.docker.compose.service={service}").split()  # fmt: skip
+        return sorted(ids)
+
+    def app_probe(self) -> SumProbe:
+        """CPU and memory of every app replica's cgroup, summed."""
+        return SumProbe([CgroupProbe(container_pid(c)) for c in self.containers("app")])
+
+    def proxy_probe(self) -> SumProbe:
+        return SumProbe([CgroupProbe(container_pid(c)) for c in self.containers("proxy")])
+
+    def app_sessions(self) -> Sessions:
+        """Live sessions of every replica (read inside each with ``docker exec``), summed."""
+        readers = [docker_exec_sessions(c, docker=DOCKER) for c in self.containers("app")]
+
+        def read() -> int | None:
+            counts = [reader() for reader in readers]
+            return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+        return read
+
+    def target(self) -> Target:
+        return Target(self.url, self.app_probe(), self.app_sessions())
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
