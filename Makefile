@@ -84,6 +84,9 @@ ci-local: venv ## run .github/workflows/ci.yml here with act (offline, local sta
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
 
+bench-metrics: venv ## what the app's own metrics cost per script run (hook, scrapes, side by side)
+	$(PY) scripts/bench_metrics.py $(BENCH_ARGS)
+
 bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
 	$(PY) scripts/bench_containers.py
 
