@@ -104,3 +104,57 @@ def window_figures(prometheus: Prometheus, start: float, end: float) -> WindowFi
             kind: thread.get(kind, 0.0) * 1000 / count for kind, count in runs.items() if count
         },
     )
+
+
+# -- the load test's cross-check (``make loadtest`` with the stack's Prometheus) -------------------
+
+CPU_TOLERANCE = 0.10  # Prometheus' process CPU per interaction within 10 % of the cgroup's
+
+
+def interactions_now(prometheus: Prometheus) -> float:
+    """Interactions the app replicas have counted, once a scrape has seen everything done so far."""
+    prometheus.wait_for_scrape()
+    return prometheus.instant(INTERACTIONS).get("", 0.0)
+
+
+def cross_check(
+    prometheus: Prometheus,
+    before: float,
+    locust_interactions: int,
+    window: tuple[float, float] | None,
+    cgroup_cpu_ms: float | None,
+) -> dict:
+    """What Prometheus saw of one Locust run, beside the load test's own figures: the server's
+    count of interactions over the whole run (``before`` from ``interactions_now`` before Locust
+    started) and, over the steady window, the processes' CPU per interaction and each kind's
+    own-thread CPU per run."""
+    server = interactions_now(prometheus) - before
+    figures = window_figures(prometheus, *window) if window else None
+    return {
+        "locust_interactions": locust_interactions,
+        "server_interactions": server,
+        "cgroup_cpu_ms_per_interaction": cgroup_cpu_ms,
+        "prometheus_cpu_ms_per_interaction": figures.cpu_ms_per_interaction if figures else None,
+        "runs_in_window": figures.runs if figures else {},
+        "thread_cpu_ms_per_run": figures.thread_cpu_ms_per_run if figures else {},
+    }
+
+
+def checks(scenario: str, seen: dict) -> list[dict]:
+    """The cross-check's two checks, in ``Comparison.checks``' form."""
+    cgroup, prom = seen["cgroup_cpu_ms_per_interaction"], seen["prometheus_cpu_ms_per_interaction"]
+    ratio = prom / cgroup if cgroup and prom else None
+    return [
+        {
+            "check": f"{scenario}: interactions the server counted (Prometheus) = Locust's",
+            "value": int(seen["server_interactions"]),
+            "limit": seen["locust_interactions"],
+            "ok": seen["server_interactions"] == seen["locust_interactions"],
+        },
+        {
+            "check": f"{scenario}: CPU per interaction, Prometheus / cgroup",
+            "value": ratio,
+            "limit": f"{1 - CPU_TOLERANCE:.2f}..{1 + CPU_TOLERANCE:.2f}",
+            "ok": ratio is not None and abs(ratio - 1) <= CPU_TOLERANCE,
+        },
+    ]
