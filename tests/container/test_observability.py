@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from sales_load.picks import counted_mix
 from streamlit_client import StreamlitSession
 
 from .conftest import STACK_REPLICAS, run
@@ -93,12 +94,7 @@ def test_runs_through_the_proxy_are_counted_exactly(stack):
     with StreamlitSession(stack.url, timeout=30) as session:
         time.sleep(12)  # two scrapes after the session's first run
         before = counts()
-        for day in range(picks):
-            session.pick_date(f"2023-01-{day + 10:02d}")
-        for day in range(full_reruns):
-            session.pick_date(f"2023-01-{day + 20:02d}", fragment=False)
-        for month in range(month_changes):
-            session.change_month(f"2023-{month + 3:02d}-07")
+        counted_mix(session, picks, full_reruns, month_changes)
     expected = {("fragment", "finished"): picks, ("full", "finished"): full_reruns + month_changes,
                 ("fragment", "rerun"): month_changes}  # fmt: skip
 

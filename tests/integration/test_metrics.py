@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from sales_load.local_server import APP, REPO, SERVE, Server, running_server
+from sales_load.picks import counted_mix
 from streamlit_client import PageMode, ServerError, StreamlitSession
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -76,12 +77,7 @@ def test_runs_are_counted_exactly_by_kind_and_outcome_in_every_mode(mode_server)
     mode, server = mode_server
     with StreamlitSession(server.base_url, timeout=20, mode=PageMode.from_env(MODES[mode])) as session:
         before = scrape(server)
-        for day in range(PICKS):
-            session.pick_date(f"2023-01-{day + 10:02d}")
-        for day in range(FULL_RERUNS):
-            session.pick_date(f"2023-01-{day + 20:02d}", fragment=False)
-        for month in range(MONTH_CHANGES):
-            session.change_month(f"2023-{month + 2:02d}-05")
+        counted_mix(session, PICKS, FULL_RERUNS, MONTH_CHANGES)
         after = scrape(server)
     assert increments(before, after, "streamlit_script_runs_total") == EXPECTED[mode]
     runs_by_kind: Counter[tuple[str, ...]] = Counter()
