@@ -35,7 +35,7 @@ venv: $(VENV)/.installed $(VENV)/.paths $(CHECKOV_VENV)/.installed ## create .ve
 run: venv ## run the app locally on PORT (default 8501), no containers
 	$(PY) app/serve.py run app/streamlit_app.py --server.port $(PORT)
 
-up: ## build the images, start the compose stack, wait until healthy, print the URL
+up: ## build the images, start the compose stack, wait until healthy, print the URL (OBSERVABILITY=1: Prometheus too)
 	scripts/stack.sh up
 
 down: ## stop the compose stack
@@ -81,6 +81,9 @@ ci-local: venv ## run .github/workflows/ci.yml here with act (offline, local sta
 
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
+
+bench-metrics: venv ## what the app's own metrics cost per script run (hook, scrapes, side by side)
+	$(PY) scripts/bench_metrics.py $(BENCH_ARGS)
 
 bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
 	$(PY) scripts/bench_containers.py
