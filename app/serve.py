@@ -21,7 +21,10 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
 5. A drain on SIGTERM (``SALES_DRAIN_SECONDS`` > 0, the default): the replica stops taking
    sessions, lets running script runs finish and moves its sessions to the other replicas before
    Streamlit stops (``sales_dashboard/drain.py``).
-6. A per-session limit on reruns inside the WebSocket (``SALES_RERUN_RATE`` > 0, the default;
+6. The app's Prometheus metrics (``sales_dashboard/metrics.py``): script runs by kind and
+   outcome, their duration and CPU, the shared caches, on ``SALES_METRICS_PORT`` (a port of
+   their own, never routed by the proxy). A port that cannot be bound stops the start (exit 64).
+7. A per-session limit on reruns inside the WebSocket (``SALES_RERUN_RATE`` > 0, the default;
    ``sales_dashboard/rerun_limit.py``): a client flooding reruns is closed with 1008.
 """
 
@@ -34,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sales_dashboard import drain, rerun_limit
+from sales_dashboard import drain, metrics, rerun_limit
 from sales_dashboard.oidc_config import install_auth_secrets
 from sales_dashboard.settings import Settings, SettingsError, load_settings
 
@@ -125,6 +128,11 @@ def main() -> int:
     print(auth_notice(settings), file=sys.stderr)
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
+    try:
+        metrics.install(settings)
+    except OSError as error:
+        print(f"serve: SALES_METRICS_PORT={settings.metrics_port} cannot be served: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
     if settings.rerun_rate > 0:  # inside the drain's gate, which must see every socket first
         rerun_limit.install(settings.rerun_rate, settings.rerun_burst)
     if settings.drain_seconds > 0:

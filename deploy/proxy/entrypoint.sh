@@ -14,6 +14,7 @@ set -eu
 : "${PROXY_BURST_PER_CLIENT:=200}"  # requests above the rate served at once before 429s
 : "${PROXY_WS_PER_CLIENT:=50}"      # open WebSockets (sessions) per client address
 : "${PROXY_DNS_INTERVAL:=5}"        # seconds between DNS checks of APP_HOST
+: "${PROXY_LOG_EXPORTER:=}"         # host:port (UDP syslog) of the access-log exporter; empty: none
 : "${PROXY_TRUSTED_HOPS:=}"         # load-balancer mode: CIDRs of the hops in front (empty: none)
 : "${PROXY_TLS:=off}"               # on: HTTPS on 8443 with the files below; HTTP on 8080 redirects
 : "${PROXY_TLS_CERT:=/run/secrets/tls_cert}"  # PEM certificate chain, the server's certificate first
@@ -31,6 +32,8 @@ for var in APP_PORT PROXY_BURST_PER_CLIENT PROXY_WS_PER_CLIENT PROXY_DNS_INTERVA
   echo "$value" | grep -Eq '^[1-9][0-9]*$' || die "$var must be a positive whole number, got '$value'"
 done
 
+[ -z "$PROXY_LOG_EXPORTER" ] || echo "$PROXY_LOG_EXPORTER" | grep -Eq '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[1-9][0-9]{0,4}$' \
+  || die "PROXY_LOG_EXPORTER must look like proxy-metrics:5140 (host:port), got '$PROXY_LOG_EXPORTER'"
 # One address or CIDR, IPv4 (octets 0-255, prefix 0-32) or IPv6 (hex groups, one "::" at most,
 # prefix 0-128); nginx itself would refuse others only when it starts, without naming the setting.
 valid_cidr() {
@@ -150,6 +153,24 @@ render_upstream() {
   mv "$conf/upstream.conf.new" "$conf/upstream.conf"
 }
 
+# --- access-log metrics (docs/observability.md) ---------------------------------------------
+# The exporter's address, resolved here (nginx would resolve a syslog host only at start, and
+# refuse to start while it does not resolve); empty while it does not resolve.
+exporter_address() {
+  [ -n "$PROXY_LOG_EXPORTER" ] || return 0
+  getent ahostsv4 "${PROXY_LOG_EXPORTER%:*}" 2>/dev/null | awk 'NR == 1 { print $1 }' || true
+}
+
+render_metrics_log() {
+  if [ -n "$1" ]; then
+    echo "access_log syslog:server=$1:${PROXY_LOG_EXPORTER##*:},tag=nginx,nohostname metrics;"
+  else
+    echo "# no access-log metrics: PROXY_LOG_EXPORTER='$PROXY_LOG_EXPORTER' unset or not resolvable (yet)"
+  fi >"$conf/metrics.conf.new"
+  mv "$conf/metrics.conf.new" "$conf/metrics.conf"
+}
+# ----------------------------------------------------------------------------------------------
+
 # A checksum of the certificate and key (empty without TLS): a change means a renewal to load.
 tls_files() {
   [ "$PROXY_TLS" = on ] || return 0
@@ -158,6 +179,8 @@ tls_files() {
 
 addrs=$(resolve)
 render_upstream "$addrs"
+exporter=$(exporter_address)
+render_metrics_log "$exporter"
 certs=$(tls_files)
 
 if [ $# -gt 0 ]; then exec "$@"; fi
@@ -176,6 +199,13 @@ while kill -0 "$pid" 2>/dev/null; do
     addrs=$now
     render_upstream "$addrs"
     echo "proxy: replicas changed, reloading: $APP_HOST:$APP_PORT ->" $addrs >&2
+    kill -HUP "$pid"
+  fi
+  now=$(exporter_address)
+  if [ "$now" != "$exporter" ] && kill -0 "$pid" 2>/dev/null; then
+    exporter=$now
+    render_metrics_log "$exporter"
+    echo "proxy: access-log exporter $PROXY_LOG_EXPORTER -> ${exporter:-none}, reloading" >&2
     kill -HUP "$pid"
   fi
   # A renewed certificate (cert-manager, certbot, a new Secret) is served without a restart; a

@@ -48,6 +48,7 @@ class Target:
     probe: Probe | None = None
     sessions: Sessions | None = None
     pid: int | None = None  # a local server's process
+    prometheus: str | None = None  # the stack's Prometheus (OBSERVABILITY=1), for the cross-check
 
     def sampler(self, interval: float = 0.5) -> Sampler | None:
         return Sampler(self.probe, self.sessions, interval=interval) if self.probe else None
@@ -98,6 +99,7 @@ class ComposeStack:
     build: bool = True
     env: dict[str, str] = field(default_factory=dict)
     url: str = ""
+    prometheus_url: str | None = None  # with OBSERVABILITY=1: printed before the app's URL
 
     def __post_init__(self) -> None:
         self.env = {
@@ -106,6 +108,8 @@ class ComposeStack:
             "PROXY_BIND": "127.0.0.1",
             "PROXY_PORT": os.environ.get("PROXY_PORT") or str(free_port()),
             "PROXY_TLS_PORT": os.environ.get("PROXY_TLS_PORT") or str(free_port()),
+            # Used only with OBSERVABILITY=1 (the stack's Prometheus, read beside the load test).
+            "PROMETHEUS_PORT": os.environ.get("PROMETHEUS_PORT") or str(free_port()),
             **self.env,
         }
 
@@ -128,7 +132,9 @@ class ComposeStack:
                         "--scale", f"app={replicas}", "app")  # fmt: skip
         up = self._stack("up")
         self.build = False  # built once; later starts reuse the images
-        self.url = up.stdout.strip().splitlines()[-1].rstrip("/")
+        urls = up.stdout.split()
+        self.url = urls[-1].rstrip("/")
+        self.prometheus_url = urls[-2].rstrip("/") if len(urls) > 1 else None
         if not self.env.get("TLS_CERT_FILE"):  # make up's local CA signed the proxy's certificate
             local = Path(self.env.get("LOCAL_TLS_DIR") or REPO / "deploy/secrets/local-tls")
             os.environ.setdefault(CA_FILE_VARIABLE, str(local.resolve() / "ca.pem"))  # Locust inherits it
@@ -169,7 +175,7 @@ class ComposeStack:
         return read
 
     def target(self) -> Target:
-        return Target(self.url, self.app_probe(), self.app_sessions())
+        return Target(self.url, self.app_probe(), self.app_sessions(), prometheus=self.prometheus_url)
 
     def __enter__(self) -> Self:
         return self

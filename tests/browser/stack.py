@@ -15,12 +15,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Stack:
-    """A running compose stack (scripts/stack.sh), the HTTPS URL of its proxy and the local CA
-    that signed the proxy's certificate."""
+    """A running compose stack (scripts/stack.sh), the HTTPS URL of its proxy, the local CA that
+    signed the proxy's certificate, and the URL of its Prometheus (the observability profile:
+    `make up OBSERVABILITY=1`)."""
 
     url: str
     env: dict[str, str]
     ca_file: Path
+    prometheus_url: str = ""
 
     @property
     def http_url(self) -> str:

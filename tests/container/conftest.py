@@ -107,6 +107,7 @@ class Stack:
     docker: str
     env: dict[str, str]
     http_url: str = ""
+    prometheus_url: str | None = None  # with the observability profile (OBSERVABILITY=1)
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -163,11 +164,13 @@ def started_stack(
     tls_dir: Path,
     name: str,
     replicas: int,
+    observability: bool = False,
     **limits: str,
 ) -> Iterator[Stack]:
     """deploy/compose.yaml started by scripts/stack.sh (as `make up`) on free 127.0.0.1 ports,
-    with its own cookie secret and the session's local CA, and stopped again (`make down`)."""
-    port, tls_port = free_port(), free_port()
+    with its own cookie secret and the session's local CA, and stopped again (`make down`, with
+    Prometheus' data). ``observability``: as `make up OBSERVABILITY=1`, Prometheus on a free port too."""
+    port, tls_port, prometheus_port = free_port(), free_port(), free_port()
     secret = secret_dir / "cookie_secret"
     secret.write_text(secrets.token_hex(32))
     secret.chmod(0o644)
@@ -176,30 +179,34 @@ def started_stack(
         "STACK_PROJECT": f"{name}{port}", "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(tls_port),
         "PROXY_BIND": "127.0.0.1", "APP_REPLICAS": str(replicas), "SKIP_BUILD": "1",
         "COOKIE_SECRET_FILE": str(secret), "LOCAL_TLS_DIR": str(tls_dir),
+        "OBSERVABILITY": "1" if observability else "0", "PROMETHEUS_PORT": str(prometheus_port),
     }  # fmt: skip
     up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
+    urls = [line.rstrip("/") for line in up.stdout.split()]
     stack = Stack(
-        url=up.stdout.strip().splitlines()[-1].rstrip("/") if up.stdout.strip() else "",
-        project=env["STACK_PROJECT"], docker=docker, env=env, http_url=f"http://127.0.0.1:{port}",
+        url=urls[-1] if urls else "", project=env["STACK_PROJECT"], docker=docker, env=env,
+        http_url=f"http://127.0.0.1:{port}",
     )  # fmt: skip
     try:
         assert up.returncode == 0, f"make up failed:\n{up.stderr[-4000:]}"
         assert stack.url == f"https://127.0.0.1:{tls_port}"  # make up's last line: the HTTPS URL
+        if observability:
+            assert urls == [f"http://127.0.0.1:{prometheus_port}", stack.url]  # Prometheus' before it
+            stack.prometheus_url = urls[0]
+        else:
+            assert urls == [stack.url]
         yield stack
     finally:
-        subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, capture_output=True, check=False)
+        down = ["scripts/stack.sh", "down", "--volumes"]  # Prometheus' data volume too
+        subprocess.run(down, cwd=ROOT, env=env, capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")
 def stack(docker: str, images: dict[str, str], local_tls: Path, tmp_path_factory) -> Iterator[Stack]:
-    """deploy/compose.yaml with 3 app replicas and low limits, for the whole session."""
+    """deploy/compose.yaml with 3 app replicas, low limits and the observability profile
+    (Prometheus, the proxy's metrics), for the whole session."""
     with started_stack(
-        docker,
-        images,
-        tmp_path_factory.mktemp("secrets"),
-        local_tls,
-        "salestest",
-        STACK_REPLICAS,
-        **STACK_LIMITS,
-    ) as started:
+        docker, images, tmp_path_factory.mktemp("secrets"), local_tls, "salestest", STACK_REPLICAS,
+        observability=True, **STACK_LIMITS,
+    ) as started:  # fmt: skip
         yield started
