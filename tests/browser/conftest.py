@@ -14,6 +14,7 @@ download. If it cannot start, every test of the tier fails with the reason: neve
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from playwright.sync_api import Browser, Error, Playwright, sync_playwright
 
 from dashboard import DESKTOP, Dashboard, PageWatch
 from stack import Stack, free_port
+from streamlit_client.tls import CA_FILE_VARIABLE
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # build-environment.md: what Debian's Chromium needs to run headless as root in a container.
@@ -39,16 +41,17 @@ CHROMIUM_ARGS = [
 def trusting_home(home: Path, ca_file: Path) -> Path:
     """`home` with an NSS database ($HOME/.pki/nssdb, where Chromium on Linux looks) that trusts
     `ca_file` to identify web sites."""
+    certutil = shutil.which("certutil")
+    if certutil is None:
+        pytest.fail("certutil missing (Debian's libnss3-tools): run scripts/ensure-browser.sh", pytrace=False)
     nssdb = home / ".pki" / "nssdb"
     nssdb.mkdir(parents=True)
     for args in (
         ["-N", "--empty-password"],
         ["-A", "-n", "sales-dashboard local CA", "-t", "C,,", "-i", str(ca_file)],
     ):
-        done = subprocess.run(["certutil", "-d", f"sql:{nssdb}", *args], capture_output=True, text=True)
-        assert done.returncode == 0, (
-            f"certutil {args[0]}: {done.stderr} (scripts/ensure-browser.sh installs it)"
-        )
+        done = subprocess.run([certutil, "-d", f"sql:{nssdb}", *args], capture_output=True, text=True)
+        assert done.returncode == 0, f"certutil {args[0]}: {done.stderr}"
     return home
 
 
@@ -115,7 +118,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
         started.prometheus_url, started.url = up.stdout.strip().splitlines()[-2:]  # the app's is last
         assert started.url == f"https://127.0.0.1:{env['PROXY_TLS_PORT']}/"
-        yield started
+        # The tier's protocol clients (streamlit_client.tls) trust the stack's CA as Chromium does.
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(CA_FILE_VARIABLE, str(started.ca_file))
+            yield started
     finally:
         down = started.stack("down", "--volumes")
         assert down.returncode == 0, f"scripts/stack.sh down failed:\n{down.stderr[-4000:]}"

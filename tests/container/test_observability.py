@@ -19,6 +19,7 @@ import pytest
 from sales_load.picks import counted_mix
 from sales_load.prometheus import Prometheus, window_figures
 from streamlit_client import StreamlitSession
+from streamlit_client.tls import client_context
 
 from .conftest import STACK_REPLICAS, run
 
@@ -136,7 +137,9 @@ def test_nginx_metrics_and_upstream_timings_are_graphable(stack):
 def test_the_app_metrics_port_is_not_reachable_through_the_proxy(stack):
     for path in ("/metrics", "/_stcore/metrics"):
         try:
-            with urllib.request.urlopen(f"{stack.url}{path}", timeout=10) as response:
+            with urllib.request.urlopen(
+                f"{stack.url}{path}", timeout=10, context=client_context()
+            ) as response:
                 body = response.read().decode(errors="replace")
         except urllib.error.HTTPError as error:
             body = str(error.code)

@@ -100,10 +100,12 @@ def test_every_proxy_setting_reaches_the_compose_and_swarm_proxy():
     known = set(re.findall(r'^: "\$\{((?:APP|PROXY)_[A-Z_]+):=', entrypoint, re.MULTILINE))
     assert {"PROXY_TLS", "PROXY_TRUSTED_HOPS", "PROXY_HSTS_MAX_AGE"} <= known
     swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["proxy"]
+    # The Swarm stack's observability file (merged by OBSERVABILITY=1) sets the log exporter.
+    observed = yaml.safe_load((ROOT / "deploy/swarm/observability.yaml").read_text())["services"]["proxy"]
     # APP_HOST/APP_PORT keep the entrypoint's defaults (the service is `app` on 8501 in both).
     settings = known - {"APP_HOST", "APP_PORT"}
     assert settings <= set(SERVICES["proxy"]["environment"])
-    assert settings <= set(swarm["environment"])
+    assert settings <= set(swarm["environment"]) | set(observed["environment"])
 
 
 def test_app_settings_pass_through_without_second_defaults():

@@ -59,7 +59,7 @@ def test_kubernetes_validate_strict(rendered):
 
 
 def test_every_app_pod_exposes_its_metrics_port(docs):
-    (deployment,) = [doc for (kind, _), doc in docs.items() if kind == "Deployment"]
+    deployment = docs[("Deployment", "sales-dashboard")]  # the app's (the proxy has its own)
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"http": 8501, "metrics": 9464}  # 9464: SALES_METRICS_PORT's default
