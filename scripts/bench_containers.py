@@ -25,6 +25,7 @@ from pathlib import Path
 from sales_load import harness
 from sales_load.harness import MACHINE_PACED, REPO
 from sales_load.local_server import free_port
+from sales_load.targets import built_images
 from streamlit_client import StreamlitSession
 
 SINGLE_STAGE_TAG = "sales-dashboard:single-stage-bench"
@@ -126,9 +127,7 @@ def main() -> None:
     parser.add_argument("--picks", type=int, default=60, help="fragment picks per path (direct, proxied)")
     args = parser.parse_args()
 
-    docker = sh("scripts/ensure-docker.sh").splitlines()[-1]
-    sh("scripts/build-images.sh")
-    images = dict(line.split("=", 1) for line in sh("scripts/images.sh", "--env").split())
+    docker, images = built_images()
     base = sh("scripts/base-image.sh").splitlines()[-1]
     build_single_stage(docker, base)
     app, proxy = images["APP_IMAGE"], images["PROXY_IMAGE"]

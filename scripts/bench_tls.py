@@ -39,6 +39,7 @@ from sales_load.harness import MACHINE_PACED, REPO
 from sales_load.local_server import free_port, healthy
 from sales_load.locust_runs import LocustRun, exact_times, read_rows, run_locust, warm_up
 from sales_load.server_probe import CgroupProbe, Sampler
+from sales_load.targets import built_images
 from streamlit_client import StreamlitSession
 from streamlit_client.tls import CA_FILE_VARIABLE
 
@@ -209,9 +210,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=30, help="length of each load run")
     parser.add_argument("--rounds", type=int, default=2, help="load runs through each proxy")
     args = parser.parse_args()
-    docker = sh("scripts/ensure-docker.sh").splitlines()[-1]
-    sh("scripts/build-images.sh")
-    images = dict(line.split("=", 1) for line in sh("scripts/images.sh", "--env").split())
+    docker, images = built_images()
     bench = Bench(docker, images["APP_IMAGE"], images["PROXY_IMAGE"], local_certificate())
     settings = {"handshakes": args.handshakes, "sessions": args.sessions, "picks": args.picks,
                 "users": args.users, "seconds": args.seconds, "rounds": args.rounds}  # fmt: skip

@@ -80,6 +80,18 @@ def url_target(url: str, pid: int | None = None, container: str | None = None) -
         yield Target(url, ProcessProbe(pid) if pid else None, http_sessions(url), pid)
 
 
+def built_images() -> tuple[str, dict[str, str]]:
+    """(the docker client, {"APP_IMAGE": tag, ...}): the engine started if need be and every image
+    of deploy/images.tsv built from the checkout (scripts/build-images.sh)."""
+
+    def script(*args: str) -> str:
+        return subprocess.run(args, cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
+
+    client = script("scripts/ensure-docker.sh").splitlines()[-1]
+    script("scripts/build-images.sh")
+    return client, dict(line.split("=", 1) for line in script("scripts/images.sh", "--env").split())
+
+
 def docker(*args: str, check: bool = True) -> str:
     return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check).stdout.strip()
 
