@@ -13,6 +13,7 @@ import json
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SCRAPE_INTERVAL = 5.0  # deploy/prometheus/prometheus.yml
@@ -104,6 +105,21 @@ def window_figures(prometheus: Prometheus, start: float, end: float) -> WindowFi
             kind: thread.get(kind, 0.0) * 1000 / count for kind, count in runs.items() if count
         },
     )
+
+
+def prometheus_sessions(url: str) -> Callable[[], int | None]:
+    """Live sessions of every replica, as the stack's Prometheus last scraped them (Streamlit's
+    ``active_sessions``): the load test's sampler reads them without touching the containers."""
+    prometheus = Prometheus(url)
+
+    def read() -> int | None:
+        try:
+            value = prometheus.instant('sum(active_sessions{job="streamlit"})').get("")
+        except PrometheusError:
+            return None
+        return None if value is None else int(value)
+
+    return read
 
 
 # -- the load test's cross-check (``make loadtest`` with the stack's Prometheus) -------------------

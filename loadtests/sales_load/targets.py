@@ -20,6 +20,7 @@ from typing import Self
 
 from .harness import REPO
 from .local_server import free_port, healthy, running_server
+from .prometheus import prometheus_sessions
 from .server_probe import (
     CgroupProbe,
     Probe,
@@ -165,7 +166,10 @@ class ComposeStack:
         return read
 
     def target(self) -> Target:
-        return Target(self.url, self.app_probe(), self.app_sessions(), prometheus=self.prometheus_url)
+        # With the stack's Prometheus, live sessions come from it: `docker exec python3` every
+        # few seconds would spend CPU in the very cgroup the load test measures.
+        sessions = prometheus_sessions(self.prometheus_url) if self.prometheus_url else self.app_sessions()
+        return Target(self.url, self.app_probe(), sessions, prometheus=self.prometheus_url)
 
     def __enter__(self) -> Self:
         return self
