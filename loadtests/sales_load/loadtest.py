@@ -43,7 +43,7 @@ from .comparison import (
     steady_window,
 )
 from .locust_runs import LocustRun, locust_requests, run_locust, warm_up
-from .prometheus import Prometheus, cross_check, interactions_now, mixed_checks
+from .prometheus import Prometheus, against_alone, cross_check, interactions_now
 from .prometheus import checks as prometheus_checks
 from .targets import ComposeStack, Target, local_target, server_options, url_target
 
@@ -169,7 +169,7 @@ def run_all(args: argparse.Namespace) -> list[Comparison]:
 
 def run_mixed(args: argparse.Namespace, model: WorkModel, for_model, comparison: Comparison) -> dict:
     """With the stack's Prometheus: fragment and full users at once (half each), checked like a
-    scenario, and each kind's own-thread CPU per run against the single-kind runs'."""
+    scenario; each kind's own-thread CPU per run is reported against the single-kind runs'."""
     prefix = args.out / f"{model.name}-mixed"
     print(f"[loadtest] {model.name} mixed: {args.users} users, {args.duration}s", flush=True)
     users = [SCENARIOS["fragment"][0], SCENARIOS["full"][0]]
@@ -194,7 +194,8 @@ def run_mixed(args: argparse.Namespace, model: WorkModel, for_model, comparison:
         for kind, result in (("fragment", comparison.fragment), ("full", comparison.full))
         if kind in result.prometheus["thread_cpu_ms_per_run"]
     }
-    comparison.checks += prometheus_checks("mixed", seen) + mixed_checks(seen, single)
+    seen["against_alone"] = against_alone(seen, single)
+    comparison.checks += prometheus_checks("mixed", seen)
     return seen
 
 

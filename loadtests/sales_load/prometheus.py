@@ -176,17 +176,9 @@ def checks(scenario: str, seen: dict) -> list[dict]:
     ]
 
 
-def mixed_checks(seen: dict, single: dict[str, float]) -> list[dict]:
-    """Under mixed traffic (fragment and full users at once) each kind's own-thread CPU per run
-    must stay within 10 % of what it was when that kind ran alone (``single``: kind -> ms)."""
-    found = []
-    for kind, alone in sorted(single.items()):
-        mixed = seen["thread_cpu_ms_per_run"].get(kind)
-        ratio = mixed / alone if mixed and alone else None
-        found.append({
-            "check": f"mixed: {kind} runs' own CPU per run, mixed / alone",
-            "value": ratio,
-            "limit": f"{1 - CPU_TOLERANCE:.2f}..{1 + CPU_TOLERANCE:.2f}",
-            "ok": ratio is not None and abs(ratio - 1) <= CPU_TOLERANCE,
-        })  # fmt: skip
-    return found
+def against_alone(seen: dict, single: dict[str, float]) -> dict[str, float]:
+    """Each kind's own-thread CPU per run under mixed traffic over what it was when that kind ran
+    alone (``single``: kind -> ms). Reported, not gated: the two come from runs taken one after
+    the other, and on a shared machine the CPU a run needs moves with the load around it."""
+    mixed = seen["thread_cpu_ms_per_run"]
+    return {kind: mixed[kind] / alone for kind, alone in sorted(single.items()) if mixed.get(kind) and alone}
