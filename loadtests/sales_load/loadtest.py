@@ -4,9 +4,12 @@ For each work model (no delay: CPU-bound; demo delay on: the tutorial's slow que
 scale (26 products; 1,000 products) it runs the FragmentUser scenario and the FullRerunUser
 scenario with identical users, spawn rate, duration and day streams, each against a fresh
 server started with that model's environment, while sampling the server's CPU, memory and
-live sessions. Then it writes Locust's CSVs and HTML per run, ``report.html`` (plotly),
-``comparison.png`` (for the README), ``summary.md`` and ``results.json`` under ``--out``, and
-exits 1 on any failed interaction or a fragment/full ratio above its threshold (2 on bad use).
+live sessions; first with clients that keep the browser's message cache (browser-like: what
+users cost), then, with ``--message-cache both`` (the default), without it (what each rerun
+serialises: the second column). Then it writes Locust's CSVs and HTML per run, ``report.html``
+(plotly), ``comparison.png`` (for the README), ``summary.md`` and ``results.json`` under
+``--out``, and exits 1 on any failed interaction or a browser-like fragment/full ratio above its
+threshold (2 on bad use). The delay model's latency ratio is reported, not judged.
 
 Targets (``--target``):
   local (default)  ``app/serve.py`` on a free 127.0.0.1 port per run (psutil on its pid)
@@ -57,7 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=2023, help="seed of the users' day streams")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before an interaction fails")
     parser.add_argument(
-        "--message-cache", action="store_true", help="clients keep the browser's message cache"
+        "--message-cache",
+        choices=("on", "off", "both"),
+        default="both",
+        help="clients keep the browser's message cache (on: browser-like), not (off), or both runs "
+        "(default; the thresholds judge the browser-like figures)",
     )
     parser.add_argument(
         "--server-option",
@@ -69,11 +76,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--large", type=int, default=1000, help="scales from this many products count as large"
     )
+    # Thresholds on browser-like figures (docs/load-testing.md, "The gate"): with the message cache
+    # a full rerun's unchanged parts arrive as references, so bytes differ less than CPU does.
     parser.add_argument("--max-cpu-ratio-small", type=float, default=0.7)
-    parser.add_argument("--max-bytes-ratio-small", type=float, default=0.45)
+    parser.add_argument("--max-bytes-ratio-small", type=float, default=0.85)
     parser.add_argument("--max-cpu-ratio-large", type=float, default=0.3)
-    parser.add_argument("--max-bytes-ratio-large", type=float, default=0.1)
-    parser.add_argument("--max-latency-ratio-delay", type=float, default=0.55)
+    parser.add_argument("--max-bytes-ratio-large", type=float, default=0.95)
     parser.add_argument("--min-interactions", type=int, default=20, help="fewest interactions in a window")
     parser.add_argument("--no-report", action="store_true", help="skip report.html and the PNG chart")
     args = parser.parse_args(argv)
@@ -89,15 +97,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--target is local, stack or an http(s) URL")
     if args.target.startswith("http") and len(args.model_list) != 1:
         parser.error("a URL target serves one work model: pass one --products and --models nodelay|delay")
+    args.caches = {"on": [True], "off": [False], "both": [True, False]}[args.message_cache]
     return args
 
 
 @contextlib.contextmanager
-def targets(args: argparse.Namespace) -> Iterator:
+def targets(args: argparse.Namespace, running: ComposeStack | None = None) -> Iterator:
     """``for_model(model)``: a context manager giving a fresh Target with that model's settings.
-    A stack target starts one compose stack for every run and recreates its app each time."""
+    A stack target uses one compose stack for every run (``running``, or one started here and
+    stopped at the end) and recreates its app each time."""
     if args.target == "stack":
-        with ComposeStack(args.stack_project) as stack:
+        with contextlib.ExitStack() as cleanup:
+            stack = running or cleanup.enter_context(ComposeStack(args.stack_project))
 
             @contextlib.contextmanager
             def on_stack(model: WorkModel) -> Iterator[Target]:
@@ -113,34 +124,38 @@ def targets(args: argparse.Namespace) -> Iterator:
     yield lambda _model: url_target(args.target, args.pid, args.container)
 
 
-def run_all(args: argparse.Namespace) -> list[Comparison]:
+def run_all(args: argparse.Namespace, stack: ComposeStack | None = None) -> list[Comparison]:
+    """Every model, browser-like first; ``stack``: a running compose stack to use (and leave
+    running) for ``--target stack``, as the test session's."""
     args.out.mkdir(parents=True, exist_ok=True)
     comparisons = []
-    with targets(args) as for_model:
+    with targets(args, stack) as for_model:
         for model in args.model_list:
-            results = {}
-            for scenario in ("fragment", "full"):
-                prefix = args.out / f"{model.name}-{scenario}"
-                print(f"[loadtest] {model.name} {scenario}: {args.users} users, {args.duration}s", flush=True)
-                run = LocustRun(
-                    [SCENARIOS[scenario][0]], args.users, args.spawn_rate, args.duration,
-                    seed=args.seed, timeout=args.timeout, message_cache=args.message_cache,
-                )  # fmt: skip
-                with for_model(model) as target:
-                    warm_up(target.url)
-                    sampler = target.sampler()
-                    run_locust(target.url, run, prefix, sampler)
-                results[scenario] = analyse(scenario, model, prefix, sampler, args.warmup)
-                time.sleep(0.5)
-            comparison = Comparison(model, results["fragment"], results["full"])
-            check(comparison, args)
-            comparisons.append(comparison)
+            for cache in args.caches:
+                results = {}
+                for scenario in ("fragment", "full"):
+                    label = model.name if cache else f"{model.name}-nocache"
+                    prefix = args.out / f"{label}-{scenario}"
+                    print(f"[loadtest] {label} {scenario}: {args.users} users, {args.duration}s", flush=True)
+                    run = LocustRun(
+                        [SCENARIOS[scenario][0]], args.users, args.spawn_rate, args.duration,
+                        seed=args.seed, timeout=args.timeout, message_cache=cache,
+                    )  # fmt: skip
+                    with for_model(model) as target:
+                        warm_up(target.url)
+                        sampler = target.sampler()
+                        run_locust(target.url, run, prefix, sampler)
+                    results[scenario] = analyse(scenario, model, prefix, sampler, args.warmup)
+                    time.sleep(0.5)
+                comparison = Comparison(model, results["fragment"], results["full"], message_cache=cache)
+                check(comparison, args)
+                comparisons.append(comparison)
     return comparisons
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, stack: ComposeStack | None = None) -> int:
     args = parse_args(argv)
-    comparisons = run_all(args)
+    comparisons = run_all(args, stack)
     from .comparison_report import write_outputs  # plotly/matplotlib only when there is something to draw
 
     summary = write_outputs(comparisons, args)
@@ -149,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             [
                 {
                     "model": asdict(c.model),
+                    "message_cache": c.message_cache,
                     "fragment": asdict(c.fragment),
                     "full": asdict(c.full),
                     "checks": c.checks,

@@ -32,7 +32,7 @@ class LocustRun:
     seconds: int
     seed: int = 2023
     timeout: float = 30.0
-    message_cache: bool = False
+    message_cache: bool = True  # browser-like, as users are
     extra: list[str] = field(default_factory=list)  # further locust / locustfile options
 
     def command(self, url: str, prefix: Path) -> list[str]:
@@ -44,7 +44,7 @@ class LocustRun:
             "--only-summary", "--loglevel", "WARNING",
             "--stream-seed", str(self.seed), "--interaction-timeout", str(self.timeout),
             "--times-csv", f"{prefix}_times.csv",
-            *(["--message-cache"] if self.message_cache else []),
+            *([] if self.message_cache else ["--no-message-cache"]),
             *self.extra, *self.user_classes,
         ]  # fmt: skip
 
@@ -105,8 +105,27 @@ def number(value: str) -> float:
         return float("nan")
 
 
+@dataclass(frozen=True)
+class Timed:
+    """One interaction as the locustfile's ``--times-csv`` recorded it."""
+
+    name: str
+    ms: float
+    end: float  # epoch seconds
+    failed: bool
+
+
+def timed_interactions(path: Path) -> list[Timed]:
+    """Every interaction in ``path`` and in the per-worker files beside it (``<path>.<pid>``)."""
+    files = [path, *sorted(path.parent.glob(f"{path.name}.*"))] if path.parent.exists() else []
+    return [
+        Timed(row["name"], float(row["ms"]), float(row.get("end") or 0), row.get("failed") == "1")
+        for file in files
+        if file.exists()
+        for row in read_rows(file)
+    ]
+
+
 def exact_times(path: Path, name: str) -> list[float]:
-    """The exact times (ms) the locustfile wrote for ``name`` (``--times-csv``); [] without the file."""
-    if not path.exists():
-        return []
-    return [float(row["ms"]) for row in read_rows(path) if row["name"] == name]
+    """The exact times (ms) of the successful ``name`` interactions (``--times-csv``); [] without it."""
+    return [t.ms for t in timed_interactions(path) if t.name == name and not t.failed]

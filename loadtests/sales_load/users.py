@@ -67,11 +67,20 @@ class StreamlitUser(User):
         options = environment.parsed_options
         self.seed = getattr(options, "stream_seed", DEFAULT_SEED)
         self.timeout = getattr(options, "interaction_timeout", 30.0)
-        self.message_cache = getattr(options, "message_cache", False)
+        self.message_cache = getattr(options, "message_cache", True)
         counter = StreamlitUser.numbers.setdefault(self.stream_family(), itertools.count())
         self.number = next(counter)
         self.stream = DayStream(self.number, self.seed)
         self.session: StreamlitSession | None = None
+        self.headers: dict[str, str] = {}
+        if getattr(options, "forwarded_for", False):
+            self.headers["X-Forwarded-For"] = self.address(environment)
+
+    def address(self, environment) -> str:
+        """This user's own client address, 10.<worker>.<n // 256>.<n % 256>: unique per load
+        generator process (``--processes`` workers have an index each) for 65,536 users apiece."""
+        worker = getattr(environment.runner, "worker_index", 0) % 256
+        return f"10.{worker}.{self.number // 256 % 256}.{self.number % 256}"
 
     @classmethod
     def stream_family(cls) -> str:
@@ -90,7 +99,9 @@ class StreamlitUser(User):
 
     def connect(self) -> bool:
         """Open a session and run the page; go to the user's month. False if that failed."""
-        self.session = StreamlitSession(self.host, timeout=self.timeout, message_cache=self.message_cache)
+        self.session = StreamlitSession(
+            self.host, timeout=self.timeout, message_cache=self.message_cache, headers=self.headers
+        )
         if self.interact("initial_load", self.session.open, expect_full) is None:
             return False
         if self.stream.month != 1:
