@@ -5,6 +5,7 @@
   targets            a server under test and its probes: local, a URL, the compose stack
   server_probe       server CPU / memory / live sessions: psutil, cgroups, /_stcore/metrics
   local_server       starts the app on a free local port (tests, benchmarks)
+  dev_provider       the development OpenID provider (deploy/oidc-dev) as a local process
   locust_runs        one headless Locust run and reading its CSVs
   picks              the users' day streams and the outcome checks (no Locust import)
   users              Locust users speaking Streamlit's protocol (``loadtests/locustfile.py``)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +59,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_ready(
+    process: subprocess.Popen,
+    ready: Callable[[], bool],
+    log: Callable[[], str],
+    error: type[Exception],
+    timeout: float,
+) -> None:
+    """Poll ``ready()`` until it is true; raise ``error`` with ``log()`` if ``process`` exits first
+    or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None:
+            raise error(f"{process.args[:2]} exited with {process.returncode}:\n{log()}")
+        if time.monotonic() > deadline:
+            raise error(f"{process.args[:2]} not ready after {timeout}s:\n{log()}")
+        time.sleep(0.2)
+
+
 def stop(process: subprocess.Popen, timeout: float = 10) -> None:
     """SIGTERM, then SIGKILL if the process has not exited within ``timeout`` seconds."""
     process.terminate()
@@ -70,10 +88,13 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
 
 
 @contextmanager
-def running_server(*options: str, env: dict[str, str] | None = None, base_path: str = "") -> Iterator[Server]:
+def running_server(
+    *options: str, env: dict[str, str] | None = None, base_path: str = "", port: int | None = None
+) -> Iterator[Server]:
     """Start the app (repo root as cwd, so .streamlit/config.toml applies), wait for
-    /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath."""
-    port = free_port()
+    /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath; ``port``
+    a port known beforehand (a sign-in redirect URI names it), else a free one."""
+    port = port or free_port()
     if base_path:
         options = (*options, "--server.baseUrlPath", base_path)
     command = [
@@ -94,13 +115,7 @@ def running_server(*options: str, env: dict[str, str] | None = None, base_path: 
     path = f"/{base_path.strip('/')}" if base_path else ""
     server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name))
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not server.healthy():
-            if process.poll() is not None:
-                raise ServerStartError(f"streamlit exited with {process.returncode}:\n{server.log()}")
-            if time.monotonic() > deadline:
-                raise ServerStartError(f"streamlit not healthy after {START_TIMEOUT}s:\n{server.log()}")
-            time.sleep(0.2)
+        wait_ready(process, server.healthy, server.log, ServerStartError, START_TIMEOUT)
         yield server
     finally:
         stop(process)

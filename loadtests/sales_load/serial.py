@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from streamlit_client import Interaction, StreamlitSession
+from streamlit_client import Interaction, PageMode, StreamlitSession
 
 from .server_probe import ProcessProbe, own_cgroup
 
@@ -88,17 +88,31 @@ def cpu_clock(pid: int | None) -> Iterator[tuple[CpuClock | None, str]]:
 
 
 def run(
-    url: str, pid: int | None, *, interactions: int, sessions: int, message_cache: bool
+    url: str,
+    pid: int | None,
+    *,
+    interactions: int,
+    sessions: int,
+    message_cache: bool,
+    mode: PageMode | None = None,
 ) -> tuple[list[Sample], str]:
-    """``interactions`` of each kind over ``sessions`` sessions; (samples, where the CPU came from)."""
+    """``interactions`` of each kind over ``sessions`` sessions of a page in ``mode`` (default:
+    the tutorial's); (samples, where the CPU came from)."""
     with cpu_clock(pid) as (server, source):
-        return _measure_sessions(url, server, interactions, sessions, message_cache), source
+        return _measure_sessions(url, server, interactions, sessions, message_cache, mode), source
 
 
 def _measure_sessions(
-    url: str, server: CpuClock | None, interactions: int, count: int, message_cache: bool
+    url: str,
+    server: CpuClock | None,
+    interactions: int,
+    count: int,
+    message_cache: bool,
+    mode: PageMode | None,
 ) -> list[Sample]:
-    sessions = [StreamlitSession(url, timeout=120, message_cache=message_cache) for _ in range(count)]
+    sessions = [
+        StreamlitSession(url, timeout=120, message_cache=message_cache, mode=mode) for _ in range(count)
+    ]
     try:
         walkers = []
         for number, session in enumerate(sessions):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
@@ -42,6 +43,13 @@ from .messages import (
     rerun_msg,
     user_key_of,
 )
+from .modes import (  # the statuses stay importable from here too
+    COMPILE_ERROR,
+    EARLY_FOR_RERUN,
+    FRAGMENT_SUCCESS,  # noqa: F401
+    SUCCESS,  # noqa: F401
+    PageMode,
+)
 
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
@@ -49,11 +57,6 @@ DATE_WIDGET = "selected_date"
 # How long a drain waits for bytes that are not there: enough for what already sits in the
 # socket's buffer to be read, short enough to cost nothing next to an interaction.
 DRAIN_WAIT = 0.001
-
-SUCCESS = "FINISHED_SUCCESSFULLY"
-FRAGMENT_SUCCESS = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
-EARLY_FOR_RERUN = "FINISHED_EARLY_FOR_RERUN"
-COMPILE_ERROR = "FINISHED_WITH_COMPILE_ERROR"
 
 
 @dataclass
@@ -74,8 +77,10 @@ class Interaction:
     runs: list[tuple[str, ...]] = field(default_factory=list)
     outcomes: list[str] = field(default_factory=list)
     delta_fragments: Counter[str] = field(default_factory=Counter)
+    elements: Counter[str] = field(default_factory=Counter)  # new elements by kind ("plotly_chart", …)
     texts: list[str] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)  # st.login/st.logout: where the page must go
 
     @property
     def fragment_ids(self) -> set[str]:
@@ -108,7 +113,10 @@ class StreamlitSession:
     ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
     each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
     then sends ``ref_hash`` stubs for large messages the client already holds). ``headers``
-    go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it).
+    go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it);
+    so do ``cookies``, as a browser's would: e.g. the sign-in cookies of
+    ``streamlit_client.signin.sign_in``. ``mode`` is the page's (SALES_FRAGMENT,
+    SALES_MONTH_RERUN): how picks are sent and month changes checked.
     """
 
     def __init__(
@@ -118,6 +126,8 @@ class StreamlitSession:
         timeout: float = 30.0,
         message_cache: bool = True,
         headers: dict[str, str] | None = None,
+        cookies: Mapping[str, str] | None = None,
+        mode: PageMode | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         secure = parts.scheme in ("https", "wss")
@@ -130,10 +140,12 @@ class StreamlitSession:
         self.page_url = f"{self.base_url}/"
         self.timeout = timeout
         self.headers = dict(headers or {})
+        self.mode = mode or PageMode()
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
-        self.cookie_header: str | None = None  # cookies the server set, sent with the socket
+        # cookies given and those the server set, sent with the socket
+        self.cookie_header: str | None = "; ".join(f"{k}={v}" for k, v in (cookies or {}).items()) or None
         self.page_script_hash = ""
         self.widget_ids: dict[str, str] = {}  # user key and label -> widget id
         self.widget_fragments: dict[str, str] = {}  # widget id -> fragment id ("" = none)
@@ -267,6 +279,21 @@ class StreamlitSession:
             raise ServerError(f"exception in the page: {interaction.exceptions}", interaction)
         return interaction
 
+    def click(self, name: str, *, timeout: float | None = None) -> Interaction:
+        """Press button ``name`` (user key or label) as the frontend does: a trigger sent with one
+        run only (of the button's fragment, if it is in one)."""
+        widget = self.widget_id(name)
+        self._widget_states[widget] = WidgetState(id=widget, trigger_value=True)
+        try:
+            return self.rerun(self.widget_fragments.get(widget) or None, kind="click", timeout=timeout)
+        finally:
+            del self._widget_states[widget]
+
+    def cookies(self) -> dict[str, str]:
+        """The cookies this session sends (those given, and those the server set)."""
+        pairs = (item.strip().partition("=") for item in (self.cookie_header or "").split(";"))
+        return {name: value for name, _, value in pairs if name}
+
     def pick_date(
         self,
         value: date | str | None,
@@ -275,25 +302,30 @@ class StreamlitSession:
         widget: str = DATE_WIDGET,
         timeout: float | None = None,
     ) -> Interaction:
-        """Pick a date as a user would (``fragment=True``: rerun the widget's fragment only)
-        or set it and rerun the whole page (``fragment=False``)."""
+        """Pick a date as a user would (``fragment=True``: rerun the widget's fragment only, or
+        the whole page if the page's mode has no fragment) or set it and rerun the whole page
+        (``fragment=False``)."""
         self.set_date(value, widget)
-        fragment_id = self.fragment_of(widget) if fragment else None
+        fragment_id = self.fragment_of(widget) if fragment and self.mode.fragment else None
         return self.rerun(fragment_id, timeout=timeout)
 
     def change_month(
         self, value: date | str, *, widget: str = DATE_WIDGET, timeout: float | None = None
     ) -> Interaction:
-        """Pick a day in another month: a fragment run that calls st.rerun(), then a full run.
+        """Pick a day in another month, as a user would. What reruns depends on the page's mode:
+        a fragment run that calls st.rerun(), then the whole script (the tutorial); a fragment
+        run that gives way to a run of both views (``views``); a whole-script run (no fragment).
 
-        Raises UnexpectedOutcome unless the outcomes are FINISHED_EARLY_FOR_RERUN then
-        FINISHED_SUCCESSFULLY.
+        Raises UnexpectedOutcome unless the outcomes are the mode's ``month_change_outcomes``.
         """
         self.set_date(value, widget)
-        interaction = self.rerun(self.fragment_of(widget), kind="month_change", timeout=timeout)
-        if interaction.outcomes != [EARLY_FOR_RERUN, SUCCESS]:
+        fragment_id = self.fragment_of(widget) if self.mode.fragment else None
+        interaction = self.rerun(fragment_id, kind="month_change", timeout=timeout)
+        expected = self.mode.month_change_outcomes
+        if interaction.outcomes != expected:
             raise UnexpectedOutcome(
-                f"month change ended with {interaction.outcomes}, not a full rerun", interaction
+                f"month change ended with {interaction.outcomes}, not {expected} (the {self.mode.name} page)",
+                interaction,
             )
         return interaction
 
@@ -480,6 +512,8 @@ class StreamlitSession:
             interaction.outcomes.append(finished_name(msg.script_finished))
         elif kind == "delta":
             self._account_delta(interaction, msg)
+        elif kind == "auth_redirect":
+            interaction.redirects.append(msg.auth_redirect.url)
 
     def _account_delta(self, interaction: Interaction, msg: ForwardMsg) -> None:
         delta = msg.delta
@@ -487,6 +521,8 @@ class StreamlitSession:
         interaction.delta_fragments[delta.fragment_id] += 1
         if delta.fragment_id:
             self.seen_fragment_ids.add(delta.fragment_id)
+        if delta.WhichOneof("type") == "new_element":
+            interaction.elements[delta.new_element.WhichOneof("type") or ""] += 1
         if (text := delta_text(delta)) is not None:
             interaction.texts.append(text)
         if (error := delta_exception(delta)) is not None:

@@ -68,6 +68,7 @@ def test_app_settings_pass_through_without_second_defaults():
     # Unset in the shell means unset in the container: the defaults live in settings.py alone.
     environment = SERVICES["app"]["environment"]
     settings = {key: value for key, value in environment.items() if key.startswith("SALES_")}
+    assert settings.pop("SALES_OIDC_FILE") == "/run/secrets/oidc"  # where the secret is mounted
     assert settings
     assert set(settings.values()) == {None}
 

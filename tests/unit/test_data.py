@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from sales_dashboard.data import DataError, generate_sales, load_sales, product_names, read_sales_file
+from sales_dashboard.panels import best_and_worst
 from sales_dashboard.settings import Settings, SettingsError, load_settings
-from sales_dashboard.views import best_and_worst
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,6 +102,16 @@ def test_shared_cache_and_tcp_nodelay_switch_off():
     assert (Settings().shared_cache, Settings().tcp_nodelay) == (1024, True)
 
 
+def test_fragment_month_rerun_and_warmup_settings():
+    """Defaults: the tutorial's page (fragment on, month change reruns the app), warm-up on."""
+    assert (Settings().fragment, Settings().month_rerun, Settings().warmup) == (True, "app", True)
+    views = load_settings({"SALES_MONTH_RERUN": " Views ", "SALES_WARMUP": "off"})
+    assert (views.fragment, views.month_rerun, views.warmup) == (True, "views", False)
+    plain = load_settings({"SALES_FRAGMENT": "OFF", "SALES_MONTH_RERUN": "app"})
+    assert (plain.fragment, plain.month_rerun) == (False, "app")
+    assert load_settings({"SALES_FRAGMENT": "off"}).month_rerun == "app"
+
+
 @pytest.mark.parametrize(
     ("env", "reason"),
     [
@@ -115,6 +125,10 @@ def test_shared_cache_and_tcp_nodelay_switch_off():
         ({"SALES_SHARED_CACHE": "lots"}, "not a whole number"),
         ({"SALES_SHARED_CACHE": "-1"}, "outside"),
         ({"SALES_TCP_NODELAY": "yes"}, "not one of on, off"),
+        ({"SALES_FRAGMENT": "sometimes"}, "not one of on, off"),
+        ({"SALES_MONTH_RERUN": "page"}, "not one of app, views"),
+        ({"SALES_MONTH_RERUN": "views", "SALES_FRAGMENT": "off"}, "views' needs SALES_FRAGMENT=on"),
+        ({"SALES_WARMUP": "1"}, "not one of on, off"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sales_dashboard.settings import load_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = Path(sys.executable).parent / "kubectl"
 KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
@@ -158,6 +160,7 @@ def test_settings_and_secret_reach_the_app(overlay):
     assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
     known = set(re.findall(r'"(SALES_[A-Z_]+)"', (ROOT / "app/sales_dashboard/settings.py").read_text()))
     assert set(config["data"]) <= known
+    load_settings(config["data"])  # every value is one the app accepts (else SettingsError)
     (secret_env,) = container["env"]
     assert secret_env["name"] == "STREAMLIT_SERVER_COOKIE_SECRET"
     reference = secret_env["valueFrom"]["secretKeyRef"]

@@ -1,0 +1,125 @@
+"""The sign-in gate: with SALES_AUTH=oidc nobody sees a figure before the provider has said who
+they are and the allowed lists let them in. The page calls ``gate(settings)`` once, before it
+loads any data; every other outcome ends the run there (``st.stop()``), so neither the page nor
+the WebSocket carries a figure to anyone else.
+
+Streamlit's sign-in (``st.login``/``st.user``/``st.logout``) keeps the identity in a cookie that
+the server signs (``_streamlit_user``, 30 days, not stored anywhere): a copied cookie is valid
+until then, even after sign-out, on every replica. The gate refuses a sign-in older than
+SALES_AUTH_MAX_AGE_HOURS (from the ID token's ``iat``), which bounds that window.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from .settings import EVERY_DOMAIN, Settings
+
+PAGE_TITLE = "Daily vs monthly sales, by product"
+CLOCK_SKEW_SECONDS = 300  # an ID token issued this far "in the future" is still believed
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the gate decided for one visitor: ``allowed``, ``expired`` or ``refused``, and why."""
+
+    outcome: str
+    email: str = ""
+    reason: str = ""
+
+
+def _true(value: object) -> bool:
+    """A claim's truth as providers send it: JSON true, or the string "true" (some send strings)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
+def email_verified(user: Mapping[str, Any]) -> bool:
+    """The provider vouches for the e-mail: ``email_verified`` (OpenID Connect), or Microsoft Entra
+    ID's ``xms_edov`` (the e-mail's domain is verified by its owner), which Entra sends instead."""
+    return _true(user.get("email_verified")) or _true(user.get("xms_edov"))
+
+
+def judge(user: Mapping[str, Any], settings: Settings, now: float) -> Verdict:
+    """The verdict for a signed-in user's claims (``st.user``) at time ``now`` (epoch seconds)."""
+    email = str(user.get("email") or "").strip().lower()
+    issued = user.get("iat")
+    if not isinstance(issued, int | float) or isinstance(issued, bool):
+        return Verdict("expired", email, "The sign-in carries no issue time.")
+    age = now - float(issued)
+    if age > settings.auth_max_age_hours * 3600 or age < -CLOCK_SKEW_SECONDS:
+        hours = settings.auth_max_age_hours
+        return Verdict("expired", email, f"Your sign-in is more than {hours} hours old.")
+    if "@" not in email:
+        return Verdict("refused", email, "The provider gave no e-mail address for this account.")
+    if not email_verified(user):
+        return Verdict("refused", email, f"The provider has not verified {email}.")
+    domain = email.rsplit("@", 1)[1]
+    if (
+        email in settings.allowed_emails
+        or domain in settings.allowed_domains
+        or EVERY_DOMAIN in settings.allowed_domains
+    ):
+        return Verdict("allowed", email)
+    return Verdict("refused", email, f"{email} is not among the people allowed to see these figures.")
+
+
+def _sign_in_page() -> None:
+    st.title(PAGE_TITLE)
+    st.write("The sales figures are for signed-in people only.")
+    st.button("Sign in", type="primary", on_click=st.login)
+
+
+def _expired_page(verdict: Verdict) -> None:
+    st.title(PAGE_TITLE)
+    st.info(f"{verdict.reason} Sign in again to see the sales figures.")
+    st.button("Sign in again", type="primary", on_click=st.login)
+
+
+def _refusal_page(verdict: Verdict) -> None:
+    st.title(PAGE_TITLE)
+    st.error(
+        f"{verdict.reason} Ask the dashboard's owner to add you, "
+        "or sign out and sign in with another account."
+    )
+    st.button("Sign out", type="primary", on_click=st.logout)
+
+
+def _account_bar(email: str) -> None:
+    with st.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center"):
+        st.caption(f"Signed in as {email}")
+        st.button("Sign out", on_click=st.logout)
+
+
+def _stop() -> NoReturn:
+    """End the run here, and forget the fragments an earlier, allowed run of this session
+    registered: a fragment rerun runs the fragment alone, without the page and so without this
+    gate, and Streamlit forgets fragments only after a run that completes (st.stop() does not).
+    Without this, a session that signed out could still rerun the daily view."""
+    context = get_script_run_ctx()
+    if context is not None:
+        context.fragment_storage.clear()
+    st.stop()
+
+
+def gate(settings: Settings) -> None:
+    """Let the run go on only for a visitor who may see the figures (always, without sign-in)."""
+    if not settings.sign_in:
+        return
+    if not st.user.is_logged_in:
+        _sign_in_page()
+        _stop()
+    verdict = judge(st.user.to_dict(), settings, time.time())
+    if verdict.outcome == "allowed":
+        _account_bar(verdict.email)
+        return
+    if verdict.outcome == "expired":
+        _expired_page(verdict)
+    else:
+        _refusal_page(verdict)
+    _stop()

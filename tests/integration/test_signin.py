@@ -1,0 +1,240 @@
+"""Sign-in (SALES_AUTH=oidc) on a real server against a real OpenID provider: the development
+provider (deploy/oidc-dev, panva's oidc-provider) as a local Node.js process. Each visitor is a
+protocol client; signed-in ones got their cookie through the provider's form (scripted HTTP, as a
+browser would: streamlit_client.signin). What each one receives over the WebSocket is checked:
+no figure reaches anyone the gate does not let in."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sales_load.dev_provider import (
+    ALLOWED_USER,
+    DEV_ALLOWED_EMAILS,
+    OTHER_USER,
+    UNVERIFIED_USER,
+    Provider,
+    password,
+    running_provider,
+)
+from sales_load.local_server import APP, REPO, SERVE, Server, free_port, running_server
+from streamlit_client import InteractionTimeout, StreamlitSession
+from streamlit_client.messages import date_state
+from streamlit_client.signin import USER_COOKIE, Browser, SignInError, sign_in
+
+#: Elements that carry sales figures (or let a visitor ask for them).
+FIGURE_ELEMENTS = {"plotly_chart", "arrow_data_frame", "metric", "date_input"}
+SIGN_IN_TEXT = "The sales figures are for signed-in people only."
+
+
+@dataclass
+class SignInServer:
+    server: Server
+    provider: Provider
+    secret: str
+
+    @property
+    def url(self) -> str:
+        return self.server.base_url
+
+    def cookies_of(self, email: str) -> dict[str, str]:
+        return sign_in(self.url, email, password(email))
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[SignInServer]:
+    port = free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
+    secret = secrets.token_hex(32)
+    with running_provider([redirect_uri]) as provider:
+        env = {
+            "SALES_AUTH": "oidc",
+            "SALES_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
+            "SALES_OIDC_FILE": str(provider.settings_file(redirect_uri, tmp_path_factory.mktemp("oidc"))),
+            "STREAMLIT_SERVER_COOKIE_SECRET": secret,
+        }
+        with running_server(env=env, port=port) as server:
+            yield SignInServer(server, provider, secret)
+
+
+def assert_no_figure(texts: list[str], elements) -> None:
+    assert not FIGURE_ELEMENTS & set(elements), dict(elements)
+    assert not any(re.search(r"\d|\$", text) for text in texts), texts
+
+
+def test_anonymous_visitor_gets_the_sign_in_page_and_no_figure(app):
+    with StreamlitSession(app.url) as anonymous:
+        first = anonymous.initial
+        assert first.texts == ["Daily vs monthly sales, by product", SIGN_IN_TEXT]
+        assert set(first.elements) == {"heading", "markdown", "button"}
+        assert_no_figure(first.texts, first.elements)
+        # A rerun carrying a date (as a crafted client could send) changes nothing.
+        anonymous.set_widget_state(date_state("$$ID-0-selected_date", "2023-03-08"))
+        again = anonymous.rerun()
+        assert again.texts == first.texts
+        assert_no_figure(again.texts, again.elements)
+
+
+def test_allowed_user_sees_the_dashboard_and_fragment_reruns_stay_fragment_only(app):
+    cookies = app.cookies_of(ALLOWED_USER)
+    assert USER_COOKIE in cookies
+    with StreamlitSession(app.url, cookies=cookies) as ada:
+        assert ada.initial.texts[0] == f"Signed in as {ALLOWED_USER}"
+        assert "Best sellers, January 1, 2023" in ada.initial.texts
+        assert ada.initial.elements["plotly_chart"] == 3
+        assert "Sign out" in ada.widget_ids
+        day = ada.pick_date("2023-01-15")
+        assert day.fragment_ids
+        assert not day.outside_fragment
+        assert day.has_text("Best sellers, January 15, 2023")
+        month = ada.change_month("2023-03-08")
+        assert month.outside_fragment
+        assert f"Signed in as {ALLOWED_USER}" in month.texts  # the gate ran again on the full run
+
+
+@pytest.mark.parametrize(
+    ("email", "reason"),
+    [
+        (OTHER_USER, f"{OTHER_USER} is not among the people allowed to see these figures."),
+        (UNVERIFIED_USER, f"The provider has not verified {UNVERIFIED_USER}."),
+    ],
+)
+def test_user_outside_the_list_is_refused_with_a_sign_out_button(app, email, reason):
+    with StreamlitSession(app.url, cookies=app.cookies_of(email)) as refused:
+        (message,) = [text for text in refused.initial.texts if reason in text]
+        assert "sign out and sign in with another account" in message
+        assert set(refused.widget_ids) == {"Sign out"}
+        assert_no_figure([], refused.initial.elements)
+        assert not any("$" in text for text in refused.initial.texts)
+
+
+def test_nobody_runs_the_daily_fragment_without_the_gate(app):
+    """A fragment rerun runs the fragment alone, without the page's gate: a session that never
+    passed the gate, or has signed out since, must not be able to run it (the server ignores it)."""
+    with StreamlitSession(app.url, cookies=app.cookies_of(ALLOWED_USER)) as ada:
+        fragment, widget = ada.fragment_of("selected_date"), ada.widget_id("selected_date")
+        signed_out = ada.click("Sign out")
+        assert signed_out.redirects == ["/auth/logout"]
+        assert SIGN_IN_TEXT in signed_out.texts
+        ada.set_widget_state(date_state(widget, "2023-01-16"))
+        with pytest.raises(InteractionTimeout):
+            ada.rerun(fragment, timeout=5)
+    with StreamlitSession(app.url) as anonymous:
+        anonymous.set_widget_state(date_state(widget, "2023-01-17"))
+        with pytest.raises(InteractionTimeout):
+            anonymous.rerun(fragment, timeout=5)
+
+
+def test_sign_out_clears_the_cookie_and_ends_the_provider_session(app):
+    cookies = app.cookies_of(ALLOWED_USER)
+    browser = Browser()
+    browser.jar(app.url).update(cookies)
+    logout = browser.request("GET", f"{app.url}/auth/logout")
+    assert logout.status == 302
+    assert USER_COOKIE not in browser.jar(app.url)
+    assert "_streamlit_user_tokens" not in browser.jar(app.url)
+    # On to the provider's end-session endpoint, with the ID token as a hint and back to the app.
+    assert logout.location.startswith(f"{app.provider.issuer}/session/end?")
+    assert "id_token_hint=" in logout.location
+    assert "post_logout_redirect_uri=http%3A%2F%2F127.0.0.1" in logout.location
+    with StreamlitSession(app.url, cookies=browser.jar(app.url)) as after:
+        assert SIGN_IN_TEXT in after.initial.texts
+
+
+def test_a_copied_cookie_outlives_sign_out(app):
+    """Streamlit's identity cookie is signed, not stored: signing out clears it from the browser
+    that signs out, but a copy stays valid (here until SALES_AUTH_MAX_AGE_HOURS; docs/deploy.md)."""
+    copied = app.cookies_of(ALLOWED_USER)
+    browser = Browser()
+    browser.jar(app.url).update(copied)
+    browser.request("GET", f"{app.url}/auth/logout")
+    with StreamlitSession(app.url, cookies=copied) as replay:
+        assert f"Signed in as {ALLOWED_USER}" in replay.initial.texts
+
+
+def test_a_forged_or_altered_cookie_is_anonymous(app):
+    cookies = app.cookies_of(ALLOWED_USER)
+    value = cookies[USER_COOKIE]
+    altered = {**cookies, USER_COOKIE: value[:-2] + ("AA" if not value.endswith("AA") else "BB")}
+    with StreamlitSession(app.url, cookies=altered) as visitor:
+        assert SIGN_IN_TEXT in visitor.initial.texts
+        assert_no_figure(visitor.initial.texts, visitor.initial.elements)
+
+
+def test_wrong_password_gets_no_cookie(app):
+    with pytest.raises(SignInError, match="no _streamlit_user cookie"):
+        sign_in(app.url, ALLOWED_USER, "not-the-password")
+
+
+def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SERVE), "run", str(APP), "--server.port", "1"],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SALES_AUTH": "oidc", "SALES_OIDC_FILE": "/x"}, "SALES_AUTH=oidc lets nobody in"),
+        ({"SALES_AUTH_REQUIRED": "on"}, "SALES_AUTH='' is refused here (SALES_AUTH_REQUIRED=on)"),
+        ({"SALES_AUTH": "oidc", "SALES_ALLOWED_DOMAINS": "*"}, "SALES_OIDC_FILE is not set"),
+        (
+            {"SALES_AUTH": "oidc", "SALES_ALLOWED_DOMAINS": "*", "SALES_OIDC_FILE": "/nonexistent/oidc"},
+            "SALES_OIDC_FILE=/nonexistent/oidc cannot be read",
+        ),
+    ],
+)
+def test_a_bad_sign_in_setting_stops_the_start_with_exit_64(env, message):
+    result = start(env)
+    assert result.returncode == 64
+    assert message in result.stderr
+
+
+def test_sign_in_without_the_shared_cookie_secret_stops_the_start(tmp_path):
+    oidc = tmp_path / "oidc.toml"
+    oidc.write_text(
+        'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n'
+        'client_id = "x"\nclient_secret = "y"\nredirect_uri = "http://127.0.0.1:8501/oauth2callback"\n'
+    )
+    result = start({"SALES_AUTH": "oidc", "SALES_ALLOWED_DOMAINS": "*", "SALES_OIDC_FILE": str(oidc)})
+    assert result.returncode == 64
+    assert "STREAMLIT_SERVER_COOKIE_SECRET is unset" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        ({}, "sign-in off (SALES_AUTH=none): anyone who reaches this app sees every figure"),
+        (
+            {"SALES_AUTH": "none-public", "SALES_AUTH_REQUIRED": "on"},
+            "WARNING: SALES_AUTH=none-public: sign-in is OFF where it is required",
+        ),
+    ],
+)
+def test_every_start_logs_who_may_see_the_figures(env, line):
+    with running_server(env=env) as server:
+        assert line in server.log()
+
+
+def test_the_rendered_secrets_file_is_private(app: SignInServer):
+    """The rendered secrets.toml is private to the server's user and inside a 0700 directory."""
+    rendered = Path(tempfile.gettempdir()).glob("sales-auth-*/secrets.toml")
+    found = [path for path in rendered if app.secret in path.read_text()]
+    assert len(found) == 1
+    assert found[0].stat().st_mode & 0o077 == 0
+    assert found[0].parent.stat().st_mode & 0o077 == 0
