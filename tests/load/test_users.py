@@ -46,8 +46,8 @@ def test_month_hoppers_and_the_realistic_mix_run_without_failures(server, tmp_pa
 def test_users_keep_the_browsers_message_cache_unless_told_not_to(server, tmp_path):
     """Browser-like by default: a same-month full rerun gets the unchanged monthly table and chart
     as references, so it receives far fewer bytes than with --no-message-cache."""
-    cached = locust(server, tmp_path / "cached", "FullRerunUser", seconds=5)
-    plain = locust(server, tmp_path / "plain", "FullRerunUser", "--no-message-cache", seconds=5)
+    cached = locust(server, tmp_path / "cached", "FullRerunUser", seconds=10)
+    plain = locust(server, tmp_path / "plain", "FullRerunUser", "--no-message-cache", seconds=10)
     with_cache = float(cached["full_rerun"]["Average Content Size"])
     without = float(plain["full_rerun"]["Average Content Size"])
     assert with_cache < 0.8 * without, (with_cache, without)
