@@ -60,6 +60,13 @@ def _options(parser) -> None:
         "failed 0/1): Locust's own percentiles round times over 1 s to two significant digits",
     )
     parser.add_argument(
+        "--page-mode",
+        choices=("fragment", "views", "plain"),
+        default="fragment",
+        help="how the page under test was started: fragment (the tutorial, the default), views "
+        "(SALES_MONTH_RERUN=views) or plain (SALES_FRAGMENT=off: every pick reruns the script)",
+    )
+    parser.add_argument(
         "--forwarded-for",
         action="store_true",
         default=False,

@@ -137,15 +137,15 @@ class TreeProbe:
         self.ended: dict[int, float] = {}  # children seen before, by pid: their last CPU seconds
 
     def read(self) -> Reading:
-        cpu, rss = 0.0, 0
+        rss, fds = 0, 0
         for process in [self.process, *self.process.children(recursive=True)]:
             with contextlib.suppress(psutil.Error):
                 times = process.cpu_times()
-                seconds = times.user + times.system
-                self.ended[process.pid] = seconds
+                self.ended[process.pid] = times.user + times.system
                 rss += process.memory_info().rss
+                fds += process.num_fds()
         cpu = sum(self.ended.values())  # children that ended keep their last reading
-        return Reading(time=time.time(), cpu_seconds=cpu, rss_bytes=rss)
+        return Reading(time=time.time(), cpu_seconds=cpu, rss_bytes=rss, fds=fds)
 
 
 class SumProbe:

@@ -28,7 +28,7 @@ from typing import ClassVar
 
 from locust import User, tag, task
 
-from streamlit_client import Interaction, StreamlitSession
+from streamlit_client import Interaction, PageMode, StreamlitSession
 from streamlit_client.errors import SessionClosed, StreamlitClientError
 
 from .picks import DEFAULT_SEED, DayStream, expect_fragment, expect_full
@@ -68,6 +68,7 @@ class StreamlitUser(User):
         self.seed = getattr(options, "stream_seed", DEFAULT_SEED)
         self.timeout = getattr(options, "interaction_timeout", 30.0)
         self.message_cache = getattr(options, "message_cache", True)
+        self.mode = PageMode.named(getattr(options, "page_mode", "fragment"))
         counter = StreamlitUser.numbers.setdefault(self.stream_family(), itertools.count())
         self.number = next(counter)
         self.stream = DayStream(self.number, self.seed)
@@ -100,8 +101,9 @@ class StreamlitUser(User):
     def connect(self) -> bool:
         """Open a session and run the page; go to the user's month. False if that failed."""
         self.session = StreamlitSession(
-            self.host, timeout=self.timeout, message_cache=self.message_cache, headers=self.headers
-        )
+            self.host, timeout=self.timeout, message_cache=self.message_cache, headers=self.headers,
+            mode=self.mode,
+        )  # fmt: skip
         if self.interact("initial_load", self.session.open, expect_full) is None:
             return False
         if self.stream.month != 1:
@@ -170,7 +172,9 @@ class StreamlitUser(User):
         if session is None:
             return
         day = self.stream.next_day()
-        if fragment:
+        if fragment and not self.mode.fragment:  # the plain page: a day pick reruns the script
+            self.interact("full_rerun", lambda: session.pick_date(day), expect_full)
+        elif fragment:
             self.interact("fragment_rerun", lambda: session.pick_date(day), expect_fragment)
         else:
             self.interact("full_rerun", lambda: session.pick_date(day, fragment=False), expect_full)

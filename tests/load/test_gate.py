@@ -19,6 +19,10 @@ import pytest
 
 from sales_load import comparison, loadtest
 
+# The module's runs (and the tier's image build and stack start, in the first test's set-up) take
+# minutes on a busy 2-core machine: more than pyproject's 300 s per test.
+pytestmark = pytest.mark.timeout(1200)
+
 SHORT = ["--users", "4", "--spawn-rate", "4", "--duration", "16", "--warmup", "4", "--min-interactions", "8"]
 GATE = [*SHORT, "--target", "stack", "--models", "nodelay", "--message-cache", "on"]
 
