@@ -18,6 +18,9 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    where sign-in is required (``SALES_AUTH=none-public``).
 4. The shared cache's warm-up (``SALES_WARMUP=on``, ``sales_dashboard/warmup.py``): a background
    thread that waits for the server to be healthy, then builds every day's charts and tables.
+5. A drain on SIGTERM (``SALES_DRAIN_SECONDS`` > 0, the default): the replica stops taking
+   sessions, lets running script runs finish and moves its sessions to the other replicas before
+   Streamlit stops (``sales_dashboard/drain.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from sales_dashboard import drain
 from sales_dashboard.oidc_config import install_auth_secrets
 from sales_dashboard.settings import Settings, SettingsError, load_settings
 
@@ -119,6 +123,8 @@ def main() -> int:
     print(auth_notice(settings), file=sys.stderr)
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
+    if settings.drain_seconds > 0:
+        drain.install(settings.drain_seconds)
     start_warmup(settings)
     from streamlit.web.cli import main as streamlit_main
 

@@ -13,6 +13,9 @@
 |                            |             | a chart 20-40 kB, a table ~1 kB); 0 = build them every run |
 | SALES_TCP_NODELAY          | on          | on: TCP_NODELAY on the server's sockets (app/serve.py); |
 |                            |             | off: Streamlit's stock sockets (Nagle, ~40 ms stalls)    |
+| SALES_DRAIN_SECONDS        | 10          | on SIGTERM: seconds to let running script runs finish   |
+|                            |             | and move sessions off before stopping (sales_dashboard/ |
+|                            |             | drain.py); 0 = stop at once, as stock Streamlit          |
 | SALES_FRAGMENT             | on          | on: the daily view is a fragment (a pick reruns it alone); |
 |                            |             | off: the same page as plain code, every pick reruns it all |
 | SALES_MONTH_RERUN          | app         | a pick in another month reruns: app = the whole script     |
@@ -48,6 +51,7 @@ MAX_DEMO_DELAY_SECONDS = 30.0
 TABLE_CACHES = ("shared", "copy")
 MONTH_RERUNS = ("app", "views")
 MAX_SHARED_CACHE = 100_000
+MAX_DRAIN_SECONDS = 3600.0
 SWITCHES = {"on": True, "off": False}
 AUTH_MODES = ("none", "oidc", "none-public")
 MAX_AUTH_AGE_HOURS = 720  # Streamlit's own identity cookie lasts 30 days
@@ -79,6 +83,7 @@ class Settings:
     allowed_domains: frozenset[str] = frozenset()
     auth_max_age_hours: int = 12
     oidc_file: Path | None = None
+    drain_seconds: float = 10.0
 
     @property
     def sign_in(self) -> bool:
@@ -197,5 +202,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         fragment=fragment,
         month_rerun=month_rerun,
         warmup=_read_switch(env, "SALES_WARMUP", "on"),
+        drain_seconds=_read_float(env, "SALES_DRAIN_SECONDS", 10.0, 0.0, MAX_DRAIN_SECONDS),
         **_read_auth(env),
     )

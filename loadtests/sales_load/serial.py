@@ -9,8 +9,9 @@ rotating each round so that noise hits every kind alike:
 
 One interaction runs at a time, so the server's CPU time (read before the request and after a
 heartbeat round trip that follows the interaction's end) is that interaction's. It comes from a
-cgroup the server is moved into for the run (nanoseconds, ended threads included), or, without
-the rights to make one, from psutil (10 ms ticks: then only the mean is a fine figure).
+cgroup the server is moved into for the run (counted in nanoseconds; needs root or sudo without
+a password), or else from psutil (the process's times, counted in 10 ms clock ticks: then only
+the mean is a fine figure). Both keep the time of threads that have ended.
 """
 
 from __future__ import annotations

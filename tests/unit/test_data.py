@@ -96,6 +96,11 @@ def test_table_cache_choice_is_read_case_insensitively():
     assert load_settings({"SALES_TABLE_CACHE": " Copy "}).table_cache == "copy"
 
 
+def test_drain_seconds_zero_turns_the_drain_off():
+    assert load_settings({"SALES_DRAIN_SECONDS": "0"}).drain_seconds == 0
+    assert Settings().drain_seconds == 10
+
+
 def test_shared_cache_and_tcp_nodelay_switch_off():
     settings = load_settings({"SALES_SHARED_CACHE": "0", "SALES_TCP_NODELAY": "OFF"})
     assert (settings.shared_cache, settings.tcp_nodelay) == (0, False)
@@ -125,6 +130,9 @@ def test_fragment_month_rerun_and_warmup_settings():
         ({"SALES_SHARED_CACHE": "lots"}, "not a whole number"),
         ({"SALES_SHARED_CACHE": "-1"}, "outside"),
         ({"SALES_TCP_NODELAY": "yes"}, "not one of on, off"),
+        ({"SALES_DRAIN_SECONDS": "soon"}, "not a number"),
+        ({"SALES_DRAIN_SECONDS": "-1"}, "outside"),
+        ({"SALES_DRAIN_SECONDS": "3601"}, "outside"),
         ({"SALES_FRAGMENT": "sometimes"}, "not one of on, off"),
         ({"SALES_MONTH_RERUN": "page"}, "not one of app, views"),
         ({"SALES_MONTH_RERUN": "views", "SALES_FRAGMENT": "off"}, "views' needs SALES_FRAGMENT=on"),
