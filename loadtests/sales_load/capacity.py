@@ -308,7 +308,7 @@ class Ladder:
     def seconds(self) -> int:
         """Upper bound of a run that climbs the whole ladder (Locust's --run-time)."""
         spawn = self.steps[-1] / self.spawn_rate
-        return int(spawn + len(self.steps) * (self.hold + self.settle + 10) + 60)
+        return int(spawn + len(self.steps) * (4 * self.hold + self.settle + 10) + 60)
 
     def options(self, prefix: Path) -> list[str]:
         return [

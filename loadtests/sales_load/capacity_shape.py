@@ -7,7 +7,9 @@ the hold from Locust's statistics: every interaction that ended in it (page load
 month changes), its p95 against ``--p95-budget`` ms and its failures against zero. The first step
 that breaks the budget ends the run; so does the ladder's top. Each step is appended as one JSON
 line to ``--ladder-log``, with its wall-clock window, for the analysis (``capacity.py``), which
-recomputes every figure from the exact times.
+recomputes every figure from the exact times. A hold with fewer than ``--ladder-min-interactions``
+interactions (a p95 of seven values is the worst of them) is extended, up to four times its
+length, until it has them: the low steps of thinking users make one interaction per 20 s each.
 
 Locust's histogram rounds times of 100-1,000 ms to 10 ms, so the live verdict at the budget is
 within 5 ms; the recorded figures come from ``--times-csv``.
@@ -79,6 +81,7 @@ class CapacityLadder(LoadTestShape):
         self.settle = options.ladder_settle
         self.hold = options.ladder_hold
         self.budget = options.p95_budget
+        self.min_interactions = options.ladder_min_interactions
         self.log_path = Path(options.ladder_log) if options.ladder_log else None
 
     def _stats(self) -> tuple[dict[int, int], int, int]:
@@ -101,6 +104,13 @@ class CapacityLadder(LoadTestShape):
                 handle.write(json.dumps(asdict(entry)) + "\n")
         return ok
 
+    def _enough(self, now: float) -> bool:
+        """Enough interactions in the hold to judge it, or the hold is four times its length."""
+        return (
+            self._stats()[1] - self.snapshot[1] >= self.min_interactions
+            or now - self.phase_start >= 4 * self.hold
+        )
+
     def tick(self) -> tuple[int, float] | None:
         if not self.steps:
             self._configure()
@@ -111,7 +121,7 @@ class CapacityLadder(LoadTestShape):
             self.phase, self.phase_start = "settle", now
         elif self.phase == "settle" and now - self.phase_start >= self.settle:
             self.phase, self.phase_start, self.snapshot = "hold", now, self._stats()
-        elif self.phase == "hold" and now - self.phase_start >= self.hold:
+        elif self.phase == "hold" and now - self.phase_start >= self.hold and self._enough(now):
             if not self._judge(now):
                 return None
             self.index += 1
