@@ -66,6 +66,8 @@ class ScenarioResult:
     sessions_max: int | None
     throughput: list[tuple[float, float]] = field(default_factory=list)  # (seconds into run, req/s)
     samples: list[dict] = field(default_factory=list)
+    window: tuple[float, float] | None = None  # the steady window, Unix seconds
+    prometheus: dict | None = None  # what the stack's Prometheus saw (sales_load.prometheus)
 
 
 @dataclass
@@ -107,9 +109,11 @@ def analyse(
     in_window = [(t, count) for t, count in points if t >= window_start]
     cpu_ms = None
     window_interactions, window_seconds = 0, 0.0
+    window = None
     if len(in_window) >= 2:
         (t0, c0), (t1, c1) = in_window[0], in_window[-1]
         window_interactions, window_seconds = c1 - c0, float(t1 - t0)
+        window = (float(t0), float(t1))
         if sampler and sampler.readings and window_interactions > 0:
             cpu_ms = (sampler.cpu_at(t1) - sampler.cpu_at(t0)) * 1000 / window_interactions
     run_start = points[0][0] if points else 0
@@ -142,6 +146,7 @@ def analyse(
         rss_max_mb=max(r.rss_bytes for r in readings) / 2**20 if readings else None,
         sessions_max=max(sessions) if sessions else None,
         throughput=throughput,
+        window=window,
         samples=[
             {
                 "t": r.time - readings[0].time,

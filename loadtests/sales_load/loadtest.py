@@ -15,7 +15,10 @@ Targets (``--target``):
   local (default)  ``app/serve.py`` on a free 127.0.0.1 port per run (psutil on its pid)
   stack            the compose stack (``scripts/stack.sh``, project ``--stack-project``, a free
                    port), one app replica recreated for every run with the model's settings; the
-                   app container's cgroup sampled from the host, sessions read with ``docker exec``
+                   app container's cgroup sampled from the host, sessions read with ``docker exec``.
+                   With OBSERVABILITY=1 the stack's Prometheus is read beside it: the interactions
+                   the server counted must equal Locust's, and its CPU per interaction must be
+                   within 10 % of the cgroup's (sales_load.prometheus)
   http://...       a server that is already running: one run per scenario, no restarts, so only
                    the model it was started with (say which with ``--products``/``--delay``);
                    ``--pid`` or ``--container`` for the CPU figures
@@ -30,10 +33,13 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict
+from pathlib import Path
 
 from . import harness
-from .comparison import SCENARIOS, Comparison, WorkModel, analyse, check
-from .locust_runs import LocustRun, run_locust, warm_up
+from .comparison import SCENARIOS, Comparison, ScenarioResult, WorkModel, analyse, check
+from .locust_runs import LocustRun, locust_requests, run_locust, warm_up
+from .prometheus import Prometheus, cross_check, interactions_now
+from .prometheus import checks as prometheus_checks
 from .targets import ComposeStack, Target, local_target, server_options, url_target
 
 
@@ -124,6 +130,24 @@ def targets(args: argparse.Namespace, running: ComposeStack | None = None) -> It
     yield lambda _model: url_target(args.target, args.pid, args.container)
 
 
+def measure(
+    target: Target, scenario: str, model: WorkModel, run: LocustRun, prefix: Path, args: argparse.Namespace
+) -> ScenarioResult:
+    """One scenario on a fresh target: warm-up, the Locust run under the sampler, its figures."""
+    warm_up(target.url)
+    # With the stack's Prometheus (OBSERVABILITY=1): what it counts, beside Locust.
+    prometheus = Prometheus(target.prometheus) if target.prometheus else None
+    before = interactions_now(prometheus) if prometheus else 0.0
+    sampler = target.sampler()
+    run_locust(target.url, run, prefix, sampler)
+    result = analyse(scenario, model, prefix, sampler, args.warmup)
+    if prometheus:
+        result.prometheus = cross_check(
+            prometheus, before, locust_requests(prefix), result.window, result.cpu_ms_per_interaction
+        )
+    return result
+
+
 def run_all(args: argparse.Namespace, stack: ComposeStack | None = None) -> list[Comparison]:
     """Every model, browser-like first; ``stack``: a running compose stack to use (and leave
     running) for ``--target stack``, as the test session's."""
@@ -142,13 +166,13 @@ def run_all(args: argparse.Namespace, stack: ComposeStack | None = None) -> list
                         seed=args.seed, timeout=args.timeout, message_cache=cache,
                     )  # fmt: skip
                     with for_model(model) as target:
-                        warm_up(target.url)
-                        sampler = target.sampler()
-                        run_locust(target.url, run, prefix, sampler)
-                    results[scenario] = analyse(scenario, model, prefix, sampler, args.warmup)
+                        results[scenario] = measure(target, scenario, model, run, prefix, args)
                     time.sleep(0.5)
                 comparison = Comparison(model, results["fragment"], results["full"], message_cache=cache)
                 check(comparison, args)
+                for result in (comparison.fragment, comparison.full):
+                    if result.prometheus:
+                        comparison.checks += prometheus_checks(result.scenario, result.prometheus)
                 comparisons.append(comparison)
     return comparisons
 
