@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from sales_load import harness
-from sales_load.capacity import peer_address
+from sales_load.capacity import memory_fit, peer_address
 from sales_load.local_server import free_port
 from sales_load.locust_runs import LocustRun, read_rows, run_locust, timed_interactions
 from sales_load.server_probe import HostProbe, Sampler, cpu_at
@@ -112,7 +112,16 @@ def summarise(prefix: Path, outcome, app: Sampler, host: Sampler, start: float, 
         "app RSS MB at the end (replicas summed)": round(app.readings[-1].rss_bytes / 2**20)
         if app.readings
         else None,
+        "app memory per live session": session_memory(app),
     }
+
+
+def session_memory(app: Sampler) -> str:
+    """The app's RSS against its live sessions over the ramp (sales_load.capacity.memory_fit)."""
+    fit = memory_fit([(r.sessions, r.rss_bytes / 2**20) for r in app.readings if r.sessions is not None])
+    if fit is None:
+        return "n/a"
+    return f"{fit.kb_per_session:.0f} kB (RSS {fit.base_mb:.0f} MB + that per session, {fit.points} samples)"
 
 
 if __name__ == "__main__":

@@ -257,9 +257,8 @@ def analyse_steps(
     return steps
 
 
-def memory_fit(steps: list[Step]) -> MemoryFit | None:
-    """Least squares of app RSS (MB) on live sessions over the steps that had both."""
-    points = [(s.sessions, s.app_rss_mb) for s in steps if s.sessions and s.app_rss_mb is not None]
+def memory_fit(points: list[tuple[int, float]]) -> MemoryFit | None:
+    """Least squares of app RSS (MB) on live sessions: (sessions, RSS MB) points, three or more."""
     if len(points) < 3 or len({x for x, _ in points}) < 2:
         return None
     slope, intercept = statistics.linear_regression([x for x, _ in points], [y for _, y in points])
@@ -359,7 +358,8 @@ def run_config(
         saturated=saturation(
             broke or (steps[-1] if steps else None), config, processes, limit, cores_here, top=broke is None
         ),
-        memory=memory_fit(steps), generator_processes=processes, seconds=time.monotonic() - began,
+        memory=memory_fit([(s.sessions, s.app_rss_mb) for s in steps if s.sessions and s.app_rss_mb]),
+        generator_processes=processes, seconds=time.monotonic() - began,
         distinct_clients=websocket_clients(stack, started),
         errors=[] if entries else [f"no step was judged: see {prefix}.log"],
     )  # fmt: skip

@@ -68,9 +68,7 @@ def url_target(url: str, pid: int | None = None, container: str | None = None) -
     if not healthy(url):
         raise RuntimeError(f"no healthy server at {url}")
     if container:
-        yield Target(
-            url, CgroupProbe(container_pid(container)), docker_exec_sessions(container, docker=DOCKER)
-        )
+        yield Target(url, CgroupProbe(container_pid(container)), container_sessions(container))
     else:
         yield Target(url, ProcessProbe(pid) if pid else None, http_sessions(url), pid)
 
@@ -81,6 +79,21 @@ def docker(*args: str, check: bool = True) -> str:
 
 def container_pid(container: str) -> int:
     return int(docker("inspect", "-f", "{{.State.Pid}}", container))
+
+
+def container_sessions(container: str, port: int = 8501) -> Sessions:
+    """Live sessions of the app in ``container``: over HTTP to its address on the engine's network
+    when this host reaches it (Linux), else with ``docker exec``. HTTP first, because an exec'd
+    python3 runs inside the container's cgroup: ~50 ms of CPU every read that would count as the
+    app's own and inflate its CPU per interaction (by ~8 ms at 6 interactions/s)."""
+    addresses = docker(
+        "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container
+    )
+    for address in addresses.split():
+        base = f"http://{address}:{port}"
+        if healthy(base):
+            return http_sessions(base)
+    return docker_exec_sessions(container, port=port, docker=DOCKER)
 
 
 @dataclass
@@ -156,7 +169,7 @@ class ComposeStack:
 
     def app_sessions(self) -> Sessions:
         """Live sessions of every replica (read inside each with ``docker exec``), summed."""
-        readers = [docker_exec_sessions(c, docker=DOCKER) for c in self.containers("app")]
+        readers = [container_sessions(c) for c in self.containers("app")]
 
         def read() -> int | None:
             counts = [reader() for reader in readers]
