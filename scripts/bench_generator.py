@@ -69,11 +69,19 @@ def main() -> int:
         )
         app = Sampler(stack.app_probe(), stack.app_sessions(), interval=2.0, sessions_every=5)
         host = Sampler(HostProbe(), interval=2.0)
+        proxy = Sampler(stack.proxy_probe(), interval=2.0)
         started = time.time()
-        with app, host:
+        with app, host, proxy:
             outcome = run_locust(stack.url, run, prefix)
         hold_start, hold_end = started + ramp + 5, started + ramp + args.hold - 5
         figures = summarise(prefix, outcome, app, host, hold_start, hold_end)
+        figures["proxy memory MB, max (usage, cache included)"] = round(
+            max((r.memory_bytes or r.rss_bytes) for r in proxy.readings) / 2**20
+        )
+        figures["proxy cores during the hold"] = round(
+            (cpu_at(proxy.readings, hold_end) - cpu_at(proxy.readings, hold_start)) / (hold_end - hold_start),
+            2,
+        )
         for key, value in figures.items():
             report.figure(key, value)
             report.line(f"{key:<44} {value}")
@@ -110,6 +118,11 @@ def summarise(prefix: Path, outcome, app: Sampler, host: Sampler, start: float, 
         "load generator RSS MB, max": round(max(r.rss_bytes for r in generator) / 2**20),
         "load generator open files, max": max(r.fds or 0 for r in outcome.generator),
         "app RSS MB at the end (replicas summed)": round(app.readings[-1].rss_bytes / 2**20)
+        if app.readings
+        else None,
+        "app memory usage MB, max (replicas summed, cache included)": round(
+            max((r.memory_bytes or r.rss_bytes) for r in app.readings) / 2**20
+        )
         if app.readings
         else None,
         "app memory per live session": session_memory(app),

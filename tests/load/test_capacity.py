@@ -2,14 +2,16 @@
 
 One configuration (fragments on, 1 replica, 26 products), RealisticMix users stepped up the quick
 ladder (10, 25, 50, 100) with the proxy in load-balancer mode. What must hold on any machine: the
-first step (10 users thinking 10-30 s) is served within the budget without a failure, every
-judged step has its figures from the samplers, each simulated user reached nginx as a client of
-its own, and the tables and the chart are written. The capacity figure itself is a benchmark
-(`make capacity`, docs/benchmarks.md), never asserted here.
+first step's users are served without a failed interaction, every judged step has its figures
+from the samplers and a verdict that follows from them, the capacity is the last step that held,
+each simulated user reached nginx as a client of its own, and the tables and the chart are
+written. Latency and the capacity figure are a benchmark (`make capacity`, docs/benchmarks.md),
+never asserted here: a busy machine moves them, not a bug.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -34,7 +36,7 @@ def quick(load_stack) -> tuple[int, dict]:
     return code, json.loads((REPORT_DIR / "capacity.json").read_text())
 
 
-def test_quick_capacity_run_serves_its_first_step(quick):
+def test_quick_capacity_run_judges_its_steps(quick):
     code, record = quick
     assert code == 0, (REPORT_DIR / "capacity.txt").read_text()
     (result,) = record["figures"]["results"]
@@ -42,13 +44,15 @@ def test_quick_capacity_run_serves_its_first_step(quick):
     steps = result["steps"]
     assert steps, "no step was judged"
     assert [s["users"] for s in steps] == list(QUICK_LADDER[: len(steps)])
-    first = steps[0]
-    assert first["ok"], first
-    assert first["failures"] == 0, first
-    assert first["p95_ms"] <= 250, first
-    assert result["capacity"] >= QUICK_LADDER[0]
-    held = [s for s in steps if s["ok"]]
-    assert all(s["failures"] == 0 for s in held)
+    assert steps[0]["failures"] == 0, steps[0]
+    for step in steps:
+        assert step["ok"] == (step["failures"] == 0 and step["p95_ms"] <= 250), step
+    held = [s["users"] for s in itertools.takewhile(lambda s: s["ok"], steps)]
+    assert result["capacity"] == (held[-1] if held else 0)
+    broke = next((s for s in steps if not s["ok"]), None)
+    assert (result["broke"] or {}).get("users") == (broke["users"] if broke else None)
+    if broke is None:
+        assert len(steps) == len(QUICK_LADDER), "the run stopped without a step over budget"
 
 
 def test_every_step_has_its_figures(quick):
