@@ -52,7 +52,9 @@ def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) ->
                 f"| {fmt(r.percentiles_ms['95%'], 0)} | {fmt(r.rps)} | {fmt(r.cpu_ms_per_interaction)} "
                 f"| {fmt(r.bytes_per_interaction, 0)} | {fmt(r.rss_max_mb, 0)} | {r.sessions_max or 'n/a'} |"
             )
-    seen = [(c.label, r) for c in comparisons for r in (c.fragment, c.full) if r.prometheus]
+    seen = [(c.label, r.scenario, r.prometheus) for c in comparisons for r in (c.fragment, c.full)
+            if r.prometheus]  # fmt: skip
+    seen += [(c.label, "mixed", c.mixed) for c in comparisons if c.mixed]
     if seen:  # the stack's Prometheus (OBSERVABILITY=1) beside the load test's own figures
         lines += [
             "",
@@ -60,12 +62,11 @@ def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) ->
             "| Prometheus CPU ms/interaction | runs' own thread CPU ms/run by kind |",
             "|---|---|---|---|---|---|---|",
         ]
-        for name, r in seen:
-            p = r.prometheus
+        for name, scenario, p in seen:
             threads = ", ".join(f"{kind} {ms:.2f}" for kind, ms in sorted(p["thread_cpu_ms_per_run"].items()))
             cgroup, prom = p["cgroup_cpu_ms_per_interaction"], p["prometheus_cpu_ms_per_interaction"]
             lines.append(
-                f"| {name} | {r.scenario} | {p['locust_interactions']} | {int(p['server_interactions'])} "
+                f"| {name} | {scenario} | {p['locust_interactions']} | {int(p['server_interactions'])} "
                 f"| {fmt(cgroup, 2)} | {fmt(prom, 2)} | {threads or 'n/a'} |"
             )
     lines += ["", *ratio_table(comparisons)]

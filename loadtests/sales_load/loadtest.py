@@ -36,9 +36,19 @@ from dataclasses import asdict
 from pathlib import Path
 
 from . import harness
-from .comparison import SCENARIOS, Comparison, ScenarioResult, WorkModel, analyse, check
+from .comparison import (
+    SCENARIOS,
+    Comparison,
+    ScenarioResult,
+    WorkModel,
+    analyse,
+    check,
+    history_points,
+    server_cpu_ms,
+    steady_window,
+)
 from .locust_runs import LocustRun, locust_requests, run_locust, warm_up
-from .prometheus import Prometheus, cross_check, interactions_now
+from .prometheus import Prometheus, cross_check, interactions_now, mixed_checks
 from .prometheus import checks as prometheus_checks
 from .targets import ComposeStack, Target, local_target, server_options, url_target
 
@@ -173,8 +183,43 @@ def run_all(args: argparse.Namespace, stack: ComposeStack | None = None) -> list
                 for result in (comparison.fragment, comparison.full):
                     if result.prometheus:
                         comparison.checks += prometheus_checks(result.scenario, result.prometheus)
+                if comparison.fragment.prometheus and comparison.full.prometheus:
+                    comparison.mixed = run_mixed(args, model, for_model, comparison)
+                    time.sleep(0.5)
                 comparisons.append(comparison)
     return comparisons
+
+
+def run_mixed(args: argparse.Namespace, model: WorkModel, for_model, comparison: Comparison) -> dict:
+    """With the stack's Prometheus: fragment and full users at once (half each), checked like a
+    scenario, and each kind's own-thread CPU per run against the single-kind runs'."""
+    label = model.name if comparison.message_cache else f"{model.name}-nocache"
+    prefix = args.out / f"{label}-mixed"
+    print(f"[loadtest] {label} mixed: {args.users} users, {args.duration}s", flush=True)
+    users = [SCENARIOS["fragment"][0], SCENARIOS["full"][0]]
+    run = LocustRun(
+        users, max(args.users, 2), args.spawn_rate, args.duration,
+        seed=args.seed, timeout=args.timeout, message_cache=comparison.message_cache,
+    )  # fmt: skip
+    with for_model(model) as target:
+        warm_up(target.url)
+        prometheus = Prometheus(target.prometheus)
+        before = interactions_now(prometheus)
+        sampler = target.sampler()
+        run_locust(target.url, run, prefix, sampler)
+        steady = steady_window(history_points(prefix, "Aggregated"), args.warmup)
+        window, cgroup_ms = None, None
+        if steady:
+            (t0, c0), (t1, c1) = steady
+            window, cgroup_ms = (float(t0), float(t1)), server_cpu_ms(sampler, t0, t1, c1 - c0)
+        seen = cross_check(prometheus, before, locust_requests(prefix), window, cgroup_ms)
+    single = {
+        kind: result.prometheus["thread_cpu_ms_per_run"][kind]
+        for kind, result in (("fragment", comparison.fragment), ("full", comparison.full))
+        if kind in result.prometheus["thread_cpu_ms_per_run"]
+    }
+    comparison.checks += prometheus_checks("mixed", seen) + mixed_checks(seen, single)
+    return seen
 
 
 def main(argv: list[str] | None = None, stack: ComposeStack | None = None) -> int:
@@ -192,6 +237,7 @@ def main(argv: list[str] | None = None, stack: ComposeStack | None = None) -> in
                     "fragment": asdict(c.fragment),
                     "full": asdict(c.full),
                     "checks": c.checks,
+                    "mixed": c.mixed,
                 }
                 for c in comparisons
             ],

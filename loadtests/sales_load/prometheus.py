@@ -158,3 +158,19 @@ def checks(scenario: str, seen: dict) -> list[dict]:
             "ok": ratio is not None and abs(ratio - 1) <= CPU_TOLERANCE,
         },
     ]
+
+
+def mixed_checks(seen: dict, single: dict[str, float]) -> list[dict]:
+    """Under mixed traffic (fragment and full users at once) each kind's own-thread CPU per run
+    must stay within 10 % of what it was when that kind ran alone (``single``: kind -> ms)."""
+    found = []
+    for kind, alone in sorted(single.items()):
+        mixed = seen["thread_cpu_ms_per_run"].get(kind)
+        ratio = mixed / alone if mixed and alone else None
+        found.append({
+            "check": f"mixed: {kind} runs' own CPU per run, mixed / alone",
+            "value": ratio,
+            "limit": f"{1 - CPU_TOLERANCE:.2f}..{1 + CPU_TOLERANCE:.2f}",
+            "ok": ratio is not None and abs(ratio - 1) <= CPU_TOLERANCE,
+        })  # fmt: skip
+    return found

@@ -92,6 +92,7 @@ def test_login_and_tags_name_the_registry_of_the_workflow_variable():
     for image in IMAGES:
         base = f"{REGISTRY}/{OWNER}/{image}"
         assert f"{base}:{version}" in tags
+        assert f"{base}:latest" in tags  # metadata-action's flavor latest=auto on a release tag
         assert f"{base}:sha-{head_sha()[:7]}" in tags
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from sales_load.picks import counted_mix
+from sales_load.prometheus import Prometheus, window_figures
 from streamlit_client import StreamlitSession
 
 from .conftest import STACK_REPLICAS, run
@@ -93,7 +94,7 @@ def test_runs_through_the_proxy_are_counted_exactly(stack):
     eventually(lambda: targets_up(stack).get("app") == STACK_REPLICAS, "every replica scraped")
     with StreamlitSession(stack.url, timeout=30) as session:
         time.sleep(12)  # two scrapes after the session's first run
-        before = counts()
+        before, start = counts(), time.time()
         counted_mix(session, picks, full_reruns, month_changes)
     expected = {("fragment", "finished"): picks, ("full", "finished"): full_reruns + month_changes,
                 ("fragment", "rerun"): month_changes}  # fmt: skip
@@ -105,6 +106,13 @@ def test_runs_through_the_proxy_are_counted_exactly(stack):
     # Other tests' sessions may run at the same time on the session stack: wait for at least
     # these increments, then require exactly them once a quiet scrape shows them.
     eventually(lambda: grown() == expected, f"run counts grow by {expected} (got {grown()})")
+    # The load test's reading of a window (sales_load.prometheus) sees the same runs.
+    seen = window_figures(Prometheus(stack.prometheus_url), start, time.time())
+    assert seen.interactions == picks + full_reruns + month_changes
+    assert seen.runs == {"fragment": picks + month_changes, "full": full_reruns + month_changes}
+    assert set(seen.thread_cpu_ms_per_run) == {"fragment", "full"}
+    assert seen.cpu_ms_per_interaction is not None
+    assert seen.cpu_ms_per_interaction > max(seen.thread_cpu_ms_per_run.values()) / 3
 
 
 def test_nginx_metrics_and_upstream_timings_are_graphable(stack):

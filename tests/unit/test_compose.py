@@ -127,3 +127,21 @@ def test_stack_script_refuses_bad_settings_before_starting_anything(env, message
     )
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_swarm_observability_file_matches_the_compose_profile():
+    """deploy/swarm/observability.yaml (merged into the stack by `OBSERVABILITY=1 make swarm-up`):
+    the same images and settings as the compose profile, dnsrr so DNS discovery sees each task
+    (no VIPs without IPVS), Prometheus' port in host mode, its data on a volume."""
+    swarm = yaml.safe_load((ROOT / "deploy/swarm/observability.yaml").read_text())["services"]
+    assert set(swarm) == {"proxy", "proxy-metrics", "prometheus"}
+    for service in ("proxy-metrics", "prometheus"):
+        assert swarm[service]["image"] == SERVICES[service]["image"]
+        assert swarm[service]["deploy"]["endpoint_mode"] == "dnsrr"
+        assert swarm[service]["read_only"] is True
+        assert swarm[service]["cap_drop"] == ["ALL"]
+    assert swarm["proxy"]["deploy"] == {"endpoint_mode": "dnsrr"}
+    assert swarm["proxy-metrics"]["environment"] == SERVICES["proxy-metrics"]["environment"]
+    (port,) = swarm["prometheus"]["ports"]
+    assert (port["target"], port["published"], port["mode"]) == (9090, "${PROMETHEUS_PORT:-9090}", "host")
+    assert "prometheus-data:/prometheus" in swarm["prometheus"]["volumes"]
