@@ -63,7 +63,11 @@ def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) ->
             "|---|---|---|---|---|---|---|",
         ]
         for name, scenario, p in seen:
-            threads = ", ".join(f"{kind} {ms:.2f}" for kind, ms in sorted(p["thread_cpu_ms_per_run"].items()))
+            alone = p.get("against_alone", {})
+            threads = ", ".join(
+                f"{kind} {ms:.2f}" + (f" ({alone[kind]:.2f}x alone)" if kind in alone else "")
+                for kind, ms in sorted(p["thread_cpu_ms_per_run"].items())
+            )
             cgroup, prom = p["cgroup_cpu_ms_per_interaction"], p["prometheus_cpu_ms_per_interaction"]
             lines.append(
                 f"| {name} | {scenario} | {p['locust_interactions']} | {int(p['server_interactions'])} "

@@ -48,7 +48,7 @@ from .comparison import (
     steady_window,
 )
 from .locust_runs import LocustRun, locust_requests, run_locust, warm_up
-from .prometheus import Prometheus, cross_check, interactions_now, mixed_checks
+from .prometheus import Prometheus, against_alone, cross_check, interactions_now
 from .prometheus import checks as prometheus_checks
 from .targets import ComposeStack, Target, local_target, server_options, url_target
 
@@ -192,7 +192,7 @@ def run_all(args: argparse.Namespace, stack: ComposeStack | None = None) -> list
 
 def run_mixed(args: argparse.Namespace, model: WorkModel, for_model, comparison: Comparison) -> dict:
     """With the stack's Prometheus: fragment and full users at once (half each), checked like a
-    scenario, and each kind's own-thread CPU per run against the single-kind runs'."""
+    scenario; each kind's own-thread CPU per run is reported against the single-kind runs'."""
     label = model.name if comparison.message_cache else f"{model.name}-nocache"
     prefix = args.out / f"{label}-mixed"
     print(f"[loadtest] {label} mixed: {args.users} users, {args.duration}s", flush=True)
@@ -218,7 +218,8 @@ def run_mixed(args: argparse.Namespace, model: WorkModel, for_model, comparison:
         for kind, result in (("fragment", comparison.fragment), ("full", comparison.full))
         if kind in result.prometheus["thread_cpu_ms_per_run"]
     }
-    comparison.checks += prometheus_checks("mixed", seen) + mixed_checks(seen, single)
+    seen["against_alone"] = against_alone(seen, single)
+    comparison.checks += prometheus_checks("mixed", seen)
     return seen
 
 

@@ -94,8 +94,14 @@ def warm_up(url: str, timeout: float = 180.0) -> None:
 
 
 def locust_requests(prefix: Path) -> int:
-    """Every interaction the run's users sent (Locust's Aggregated request count, failed ones too)."""
+    """Every interaction the run's users completed: the exact-times file's rows (written when
+    Locust quits, so it holds the interactions that finished during ``--stop-timeout``, which the
+    stats CSV, written when the run time ends, misses) plus the failed ones of the stats CSV."""
     rows = {row["Name"]: row for row in read_rows(Path(f"{prefix}_stats.csv"))}
+    failed = int(rows["Aggregated"]["Failure Count"]) if "Aggregated" in rows else 0
+    times = Path(f"{prefix}_times.csv")
+    if times.exists():
+        return len(read_rows(times)) + failed
     return int(rows["Aggregated"]["Request Count"]) if "Aggregated" in rows else 0
 
 

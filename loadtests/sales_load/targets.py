@@ -20,6 +20,7 @@ from typing import Self
 
 from .harness import REPO
 from .local_server import free_port, healthy, running_server
+from .prometheus import prometheus_sessions
 from .server_probe import (
     CgroupProbe,
     Probe,
@@ -168,7 +169,7 @@ class ComposeStack:
         return SumProbe([CgroupProbe(container_pid(c)) for c in self.containers("proxy")])
 
     def app_sessions(self) -> Sessions:
-        """Live sessions of every replica (read inside each with ``docker exec``), summed."""
+        """Live sessions of every replica (``container_sessions``: over HTTP, not in its cgroup), summed."""
         readers = [container_sessions(c) for c in self.containers("app")]
 
         def read() -> int | None:
@@ -178,7 +179,10 @@ class ComposeStack:
         return read
 
     def target(self) -> Target:
-        return Target(self.url, self.app_probe(), self.app_sessions(), prometheus=self.prometheus_url)
+        # With the stack's Prometheus, live sessions come from it; without, over HTTP to each replica
+        # (container_sessions): `docker exec python3` would spend CPU in the cgroup measured.
+        sessions = prometheus_sessions(self.prometheus_url) if self.prometheus_url else self.app_sessions()
+        return Target(self.url, self.app_probe(), sessions, prometheus=self.prometheus_url)
 
     def __enter__(self) -> Self:
         return self
