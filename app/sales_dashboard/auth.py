@@ -69,6 +69,11 @@ def judge(user: Mapping[str, Any], settings: Settings, now: float) -> Verdict:
     return Verdict("refused", email, f"{email} is not among the people allowed to see these figures.")
 
 
+def _plain(text: str) -> str:
+    """``text`` for Streamlit's Markdown without an e-mail turned into a mailto: link."""
+    return text.replace("@", "\\@")
+
+
 def _sign_in_page() -> None:
     st.title(PAGE_TITLE)
     st.write("The sales figures are for signed-in people only.")
@@ -84,7 +89,7 @@ def _expired_page(verdict: Verdict) -> None:
 def _refusal_page(verdict: Verdict) -> None:
     st.title(PAGE_TITLE)
     st.error(
-        f"{verdict.reason} Ask the dashboard's owner to add you, "
+        f"{_plain(verdict.reason)} Ask the dashboard's owner to add you, "
         "or sign out and sign in with another account."
     )
     st.button("Sign out", type="primary", on_click=st.logout)
@@ -92,7 +97,7 @@ def _refusal_page(verdict: Verdict) -> None:
 
 def _account_bar(email: str) -> None:
     with st.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center"):
-        st.caption(f"Signed in as {email}")
+        st.caption(f"Signed in as {_plain(email)}")
         st.button("Sign out", on_click=st.logout)
 
 
