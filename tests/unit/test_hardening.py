@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PIP_AUDIT = ROOT / ".venv-checkov/bin/pip-audit"  # beside checkov: see requirements/checkov.in
 CHECKOV = ROOT / ".venv-checkov/bin/checkov"
-DOCKERFILES = ("Dockerfile", "deploy/proxy/Dockerfile")
+DOCKERFILES = ("Dockerfile", "deploy/proxy/Dockerfile", "deploy/oidc-dev/Dockerfile")
 # Each accepted checkov finding, with its reason as a `# checkov:skip=` comment in the Dockerfile.
 ACCEPTED_CHECKS = {"CKV_DOCKER_7"}  # base image tag comes from the BASE_IMAGE build arg
 
