@@ -12,11 +12,21 @@
 #   PROXY_PORT     port the proxy publishes on the node (default 8080, in the stack file)
 #   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
 #   SWARM_TIMEOUT  seconds to wait for health (default 180)
+#   SALES_AUTH     required: oidc (sign-in; OIDC_FILE: the provider's settings, deploy/swarm/oidc.yaml)
+#                  or none-public (open to anyone who reaches the proxy)
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SALES_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 while IFS='=' read -r variable tag; do export "$variable=$tag"; done < <(scripts/images.sh --env)
 stack=${SWARM_STACK:-sales-dashboard}
+# Checked before an engine is needed: a deployment states who may see the figures.
+if [ "${1:-}" = up ]; then
+  case ${SALES_AUTH:-} in
+    oidc) [ -r "${OIDC_FILE:-}" ] || { echo "swarm: SALES_AUTH=oidc needs OIDC_FILE, the provider's settings file (docs/deploy.md)" >&2; exit 2; } ;;
+    none-public) ;;
+    *) echo "swarm: set SALES_AUTH=oidc (sign-in, with OIDC_FILE) or SALES_AUTH=none-public (open to anyone who reaches the proxy)" >&2; exit 2 ;;
+  esac
+fi
 docker=$(scripts/ensure-docker.sh)
 # Marks a swarm this script initialised, on the node itself: it is gone once the node leaves.
 init_label=sales-dashboard.swarm-init
@@ -72,14 +82,27 @@ EOF
 }
 
 deploy() {
-  local args=(stack deploy --prune --resolve-image never)
-  # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack file is
-  # a Compose-spec file without one, so older clients get it with the last 3.x version added.
-  if [ "$($docker version --format '{{.Client.Version}}' | cut -d. -f1)" -lt 23 ]; then
-    { echo 'version: "3.9"'; cat deploy/swarm/stack.yaml; } | $docker "${args[@]}" -c - "$stack" >&2
-  else
-    $docker "${args[@]}" -c deploy/swarm/stack.yaml "$stack" >&2
-  fi
+  local args=(stack deploy --prune --resolve-image never) files=(deploy/swarm/stack.yaml) file versioned temps=()
+  # Sign-in: the provider's settings file as a Swarm secret too.
+  [ "${SALES_AUTH:-}" = oidc ] && files+=(deploy/swarm/oidc.yaml)
+  # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack files are
+  # Compose-spec files without one, so older clients get them with the last 3.x version added.
+  local old=0
+  [ "$($docker version --format '{{.Client.Version}}' | cut -d. -f1)" -lt 23 ] && old=1
+  for file in "${files[@]}"; do
+    if [ "$old" = 1 ]; then
+      versioned=$(mktemp --suffix=.yaml)
+      { echo 'version: "3.9"'; cat "$file"; } >"$versioned"
+      args+=(-c "$versioned")
+      temps+=("$versioned")
+    else
+      args+=(-c "$file")
+    fi
+  done
+  local status=0
+  $docker "${args[@]}" "$stack" >&2 || status=$?
+  [ ${#temps[@]} -eq 0 ] || rm -f "${temps[@]}"
+  return $status
 }
 
 # Every service at its wanted task count (tasks with a health check count once healthy), then

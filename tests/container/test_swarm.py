@@ -102,6 +102,7 @@ def swarm(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Swa
     env = {
         **os.environ, **images, "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port),
         "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+        "SALES_AUTH": "none-public",  # the Swarm stack makes the choice explicit; sign-in: other tiers
     }  # fmt: skip
     before = node_state(docker)
     up = swarm_script(env, "up")
