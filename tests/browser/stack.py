@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,30 @@ class Stack:
         """`docker compose restart SERVICE`: stop (SIGTERM), then start the same container."""
         done = self.stack("compose", "restart", service)
         assert done.returncode == 0, f"restart {service} failed:\n{done.stderr[-4000:]}"
+
+    def docker(self, *args: str) -> subprocess.CompletedProcess[str]:
+        found = subprocess.run(["scripts/ensure-docker.sh"], cwd=ROOT, capture_output=True, text=True)
+        return subprocess.run([found.stdout.split()[-1], *args], capture_output=True, text=True, check=True)
+
+    def app_replicas(self) -> dict[str, str]:
+        """{address on the stack's network: container id} of every app replica."""
+        ids = self.stack("compose", "ps", "-q", "app").stdout.split()
+        template = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} {{.Id}}"
+        lines = self.docker("inspect", "-f", template, *ids).stdout.splitlines()
+        return dict(line.split() for line in lines if line.strip())
+
+    def wait_healthy(self, container: str, timeout: float = 120.0) -> None:
+        """Wait until ``container``'s health check passes (the image's HEALTHCHECK)."""
+        deadline = time.monotonic() + timeout
+        while self.docker("inspect", "-f", "{{.State.Health.Status}}", container).stdout.strip() != "healthy":
+            assert time.monotonic() < deadline, f"{container} not healthy after {timeout} s"
+            time.sleep(1)
+
+    def proxy_log(self) -> list[dict]:
+        """The proxy's JSON access log, oldest first."""
+        out = self.stack("logs", "--no-color", "proxy").stdout
+        lines = (line[line.index("{") :] for line in out.splitlines() if '{"time"' in line)
+        return [json.loads(line) for line in lines]
 
 
 def free_port() -> int:
