@@ -10,7 +10,7 @@ PORT ?= 8501
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run up down swarm-up swarm-down test test-unit test-integration test-load \
-	test-container test-browser lint bench bench-containers bench-replicas loadtest loadtest-gate soak \
+	test-container test-browser lint bench bench-containers bench-replicas bench-signin loadtest loadtest-gate soak \
 	images push lock clean
 
 help: ## list the targets
@@ -77,6 +77,10 @@ bench: venv ## interaction benchmark against a local server (prints medians)
 
 bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
 	$(PY) scripts/bench_containers.py
+
+bench-signin: venv ## what sign-in costs: a scripted sign-in, interactions signed in vs open (prints figures)
+	scripts/ensure-node.sh
+	$(PY) scripts/bench_signin.py
 
 bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 replicas (prints figures)
 	$(PY) scripts/bench_replicas.py

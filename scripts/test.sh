@@ -8,7 +8,7 @@ tiers=("$@")
 for tier in "${tiers[@]}"; do
   [ -d "tests/$tier" ] || { echo "no such tier: tests/$tier" >&2; exit 2; }
   [ "$tier" = container ] && scripts/ensure-docker.sh >/dev/null
-  [ "$tier" = integration ] && scripts/ensure-node.sh  # the development OpenID provider
+  case $tier in integration | load) scripts/ensure-node.sh ;; esac  # the development OpenID provider
   if [ "$tier" = browser ]; then CHROMIUM=$(scripts/ensure-browser.sh); export CHROMIUM; fi
   echo "=== tier: $tier ==="
   .venv/bin/python -m pytest "tests/$tier"

@@ -30,6 +30,7 @@ from dataclasses import asdict
 
 from . import harness
 from .comparison import SCENARIOS, Comparison, WorkModel, analyse, check
+from .local_server import free_port
 from .locust_runs import LocustRun, run_locust, warm_up
 from .targets import ComposeStack, Target, local_target, server_options, url_target
 
@@ -76,6 +77,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-latency-ratio-delay", type=float, default=0.55)
     parser.add_argument("--min-interactions", type=int, default=20, help="fewest interactions in a window")
     parser.add_argument("--no-report", action="store_true", help="skip report.html and the PNG chart")
+    parser.add_argument(
+        "--sign-in",
+        default="",
+        metavar="EMAIL",
+        help="sign-in on (SALES_AUTH=oidc with the development provider); each user signs in once as "
+        "this test user (deploy/oidc-dev/users.json), then runs as without",
+    )
     args = parser.parse_args(argv)
     if args.users < 1 or args.duration < 5 or args.warmup >= args.duration:
         parser.error("need --users >= 1, --duration >= 5 and --warmup < --duration")
@@ -96,19 +104,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def targets(args: argparse.Namespace) -> Iterator:
     """``for_model(model)``: a context manager giving a fresh Target with that model's settings.
     A stack target starts one compose stack for every run and recreates its app each time."""
+    sign_in = {"SALES_AUTH": "oidc", "OIDC_DEV_PORT": str(free_port())} if args.sign_in else {}
     if args.target == "stack":
         with ComposeStack(args.stack_project) as stack:
 
             @contextlib.contextmanager
             def on_stack(model: WorkModel) -> Iterator[Target]:
-                stack.start({**model.env, "APP_REPLICAS": "1"}, fresh_app=True)
+                stack.start({**model.env, "APP_REPLICAS": "1", **sign_in}, fresh_app=True)
                 yield stack.target()
 
             yield on_stack
         return
     if args.target == "local":
         options = server_options(args.server_option)
-        yield lambda model: local_target(model.env, options)
+        yield lambda model: local_target(model.env, options, sign_in=bool(args.sign_in))
         return
     yield lambda _model: url_target(args.target, args.pid, args.container)
 
@@ -125,9 +134,10 @@ def run_all(args: argparse.Namespace) -> list[Comparison]:
                 run = LocustRun(
                     [SCENARIOS[scenario][0]], args.users, args.spawn_rate, args.duration,
                     seed=args.seed, timeout=args.timeout, message_cache=args.message_cache,
+                    extra=["--sign-in", args.sign_in] if args.sign_in else [],
                 )  # fmt: skip
                 with for_model(model) as target:
-                    warm_up(target.url)
+                    warm_up(target.url, sign_in_as=args.sign_in)
                     sampler = target.sampler()
                     run_locust(target.url, run, prefix, sampler)
                 results[scenario] = analyse(scenario, model, prefix, sampler, args.warmup)

@@ -88,17 +88,31 @@ def cpu_clock(pid: int | None) -> Iterator[tuple[CpuClock | None, str]]:
 
 
 def run(
-    url: str, pid: int | None, *, interactions: int, sessions: int, message_cache: bool
+    url: str,
+    pid: int | None,
+    *,
+    interactions: int,
+    sessions: int,
+    message_cache: bool,
+    cookies: dict[str, str] | None = None,
 ) -> tuple[list[Sample], str]:
-    """``interactions`` of each kind over ``sessions`` sessions; (samples, where the CPU came from)."""
+    """``interactions`` of each kind over ``sessions`` sessions (with ``cookies``: a signed-in
+    user's); (samples, where the CPU came from)."""
     with cpu_clock(pid) as (server, source):
-        return _measure_sessions(url, server, interactions, sessions, message_cache), source
+        return _measure_sessions(url, server, interactions, sessions, message_cache, cookies), source
 
 
 def _measure_sessions(
-    url: str, server: CpuClock | None, interactions: int, count: int, message_cache: bool
+    url: str,
+    server: CpuClock | None,
+    interactions: int,
+    count: int,
+    message_cache: bool,
+    cookies: dict[str, str] | None,
 ) -> list[Sample]:
-    sessions = [StreamlitSession(url, timeout=120, message_cache=message_cache) for _ in range(count)]
+    sessions = [
+        StreamlitSession(url, timeout=120, message_cache=message_cache, cookies=cookies) for _ in range(count)
+    ]
     try:
         walkers = []
         for number, session in enumerate(sessions):

@@ -16,6 +16,10 @@ FragmentUser and FullRerunUser walk identical streams of days: user number n (0,
 either class starts in month ``1 + n % 12`` and draws its days from ``Random(f"{seed}:{n}")``.
 While a user waits it keeps reading its socket (``StreamlitSession.idle``), so server pings
 get their pong as a browser's would.
+
+With ``--sign-in EMAIL`` (an app with SALES_AUTH=oidc and the development provider) each user
+signs in once, through the provider's form without a browser (``streamlit_client.signin``;
+request ``sign_in``), and every session it opens after that carries the sign-in cookies.
 """
 
 from __future__ import annotations
@@ -29,11 +33,14 @@ from typing import ClassVar
 from locust import User, tag, task
 
 from streamlit_client import Interaction, StreamlitSession
-from streamlit_client.errors import SessionClosed, StreamlitClientError
+from streamlit_client.errors import SessionClosed, StreamlitClientError, UnexpectedOutcome
+from streamlit_client.signin import sign_in
 
+from .dev_provider import password
 from .picks import DEFAULT_SEED, DayStream, expect_fragment, expect_full
 
 RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
+SIGNED_IN_TEXT = "Signed in as "  # the account bar of the signed-in page (sales_dashboard/auth.py)
 
 
 def idle_between(low: float, high: float) -> Callable[[User], float]:
@@ -72,6 +79,8 @@ class StreamlitUser(User):
         self.number = next(counter)
         self.stream = DayStream(self.number, self.seed)
         self.session: StreamlitSession | None = None
+        self.sign_in_as: str = getattr(options, "sign_in", "") or ""
+        self.cookies: dict[str, str] | None = None  # the sign-in cookies, once signed in
 
     @classmethod
     def stream_family(cls) -> str:
@@ -90,14 +99,40 @@ class StreamlitUser(User):
 
     def connect(self) -> bool:
         """Open a session and run the page; go to the user's month. False if that failed."""
-        self.session = StreamlitSession(self.host, timeout=self.timeout, message_cache=self.message_cache)
-        if self.interact("initial_load", self.session.open, expect_full) is None:
+        if self.sign_in_as and self.cookies is None and not self.sign_in():
+            return False
+        self.session = StreamlitSession(
+            self.host, timeout=self.timeout, message_cache=self.message_cache, cookies=self.cookies
+        )
+        expect = expect_signed_in if self.sign_in_as else expect_full
+        if self.interact("initial_load", self.session.open, expect) is None:
             return False
         if self.stream.month != 1:
             return (
                 self.interact("month_change", lambda: self.session.change_month(self.stream.day)) is not None
             )
         return True
+
+    def sign_in(self) -> bool:
+        """Sign in once, as a browser would (the app's button, the provider's form, redirects);
+        reported as request ``sign_in`` (type HTTP). False if it failed."""
+        start = time.perf_counter()
+        error: Exception | None = None
+        try:
+            self.cookies = sign_in(
+                self.host, self.sign_in_as, password(self.sign_in_as), timeout=self.timeout
+            )
+        except (StreamlitClientError, OSError) as exc:
+            error = exc
+        self.environment.events.request.fire(
+            request_type="HTTP",
+            name="sign_in",
+            response_time=(time.perf_counter() - start) * 1000,
+            response_length=0,
+            exception=error,
+            context={"user": self.number},
+        )
+        return error is None
 
     def ensure_session(self) -> StreamlitSession | None:
         """The open session, or a new one; after a failed connect wait RECONNECT_PAUSE seconds
@@ -170,6 +205,13 @@ class StreamlitUser(User):
             return
         day = self.stream.next_month()
         self.interact("month_change", lambda: session.change_month(day))
+
+
+def expect_signed_in(interaction: Interaction) -> None:
+    """A signed-in user's first run is the whole dashboard, not the sign-in page."""
+    expect_full(interaction)
+    if not any(text.startswith(SIGNED_IN_TEXT) for text in interaction.texts):
+        raise UnexpectedOutcome(f"not signed in: the page said {interaction.texts[:2]}", interaction)
 
 
 class FragmentUser(StreamlitUser):

@@ -17,9 +17,11 @@ from .conftest import ROOT, run
 
 
 def production_environment(tmp_path, **env: str) -> dict[str, str]:
-    """The app service's environment of the production files, as compose renders it."""
+    """The app service's environment of the production files, as compose renders it (the cookie
+    secret file it names is made in ``tmp_path``, for docker_run to mount)."""
     cookie = tmp_path / "cookie_secret"
     cookie.write_text(secrets.token_hex(32))
+    cookie.chmod(0o644)
     rendered = subprocess.run(
         ["scripts/stack.sh", "compose", "config"],
         cwd=ROOT,
@@ -41,11 +43,14 @@ def production_environment(tmp_path, **env: str) -> dict[str, str]:
     return {name: str(value) for name, value in environment.items() if value is not None}
 
 
-def docker_run(docker: str, image: str, environment: dict[str, str], *options: str) -> list[str]:
+def docker_run(docker: str, image: str, tmp_path, environment: dict[str, str], *options: str) -> list[str]:
+    """`docker run` of ``image`` as compose runs the app: that environment, the cookie secret file."""
+    secret = environment["STREAMLIT_SERVER_COOKIE_SECRET_FILE"]
     args = [docker, "run", "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", *options]
+    args += ["-v", f"{tmp_path / 'cookie_secret'}:{secret}:ro"]
     for name, value in environment.items():
         args += ["-e", f"{name}={value}"]
-    return [*args, "-e", f"STREAMLIT_SERVER_COOKIE_SECRET={secrets.token_hex(32)}", image]
+    return [*args, image]
 
 
 @pytest.mark.parametrize("auth", ["none", ""])
@@ -55,7 +60,7 @@ def test_production_refuses_to_start_without_sign_in(docker, app_image, tmp_path
     if auth == "":
         assert environment["SALES_AUTH"] == "oidc"  # the production default
         environment["SALES_AUTH"] = ""  # as if an operator blanked it
-    result = run(*docker_run(docker, app_image, environment, "--rm"), check=False)
+    result = run(*docker_run(docker, app_image, tmp_path, environment, "--rm"), check=False)
     assert result.returncode == 64, result.stdout + result.stderr
     assert "is refused here (SALES_AUTH_REQUIRED=on)" in result.stderr
     assert "SALES_AUTH=none-public to serve every figure" in result.stderr
@@ -65,7 +70,7 @@ def test_production_open_only_with_the_loud_override_which_every_start_logs(dock
     environment = production_environment(tmp_path, SALES_AUTH="none-public")
     assert (environment["SALES_AUTH"], environment["SALES_AUTH_REQUIRED"]) == ("none-public", "on")
     name = f"sales-dashboard-public-{secrets.token_hex(4)}"
-    started = run(*docker_run(docker, app_image, environment, "-d", "--name", name), check=False)
+    started = run(*docker_run(docker, app_image, tmp_path, environment, "-d", "--name", name), check=False)
     assert started.returncode == 0, started.stderr
     try:
         warning = "WARNING: SALES_AUTH=none-public: sign-in is OFF where it is required"
