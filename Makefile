@@ -9,8 +9,8 @@ CHECKOV_VENV := .venv-checkov
 PORT ?= 8501
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run up down swarm-up swarm-down test test-unit test-integration test-load \
-	test-container test-browser lint bench bench-containers bench-replicas bench-signin loadtest loadtest-gate soak \
+.PHONY: help venv run up down swarm-up swarm-down swarm-engine-up swarm-engine-down test test-unit test-integration test-load \
+	test-container test-browser lint ci-local bench bench-containers bench-replicas bench-signin loadtest loadtest-gate soak \
 	images push lock clean
 
 help: ## list the targets
@@ -49,28 +49,37 @@ swarm-up: ## deploy the Swarm stack (3 replicas; swarm init if the node is in no
 swarm-down: ## remove the Swarm stack; leave the swarm if swarm-up made it
 	scripts/swarm.sh down
 
+swarm-engine-up: ## start the Swarm engine of the tests and benchmarks (a dockerd of its own), print DOCKER_HOST
+	scripts/swarm-engine.sh up
+
+swarm-engine-down: ## stop the Swarm engine and remove its state (images, swarm)
+	scripts/swarm-engine.sh down
+
 test: venv ## every test tier: unit, integration, load, container, browser (fails on any skip)
 	scripts/test.sh
 
-test-unit: venv
+test-unit: venv ## the unit tier alone (AppTest, manifests, workflows)
 	scripts/test.sh unit
 
-test-integration: venv
+test-integration: venv ## the integration tier: real local Streamlit servers through the protocol client
 	scripts/test.sh integration
 
-test-load: venv
+test-load: venv ## the load tier: the short Locust gate and the Locust users
 	scripts/test.sh load
 
 loadtest-gate: test-load ## the short load gate of `make test`; report in artifacts/loadtest-gate
 
-test-container: venv
+test-container: venv ## the container tier: both images, compose and Swarm stacks on a real engine
 	scripts/test.sh container
 
 test-browser: venv ## Chromium (Debian's, installed if missing) through Playwright
 	scripts/test.sh browser
 
-lint: venv ## ruff, hadolint, yamllint, actionlint (workflows)
+lint: venv ## ruff, hadolint, yamllint, actionlint and zizmor (workflows)
 	scripts/lint.sh
+
+ci-local: venv ## run .github/workflows/ci.yml here with act (offline, local stand-ins), log in build/ci
+	scripts/ci-local.sh
 
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py

@@ -1,6 +1,6 @@
 """Start the app: ``python app/serve.py run app/streamlit_app.py [options]``.
 
-Streamlit's own command line (``python -m streamlit``), with two things first:
+Streamlit's own command line (``python -m streamlit``), with these things first:
 
 1. The settings (``sales_dashboard/settings.py``) are read before the server starts, so a bad
    value stops the start with a message naming the variable (exit 64) instead of breaking
@@ -16,6 +16,11 @@ Streamlit's own command line (``python -m streamlit``), with two things first:
    ``secrets.toml`` Streamlit reads (``sales_dashboard/oidc_config.py``); a bad one stops the
    start (exit 64). The sign-in mode is logged at every start, loudly when the figures are public
    where sign-in is required (``SALES_AUTH=none-public``).
+4. The shared cache's warm-up (``SALES_WARMUP=on``, ``sales_dashboard/warmup.py``): a background
+   thread that waits for the server to be healthy, then builds every day's charts and tables.
+5. A drain on SIGTERM (``SALES_DRAIN_SECONDS`` > 0, the default): the replica stops taking
+   sessions, lets running script runs finish and moves its sessions to the other replicas before
+   Streamlit stops (``sales_dashboard/drain.py``).
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
 
+from sales_dashboard import drain
 from sales_dashboard.oidc_config import install_auth_secrets
 from sales_dashboard.settings import Settings, SettingsError, load_settings
 
 EXIT_BAD_SETTINGS = 64  # EX_USAGE, as deploy/app/entrypoint.sh uses for a bad secret file
+WARMUP_POLL_SECONDS = 0.25  # how often the warm-up thread looks whether the server is healthy
 
 
 def bind_with_tcp_protocol(bind: Callable[..., socket.socket]) -> Callable[..., socket.socket]:
@@ -71,6 +80,39 @@ def auth_notice(settings: Settings) -> str:
     return "serve: sign-in off (SALES_AUTH=none): anyone who reaches this app sees every figure"
 
 
+def server_ready() -> bool | None:
+    """True once Streamlit's runtime serves browsers (/_stcore/health answers ok), None if it is
+    stopping or stopped, False before."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.runtime import RuntimeState
+
+    if not Runtime.exists():
+        return False
+    state = Runtime.instance().state
+    if state in (RuntimeState.STOPPING, RuntimeState.STOPPED):
+        return None
+    return state != RuntimeState.INITIAL
+
+
+def warm_up_when_ready(settings: Settings) -> None:
+    """Wait for the server to be healthy, then warm the shared cache (the heavy imports too)."""
+    while (ready := server_ready()) is False:
+        time.sleep(WARMUP_POLL_SECONDS)
+    if ready:
+        from sales_dashboard.warmup import run_warmup
+
+        run_warmup(settings)
+
+
+def start_warmup(settings: Settings) -> threading.Thread | None:
+    """The warm-up thread (SALES_WARMUP=on and a shared cache to fill), started; else None."""
+    if not settings.warmup or settings.shared_cache <= 0:
+        return None
+    thread = threading.Thread(target=warm_up_when_ready, args=(settings,), name="sales-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
 def main() -> int:
     try:
         settings = load_settings()
@@ -81,6 +123,9 @@ def main() -> int:
     print(auth_notice(settings), file=sys.stderr)
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
+    if settings.drain_seconds > 0:
+        drain.install(settings.drain_seconds)
+    start_warmup(settings)
     from streamlit.web.cli import main as streamlit_main
 
     return streamlit_main(prog_name="streamlit")

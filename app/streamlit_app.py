@@ -5,7 +5,7 @@ import streamlit as st
 from sales_dashboard.auth import gate
 from sales_dashboard.data import load_sales
 from sales_dashboard.settings import Settings, load_settings
-from sales_dashboard.views import daily_view, monthly_view
+from sales_dashboard.views import page_views
 
 # An emoji icon becomes a data: URL in the page; a ":material/...:" icon would be fetched from
 # Google's font host, which the proxy's Content-Security-Policy (and offline users) refuse.
@@ -39,6 +39,7 @@ st.markdown(
     f"Sales of {len(data.columns):,} products, {data.index[0]:%B %Y} to {data.index[-1]:%B %Y}. "
     "Pick a day: the daily view updates on its own; a new month updates the whole page."
 )
+daily_view, monthly_view = page_views(current)  # fragments or plain code (SALES_FRAGMENT, ...)
 daily, monthly = st.columns(2, gap="large")
 with daily:
     daily_view(data, current)

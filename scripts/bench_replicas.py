@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Benchmark: fragment-interaction throughput of the Swarm stack with 1 and with 3 app replicas.
 
-Deploys deploy/swarm/stack.yaml with scripts/swarm.sh (on a free port; the swarm is made and left
-as the script does), then, round after round, scales the app to each replica count in turn and
+Deploys deploy/swarm/stack.yaml with scripts/swarm.sh (on a free port) on the Swarm engine of
+scripts/swarm-engine.sh (an engine of its own, never the user's; the images are built on the
+host's engine and copied in), then, round after round, scales the app to each replica count in turn and
 has --users sessions (threads of the protocol client, through the proxy) pick days of the same
 month back to back for --seconds. Each session's replica is read from the proxy's access log.
 Prints per replica count: interactions/s, p50/p95 wall time, interactions/s per replica and how
@@ -30,6 +31,7 @@ from itertools import cycle
 from sales_load import harness
 from sales_load.harness import REPO
 from sales_load.local_server import free_port
+from sales_load.swarm_engine import started_swarm_engine
 from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
 
 
@@ -157,24 +159,30 @@ def main() -> None:
            "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "1000",
            # Capacity without sign-in (the Swarm stack requires the choice to be explicit).
            "SALES_AUTH": os.environ.get("SALES_AUTH", "none-public")}  # fmt: skip
-    docker = sh("scripts/ensure-docker.sh").strip()
-    up = subprocess.run(["scripts/swarm.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True)
-    if up.returncode != 0:
-        raise SystemExit(f"bench: scripts/swarm.sh up failed:\n{up.stderr[-3000:]}")
-    stack = Stack(docker, name, up.stdout.strip().rstrip("/"))
+    sh("scripts/build-images.sh")  # on the host's engine; the Swarm engine builds nothing
+    images = dict(line.split("=", 1) for line in sh("scripts/images.sh", "--env").split())
     results: dict[int, list[dict]] = {n: [] for n in counts}
-    try:
-        for round_no in range(args.rounds):
-            for replicas in counts:
-                stack.scale(replicas)
-                result = measure(stack, args.users, args.seconds)
-                results[replicas].append(result)
-                print(f"round {round_no + 1} replicas {replicas}: {result['rate']:.2f}/s "
-                      f"p50 {result['p50']:.0f} ms p95 {result['p95']:.0f} ms sessions {result['sessions']} "
-                      f"errors {Counter(e.split('(')[0] for e in result['errors'])}",
-                      file=sys.stderr, flush=True)  # fmt: skip
-    finally:
-        subprocess.run(["scripts/swarm.sh", "down"], cwd=REPO, env=env, capture_output=True, check=False)
+    with started_swarm_engine() as engine:
+        engine.load(*images.values())
+        os.environ["DOCKER_HOST"] = engine.host  # every docker call below goes to the Swarm engine
+        env = engine.env({**env, **images, "SKIP_BUILD": "1"})
+        up = subprocess.run(["scripts/swarm.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True)
+        if up.returncode != 0:
+            raise SystemExit(f"bench: scripts/swarm.sh up failed:\n{up.stderr[-3000:]}")
+        stack = Stack(engine.docker, name, up.stdout.strip().rstrip("/"))
+        try:
+            for round_no in range(args.rounds):
+                for replicas in counts:
+                    stack.scale(replicas)
+                    result = measure(stack, args.users, args.seconds)
+                    results[replicas].append(result)
+                    print(f"round {round_no + 1} replicas {replicas}: {result['rate']:.2f}/s "
+                          f"p50 {result['p50']:.0f} ms p95 {result['p95']:.0f} ms "
+                          f"sessions {result['sessions']} "
+                          f"errors {Counter(e.split('(')[0] for e in result['errors'])}",
+                          file=sys.stderr, flush=True)  # fmt: skip
+        finally:
+            subprocess.run(["scripts/swarm.sh", "down"], cwd=REPO, env=env, capture_output=True, check=False)
 
     settings = {"sessions": args.users, "picks": "same-month fragment picks back to back",
                 "seconds per phase": args.seconds, "rounds": args.rounds}  # fmt: skip

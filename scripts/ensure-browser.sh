@@ -1,22 +1,21 @@
 #!/usr/bin/env bash
-# Makes sure Debian's Chromium is installed for the browser tier (Playwright drives it; its own
-# browser download cannot reach its host from the project's machines). Idempotent and quiet:
-# prints the browser's path. CHROMIUM overrides the path (default /usr/bin/chromium).
+# Makes sure a Chromium runs for the browser tier (Playwright drives it; its own browser download
+# cannot reach its host from the project's machines). Idempotent and quiet: prints the browser's
+# path. CHROMIUM overrides the path (default /usr/bin/chromium). Where that is missing, Debian's
+# chromium is installed (through sudo when not root). On Ubuntu the chromium package is a snap
+# stub that does not run in CI: GitHub's runner ships Google Chrome (CHROME_BIN), used when the
+# default does not run and CHROMIUM is not set.
 # fonts-liberation: Arial-metric fonts for the text plotly draws in SVG (no web font there).
+# libatomic1: Playwright's bundled node driver needs it; a fresh Debian lacks it.
 set -euo pipefail
+here=$(dirname "$0")
+runs() { "$1" --version >/dev/null 2>&1; }
 chromium=${CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$chromium" ]; then
-  echo "ensure-browser: installing chromium from Debian's archive" >&2
-  log=$(mktemp)
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo=sudo
-  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-         $sudo apt-get install -y -qq --no-install-recommends chromium fonts-liberation; } >"$log" 2>&1; then
-    cat "$log" >&2
-    echo "ensure-browser: could not install chromium" >&2
-    exit 1
-  fi
-  rm -f "$log"
+if [ -z "${CHROMIUM:-}" ] && ! runs "$chromium" && [ -n "${CHROME_BIN:-}" ] && runs "$CHROME_BIN"; then
+  chromium=$CHROME_BIN
 fi
-"$chromium" --version >/dev/null 2>&1 || { echo "ensure-browser: $chromium does not run" >&2; exit 1; }
+packages=(libatomic1 fonts-liberation)
+[ -x "$chromium" ] || packages+=(chromium)
+"$here/apt-install.sh" --no-install-recommends "${packages[@]}" || exit 1
+runs "$chromium" || { echo "ensure-browser: $chromium does not run (set CHROMIUM to a Chromium or Chrome)" >&2; exit 1; }
 echo "$chromium"

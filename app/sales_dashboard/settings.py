@@ -13,6 +13,18 @@
 |                            |             | a chart 20-40 kB, a table ~1 kB); 0 = build them every run |
 | SALES_TCP_NODELAY          | on          | on: TCP_NODELAY on the server's sockets (app/serve.py); |
 |                            |             | off: Streamlit's stock sockets (Nagle, ~40 ms stalls)    |
+| SALES_DRAIN_SECONDS        | 10          | on SIGTERM: seconds to let running script runs finish   |
+|                            |             | and move sessions off before stopping (sales_dashboard/ |
+|                            |             | drain.py); 0 = stop at once, as stock Streamlit          |
+| SALES_FRAGMENT             | on          | on: the daily view is a fragment (a pick reruns it alone); |
+|                            |             | off: the same page as plain code, every pick reruns it all |
+| SALES_MONTH_RERUN          | app         | a pick in another month reruns: app = the whole script     |
+|                            |             | (the tutorial's st.rerun()); views = the daily and monthly |
+|                            |             | views only (keyed fragments, st.rerun(scope=[...]) from the |
+|                            |             | picker's on_change); needs SALES_FRAGMENT=on               |
+| SALES_WARMUP               | on          | on: once the server is healthy, a background thread builds |
+|                            |             | every day's and month's charts and tables into the shared |
+|                            |             | cache (2 entries a day per kind: a year needs 730)        |
 | SALES_AUTH                 | none        | oidc: sign-in (st.login) before any figure; none: open;  |
 |                            |             | none-public: open where sign-in is required (logged)     |
 | SALES_AUTH_REQUIRED        | off         | on: refuse SALES_AUTH=none or unset (production files)   |
@@ -37,7 +49,9 @@ from typing import Any
 MAX_PRODUCT_COUNT = 100_000
 MAX_DEMO_DELAY_SECONDS = 30.0
 TABLE_CACHES = ("shared", "copy")
+MONTH_RERUNS = ("app", "views")
 MAX_SHARED_CACHE = 100_000
+MAX_DRAIN_SECONDS = 3600.0
 SWITCHES = {"on": True, "off": False}
 AUTH_MODES = ("none", "oidc", "none-public")
 MAX_AUTH_AGE_HOURS = 720  # Streamlit's own identity cookie lasts 30 days
@@ -60,12 +74,16 @@ class Settings:
     table_cache: str = "shared"
     shared_cache: int = 1024
     tcp_nodelay: bool = True
+    fragment: bool = True
+    month_rerun: str = "app"
+    warmup: bool = True
     auth: str = "none"
     auth_required: bool = False
     allowed_emails: frozenset[str] = frozenset()
     allowed_domains: frozenset[str] = frozenset()
     auth_max_age_hours: int = 12
     oidc_file: Path | None = None
+    drain_seconds: float = 10.0
 
     @property
     def sign_in(self) -> bool:
@@ -108,6 +126,10 @@ def _read_choice(env: dict[str, str], name: str, default: str, choices: tuple[st
     return raw
 
 
+def _read_switch(env: dict[str, str], name: str, default: str) -> bool:
+    return SWITCHES[_read_choice(env, name, default, tuple(SWITCHES))]
+
+
 def _read_list(env: dict[str, str], name: str, pattern: re.Pattern[str], what: str) -> frozenset[str]:
     """A comma-separated list, lower-cased; every item must match ``pattern``."""
     items = [item.strip().lower() for item in env.get(name, "").split(",")]
@@ -122,7 +144,7 @@ def _read_auth(env: dict[str, str]) -> dict[str, Any]:
     """SALES_AUTH and what it needs. With sign-in on, nobody is let in unless named by an
     allowed e-mail or domain: an empty list is a mistake, never "everyone"."""
     raw = env.get("SALES_AUTH", "").strip().lower()
-    required = SWITCHES[_read_choice(env, "SALES_AUTH_REQUIRED", "off", tuple(SWITCHES))]
+    required = _read_switch(env, "SALES_AUTH_REQUIRED", "off")
     if required and raw in ("", "none"):
         raise SettingsError(
             f"SALES_AUTH={raw!r} is refused here (SALES_AUTH_REQUIRED=on): set SALES_AUTH=oidc for "
@@ -161,6 +183,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     data_path = Path(raw_path) if raw_path else None
     if data_path is not None and data_path.suffix.lower() not in {".csv", ".parquet"}:
         raise SettingsError(f"SALES_DATA_PATH={raw_path!r} must end in .csv or .parquet")
+    fragment = _read_switch(env, "SALES_FRAGMENT", "on")
+    month_rerun = _read_choice(env, "SALES_MONTH_RERUN", "app", MONTH_RERUNS)
+    if not fragment and month_rerun != "app":
+        raise SettingsError(
+            f"SALES_MONTH_RERUN={month_rerun!r} needs SALES_FRAGMENT=on (without fragments every pick "
+            "reruns the whole script): use app or unset it"
+        )
     return Settings(
         data_path=data_path,
         product_count=_read_int(env, "SALES_PRODUCT_COUNT", 26, 1, MAX_PRODUCT_COUNT),
@@ -169,6 +198,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         demo_delay_seconds=_read_float(env, "SALES_DEMO_DELAY_SECONDS", 0.0, 0.0, MAX_DEMO_DELAY_SECONDS),
         table_cache=_read_choice(env, "SALES_TABLE_CACHE", "shared", TABLE_CACHES),
         shared_cache=_read_int(env, "SALES_SHARED_CACHE", 1024, 0, MAX_SHARED_CACHE),
-        tcp_nodelay=SWITCHES[_read_choice(env, "SALES_TCP_NODELAY", "on", tuple(SWITCHES))],
+        tcp_nodelay=_read_switch(env, "SALES_TCP_NODELAY", "on"),
+        fragment=fragment,
+        month_rerun=month_rerun,
+        warmup=_read_switch(env, "SALES_WARMUP", "on"),
+        drain_seconds=_read_float(env, "SALES_DRAIN_SECONDS", 10.0, 0.0, MAX_DRAIN_SECONDS),
         **_read_auth(env),
     )

@@ -40,11 +40,12 @@ def healthy(base_url: str) -> bool:
 
 @dataclass
 class Server:
-    """A running Streamlit process: its URL, pid and log file."""
+    """A running Streamlit process: its URL, pid and log file (and the process, to wait for)."""
 
     base_url: str
     pid: int
     log_path: Path
+    process: subprocess.Popen | None = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -113,7 +114,7 @@ def running_server(
             command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
         )
     path = f"/{base_path.strip('/')}" if base_path else ""
-    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name))
+    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), process)
     try:
         wait_ready(process, server.healthy, server.log, ServerStartError, START_TIMEOUT)
         yield server

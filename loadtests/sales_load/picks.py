@@ -4,6 +4,7 @@ scripts can use it without gevent's monkey-patching)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from streamlit_client import Interaction
@@ -12,6 +13,7 @@ from streamlit_client.session import FRAGMENT_SUCCESS, SUCCESS
 
 YEAR = 2023  # the generated set's default year (SALES_YEAR)
 DEFAULT_SEED = 2023
+FIRST_DAY = date(YEAR, 1, 1)  # what the page shows before any pick, and for a URL without a day
 
 
 class DayStream:
@@ -31,6 +33,10 @@ class DayStream:
         choices = [d for d in range(1, self.days_in_month() + 1) if d != self.day.day]
         self.day = date(YEAR, self.month, self.rng.choice(choices))
         return self.day
+
+    def follow(self, day: date) -> None:
+        """Go on from ``day`` (the day a reopened page shows), in its month."""
+        self.month, self.day = day.month, day
 
     def next_month(self) -> date:
         """A day in the following month (December wraps to January)."""
@@ -53,3 +59,20 @@ def expect_full(interaction: Interaction) -> None:
     """A full rerun must run the whole script (deltas outside any fragment)."""
     if interaction.outcome != SUCCESS or not interaction.outside_fragment:
         raise UnexpectedOutcome(f"full rerun ended {interaction.outcomes} with no page deltas", interaction)
+
+
+def shown_heading(day: date) -> str:
+    """The daily view's first heading when it shows ``day``."""
+    return f"Best sellers, {day:%B %-d, %Y}"
+
+
+def expect_page_of(day: date) -> Callable[[Interaction], None]:
+    """A whole-page run that shows ``day`` (a reconnect or a reopened link must bring it back)."""
+
+    def check(interaction: Interaction) -> None:
+        expect_full(interaction)
+        if not interaction.has_text(shown_heading(day)):
+            shown = [text for text in interaction.texts if text.startswith("Best sellers")]
+            raise UnexpectedOutcome(f"the page shows {shown}, not {day}", interaction)
+
+    return check

@@ -9,8 +9,9 @@ rotating each round so that noise hits every kind alike:
 
 One interaction runs at a time, so the server's CPU time (read before the request and after a
 heartbeat round trip that follows the interaction's end) is that interaction's. It comes from a
-cgroup the server is moved into for the run (nanoseconds, ended threads included), or, without
-the rights to make one, from psutil (10 ms ticks: then only the mean is a fine figure).
+cgroup the server is moved into for the run (counted in nanoseconds; needs root or sudo without
+a password), or else from psutil (the process's times, counted in 10 ms clock ticks: then only
+the mean is a fine figure). Both keep the time of threads that have ended.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from streamlit_client import Interaction, StreamlitSession
+from streamlit_client import Interaction, PageMode, StreamlitSession
 
 from .server_probe import ProcessProbe, own_cgroup
 
@@ -94,12 +95,14 @@ def run(
     interactions: int,
     sessions: int,
     message_cache: bool,
+    mode: PageMode | None = None,
     cookies: dict[str, str] | None = None,
 ) -> tuple[list[Sample], str]:
-    """``interactions`` of each kind over ``sessions`` sessions (with ``cookies``: a signed-in
-    user's); (samples, where the CPU came from)."""
+    """``interactions`` of each kind over ``sessions`` sessions of a page in ``mode`` (default:
+    the tutorial's), with ``cookies`` (a signed-in user's) if given; (samples, where the CPU came
+    from)."""
     with cpu_clock(pid) as (server, source):
-        return _measure_sessions(url, server, interactions, sessions, message_cache, cookies), source
+        return _measure_sessions(url, server, interactions, sessions, message_cache, mode, cookies), source
 
 
 def _measure_sessions(
@@ -108,10 +111,12 @@ def _measure_sessions(
     interactions: int,
     count: int,
     message_cache: bool,
+    mode: PageMode | None,
     cookies: dict[str, str] | None,
 ) -> list[Sample]:
     sessions = [
-        StreamlitSession(url, timeout=120, message_cache=message_cache, cookies=cookies) for _ in range(count)
+        StreamlitSession(url, timeout=120, message_cache=message_cache, mode=mode, cookies=cookies)
+        for _ in range(count)
     ]
     try:
         walkers = []

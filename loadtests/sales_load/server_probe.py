@@ -18,12 +18,10 @@ a background thread and keeps the time series.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import itertools
+import json
 import os
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -35,7 +33,10 @@ from typing import Protocol
 
 import psutil
 
+from .socket_flags import accepted_nodelay as accepted_nodelay  # the socket part, stdlib only
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+SOCKET_FLAGS = Path(__file__).with_name("socket_flags.py")
 ACTIVE_SESSIONS = re.compile(r"^active_sessions\s+([0-9.]+)", re.MULTILINE)
 
 
@@ -103,6 +104,21 @@ class CgroupProbe:
         return Reading(time=time.time(), cpu_seconds=cpu, rss_bytes=int(self.memory_file.read_text()))
 
 
+def _as_root(*command: str, text: str | None = None) -> None:
+    """Runs ``command`` as root: directly when root, else through ``sudo -n`` (no prompt)."""
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    subprocess.run([*prefix, *command], input=text, capture_output=True, text=True, check=True, timeout=30)
+
+
+def _cgroup_path(pid: int, controller: str) -> str:
+    """The cgroup of ``pid`` in the v1 hierarchy of ``controller``, or in v2 (``controller=""``)."""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controller in (controllers.split(",") if controllers else [""]):
+            return path.lstrip("/")
+    raise RuntimeError(f"pid {pid} is in no {controller or 'v2'} cgroup")
+
+
 class TreeProbe:
     """A process and every live child (psutil): the CPU of Locust and its ``--processes`` workers."""
 
@@ -143,30 +159,36 @@ class SumProbe:
 def own_cgroup(pid: int, root: Path = CGROUP_ROOT) -> Iterator[CgroupProbe | None]:
     """Move process ``pid`` into a cgroup of its own for a while, for CPU time in nanoseconds.
 
-    psutil's process CPU times tick in 10 ms steps, too coarse for one interaction; the CPU
-    accounting of a cgroup counts nanoseconds and keeps the time of threads that have ended
-    (Streamlit runs each script run on a new thread). Uses cgroup v1's ``cpuacct`` (or the v2
-    tree when that is all there is); yields None when neither can be written (not root), so
-    callers fall back to psutil. The process is moved back and the cgroup removed afterwards.
+    psutil's process CPU times tick in 10 ms steps (the kernel's clock ticks), too coarse for one
+    interaction; a cgroup's CPU accounting counts nanoseconds. (Both keep the time of threads
+    that have ended: Streamlit runs each script run on a new thread.) Uses cgroup v1's
+    ``cpuacct`` (or the v2 tree when that is all there is). Making the cgroup and moving the
+    process need root: as another user it goes through ``sudo -n`` (GitHub's runner and the
+    project's CI user have passwordless sudo). Yields None only when neither works (no sudo), so
+    benchmark callers fall back to psutil. Afterwards the process goes back to the cgroup it
+    came from and the cgroup is removed.
     """
-    hierarchy = root / "cpuacct" if (root / "cpuacct" / "cgroup.procs").exists() else root
+    v1 = (root / "cpuacct" / "cgroup.procs").exists()
+    hierarchy = root / "cpuacct" if v1 else root
     own = hierarchy / f"bench-{pid}"
     try:
-        own.mkdir()
-        (own / "cgroup.procs").write_text(str(pid))
-        probe = CgroupProbe(pid, root)
-    except (OSError, RuntimeError):
-        with contextlib.suppress(OSError):
-            own.rmdir()
+        home = hierarchy / _cgroup_path(pid, "cpuacct" if v1 else "")
+        _as_root("mkdir", str(own))
+    except (OSError, RuntimeError, subprocess.SubprocessError):
         yield None
         return
     try:
+        try:
+            _as_root("tee", str(own / "cgroup.procs"), text=str(pid))
+            probe = CgroupProbe(pid, root)
+        except (OSError, RuntimeError, subprocess.SubprocessError):
+            probe = None
         yield probe
     finally:
-        with contextlib.suppress(OSError):  # the process may have ended meanwhile
-            (hierarchy / "cgroup.procs").write_text(str(pid))
-        with contextlib.suppress(OSError):
-            own.rmdir()
+        with contextlib.suppress(OSError, subprocess.SubprocessError):  # the process may have ended
+            _as_root("tee", str(home / "cgroup.procs"), text=str(pid))
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            _as_root("rmdir", str(own))
 
 
 def parse_active_sessions(metrics: str) -> int | None:
@@ -266,43 +288,31 @@ def cpu_at(readings: list[Reading], moment: float) -> float:
     return readings[-1].cpu_seconds
 
 
-SYS_PIDFD_GETFD = 438  # the same number on x86_64 and arm64 (Linux >= 5.6)
+def container_nodelay(
+    container: str, port: int = 8501, docker: str = "docker", image: str | None = None
+) -> list[bool]:
+    """TCP_NODELAY of every connection the app in ``container`` accepted on ``port``.
 
-
-@functools.cache
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _borrow_fd(pidfd: int, fd: int) -> int:
-    """A duplicate, in this process, of file descriptor ``fd`` of the process behind ``pidfd``."""
-    duplicate = _libc().syscall(SYS_PIDFD_GETFD, pidfd, fd, 0)
-    if duplicate < 0:
-        error = ctypes.get_errno()
-        raise OSError(error, f"pidfd_getfd({fd}): {os.strerror(error)} (needs root or ptrace rights)")
-    return duplicate
-
-
-def accepted_nodelay(pid: int, port: int) -> list[bool]:
-    """TCP_NODELAY of every connection process ``pid`` accepted on ``port``, one bool each.
-
-    Looks at the server's sockets themselves (``pidfd_getfd(2)`` duplicates each one into this
-    process), so it works across network namespaces: ``pid`` may be a container's process as the
-    host sees it (``docker inspect -f '{{.State.Pid}}'``). Needs root or ptrace rights.
+    The app runs as another user (UID 10001), so the host user needs root to borrow its sockets.
+    Instead a short-lived helper container joins the app container's PID namespace with
+    CAP_SYS_PTRACE (Docker's seccomp profile allows ``pidfd_getfd`` with it) and runs
+    ``socket_flags.py`` against PID 1 with the python3 of ``image`` (default: the app
+    container's own image). Works as any user of the docker group, root or not.
     """
-    flags = []
-    pidfd = os.pidfd_open(pid)
-    try:
-        for entry in os.scandir(f"/proc/{pid}/fd"):
-            with contextlib.suppress(OSError):  # an fd closed meanwhile, or not a socket
-                if not os.readlink(entry.path).startswith("socket:"):
-                    continue
-                with socket.socket(fileno=_borrow_fd(pidfd, int(entry.name))) as sock:
-                    tcp = sock.family in (socket.AF_INET, socket.AF_INET6) and sock.type == socket.SOCK_STREAM
-                    if not tcp or sock.getsockname()[1] != port:
-                        continue
-                    sock.getpeername()  # raises for the listening socket: not a connection
-                    flags.append(bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)))
-    finally:
-        os.close(pidfd)
-    return flags
+    if image is None:
+        image = subprocess.run(
+            [docker, "inspect", "-f", "{{.Config.Image}}", container],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+    helper = [
+        docker, "run", "--rm", "-i", "--pid", f"container:{container}", "--network", "none",
+        "--user", "0:0", "--cap-drop", "ALL", "--cap-add", "SYS_PTRACE", "--cap-add", "DAC_READ_SEARCH",
+        "--read-only", "--security-opt", "no-new-privileges", "--entrypoint", "python3", image,
+        "-", "1", str(port),
+    ]  # fmt: skip
+    result = subprocess.run(
+        helper, input=SOCKET_FLAGS.read_text(), capture_output=True, text=True, timeout=60, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the socket helper container failed: {result.stderr[-2000:]}")
+    return json.loads(result.stdout)

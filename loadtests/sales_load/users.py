@@ -5,6 +5,14 @@ interaction (``initial_load``, ``fragment_rerun``, ``full_rerun``, ``month_chang
 time, the bytes received, and an exception when it timed out, the page failed, or the run was
 not the one promised (a fragment pick that reran the whole script, a full rerun that did not).
 
+A user whose socket closes (its replica stops, a rolling update) comes back as Streamlit's
+frontend does: at once, with the same cookies, widget states and URL, rerunning the whole page
+(``StreamlitSession.resume``), which must show the user's day again; that fires ``reconnect``.
+An interaction in flight when the socket closed is answered by that rerun, as in a browser: it
+counts as done (its time includes the reconnect) if the page then shows the picked day. A user
+that cannot come back reopens the URL its page last had (``?date=...``, a reload) and goes on
+from the day the page shows, not from one it remembers.
+
 Scenarios (pick one by class name or by tag):
 
   FragmentUser    same-month day picks, the daily fragment reruns alone      tag ``fragment``
@@ -37,9 +45,10 @@ from streamlit_client.errors import SessionClosed, StreamlitClientError, Unexpec
 from streamlit_client.signin import sign_in
 
 from .dev_provider import password
-from .picks import DEFAULT_SEED, DayStream, expect_fragment, expect_full
+from .picks import DEFAULT_SEED, FIRST_DAY, DayStream, expect_fragment, expect_full, expect_page_of
 
 RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
+RECONNECT = "reconnect"
 SIGNED_IN_TEXT = "Signed in as "  # the account bar of the signed-in page (sales_dashboard/auth.py)
 
 
@@ -81,6 +90,7 @@ class StreamlitUser(User):
         self.session: StreamlitSession | None = None
         self.sign_in_as: str = getattr(options, "sign_in", "") or ""
         self.cookies: dict[str, str] | None = None  # the sign-in cookies, once signed in
+        self.page_query = ""  # the URL's query string of the last page this user had open
 
     @classmethod
     def stream_family(cls) -> str:
@@ -98,12 +108,21 @@ class StreamlitUser(User):
             self.session = None
 
     def connect(self) -> bool:
-        """Open a session and run the page; go to the user's month. False if that failed."""
+        """Open a session and run the page; go to the user's month (a user that had a page before
+        reopens its URL and follows the day it shows). False if that failed. With ``--sign-in`` the
+        user signs in first, once."""
         if self.sign_in_as and self.cookies is None and not self.sign_in():
             return False
+        url = f"{self.host}?{self.page_query}" if self.page_query else self.host
         self.session = StreamlitSession(
-            self.host, timeout=self.timeout, message_cache=self.message_cache, cookies=self.cookies
+            url, timeout=self.timeout, message_cache=self.message_cache, cookies=self.cookies
         )
+        if self.page_query:
+            day = self.session.url_date() or FIRST_DAY
+            if self.interact("initial_load", self.session.open, expect_page_of(day)) is None:
+                return False
+            self.stream.follow(day)
+            return True
         expect = expect_signed_in if self.sign_in_as else expect_full
         if self.interact("initial_load", self.session.open, expect) is None:
             return False
@@ -135,8 +154,10 @@ class StreamlitUser(User):
         return error is None
 
     def ensure_session(self) -> StreamlitSession | None:
-        """The open session, or a new one; after a failed connect wait RECONNECT_PAUSE seconds
-        so an unreachable server gets a trickle of attempts, not a storm."""
+        """The open session (come back if its socket closed), or a new one; after a failed connect
+        wait RECONNECT_PAUSE seconds so an unreachable server gets a trickle of attempts, not a storm."""
+        if self.session is not None and not self.session.connected and self.come_back():
+            return self.session
         if (self.session is None or not self.session.connected) and not self.connect():
             self.session = None
             time.sleep(RECONNECT_PAUSE)
@@ -144,16 +165,32 @@ class StreamlitUser(User):
         return self.session
 
     def think(self, seconds: float) -> None:
-        """Wait ``seconds`` while answering pings; a lost session reconnects on the next task."""
-        if seconds <= 0:
-            return
-        if self.session is None or not self.session.connected:
-            time.sleep(seconds)
-            return
-        try:
-            self.session.idle(seconds)
-        except StreamlitClientError:
+        """Wait ``seconds`` while answering pings; a closed socket is reconnected at once, as the
+        browser does, and the user thinks on."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.session is None or not self.session.connected:
+                time.sleep(left)
+                return
+            try:
+                self.session.idle(left)
+            except SessionClosed:
+                self.come_back()
+            except StreamlitClientError:
+                self.session = None
+
+    def come_back(self) -> Interaction | None:
+        """The socket closed: ``resume`` as Streamlit's frontend does (fires ``reconnect``; the page
+        must show the user's day). None, and the session dropped, if that failed: the next task
+        reopens the page's URL."""
+        session = self.session
+        if session is None or session.connects == 0:
+            return None
+        self.page_query = session.query_string
+        resumed = self.interact(RECONNECT, session.resume, expect_page_of(self.stream.day))
+        if resumed is None:
             self.session = None
+        return resumed
 
     # -- the one place that reports to Locust ------------------------------------------------
 
@@ -167,23 +204,37 @@ class StreamlitUser(User):
         start = time.perf_counter()
         interaction: Interaction | None = None
         error: Exception | None = None
+        resumed = False
         try:
             interaction = action()
             if expect is not None:
                 expect(interaction)
+        except SessionClosed as exc:
+            # In flight when the socket closed: the browser's rerun on its new socket answers it.
+            interaction = self.come_back() if name != RECONNECT else None
+            resumed = interaction is not None
+            if not resumed:
+                error, self.session = exc, None
         except StreamlitClientError as exc:
             error = exc
             interaction = interaction or getattr(exc, "interaction", None)
-            if isinstance(exc, SessionClosed) or not (self.session and self.session.connected):
+            if not (self.session and self.session.connected):
                 self.session = None
-        elapsed = interaction.wall_time if interaction is not None else time.perf_counter() - start
+        if interaction is not None and not resumed:
+            elapsed = interaction.wall_time
+        else:
+            elapsed = time.perf_counter() - start
         self.environment.events.request.fire(
             request_type="WS",
             name=name,
             response_time=elapsed * 1000,
             response_length=interaction.bytes_received if interaction is not None else 0,
             exception=error,
-            context={"user": self.number, "messages": interaction.messages if interaction else 0},
+            context={
+                "user": self.number,
+                "messages": interaction.messages if interaction else 0,
+                "resumed": resumed,
+            },
         )
         return None if error else interaction
 

@@ -8,9 +8,10 @@ the whole script), the hashes of the cacheable messages it holds, and a ContextI
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import parse_qsl, urlencode
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ContextInfo
@@ -124,6 +125,31 @@ def delta_widget(delta: Delta) -> tuple[str, str, str] | None:
     if not isinstance(widget_id, str) or not widget_id.startswith(ELEMENT_ID_PREFIX):
         return None
     return widget_id, getattr(inner, "label", ""), kind
+
+
+def query_binding(delta: Delta) -> tuple[str, str, tuple[str, ...]] | None:
+    """(widget id, URL parameter, default values) of a widget bound to the URL
+    (``bind="query-params"``: its proto carries ``query_param_key``), None for anything else."""
+    widget = delta_widget(delta)
+    if widget is None:
+        return None
+    inner = getattr(delta.new_element, widget[2])
+    try:
+        bound = inner.HasField("query_param_key")
+    except ValueError:  # this widget type has no such field
+        return None
+    if not bound:
+        return None
+    return widget[0], inner.query_param_key, tuple(getattr(inner, "default", ()))
+
+
+def with_query_param(query_string: str, name: str, values: Sequence[str] | None) -> str:
+    """``query_string`` with parameter ``name`` set to ``values`` (repeated), or removed (None), as
+    the frontend rewrites the page's URL when a user changes a bound widget."""
+    pairs = [(key, value) for key, value in parse_qsl(query_string, keep_blank_values=True) if key != name]
+    if values is not None:
+        pairs += [(name, value) for value in values] if values else [(name, "")]
+    return urlencode(pairs)
 
 
 @dataclass

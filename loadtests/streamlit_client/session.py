@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import websocket
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -40,8 +40,17 @@ from .messages import (
     delta_widget,
     finished_name,
     heartbeat_msg,
+    query_binding,
     rerun_msg,
     user_key_of,
+    with_query_param,
+)
+from .modes import (  # the statuses stay importable from here too
+    COMPILE_ERROR,
+    EARLY_FOR_RERUN,
+    FRAGMENT_SUCCESS,  # noqa: F401
+    SUCCESS,  # noqa: F401
+    PageMode,
 )
 
 XSRF_COOKIE = "_streamlit_xsrf"
@@ -50,11 +59,6 @@ DATE_WIDGET = "selected_date"
 # How long a drain waits for bytes that are not there: enough for what already sits in the
 # socket's buffer to be read, short enough to cost nothing next to an interaction.
 DRAIN_WAIT = 0.001
-
-SUCCESS = "FINISHED_SUCCESSFULLY"
-FRAGMENT_SUCCESS = "FINISHED_FRAGMENT_RUN_SUCCESSFULLY"
-EARLY_FOR_RERUN = "FINISHED_EARLY_FOR_RERUN"
-COMPILE_ERROR = "FINISHED_WITH_COMPILE_ERROR"
 
 
 @dataclass
@@ -108,12 +112,18 @@ class StreamlitSession:
     ...     s.pick_date("2023-01-15").has_text("Best sellers, January 15, 2023")
     True
 
-    ``base_url`` may carry a base path (``http://host:8080/dashboard``). ``timeout`` bounds
-    each interaction; ``message_cache`` keeps the browser's ForwardMsg cache (the server
-    then sends ``ref_hash`` stubs for large messages the client already holds). ``headers``
-    go with every request of the session (e.g. ``X-Forwarded-For``, as a load balancer adds it);
-    so do ``cookies``, as a browser's would: e.g. the sign-in cookies of
-    ``streamlit_client.signin.sign_in``.
+    ``base_url`` may carry a base path (``http://host:8080/dashboard``) and a query string
+    (``?date=2023-03-09``: a shared link). ``timeout`` bounds each interaction; ``message_cache``
+    keeps the browser's ForwardMsg cache (the server then sends ``ref_hash`` stubs for large
+    messages the client already holds). ``headers`` go with every request of the session (e.g.
+    ``X-Forwarded-For``, as a load balancer adds it); so do ``cookies``, as a browser's would:
+    e.g. the sign-in cookies of ``streamlit_client.signin.sign_in``. ``mode`` is the page's
+    (SALES_FRAGMENT, SALES_MONTH_RERUN): how picks are sent and month changes checked.
+
+    The page's URL is kept as a browser keeps it: ``query_string`` starts as the link's, follows
+    every ``page_info_changed`` the server sends, and is rewritten in place when the client
+    changes a widget bound to the URL (``bind="query-params"``), as the frontend does; every rerun
+    sends it. ``resume()`` is the browser's reconnect: same cookies, widget states and URL.
     """
 
     def __init__(
@@ -124,6 +134,7 @@ class StreamlitSession:
         message_cache: bool = True,
         headers: dict[str, str] | None = None,
         cookies: Mapping[str, str] | None = None,
+        mode: PageMode | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         secure = parts.scheme in ("https", "wss")
@@ -134,8 +145,11 @@ class StreamlitSession:
         self.stream_url = f"{ws}://{parts.netloc}{base_path}/_stcore/stream"
         self.health_url = f"{self.base_url}/_stcore/health"
         self.page_url = f"{self.base_url}/"
+        self.query_string = parts.query  # the page's URL after the "?", as the browser holds it
+        self.url_bindings: dict[str, tuple[str, tuple[str, ...]]] = {}  # widget id -> (param, default)
         self.timeout = timeout
         self.headers = dict(headers or {})
+        self.mode = mode or PageMode()
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
         self.session_id = ""
@@ -146,6 +160,7 @@ class StreamlitSession:
         self.widget_fragments: dict[str, str] = {}  # widget id -> fragment id ("" = none)
         self.seen_fragment_ids: set[str] = set()
         self.pings = 0  # server pings answered (websocket-client sends the pong)
+        self.connects = 0  # sockets opened: the first, then one per reconnect
         self.initial: Interaction | None = None
         self._widget_states: dict[str, WidgetState] = {}
         self._run_fragments: tuple[str, ...] = ()
@@ -178,6 +193,7 @@ class StreamlitSession:
         except (OSError, websocket.WebSocketException) as exc:
             raise SessionClosed(f"cannot open {self.stream_url}: {exc}") from exc
         self._ws = ws
+        self.connects += 1
 
     def open(self) -> Interaction:
         """Connect and run the page for the first time; returns the "initial" interaction."""
@@ -192,6 +208,26 @@ class StreamlitSession:
         (``session_id`` changes at the next run)."""
         self.close()
         self.connect(resume=True)
+
+    def resume(self, timeout: float | None = None) -> Interaction:
+        """Come back after the socket dropped, as Streamlit's frontend does: ``reconnect()``, then
+        rerun the whole page with the widget states and URL the page holds (kind "reconnect").
+        On a replica that never held the session, that run is what rebuilds the page there."""
+        self.reconnect()
+        return self.rerun(kind="reconnect", timeout=timeout)
+
+    def url_param(self, name: str) -> list[str]:
+        """The values of parameter ``name`` in the page's URL (empty if it has none)."""
+        return parse_qs(self.query_string, keep_blank_values=True).get(name, [])
+
+    def url_date(self, name: str = DATE_WIDGET) -> date | None:
+        """The day the page's URL holds (``?date=YYYY-MM-DD``, the date picker's parameter), None if
+        it holds none or not exactly one valid day."""
+        values = self.url_param(name)
+        try:
+            return date.fromisoformat(values[0]) if len(values) == 1 else None
+        except ValueError:
+            return None
 
     def close(self) -> None:
         """Close the socket with a normal closure (1000); safe to call twice."""
@@ -237,8 +273,15 @@ class StreamlitSession:
         return fragment
 
     def set_widget_state(self, state: WidgetState) -> None:
-        """Hold ``state`` (any id, even an unknown one) for the next reruns, as the frontend does."""
+        """Hold ``state`` (any id, even an unknown one) for the next reruns, as the frontend does;
+        a widget bound to the URL rewrites its parameter (removed at the widget's default)."""
         self._widget_states[state.id] = state
+        binding = self.url_bindings.get(state.id)
+        if binding is not None and state.WhichOneof("value") == "string_array_value":
+            param, default = binding
+            values = list(state.string_array_value.data)
+            cleared = values == list(default) or not values
+            self.query_string = with_query_param(self.query_string, param, None if cleared else values)
 
     def set_date(self, value: date | str | None, widget: str = DATE_WIDGET) -> None:
         """Set a date_input's value: a date, an ISO string (sent verbatim) or None (cleared)."""
@@ -259,9 +302,10 @@ class StreamlitSession:
         msg = rerun_msg(
             widget_states=self._widget_states.values(),
             page_script_hash=self.page_script_hash,
-            page_url=self.page_url,
+            page_url=self.page_url + (f"?{self.query_string}" if self.query_string else ""),
             fragment_id=fragment_id,
             cached_hashes=self.cache.hashes() if self.cache else (),
+            query_string=self.query_string,
         )
         self._drain()
         start = time.perf_counter()
@@ -297,25 +341,30 @@ class StreamlitSession:
         widget: str = DATE_WIDGET,
         timeout: float | None = None,
     ) -> Interaction:
-        """Pick a date as a user would (``fragment=True``: rerun the widget's fragment only)
-        or set it and rerun the whole page (``fragment=False``)."""
+        """Pick a date as a user would (``fragment=True``: rerun the widget's fragment only, or
+        the whole page if the page's mode has no fragment) or set it and rerun the whole page
+        (``fragment=False``)."""
         self.set_date(value, widget)
-        fragment_id = self.fragment_of(widget) if fragment else None
+        fragment_id = self.fragment_of(widget) if fragment and self.mode.fragment else None
         return self.rerun(fragment_id, timeout=timeout)
 
     def change_month(
         self, value: date | str, *, widget: str = DATE_WIDGET, timeout: float | None = None
     ) -> Interaction:
-        """Pick a day in another month: a fragment run that calls st.rerun(), then a full run.
+        """Pick a day in another month, as a user would. What reruns depends on the page's mode:
+        a fragment run that calls st.rerun(), then the whole script (the tutorial); a fragment
+        run that gives way to a run of both views (``views``); a whole-script run (no fragment).
 
-        Raises UnexpectedOutcome unless the outcomes are FINISHED_EARLY_FOR_RERUN then
-        FINISHED_SUCCESSFULLY.
+        Raises UnexpectedOutcome unless the outcomes are the mode's ``month_change_outcomes``.
         """
         self.set_date(value, widget)
-        interaction = self.rerun(self.fragment_of(widget), kind="month_change", timeout=timeout)
-        if interaction.outcomes != [EARLY_FOR_RERUN, SUCCESS]:
+        fragment_id = self.fragment_of(widget) if self.mode.fragment else None
+        interaction = self.rerun(fragment_id, kind="month_change", timeout=timeout)
+        expected = self.mode.month_change_outcomes
+        if interaction.outcomes != expected:
             raise UnexpectedOutcome(
-                f"month change ended with {interaction.outcomes}, not a full rerun", interaction
+                f"month change ended with {interaction.outcomes}, not {expected} (the {self.mode.name} page)",
+                interaction,
             )
         return interaction
 
@@ -500,6 +549,8 @@ class StreamlitSession:
             self.session_id = msg.new_session.initialize.session_id or self.session_id
         elif kind == "script_finished":
             interaction.outcomes.append(finished_name(msg.script_finished))
+        elif kind == "page_info_changed":  # the server set the page's URL (the browser pushes it)
+            self.query_string = msg.page_info_changed.query_string
         elif kind == "delta":
             self._account_delta(interaction, msg)
         elif kind == "auth_redirect":
@@ -524,3 +575,5 @@ class StreamlitSession:
                 self.widget_ids[label] = widget_id
             if key := user_key_of(widget_id):
                 self.widget_ids[key] = widget_id
+            if (binding := query_binding(delta)) is not None:
+                self.url_bindings[widget_id] = binding[1:]

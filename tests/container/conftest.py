@@ -17,6 +17,8 @@ import pytest
 
 from sales_load.local_server import free_port
 
+from .users_stack import UsersStack, started_users_stack
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -36,6 +38,18 @@ def images(docker: str) -> dict[str, str]:
     result = run("scripts/build-images.sh", check=False)
     assert result.returncode == 0, f"image build failed:\n{result.stderr[-4000:]}"
     return dict(line.split("=", 1) for line in run("scripts/images.sh", "--env").stdout.split())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def users_stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[UsersStack]:
+    """The user's own `make up` stack, started before any test of the tier (autouse) and checked
+    after all of them (test_users_stack.py, moved last below)."""
+    with started_users_stack(docker, images, tmp_path_factory.mktemp("users-stack")) as started:
+        yield started
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name == "test_users_stack.py")  # stable: the rest keep order
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """The Swarm stack (deploy/swarm/stack.yaml) as `make swarm-up` deploys it: 3 app replicas behind
-the proxy on a single-node swarm, made by scripts/swarm.sh when the node is in none.
+the proxy on a single-node swarm, on the Swarm engine of scripts/swarm-engine.sh (a Docker engine
+of its own: the user's engine never joins or leaves a swarm), with the images built on the host's
+engine copied in.
 
 Sessions run the real app through the proxy on 127.0.0.1; which replica served what is read from
 the proxy's JSON access log (`upstream_addr`), as in test_stack.py.
@@ -20,9 +22,10 @@ from itertools import cycle
 import pytest
 
 from sales_load.local_server import free_port
+from sales_load.swarm_engine import SwarmEngine
 from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
 
-from .conftest import ROOT, STACK_REPLICAS, run
+from .conftest import ROOT, STACK_REPLICAS
 from .test_stack import log_line, probe_path, request
 from .test_stack import test_new_sessions_spread_and_each_session_stays_on_its_replica as check_spread
 
@@ -38,18 +41,18 @@ class Swarm:
 
     url: str
     name: str
-    docker: str
+    engine: SwarmEngine
     env: dict[str, str]
     node_before: tuple[str, bool]
 
     def containers(self, service: str) -> list[str]:
         """Names of the service's running containers."""
-        out = run(self.docker, "ps", "--filter", f"label=com.docker.swarm.service.name={self.name}_{service}",
+        out = self.engine.run("ps", "--filter", f"label=com.docker.swarm.service.name={self.name}_{service}",
                   "--format", "{{.Names}}").stdout  # fmt: skip
         return sorted(out.split())
 
     def inspect(self, container: str) -> dict:
-        return json.loads(run(self.docker, "inspect", container).stdout)[0]
+        return json.loads(self.engine.run("inspect", container).stdout)[0]
 
     def address(self, container: str) -> str:
         """The container's address:port on the stack's network, as the proxy's log names it."""
@@ -57,14 +60,14 @@ class Swarm:
         return f"{networks[f'{self.name}_backend']['IPAddress']}:8501"
 
     def exec(self, container: str, *command: str) -> subprocess.CompletedProcess[str]:
-        return run(self.docker, "exec", container, *command, check=False)
+        return self.engine.run("exec", container, *command, check=False)
 
     def service(self, name: str) -> dict:
-        return json.loads(run(self.docker, "service", "inspect", f"{self.name}_{name}").stdout)[0]
+        return json.loads(self.engine.run("service", "inspect", f"{self.name}_{name}").stdout)[0]
 
     def proxy_logs(self) -> subprocess.CompletedProcess[str]:
         (proxy,) = self.containers("proxy")
-        return run(self.docker, "logs", proxy)
+        return self.engine.run("logs", proxy)
 
     def proxy_log(self) -> list[dict]:
         """The proxy's JSON access log lines, oldest first."""
@@ -82,10 +85,10 @@ class Swarm:
             time.sleep(0.5)
 
 
-def node_state(docker: str) -> tuple[str, bool]:
+def node_state(engine: SwarmEngine) -> tuple[str, bool]:
     """(swarm state of the node, whether the docker_gwbridge network exists)."""
-    state = run(docker, "info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
-    gwbridge = run(docker, "network", "inspect", "docker_gwbridge", check=False).returncode == 0
+    state = engine.run("info", "--format", "{{.Swarm.LocalNodeState}}").stdout.strip()
+    gwbridge = engine.run("network", "inspect", "docker_gwbridge", check=False).returncode == 0
     return state, gwbridge
 
 
@@ -94,19 +97,20 @@ def swarm_script(env: dict[str, str], command: str) -> subprocess.CompletedProce
 
 
 @pytest.fixture(scope="module")
-def swarm(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Swarm]:
+def swarm(swarm_engine: SwarmEngine, images: dict[str, str], tmp_path_factory) -> Iterator[Swarm]:
+    swarm_engine.load(*images.values())
     port = free_port()
     secret = tmp_path_factory.mktemp("swarm-secret") / "cookie_secret"
     secret.write_text(os.urandom(32).hex())
     secret.chmod(0o600)  # copied into a Swarm secret: the host file needs no wider access
-    env = {
-        **os.environ, **images, "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port),
+    env = swarm_engine.env({
+        **images, "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port),
         "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
         "SALES_AUTH": "none-public",  # the Swarm stack makes the choice explicit; sign-in: other tiers
-    }  # fmt: skip
-    before = node_state(docker)
+    })  # fmt: skip
+    before = node_state(swarm_engine)
     up = swarm_script(env, "up")
-    stack = Swarm(up.stdout.strip().rstrip("/"), env["SWARM_STACK"], docker, env, before)
+    stack = Swarm(up.stdout.strip().rstrip("/"), env["SWARM_STACK"], swarm_engine, env, before)
     try:
         assert up.returncode == 0, f"scripts/swarm.sh up failed:\n{up.stderr[-4000:]}"
         assert stack.url == f"http://127.0.0.1:{port}"
@@ -235,7 +239,7 @@ def test_killed_replica_loses_only_its_own_sessions_and_is_replaced(swarm):
     try:
         baseline = [open_new_session(swarm.url) for _ in range(3)]
         assert all(error is None for _, error in baseline), baseline
-        run(swarm.docker, "kill", victim)
+        swarm.engine.run("kill", victim)
         killed = time.monotonic()
         # New sessions, one after another, from the moment of the kill.
         new_sessions = []
@@ -281,10 +285,10 @@ def test_killed_replica_loses_only_its_own_sessions_and_is_replaced(swarm):
 def test_rolling_update_keeps_serving_new_sessions(swarm):
     app_image = swarm.env["APP_IMAGE"]
     update_tag = f"{app_image.rsplit(':', 1)[0]}:{swarm.name}-update"
-    run(swarm.docker, "tag", app_image, update_tag)
+    swarm.engine.run("tag", app_image, update_tag)
     before = set(swarm.containers("app"))
     try:
-        run(swarm.docker, "service", "update", "--detach", "--no-resolve-image", "--image", update_tag,
+        swarm.engine.run("service", "update", "--detach", "--no-resolve-image", "--image", update_tag,
             f"{swarm.name}_app")  # fmt: skip
 
         def state() -> str:
@@ -313,15 +317,15 @@ def test_rolling_update_keeps_serving_new_sessions(swarm):
         for name in apps:
             assert swarm.inspect(name)["Config"]["Image"] == update_tag
     finally:
-        run(swarm.docker, "image", "rm", update_tag, check=False)
+        swarm.engine.run("image", "rm", update_tag, check=False)
 
 
 def test_down_leaves_the_node_as_found(swarm):
     down = swarm_script(swarm.env, "down")
     assert down.returncode == 0, down.stderr
-    assert node_state(swarm.docker) == swarm.node_before
+    assert node_state(swarm.engine) == swarm.node_before
     label = f"label=com.docker.stack.namespace={swarm.name}"
-    assert run(swarm.docker, "ps", "-aq", "--filter", label).stdout == ""
-    assert run(swarm.docker, "network", "ls", "-q", "--filter", label).stdout == ""
+    assert swarm.engine.run("ps", "-aq", "--filter", label).stdout == ""
+    assert swarm.engine.run("network", "ls", "-q", "--filter", label).stdout == ""
     if swarm.node_before[0] == "active":
-        assert swarm.name not in run(swarm.docker, "stack", "ls").stdout
+        assert swarm.name not in swarm.engine.run("stack", "ls").stdout

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
+import pytest
+
 from sales_load.local_server import APP, REPO, SERVE, Server, running_server
 from sales_load.server_probe import accepted_nodelay
 from streamlit_client import StreamlitSession
@@ -34,15 +36,24 @@ def test_stock_streamlit_sockets_have_no_tcp_nodelay() -> None:
     assert not any(flags), flags
 
 
-def test_a_bad_setting_stops_the_start_with_exit_64_and_names_it() -> None:
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SALES_PRODUCT_COUNT": "lots"}, "SALES_PRODUCT_COUNT='lots' is not a whole number"),
+        ({"SALES_FRAGMENT": "maybe"}, "SALES_FRAGMENT='maybe' is not one of on, off"),
+        ({"SALES_FRAGMENT": "off", "SALES_MONTH_RERUN": "views"}, "SALES_MONTH_RERUN='views' needs"),
+        ({"SALES_WARMUP": "later"}, "SALES_WARMUP='later' is not one of on, off"),
+    ],
+)
+def test_a_bad_setting_stops_the_start_with_exit_64_and_names_it(env: dict[str, str], message: str) -> None:
     result = subprocess.run(
         [sys.executable, str(SERVE), "run", str(APP), "--server.port", "1"],
         cwd=REPO,
-        env={"PATH": "/usr/bin:/bin", "SALES_PRODUCT_COUNT": "lots"},
+        env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 64
-    assert "SALES_PRODUCT_COUNT='lots' is not a whole number" in result.stderr
+    assert message in result.stderr

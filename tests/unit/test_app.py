@@ -1,11 +1,14 @@
-"""The page through Streamlit's AppTest: figures checked against the data computed independently."""
+"""The page through Streamlit's AppTest: figures checked against the data computed independently,
+in each of the page's modes (SALES_FRAGMENT, SALES_MONTH_RERUN): the very same page in all three."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from sales_dashboard.data import generate_sales
@@ -14,9 +17,20 @@ ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
 DATA = generate_sales(26, 2023, 2023)
 
 
-@pytest.fixture
-def app() -> AppTest:
-    return AppTest.from_file(ENTRY, default_timeout=60).run()
+MODES = {
+    "fragment": {},
+    "views": {"SALES_MONTH_RERUN": "views"},
+    "plain": {"SALES_FRAGMENT": "off"},
+}
+
+
+@pytest.fixture(params=list(MODES))
+def app(request, monkeypatch) -> Iterator[AppTest]:
+    for name, value in MODES[request.param].items():
+        monkeypatch.setenv(name, value)
+    st.cache_resource.clear()  # the page reads its settings once per process (st.cache_resource)
+    yield AppTest.from_file(ENTRY, default_timeout=60).run()
+    st.cache_resource.clear()
 
 
 def tables(app: AppTest):

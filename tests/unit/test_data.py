@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from sales_dashboard.data import DataError, generate_sales, load_sales, product_names, read_sales_file
+from sales_dashboard.panels import best_and_worst
 from sales_dashboard.settings import Settings, SettingsError, load_settings
-from sales_dashboard.views import best_and_worst
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,10 +96,25 @@ def test_table_cache_choice_is_read_case_insensitively():
     assert load_settings({"SALES_TABLE_CACHE": " Copy "}).table_cache == "copy"
 
 
+def test_drain_seconds_zero_turns_the_drain_off():
+    assert load_settings({"SALES_DRAIN_SECONDS": "0"}).drain_seconds == 0
+    assert Settings().drain_seconds == 10
+
+
 def test_shared_cache_and_tcp_nodelay_switch_off():
     settings = load_settings({"SALES_SHARED_CACHE": "0", "SALES_TCP_NODELAY": "OFF"})
     assert (settings.shared_cache, settings.tcp_nodelay) == (0, False)
     assert (Settings().shared_cache, Settings().tcp_nodelay) == (1024, True)
+
+
+def test_fragment_month_rerun_and_warmup_settings():
+    """Defaults: the tutorial's page (fragment on, month change reruns the app), warm-up on."""
+    assert (Settings().fragment, Settings().month_rerun, Settings().warmup) == (True, "app", True)
+    views = load_settings({"SALES_MONTH_RERUN": " Views ", "SALES_WARMUP": "off"})
+    assert (views.fragment, views.month_rerun, views.warmup) == (True, "views", False)
+    plain = load_settings({"SALES_FRAGMENT": "OFF", "SALES_MONTH_RERUN": "app"})
+    assert (plain.fragment, plain.month_rerun) == (False, "app")
+    assert load_settings({"SALES_FRAGMENT": "off"}).month_rerun == "app"
 
 
 @pytest.mark.parametrize(
@@ -115,6 +130,13 @@ def test_shared_cache_and_tcp_nodelay_switch_off():
         ({"SALES_SHARED_CACHE": "lots"}, "not a whole number"),
         ({"SALES_SHARED_CACHE": "-1"}, "outside"),
         ({"SALES_TCP_NODELAY": "yes"}, "not one of on, off"),
+        ({"SALES_DRAIN_SECONDS": "soon"}, "not a number"),
+        ({"SALES_DRAIN_SECONDS": "-1"}, "outside"),
+        ({"SALES_DRAIN_SECONDS": "3601"}, "outside"),
+        ({"SALES_FRAGMENT": "sometimes"}, "not one of on, off"),
+        ({"SALES_MONTH_RERUN": "page"}, "not one of app, views"),
+        ({"SALES_MONTH_RERUN": "views", "SALES_FRAGMENT": "off"}, "views' needs SALES_FRAGMENT=on"),
+        ({"SALES_WARMUP": "1"}, "not one of on, off"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sales_dashboard.settings import Settings, load_settings
+
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = Path(sys.executable).parent / "kubectl"
 KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
@@ -162,9 +164,10 @@ def test_probes_use_streamlit_health_and_termination_outlasts_the_drain(overlay)
         assert container[probe]["timeoutSeconds"] <= container[probe]["periodSeconds"]
     startup = container["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 30  # a cold start on a busy node
-    drain = container["lifecycle"]["preStop"]["sleep"]["seconds"]
-    assert drain >= 60
-    assert pod["terminationGracePeriodSeconds"] > drain
+    # preStop lets the endpoints catch up, then the app's drain (SALES_DRAIN_SECONDS) and its stop.
+    pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert 1 <= pause <= 15
+    assert pod["terminationGracePeriodSeconds"] >= pause + Settings().drain_seconds + 10
     spread = pod["topologySpreadConstraints"]
     assert {rule["topologyKey"] for rule in spread} == {
         "kubernetes.io/hostname",
@@ -179,6 +182,7 @@ def test_settings_and_secret_reach_the_app(overlay):
     assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
     known = set(re.findall(r'"(SALES_[A-Z_]+)"', (ROOT / "app/sales_dashboard/settings.py").read_text()))
     assert set(config["data"]) <= known
+    load_settings(config["data"])  # every value is one the app accepts (else SettingsError)
     (secret_env,) = container["env"]
     assert secret_env["name"] == "STREAMLIT_SERVER_COOKIE_SECRET"
     reference = secret_env["valueFrom"]["secretKeyRef"]

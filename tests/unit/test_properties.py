@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from sales_dashboard.data import generate_sales
-from sales_dashboard.views import best_and_worst, month_of, month_start
+from sales_dashboard.panels import best_and_worst, month_of, month_start
 from streamlit_client import StreamlitSession
 from streamlit_client.messages import ELEMENT_ID_PREFIX, MessageCache, date_state, user_key_of
 

@@ -8,8 +8,8 @@ import plotly.io
 import pytest
 
 from sales_dashboard.charts import ranked_bar_chart
+from sales_dashboard.panels import money_table
 from sales_dashboard.shared import shared
-from sales_dashboard.views import money_table
 
 
 def sales(*values: float, day: str = "2023-03-03") -> pd.Series:
@@ -87,3 +87,33 @@ def test_a_shared_chart_and_table_equal_freshly_built_ones():
     table = shared(money_table, 16)(values, "Sales 2023-03-03")
     assert table.equals(money_table(values, "Sales 2023-03-03"))
     assert table.column_names == ["Sales 2023-03-03", "__index_level_0__"]
+
+
+def month(*rows: tuple[float, float], start: str = "2023-03-01") -> pd.DataFrame:
+    days = pd.date_range(start, periods=len(rows), freq="D", name="date")
+    return pd.DataFrame(list(rows), index=days, columns=pd.Index(["Widget A", "Widget B"], dtype=object))
+
+
+def test_a_dataframe_is_cached_by_content_and_rebuilt_as_given():
+    """A month's table: equal content built once; the builder sees the same frame (labels, dates,
+    values, gaps); any changed value, day or product builds anew."""
+    build, built = build_counter()
+    cached = shared(build, 8)
+    original = month((1.0, 2.0), (3.0, float("nan")), (5.0, 6.0))
+    first = cached(original, "March 2023")
+    assert cached(month((1.0, 2.0), (3.0, float("nan")), (5.0, 6.0)), "March 2023") is first
+    pd.testing.assert_frame_equal(built[0], original, check_freq=False)
+    cached(month((1.0, 2.0), (3.0, 4.0), (5.0, 6.0)), "March 2023")
+    cached(month((1.0, 2.0), (3.0, float("nan")), (5.0, 6.0), start="2023-04-01"), "March 2023")
+    cached(original.rename(columns={"Widget B": "Widget C"}), "March 2023")
+    assert len(built) == 4
+
+
+def test_a_series_and_a_frame_of_the_same_numbers_never_share_an_entry():
+    build, built = build_counter()
+    cached = shared(build, 8)
+    frame = month((1.0, 2.0))
+    series = frame.iloc[0].rename(None)
+    cached(frame)
+    cached(series)
+    assert len(built) == 2

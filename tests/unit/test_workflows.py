@@ -203,6 +203,56 @@ def test_scan_gates_on_fixable_high_and_critical_and_uploads_sarif():
     assert [step["with"]["sarif_file"] for step in uploads] == sarif
 
 
+def test_every_job_runs_on_the_runner_host_not_in_a_job_container():
+    """A job container has no Docker engine, and ports the stack publishes land on the runner
+    host: the container and browser tiers must run on the host, and so does everything else
+    (`make ci-local` maps ubuntu-latest to this host with act)."""
+    for job_id, job in load(ROOT / ".github/workflows/ci.yml")["jobs"].items():
+        assert "container" not in job, job_id
+        assert job["runs-on"] == "ubuntu-latest", job_id
+
+
+def test_every_tier_runs_exactly_once_and_the_load_gate_on_the_built_images():
+    workflow = load(ROOT / ".github/workflows/ci.yml")
+    called = [
+        target
+        for _, _, step in steps(workflow)
+        for target in re.findall(r"^make (test-[a-z]+|loadtest-gate)$", step.get("run", ""), flags=re.M)
+    ]
+    tiers = re.search(r"\|\| tiers=\((.*)\)", (ROOT / "scripts/test.sh").read_text())[1].split()
+    assert sorted(called) == sorted(f"test-{tier}" if tier != "load" else "loadtest-gate" for tier in tiers)
+    image = workflow["jobs"]["image"]
+    assert image["env"]["LOADTEST_TARGET"] == "stack"
+    assert image["env"]["IMAGES_PREBUILT"] == "1"
+    browser = workflow["jobs"]["browser"]
+    assert browser["env"]["IMAGES_PREBUILT"] == "1"
+    assert "CHROME_BIN" in next(
+        step["run"] for step in browser["steps"] if "make test-browser" in step.get("run", "")
+    )
+
+
+def test_publish_registry_is_a_repository_variable_defaulting_to_ghcr():
+    job = load(ROOT / ".github/workflows/ci.yml")["jobs"]["publish"]
+    assert job["env"]["REGISTRY"] == "${{ vars.REGISTRY || 'ghcr.io' }}"
+    (login,) = [step for step in job["steps"] if step.get("uses", "").startswith("docker/login-action@")]
+    assert login["with"]["registry"] == "${{ env.REGISTRY }}"
+    (name,) = [step for step in job["steps"] if step.get("id") == "name"]
+    assert name["run"].startswith('echo "image=${REGISTRY}/')
+
+
+def test_every_action_but_checkout_has_a_local_stand_in_taking_its_inputs():
+    """make ci-local resolves each marketplace action to tests/ci/actions/OWNER/REPO[/PATH]."""
+    for _, _, step in steps(load(ROOT / ".github/workflows/ci.yml")):
+        action = step.get("uses", "").split("@")[0]
+        if not action or action == "actions/checkout":
+            continue
+        path = ROOT / "tests/ci/actions" / action / "action.yml"
+        assert path.exists(), f"no stand-in for {action}"
+        stand_in = yaml.safe_load(path.read_text())
+        assert "stands in for" in stand_in["description"].lower(), action
+        assert set(step.get("with", {})) <= set(stand_in.get("inputs", {})), action
+
+
 def test_dependabot_watches_pip_docker_and_actions():
     config = yaml.safe_load((ROOT / ".github/dependabot.yml").read_text())
     assert config["version"] == 2

@@ -1,0 +1,71 @@
+"""The Swarm engine of scripts/swarm-engine.sh, for tests and benchmarks: a Docker engine of its
+own, so nothing here ever puts the user's engine into a swarm or takes it out of one.
+
+    with started_swarm_engine() as engine:  # starts it unless it runs already (then leaves it up)
+        engine.load("sales-dashboard:dev")  # images built on the host's engine, copied in
+        engine.run("service", "ls")         # the docker client, bound to that engine
+        subprocess.run(["scripts/swarm.sh", "up"], env=engine.env({...}))
+
+Its stacks publish ports in host mode on this host, so they answer on 127.0.0.1:PORT (the
+browser tier drives Chromium against them like against the compose stack).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "swarm-engine.sh"
+
+
+def _script(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
+    result = subprocess.run([str(SCRIPT), *args], cwd=REPO, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"scripts/swarm-engine.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result
+
+
+@dataclass(frozen=True)
+class SwarmEngine:
+    """A docker client bound to the Swarm engine (``DOCKER_HOST``)."""
+
+    host: str  # unix:///run/….sock
+    docker: str  # the client binary (Debian's, which matches the engine)
+
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """This process's environment with DOCKER_HOST on the engine (for scripts/swarm.sh)."""
+        return {**os.environ, **(extra or {}), "DOCKER_HOST": self.host}
+
+    def run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """``docker ARGS…`` against the engine."""
+        return subprocess.run(
+            [self.docker, *args], cwd=REPO, env=self.env(), capture_output=True, text=True,
+            check=check, timeout=timeout,
+        )  # fmt: skip
+
+    def load(self, *images: str) -> None:
+        """Copies images from the host's engine, those missing or different here only."""
+        _script("load", *images)
+
+
+@contextmanager
+def started_swarm_engine() -> Iterator[SwarmEngine]:
+    """The Swarm engine, started if it does not run yet (and then stopped again afterwards)."""
+    running = _script("status", check=False).returncode == 0
+    host = _script("up").stdout.strip().splitlines()[-1].removeprefix("DOCKER_HOST=")
+    env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
+    docker = subprocess.run(
+        [str(REPO / "scripts" / "ensure-docker.sh")], cwd=REPO, env=env, capture_output=True, text=True,
+        check=True,
+    ).stdout.split()[-1]  # fmt: skip
+    try:
+        yield SwarmEngine(host, docker)
+    finally:
+        if not running:
+            _script("down", check=False)

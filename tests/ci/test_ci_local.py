@@ -1,0 +1,128 @@
+"""What `make ci-local` (scripts/ci-local.sh) proves after act ran .github/workflows/ci.yml: every
+job green, every local stand-in did its job (each records what it did under build/ci/stand-ins),
+and the publish job's images are in the local registry, pulled back here. Run by the script,
+never by `make test` (it needs the run's output: CI_LOCAL_OUT, CI_LOCAL_REGISTRY, ...)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = Path(os.environ.get("CI_LOCAL_OUT", ROOT / "build/ci"))
+REGISTRY = os.environ.get("CI_LOCAL_REGISTRY", "")
+TAG = os.environ.get("CI_LOCAL_TAG", "v0.0.0")
+OWNER = os.environ.get("CI_LOCAL_OWNER", "")
+JOBS = {"lint", "unit and integration tiers", "images, container tier, load gate, scan", "browser tier",
+        "publish app", "publish proxy"}  # fmt: skip
+IMAGES = ("sales-dashboard", "sales-dashboard-proxy")
+
+
+def records(action: str) -> list[dict]:
+    path = OUT / "stand-ins" / f"{action.replace('/', '_')}.jsonl"
+    assert path.exists(), f"the {action} stand-in recorded nothing"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def docker(*args: str) -> subprocess.CompletedProcess[str]:
+    client = run("scripts/ensure-docker.sh").stdout.split()[-1]
+    return subprocess.run([client, *args], capture_output=True, text=True, check=False)
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
+
+
+def head_sha() -> str:
+    return run("git", "rev-parse", "HEAD").stdout.strip()
+
+
+def test_every_job_of_the_workflow_succeeded():
+    log = (OUT / "act.log").read_text()
+    succeeded = set(re.findall(r"^\[ci/([^\]]+)\]\s+🏁\s+Job succeeded", log, flags=re.M))
+    failed = set(re.findall(r"^\[ci/([^\]]+)\]\s+🏁\s+Job failed", log, flags=re.M))
+    assert failed == set()
+    assert succeeded == JOBS
+
+
+def test_setup_python_used_the_hosts_python_3_11_in_every_python_job():
+    entries = records("actions/setup-python")
+    assert {entry["job"] for entry in entries} == {"lint", "tests", "image", "browser"}
+    assert {entry["version"] for entry in entries} == {"3.11"}
+
+
+def test_images_built_once_per_job_and_pushed_only_by_publish():
+    entries = records("docker/build-push-action")
+    by_job: dict[str, list[dict]] = {}
+    for entry in entries:
+        by_job.setdefault(entry["job"], []).append(entry)
+    assert sorted(by_job) == ["browser", "image", "publish"]
+    for job in ("image", "browser"):
+        assert sorted(e["file"] for e in by_job[job]) == ["Dockerfile", "deploy/proxy/Dockerfile"]
+        assert all(e["pushed"] == "false" and e["imageid"].startswith("sha256:") for e in by_job[job])
+    # The browser job tests the very images the image job built (the same layers: same id).
+    built = {e["file"]: e["imageid"] for e in by_job["image"]}
+    assert built == {e["file"]: e["imageid"] for e in by_job["browser"]}
+    assert len(by_job["publish"]) == 2
+    assert all(e["pushed"] == "true" and e["digest"].startswith("sha256:") for e in by_job["publish"])
+    assert all("provenance=mode=max" in e["not_here"] for e in by_job["publish"])
+
+
+def test_buildx_stand_in_found_the_engine_in_each_docker_job():
+    jobs = {entry["job"] for entry in records("docker/setup-buildx-action")}
+    assert jobs == {"image", "browser", "publish"}
+
+
+def test_login_and_tags_name_the_registry_of_the_workflow_variable():
+    assert REGISTRY, "CI_LOCAL_REGISTRY not set: run through make ci-local"
+    assert {entry["registry"] for entry in records("docker/login-action")} == {REGISTRY}
+    tags = " ".join(entry["tags"] for entry in records("docker/metadata-action")).split()
+    version = TAG.removeprefix("v")
+    for image in IMAGES:
+        base = f"{REGISTRY}/{OWNER}/{image}"
+        assert f"{base}:{version}" in tags
+        assert f"{base}:sha-{head_sha()[:7]}" in tags
+
+
+def test_the_scan_stand_in_audited_the_app_lock_and_uploaded_sarif():
+    entries = records("aquasecurity/trivy-action")
+    assert [(e["format"], e["severity"]) for e in entries] == [
+        ("sarif", ""), ("table", "HIGH,CRITICAL"), ("table", "HIGH,CRITICAL"),
+    ]  # fmt: skip
+    assert all(int(e["audited"]) > 50 for e in entries)  # the app's whole lock, not an empty list
+    (upload,) = records("github/codeql-action/upload-sarif")
+    sarif = json.loads(Path(upload["stored"]).read_text())
+    assert sarif["version"] == "2.1.0"
+    assert sarif["runs"][0]["properties"]["audited"] == int(entries[0]["audited"])
+
+
+def test_artifacts_hold_the_load_gate_report_and_the_screenshots():
+    stored = {entry["name"]: entry for entry in records("actions/upload-artifact")}
+    assert set(stored) == {"loadtest-report", "screenshots"}
+    report = OUT / "artifacts/loadtest-report"
+    assert (report / "summary.md").read_text().strip()
+    assert json.loads((report / "results.json").read_text())
+    shots = list((OUT / "artifacts/screenshots").glob("*.png"))
+    assert len(shots) >= 2, shots
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_the_published_image_pulls_back_from_the_registry(image):
+    reference = f"{REGISTRY}/{OWNER}/{image}:{TAG.removeprefix('v')}"
+    with urllib.request.urlopen(f"http://{REGISTRY}/v2/_catalog", timeout=10) as response:
+        assert f"{OWNER}/{image}" in json.loads(response.read())["repositories"]
+    docker("image", "rm", reference)  # the tag only: the pull below must come from the registry
+    pulled = docker("pull", reference)
+    assert pulled.returncode == 0, pulled.stderr
+    (config,) = json.loads(docker("image", "inspect", reference).stdout)
+    labels = config["Config"]["Labels"]
+    assert labels["org.opencontainers.image.revision"] == head_sha()
+    assert labels["org.opencontainers.image.version"] == TAG.removeprefix("v")
+    digests = {e["digest"] for e in records("docker/build-push-action") if e["job"] == "publish"}
+    assert {d.split("@")[1] for d in config["RepoDigests"] if d.startswith(REGISTRY)} & digests
