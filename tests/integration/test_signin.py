@@ -243,3 +243,31 @@ def test_the_rendered_secrets_file_is_private(app: SignInServer):
     assert len(found) == 1
     assert found[0].stat().st_mode & 0o077 == 0
     assert found[0].parent.stat().st_mode & 0o077 == 0
+
+
+def test_provider_down_keeps_signed_in_users_and_refuses_new_sign_ins_clearly(tmp_path):
+    """The identity cookie is checked by the app alone: with the provider gone, signed-in users go
+    on; a new sign-in gets Streamlit's 400 "Authentication error" and the server stays healthy."""
+    port = free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
+    provider_running = running_provider([redirect_uri])
+    provider = provider_running.__enter__()
+    try:
+        env = {
+            "SALES_AUTH": "oidc",
+            "SALES_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
+            "SALES_OIDC_FILE": str(provider.settings_file(redirect_uri, tmp_path)),
+            "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32),
+        }
+        with running_server(env=env, port=port) as server:
+            cookies = sign_in(server.base_url, ALLOWED_USER, password(ALLOWED_USER))
+            provider_running.__exit__(None, None, None)
+            provider_running = None
+            with StreamlitSession(server.base_url, cookies=cookies) as ada:
+                assert ada.pick_date("2023-01-15").has_text("Best sellers, January 15, 2023")
+            with pytest.raises(SignInError, match=r"/auth/login\?provider=\S+ -> 400"):
+                sign_in(server.base_url, ALLOWED_USER, password(ALLOWED_USER), timeout=20)
+            assert server.healthy()
+    finally:
+        if provider_running is not None:
+            provider_running.__exit__(None, None, None)
