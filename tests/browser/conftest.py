@@ -78,6 +78,7 @@ def stack() -> Iterator[Stack]:
     try:
         assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
         started.url = up.stdout.strip().splitlines()[-1]
+        started.printed = up.stdout
         yield started
     finally:
         down = started.stack("down")

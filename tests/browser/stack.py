@@ -19,6 +19,7 @@ class Stack:
 
     url: str
     env: dict[str, str]
+    printed: str = ""  # what `scripts/stack.sh up` printed on stdout
 
     def stack(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, READY_TEXT, SCREENSHOTS, PageWatch
-from sales_load.dev_provider import ALLOWED_USER, OTHER_USER
+from sales_load.dev_provider import ALLOWED_USER, OTHER_USER, password
 from signin import SIGN_IN_TEXT, provider_form, shown, sign_in
 from stack import Stack
 from wire import Run, Wire
@@ -206,3 +206,16 @@ def test_sign_out_leaves_every_replica_anonymous(visitor: Visitor, stack: Stack)
     # The provider's session ended too: signing in again asks for the password.
     provider_form(visitor.page)
     expect(visitor.page.locator("#password")).to_be_visible()
+
+
+def test_make_up_prints_the_provider_and_its_test_users_before_the_app_url(stack: Stack) -> None:
+    *before, last = stack.printed.strip().splitlines()
+    assert last == stack.url
+    port = stack.env["OIDC_DEV_PORT"]
+    issuer = f"http://sales-oidc.localhost:{port}/"
+    assert f"oidc-dev: development OpenID provider (never for production): {issuer}" in before
+    for email, outcome in (
+        (ALLOWED_USER, "on the allow-list: signed in"),
+        (OTHER_USER, "not on the allow-list: refused"),
+    ):
+        assert f"oidc-dev: test user {email} password {password(email)} ({outcome})" in before

@@ -102,6 +102,7 @@ class Stack:
     project: str
     docker: str
     env: dict[str, str]
+    log: str = ""  # what `scripts/stack.sh up` said on stderr
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -145,7 +146,9 @@ def started_stack(
         "APP_REPLICAS": str(replicas), "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
     }  # fmt: skip
     up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
-    stack = Stack(url=up.stdout.strip().rstrip("/"), project=env["STACK_PROJECT"], docker=docker, env=env)
+    stack = Stack(
+        url=up.stdout.strip().rstrip("/"), project=env["STACK_PROJECT"], docker=docker, env=env, log=up.stderr
+    )
     try:
         assert up.returncode == 0, f"make up failed:\n{up.stderr[-4000:]}"
         assert stack.url == f"http://127.0.0.1:{port}"

@@ -84,3 +84,9 @@ def test_production_open_only_with_the_loud_override_which_every_start_logs(dock
                 run(docker, "restart", "--time", "10", name)
     finally:
         run(docker, "rm", "-f", name, check=False)
+
+
+def test_make_up_says_the_stack_is_open(stack):
+    """`make up` without SALES_AUTH: open on localhost, and it says so (the session's stack)."""
+    assert "sign-in is off: open to anyone who reaches the proxy (SALES_AUTH=oidc turns it on)" in stack.log
+    assert "oidc-dev" not in stack.log
