@@ -9,6 +9,10 @@
 #   APP_REPLICAS   app replicas behind the proxy (default 1)
 #   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
 #   STACK_TIMEOUT  seconds to wait for health (default 120)
+#   OBSERVABILITY=1  also Prometheus and the proxy's metrics (compose profile `observability`);
+#                  `up` prints Prometheus' URL (PROMETHEUS_PORT, default 9090, on 127.0.0.1)
+#                  before the app's. `down` removes them either way; `down --volumes` also
+#                  Prometheus' data.
 #   SALES_AUTH=oidc  sign-in (deploy/compose.oidc.yaml) with the provider's settings in OIDC_FILE;
 #                  without OIDC_FILE the development OpenID provider starts beside the stack
 #                  (deploy/compose.oidc-dev.yaml, on OIDC_DEV_PORT, default 9400) and its URL and
@@ -31,6 +35,11 @@ if ! [[ $replicas =~ ^[1-9][0-9]{0,2}$ ]]; then
   echo "stack: APP_REPLICAS='$replicas' is not a whole number from 1 to 999" >&2
   exit 2
 fi
+observability=${OBSERVABILITY:-0}
+if ! [[ $observability =~ ^[01]$ ]]; then
+  echo "stack: OBSERVABILITY='$observability' is not 0 or 1" >&2
+  exit 2
+fi
 docker=$(scripts/ensure-docker.sh)
 
 # Compose v2 (`docker compose`) where installed, else Debian's docker-compose 1.29.
@@ -41,6 +50,9 @@ else
   compose=(docker-compose)
 fi
 compose+=(--project-name "$project" --file deploy/compose.yaml)
+# The observability profile's services: started with OBSERVABILITY=1, always stopped by `down`.
+profile=()
+[ "$observability" = 1 ] && profile=(--profile observability)
 # `down`, `ps` and `logs` read compose.yaml alone (down's --remove-orphans takes the others' containers).
 base_compose=("${compose[@]}")
 auth=${SALES_AUTH:-}
@@ -123,7 +135,7 @@ auth_files() {
 wait_healthy() {
   local deadline=$((SECONDS + ${STACK_TIMEOUT:-120})) ids states
   while :; do
-    mapfile -t ids < <("${compose[@]}" ps -q)
+    mapfile -t ids < <("${compose[@]}" "${profile[@]}" ps -q)
     if [ ${#ids[@]} -gt 0 ]; then
       states=$($docker inspect -f '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "${ids[@]}")
       if ! grep -qv ' healthy$' <<<"$states"; then return 0; fi
@@ -131,7 +143,7 @@ wait_healthy() {
     if [ $SECONDS -ge $deadline ]; then
       echo "stack: not healthy after ${STACK_TIMEOUT:-120} s:" >&2
       echo "$states" >&2
-      "${compose[@]}" logs --tail 40 >&2 || true
+      "${compose[@]}" "${profile[@]}" logs --tail 40 >&2 || true
       return 1
     fi
     sleep 1
@@ -143,33 +155,41 @@ case ${1:-} in
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
     cookie_secret
     auth_files
-    "${compose[@]}" up --detach --no-build --scale "app=$replicas" >&2
+    "${compose[@]}" "${profile[@]}" up --detach --no-build --scale "app=$replicas" >&2
     wait_healthy
-    address=$("${compose[@]}" port proxy 8080)
-    host=${address%:*} port=${address##*:}
-    [ "$host" = 0.0.0.0 ] && host=localhost
-    echo "stack: $project is up with $replicas app replica(s)" >&2
     case $auth in
       oidc) echo "stack: sign-in is on (SALES_AUTH=oidc)" >&2 ;;
       none-public) echo "stack: WARNING: sign-in is off (SALES_AUTH=none-public): every figure is public" >&2 ;;
       *) echo "stack: sign-in is off: open to anyone who reaches the proxy (SALES_AUTH=oidc turns it on)" >&2 ;;
     esac
     [ "$dev_provider" = 1 ] && dev_provider_notice
+    if [ "$observability" = 1 ]; then
+      address=$("${compose[@]}" "${profile[@]}" port prometheus 9090)
+      host=${address%:*} port=${address##*:}
+      [ "$host" = 0.0.0.0 ] && host=localhost
+      echo "stack: Prometheus (targets, rules, alerts, graphs) at http://$host:$port/" >&2
+      echo "http://$host:$port/"  # before the app's URL, which stays the last line
+    fi
+    address=$("${compose[@]}" port proxy 8080)
+    host=${address%:*} port=${address##*:}
+    [ "$host" = 0.0.0.0 ] && host=localhost
+    echo "stack: $project is up with $replicas app replica(s)" >&2
     echo "http://$host:$port/"
     ;;
   down)
+    shift
     export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
-    "${base_compose[@]}" down --remove-orphans --timeout 20 >&2
+    "${base_compose[@]}" --profile observability down --remove-orphans --timeout 20 "$@" >&2
     ;;
   ps | logs)
     export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
-    "${base_compose[@]}" "$@"
+    "${base_compose[@]}" "${profile[@]}" "$@"
     ;;
   compose)
     shift
     cookie_secret
     auth_files
-    "${compose[@]}" "$@"
+    "${compose[@]}" "${profile[@]}" "$@"
     ;;
   *)
     echo "usage: scripts/stack.sh up|down|ps|logs|compose ARGS…" >&2

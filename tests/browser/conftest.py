@@ -64,12 +64,17 @@ def stack() -> Iterator[Stack]:
         "APP_IMAGE": os.environ.get("APP_IMAGE", "browser-e2e-app:test"),
         "PROXY_IMAGE": os.environ.get("PROXY_IMAGE", "browser-e2e-proxy:test"),
         "OIDC_DEV_IMAGE": os.environ.get("OIDC_DEV_IMAGE", "browser-e2e-oidc-dev:test"),
+        "PROXY_METRICS_IMAGE": os.environ.get("PROXY_METRICS_IMAGE", "browser-e2e-proxy-metrics:test"),
+        "PROMETHEUS_IMAGE": os.environ.get("PROMETHEUS_IMAGE", "browser-e2e-prometheus:test"),
         "PROXY_BIND": "127.0.0.1",
         "PROXY_PORT": str(free_port()),
         "APP_REPLICAS": str(APP_REPLICAS),
         # Sign-in through the development provider (no OIDC_FILE), on a free port of its own.
         "SALES_AUTH": "oidc",
         "OIDC_DEV_PORT": str(free_port()),
+        # Prometheus too, for its graph page (test_prometheus_page.py).
+        "OBSERVABILITY": "1",
+        "PROMETHEUS_PORT": str(free_port()),
     }
     for name in ("OIDC_FILE", "SALES_ALLOWED_EMAILS", "SALES_ALLOWED_DOMAINS", "STACK_PRODUCTION"):
         env.pop(name, None)
@@ -77,11 +82,11 @@ def stack() -> Iterator[Stack]:
     up = started.stack("up")
     try:
         assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
-        started.url = up.stdout.strip().splitlines()[-1]
+        started.prometheus_url, started.url = up.stdout.strip().splitlines()[-2:]  # the app's is last
         started.printed = up.stdout
         yield started
     finally:
-        down = started.stack("down")
+        down = started.stack("down", "--volumes")
         assert down.returncode == 0, f"scripts/stack.sh down failed:\n{down.stderr[-4000:]}"
 
 
