@@ -29,9 +29,9 @@ class Stack:
         )
 
     def recreate_app(self, settings: dict[str, str], timeout: float = 120.0) -> None:
-        """Recreate the app container with ``settings`` (SALES_*) over the stack's environment
-        (``{}``: as it was started), then wait until the proxy, which re-resolves the replicas
-        every few seconds, serves the new one."""
+        """Recreate the app containers with ``settings`` (SALES_*) over the stack's environment
+        (``{}``: as it was started), then wait until every replica is healthy and the proxy,
+        which re-resolves the replicas every few seconds, serves them."""
         env = {**self.env, **settings}
         scale = f"app={env.get('APP_REPLICAS', '1')}"
         up = ["compose", "up", "--detach", "--no-build", "--no-deps", "--force-recreate", "--scale", scale]
@@ -39,6 +39,8 @@ class Stack:
             ["scripts/stack.sh", *up, "app"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
         )
         assert done.returncode == 0, f"recreating the app failed:\n{done.stderr[-4000:]}"
+        for container in self.app_replicas().values():  # each: a route cookie may pick any of them
+            self.wait_healthy(container, timeout)
         deadline = time.monotonic() + timeout
         while not healthy(self.url):
             assert time.monotonic() < deadline, f"{self.url} not healthy through the proxy in {timeout:.0f} s"
