@@ -93,10 +93,19 @@ def assert_no_figure(visitor: Visitor, run: Run) -> None:
     assert visitor.figures_in_page() == 0
 
 
-def routes() -> Iterator[str]:
-    """Route cookie values (what the proxy hashes onto a replica), one per page load."""
+def route_per_replica(stack: Stack, url: str) -> Iterator[tuple[str, str]]:
+    """(route cookie value, the replica the proxy hashes it onto): one for each app replica, or
+    an AssertionError naming those never reached in 40 tries."""
+    replicas, served = set(stack.app_replicas()), set()
     for n in range(40):
-        yield f"{n:032x}"
+        route = f"{n:032x}"
+        replica = replica_for(stack, url, route)
+        if replica not in served:
+            served.add(replica)
+            yield route, replica
+        if served == replicas:
+            return
+    raise AssertionError(f"route cookies reached {served} of {replicas}")
 
 
 def replica_for(stack: Stack, url: str, route: str) -> str:
@@ -135,18 +144,12 @@ def test_signed_in_on_every_replica_and_after_a_replica_restart(visitor: Visitor
     assert len(replicas) == 3
 
     # Each page load with another route cookie: signed in, whichever replica the cookie picks.
-    served: set[str] = set()
-    for route in routes():
-        replica = replica_for(stack, visitor.url, route)
-        if replica in served:
-            continue
+    visits = list(route_per_replica(stack, visitor.url))
+    for route, _ in visits:
         run = visitor.load(route)
         assert shown(run.texts[0]) == f"Signed in as {ALLOWED_USER}", run.texts
         visitor.signed_in_as(ALLOWED_USER)
-        served.add(replica)
-        if served == set(replicas):
-            break
-    assert served == set(replicas), f"route cookies reached {served} of {set(replicas)}"
+    route, replica = visits[-1]  # the replica of the page now open
 
     # The replica of the open page restarts: the page reconnects by itself, still signed in.
     sockets = visitor.wire.opened
@@ -191,18 +194,10 @@ def test_sign_out_leaves_every_replica_anonymous(visitor: Visitor, stack: Stack)
     visitor.page.get_by_text(SIGN_IN_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
     assert not {USER_COOKIE, "_streamlit_user_tokens"} & visitor.cookie_names()
 
-    served: set[str] = set()
-    for route in routes():
-        replica = replica_for(stack, visitor.url, route)
-        if replica in served:
-            continue
+    for route, _replica in route_per_replica(stack, visitor.url):
         run = visitor.load(route)
         assert run.texts == ["Daily vs monthly sales, by product", SIGN_IN_TEXT]
         assert_no_figure(visitor, run)
-        served.add(replica)
-        if served == set(stack.app_replicas()):
-            break
-    assert served == set(stack.app_replicas())
     # The provider's session ended too: signing in again asks for the password.
     provider_form(visitor.page)
     expect(visitor.page.locator("#password")).to_be_visible()
