@@ -10,7 +10,7 @@ PORT ?= 8501
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run up down swarm-up swarm-down swarm-engine-up swarm-engine-down test test-unit test-integration test-load \
-	test-container test-browser lint ci-local bench bench-containers bench-replicas bench-signin loadtest loadtest-gate soak \
+	test-container test-browser lint ci-local bench bench-containers bench-replicas bench-signin loadtest loadtest-gate capacity soak \
 	images push lock clean
 
 help: ## list the targets
@@ -97,6 +97,9 @@ bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 repli
 
 loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
 	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
+
+capacity: venv ## concurrent users the stack serves at p95 <= 250 ms, fragments on/off (CAPACITY_ARGS=--quick)
+	$(PY) scripts/capacity.py $(CAPACITY_ARGS)
 
 soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
 	$(PY) scripts/soak.py $(SOAK_ARGS)

@@ -34,7 +34,7 @@ class LocustRun:
     seconds: int
     seed: int = 2023
     timeout: float = 30.0
-    message_cache: bool = False
+    message_cache: bool = True  # browser-like, as users are
     extra: list[str] = field(default_factory=list)  # further locust / locustfile options
 
     def command(self, url: str, prefix: Path) -> list[str]:
@@ -46,7 +46,7 @@ class LocustRun:
             "--only-summary", "--loglevel", "WARNING",
             "--stream-seed", str(self.seed), "--interaction-timeout", str(self.timeout),
             "--times-csv", f"{prefix}_times.csv",
-            *(["--message-cache"] if self.message_cache else []),
+            *([] if self.message_cache else ["--no-message-cache"]),
             *self.extra, *self.user_classes,
         ]  # fmt: skip
 
@@ -98,8 +98,14 @@ def warm_up(url: str, timeout: float = 180.0, sign_in_as: str = "") -> None:
 
 
 def locust_requests(prefix: Path) -> int:
-    """Every interaction the run's users sent (Locust's Aggregated request count, failed ones too)."""
+    """Every interaction the run's users completed: the exact-times file's rows (written when
+    Locust quits, so it holds the interactions that finished during ``--stop-timeout``, which the
+    stats CSV, written when the run time ends, misses) plus the failed ones of the stats CSV."""
     rows = {row["Name"]: row for row in read_rows(Path(f"{prefix}_stats.csv"))}
+    failed = int(rows["Aggregated"]["Failure Count"]) if "Aggregated" in rows else 0
+    times = Path(f"{prefix}_times.csv")
+    if times.exists():
+        return len(read_rows(times)) + failed
     return int(rows["Aggregated"]["Request Count"]) if "Aggregated" in rows else 0
 
 
@@ -115,8 +121,27 @@ def number(value: str) -> float:
         return float("nan")
 
 
+@dataclass(frozen=True)
+class Timed:
+    """One interaction as the locustfile's ``--times-csv`` recorded it."""
+
+    name: str
+    ms: float
+    end: float  # epoch seconds
+    failed: bool
+
+
+def timed_interactions(path: Path) -> list[Timed]:
+    """Every interaction in ``path`` and in the per-worker files beside it (``<path>.<pid>``)."""
+    files = [path, *sorted(path.parent.glob(f"{path.name}.*"))] if path.parent.exists() else []
+    return [
+        Timed(row["name"], float(row["ms"]), float(row.get("end") or 0), row.get("failed") == "1")
+        for file in files
+        if file.exists()
+        for row in read_rows(file)
+    ]
+
+
 def exact_times(path: Path, name: str) -> list[float]:
-    """The exact times (ms) the locustfile wrote for ``name`` (``--times-csv``); [] without the file."""
-    if not path.exists():
-        return []
-    return [float(row["ms"]) for row in read_rows(path) if row["name"] == name]
+    """The exact times (ms) of the successful ``name`` interactions (``--times-csv``); [] without it."""
+    return [t.ms for t in timed_interactions(path) if t.name == name and not t.failed]

@@ -25,6 +25,7 @@ from typing import Self
 from .dev_provider import DEV_ALLOWED_EMAILS, running_provider
 from .harness import REPO
 from .local_server import free_port, healthy, running_server
+from .prometheus import prometheus_sessions
 from .server_probe import (
     CgroupProbe,
     Probe,
@@ -94,9 +95,7 @@ def url_target(url: str, pid: int | None = None, container: str | None = None) -
     if not healthy(url):
         raise RuntimeError(f"no healthy server at {url}")
     if container:
-        yield Target(
-            url, CgroupProbe(container_pid(container)), docker_exec_sessions(container, docker=DOCKER)
-        )
+        yield Target(url, CgroupProbe(container_pid(container)), container_sessions(container))
     else:
         yield Target(url, ProcessProbe(pid) if pid else None, http_sessions(url), pid)
 
@@ -107,6 +106,21 @@ def docker(*args: str, check: bool = True) -> str:
 
 def container_pid(container: str) -> int:
     return int(docker("inspect", "-f", "{{.State.Pid}}", container))
+
+
+def container_sessions(container: str, port: int = 8501) -> Sessions:
+    """Live sessions of the app in ``container``: over HTTP to its address on the engine's network
+    when this host reaches it (Linux), else with ``docker exec``. HTTP first, because an exec'd
+    python3 runs inside the container's cgroup: ~50 ms of CPU every read that would count as the
+    app's own and inflate its CPU per interaction (by ~8 ms at 6 interactions/s)."""
+    addresses = docker(
+        "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container
+    )
+    for address in addresses.split():
+        base = f"http://{address}:{port}"
+        if healthy(base):
+            return http_sessions(base)
+    return docker_exec_sessions(container, port=port, docker=DOCKER)
 
 
 @dataclass
@@ -181,8 +195,8 @@ class ComposeStack:
         return SumProbe([CgroupProbe(container_pid(c)) for c in self.containers("proxy")])
 
     def app_sessions(self) -> Sessions:
-        """Live sessions of every replica (read inside each with ``docker exec``), summed."""
-        readers = [docker_exec_sessions(c, docker=DOCKER) for c in self.containers("app")]
+        """Live sessions of every replica (``container_sessions``: over HTTP, not in its cgroup), summed."""
+        readers = [container_sessions(c) for c in self.containers("app")]
 
         def read() -> int | None:
             counts = [reader() for reader in readers]
@@ -191,7 +205,10 @@ class ComposeStack:
         return read
 
     def target(self) -> Target:
-        return Target(self.url, self.app_probe(), self.app_sessions(), prometheus=self.prometheus_url)
+        # With the stack's Prometheus, live sessions come from it; without, over HTTP to each replica
+        # (container_sessions): `docker exec python3` would spend CPU in the cgroup measured.
+        sessions = prometheus_sessions(self.prometheus_url) if self.prometheus_url else self.app_sessions()
+        return Target(self.url, self.app_probe(), sessions, prometheus=self.prometheus_url)
 
     def __enter__(self) -> Self:
         return self

@@ -40,7 +40,7 @@ from typing import ClassVar
 
 from locust import User, tag, task
 
-from streamlit_client import Interaction, StreamlitSession
+from streamlit_client import Interaction, PageMode, StreamlitSession
 from streamlit_client.errors import SessionClosed, StreamlitClientError, UnexpectedOutcome
 from streamlit_client.signin import sign_in
 
@@ -83,7 +83,8 @@ class StreamlitUser(User):
         options = environment.parsed_options
         self.seed = getattr(options, "stream_seed", DEFAULT_SEED)
         self.timeout = getattr(options, "interaction_timeout", 30.0)
-        self.message_cache = getattr(options, "message_cache", False)
+        self.message_cache = getattr(options, "message_cache", True)
+        self.mode = PageMode.named(getattr(options, "page_mode", "fragment"))
         counter = StreamlitUser.numbers.setdefault(self.stream_family(), itertools.count())
         self.number = next(counter)
         self.stream = DayStream(self.number, self.seed)
@@ -91,6 +92,15 @@ class StreamlitUser(User):
         self.sign_in_as: str = getattr(options, "sign_in", "") or ""
         self.cookies: dict[str, str] | None = None  # the sign-in cookies, once signed in
         self.page_query = ""  # the URL's query string of the last page this user had open
+        self.headers: dict[str, str] = {}
+        if getattr(options, "forwarded_for", False):
+            self.headers["X-Forwarded-For"] = self.address(environment)
+
+    def address(self, environment) -> str:
+        """This user's own client address, 10.<worker>.<n // 256>.<n % 256>: unique per load
+        generator process (``--processes`` workers have an index each) for 65,536 users apiece."""
+        worker = getattr(environment.runner, "worker_index", 0) % 256
+        return f"10.{worker}.{self.number // 256 % 256}.{self.number % 256}"
 
     @classmethod
     def stream_family(cls) -> str:
@@ -109,13 +119,19 @@ class StreamlitUser(User):
 
     def connect(self) -> bool:
         """Open a session and run the page; go to the user's month (a user that had a page before
-        reopens its URL and follows the day it shows). False if that failed. With ``--sign-in`` the
-        user signs in first, once."""
+        reopens its URL and follows the day it shows). False if that failed. The one place a
+        user's session is made: its headers, page mode and sign-in cookies go in here (with
+        ``--sign-in`` the user signs in first, once)."""
         if self.sign_in_as and self.cookies is None and not self.sign_in():
             return False
         url = f"{self.host}?{self.page_query}" if self.page_query else self.host
         self.session = StreamlitSession(
-            url, timeout=self.timeout, message_cache=self.message_cache, cookies=self.cookies
+            url,
+            timeout=self.timeout,
+            message_cache=self.message_cache,
+            headers=self.headers,
+            mode=self.mode,
+            cookies=self.cookies,
         )
         if self.page_query:
             day = self.session.url_date() or FIRST_DAY
@@ -245,7 +261,9 @@ class StreamlitUser(User):
         if session is None:
             return
         day = self.stream.next_day()
-        if fragment:
+        if fragment and not self.mode.fragment:  # the plain page: a day pick reruns the script
+            self.interact("full_rerun", lambda: session.pick_date(day), expect_full)
+        elif fragment:
             self.interact("fragment_rerun", lambda: session.pick_date(day), expect_fragment)
         else:
             self.interact("full_rerun", lambda: session.pick_date(day, fragment=False), expect_full)

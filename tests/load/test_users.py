@@ -26,6 +26,7 @@ def server() -> Iterator[Server]:
 
 
 def locust(server: Server, out: Path, *classes: str, seconds: int = 8) -> dict[str, dict[str, str]]:
+    out.mkdir(parents=True, exist_ok=True)
     prefix = out / "run"
     command = [
         sys.executable, "-m", "locust", "-f", str(REPO / "loadtests" / "locustfile.py"), "--host",
@@ -43,6 +44,16 @@ def test_month_hoppers_and_the_realistic_mix_run_without_failures(server, tmp_pa
     assert int(stats["month_change"]["Request Count"]) > 0
     assert int(stats["initial_load"]["Request Count"]) == 4
     assert stats["Aggregated"]["Failure Count"] == "0"
+
+
+def test_users_keep_the_browsers_message_cache_unless_told_not_to(server, tmp_path):
+    """Browser-like by default: a same-month full rerun gets the unchanged monthly table and chart
+    as references, so it receives far fewer bytes than with --no-message-cache."""
+    cached = locust(server, tmp_path / "cached", "FullRerunUser", seconds=10)
+    plain = locust(server, tmp_path / "plain", "FullRerunUser", "--no-message-cache", seconds=10)
+    with_cache = float(cached["full_rerun"]["Average Content Size"])
+    without = float(plain["full_rerun"]["Average Content Size"])
+    assert with_cache < 0.8 * without, (with_cache, without)
 
 
 def test_tags_select_the_scenario(server, tmp_path):
