@@ -20,6 +20,7 @@ import os
 import time
 from pathlib import Path
 
+import gevent
 from locust import events
 from locust.runners import WorkerRunner
 
@@ -73,8 +74,23 @@ def _options(parser) -> None:
         help="each user sends an X-Forwarded-For address of its own (10.x.y.z), as a load balancer "
         "would name it: against a proxy in load-balancer mode each user meets the per-client limits alone",
     )
+    parser.add_argument(
+        "--sign-in",
+        default="",
+        metavar="EMAIL",
+        help="sign each user in once as this test user of the development OpenID provider "
+        "(deploy/oidc-dev/users.json; the app runs with SALES_AUTH=oidc)",
+    )
     parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
     parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")
+
+
+@events.init.add_listener
+def _clock_from_now(**_kwargs) -> None:
+    """gevent's loop keeps the time of its last turn, and none has run since Locust patched it
+    before importing this file: on a busy machine seconds ago. ``--run-time`` is timed from that
+    clock, so a 10 s run ended after 4 s here. Refresh it before the run is timed."""
+    gevent.get_hub().loop.update_now()
 
 
 @events.init.add_listener

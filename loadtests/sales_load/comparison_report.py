@@ -39,6 +39,7 @@ def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) ->
         f"Target `{args.target}`; {args.users} users per scenario, spawn rate {args.spawn_rate:g}/s, "
         f"{args.duration} s per run, first {args.warmup:g} s after the first interaction not counted; "
         f"browser message cache {args.message_cache} (on = browser-like, the figures the thresholds judge); "
+        f"sign-in {f'on (each user signed in once as {args.sign_in})' if args.sign_in else 'off'}; "
         f"server options {' '.join(args.server_option) or '(config.toml)'}.",
         "",
         "| model | scenario | interactions | failed | median ms | p95 ms | req/s | server CPU ms/interaction "

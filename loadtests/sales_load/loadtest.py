@@ -47,6 +47,7 @@ from .comparison import (
     server_cpu_ms,
     steady_window,
 )
+from .local_server import free_port
 from .locust_runs import LocustRun, locust_requests, run_locust, warm_up
 from .prometheus import Prometheus, against_alone, cross_check, interactions_now
 from .prometheus import checks as prometheus_checks
@@ -100,6 +101,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-bytes-ratio-large", type=float, default=0.95)
     parser.add_argument("--min-interactions", type=int, default=20, help="fewest interactions in a window")
     parser.add_argument("--no-report", action="store_true", help="skip report.html and the PNG chart")
+    parser.add_argument(
+        "--sign-in",
+        default="",
+        metavar="EMAIL",
+        help="sign-in on (SALES_AUTH=oidc with the development provider); each user signs in once as "
+        "this test user (deploy/oidc-dev/users.json), then runs as without",
+    )
     args = parser.parse_args(argv)
     if args.users < 1 or args.duration < 5 or args.warmup >= args.duration:
         parser.error("need --users >= 1, --duration >= 5 and --warmup < --duration")
@@ -122,20 +130,21 @@ def targets(args: argparse.Namespace, running: ComposeStack | None = None) -> It
     """``for_model(model)``: a context manager giving a fresh Target with that model's settings.
     A stack target uses one compose stack for every run (``running``, or one started here and
     stopped at the end) and recreates its app each time."""
+    sign_in = {"SALES_AUTH": "oidc", "OIDC_DEV_PORT": str(free_port())} if args.sign_in else {}
     if args.target == "stack":
         with contextlib.ExitStack() as cleanup:
             stack = running or cleanup.enter_context(ComposeStack(args.stack_project))
 
             @contextlib.contextmanager
             def on_stack(model: WorkModel) -> Iterator[Target]:
-                stack.start({**model.env, "APP_REPLICAS": "1"}, fresh_app=True)
+                stack.start({**model.env, "APP_REPLICAS": "1", **sign_in}, fresh_app=True)
                 yield stack.target()
 
             yield on_stack
         return
     if args.target == "local":
         options = server_options(args.server_option)
-        yield lambda model: local_target(model.env, options)
+        yield lambda model: local_target(model.env, options, sign_in=bool(args.sign_in))
         return
     yield lambda _model: url_target(args.target, args.pid, args.container)
 
@@ -144,7 +153,7 @@ def measure(
     target: Target, scenario: str, model: WorkModel, run: LocustRun, prefix: Path, args: argparse.Namespace
 ) -> ScenarioResult:
     """One scenario on a fresh target: warm-up, the Locust run under the sampler, its figures."""
-    warm_up(target.url)
+    warm_up(target.url, sign_in_as=args.sign_in)
     # With the stack's Prometheus (OBSERVABILITY=1): what it counts, beside Locust.
     prometheus = Prometheus(target.prometheus) if target.prometheus else None
     before = interactions_now(prometheus) if prometheus else 0.0
@@ -174,6 +183,7 @@ def run_all(args: argparse.Namespace, stack: ComposeStack | None = None) -> list
                     run = LocustRun(
                         [SCENARIOS[scenario][0]], args.users, args.spawn_rate, args.duration,
                         seed=args.seed, timeout=args.timeout, message_cache=cache,
+                        extra=["--sign-in", args.sign_in] if args.sign_in else [],
                     )  # fmt: skip
                     with for_model(model) as target:
                         results[scenario] = measure(target, scenario, model, run, prefix, args)
@@ -200,9 +210,10 @@ def run_mixed(args: argparse.Namespace, model: WorkModel, for_model, comparison:
     run = LocustRun(
         users, max(args.users, 2), args.spawn_rate, args.duration,
         seed=args.seed, timeout=args.timeout, message_cache=comparison.message_cache,
+        extra=["--sign-in", args.sign_in] if args.sign_in else [],
     )  # fmt: skip
     with for_model(model) as target:
-        warm_up(target.url)
+        warm_up(target.url, sign_in_as=args.sign_in)
         prometheus = Prometheus(target.prometheus)
         before = interactions_now(prometheus)
         sampler = target.sampler()

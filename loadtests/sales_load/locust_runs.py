@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamlit_client import StreamlitSession
+from streamlit_client.signin import sign_in
 
+from .dev_provider import password
 from .harness import REPO
 from .server_probe import Reading, Sampler, TreeProbe, cpu_at
 
@@ -83,11 +85,13 @@ def run_locust(url: str, run: LocustRun, prefix: Path, sampler: Sampler | None =
     return LocustOutcome(returncode, generator.readings)
 
 
-def warm_up(url: str, timeout: float = 180.0) -> None:
+def warm_up(url: str, timeout: float = 180.0, sign_in_as: str = "") -> None:
     """One session through every kind of run before the clock starts: a fresh server (or
     container) spends seconds importing pandas/plotly on its first script run, which would
-    otherwise land in the first users' initial_load and eat the run's window."""
-    with StreamlitSession(url, timeout=timeout, message_cache=False) as session:
+    otherwise land in the first users' initial_load and eat the run's window. ``sign_in_as``: a
+    test user of the development provider, for an app with sign-in on."""
+    cookies = sign_in(url, sign_in_as, password(sign_in_as), timeout=timeout) if sign_in_as else None
+    with StreamlitSession(url, timeout=timeout, message_cache=False, cookies=cookies) as session:
         session.pick_date("2023-01-02")
         session.pick_date("2023-01-03", fragment=False)
         session.change_month("2023-02-01")

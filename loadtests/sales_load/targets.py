@@ -1,7 +1,8 @@
 """A server under test and how to watch it: the one place benchmarks start and probe servers.
 
 Target           the URL users load, a probe of the server's CPU and memory, its live sessions
-local_target()   ``app/serve.py`` on a free 127.0.0.1 port (psutil on its pid)
+local_target()   ``app/serve.py`` on a free 127.0.0.1 port (psutil on its pid); ``sign_in=True``:
+                 with SALES_AUTH=oidc and the development provider as a local process
 url_target()     a server someone else started (``--pid`` local process, ``--container`` cgroup)
 ComposeStack     ``scripts/stack.sh`` on a compose project of its own (a free port on 127.0.0.1):
                  start, restart the app with other settings, probe every app replica's cgroup
@@ -12,12 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Self
 
+from .dev_provider import DEV_ALLOWED_EMAILS, running_provider
 from .harness import REPO
 from .local_server import free_port, healthy, running_server
 from .prometheus import prometheus_sessions
@@ -52,10 +57,31 @@ class Target:
 
 
 @contextlib.contextmanager
-def local_target(env: dict[str, str] | None = None, options: list[str] | None = None) -> Iterator[Target]:
-    """The app on a free local port, with ``env`` and extra streamlit ``options``."""
-    with running_server(*(options or []), env=env) as server:
+def local_target(
+    env: dict[str, str] | None = None, options: list[str] | None = None, *, sign_in: bool = False
+) -> Iterator[Target]:
+    """The app on a free local port, with ``env`` and extra streamlit ``options``; ``sign_in``:
+    SALES_AUTH=oidc against the development provider (its test users marked allowed let in)."""
+    with contextlib.ExitStack() as stack:
+        port = free_port()
+        if sign_in:
+            env = {**(env or {}), **stack.enter_context(dev_sign_in(port))}
+        server = stack.enter_context(running_server(*(options or []), env=env, port=port))
         yield Target(server.base_url, ProcessProbe(server.pid), http_sessions(server.base_url), server.pid)
+
+
+@contextlib.contextmanager
+def dev_sign_in(port: int) -> Iterator[dict[str, str]]:
+    """The development provider as a local process, for an app about to start on ``port``: the
+    app's sign-in settings (SALES_*, its cookie secret) while the provider runs."""
+    redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
+    with running_provider([redirect_uri]) as provider, tempfile.TemporaryDirectory() as scratch:
+        yield {
+            "SALES_AUTH": "oidc",
+            "SALES_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
+            "SALES_OIDC_FILE": str(provider.settings_file(redirect_uri, Path(scratch))),
+            "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32),
+        }
 
 
 def server_options(pairs: list[str]) -> list[str]:

@@ -24,6 +24,10 @@ FragmentUser and FullRerunUser walk identical streams of days: user number n (0,
 either class starts in month ``1 + n % 12`` and draws its days from ``Random(f"{seed}:{n}")``.
 While a user waits it keeps reading its socket (``StreamlitSession.idle``), so server pings
 get their pong as a browser's would.
+
+With ``--sign-in EMAIL`` (an app with SALES_AUTH=oidc and the development provider) each user
+signs in once, through the provider's form without a browser (``streamlit_client.signin``;
+request ``sign_in``), and every session it opens after that carries the sign-in cookies.
 """
 
 from __future__ import annotations
@@ -37,12 +41,15 @@ from typing import ClassVar
 from locust import User, tag, task
 
 from streamlit_client import Interaction, PageMode, StreamlitSession
-from streamlit_client.errors import SessionClosed, StreamlitClientError
+from streamlit_client.errors import SessionClosed, StreamlitClientError, UnexpectedOutcome
+from streamlit_client.signin import sign_in
 
+from .dev_provider import password
 from .picks import DEFAULT_SEED, FIRST_DAY, DayStream, expect_fragment, expect_full, expect_page_of
 
 RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
 RECONNECT = "reconnect"
+SIGNED_IN_TEXT = "Signed in as "  # the account bar of the signed-in page (sales_dashboard/auth.py)
 
 
 def idle_between(low: float, high: float) -> Callable[[User], float]:
@@ -82,6 +89,8 @@ class StreamlitUser(User):
         self.number = next(counter)
         self.stream = DayStream(self.number, self.seed)
         self.session: StreamlitSession | None = None
+        self.sign_in_as: str = getattr(options, "sign_in", "") or ""
+        self.cookies: dict[str, str] | None = None  # the sign-in cookies, once signed in
         self.page_query = ""  # the URL's query string of the last page this user had open
         self.headers: dict[str, str] = {}
         if getattr(options, "forwarded_for", False):
@@ -111,10 +120,18 @@ class StreamlitUser(User):
     def connect(self) -> bool:
         """Open a session and run the page; go to the user's month (a user that had a page before
         reopens its URL and follows the day it shows). False if that failed. The one place a
-        user's session is made: its headers and page mode go in here."""
+        user's session is made: its headers, page mode and sign-in cookies go in here (with
+        ``--sign-in`` the user signs in first, once)."""
+        if self.sign_in_as and self.cookies is None and not self.sign_in():
+            return False
         url = f"{self.host}?{self.page_query}" if self.page_query else self.host
         self.session = StreamlitSession(
-            url, timeout=self.timeout, message_cache=self.message_cache, headers=self.headers, mode=self.mode
+            url,
+            timeout=self.timeout,
+            message_cache=self.message_cache,
+            headers=self.headers,
+            mode=self.mode,
+            cookies=self.cookies,
         )
         if self.page_query:
             day = self.session.url_date() or FIRST_DAY
@@ -122,13 +139,35 @@ class StreamlitUser(User):
                 return False
             self.stream.follow(day)
             return True
-        if self.interact("initial_load", self.session.open, expect_full) is None:
+        expect = expect_signed_in if self.sign_in_as else expect_full
+        if self.interact("initial_load", self.session.open, expect) is None:
             return False
         if self.stream.month != 1:
             return (
                 self.interact("month_change", lambda: self.session.change_month(self.stream.day)) is not None
             )
         return True
+
+    def sign_in(self) -> bool:
+        """Sign in once, as a browser would (the app's button, the provider's form, redirects);
+        reported as request ``sign_in`` (type HTTP). False if it failed."""
+        start = time.perf_counter()
+        error: Exception | None = None
+        try:
+            self.cookies = sign_in(
+                self.host, self.sign_in_as, password(self.sign_in_as), timeout=self.timeout
+            )
+        except (StreamlitClientError, OSError) as exc:
+            error = exc
+        self.environment.events.request.fire(
+            request_type="HTTP",
+            name="sign_in",
+            response_time=(time.perf_counter() - start) * 1000,
+            response_length=0,
+            exception=error,
+            context={"user": self.number},
+        )
+        return error is None
 
     def ensure_session(self) -> StreamlitSession | None:
         """The open session (come back if its socket closed), or a new one; after a failed connect
@@ -235,6 +274,13 @@ class StreamlitUser(User):
             return
         day = self.stream.next_month()
         self.interact("month_change", lambda: session.change_month(day))
+
+
+def expect_signed_in(interaction: Interaction) -> None:
+    """A signed-in user's first run is the whole dashboard, not the sign-in page."""
+    expect_full(interaction)
+    if not any(text.startswith(SIGNED_IN_TEXT) for text in interaction.texts):
+        raise UnexpectedOutcome(f"not signed in: the page said {interaction.texts[:2]}", interaction)
 
 
 class FragmentUser(StreamlitUser):
