@@ -27,7 +27,7 @@ def _ladder_options(parser) -> None:
         "--ladder-hold", type=float, default=30.0, help="seconds each step is held and judged"
     )
     parser.add_argument(
-        "--ladder-min-interactions", type=int, default=30, help="a hold is extended until it has this many"
+        "--ladder-min-interactions", type=int, default=20, help="a hold is extended until it has this many"
     )
     parser.add_argument("--p95-budget", type=float, default=250.0, help="p95 (ms) a step may not exceed")
     parser.add_argument("--ladder-log", default="", help="append one JSON line per judged step here")

@@ -298,7 +298,7 @@ class Ladder:
     """How the users are stepped up (the CapacityLadder shape's options)."""
 
     steps: tuple[int, ...]
-    hold: float = 30.0
+    hold: float = 25.0
     settle: float = 5.0
     spawn_rate: float = 25.0
     budget: float = P95_BUDGET_MS

@@ -44,7 +44,7 @@ def parse_args(argv: list[str] | None = None):
         "--ladder", help=f"users per step, comma-separated (default {','.join(map(str, LADDER))})"
     )
     parser.add_argument(
-        "--hold", type=float, help="seconds each step is held and judged (default 30; quick 20)"
+        "--hold", type=float, help="seconds each step is held and judged (default 25; quick 20)"
     )
     parser.add_argument(
         "--spawn-rate", type=float, default=25.0, help="users started per second (default 25)"
@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None = None):
         if args.ladder
         else (QUICK_LADDER if args.quick else LADDER)
     )
-    hold = args.hold or (20.0 if args.quick else 30.0)
+    hold = args.hold or (20.0 if args.quick else 25.0)
     args.ladder_spec = Ladder(steps, hold=hold, spawn_rate=args.spawn_rate, budget=args.budget)
     return args
 

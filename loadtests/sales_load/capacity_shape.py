@@ -7,7 +7,7 @@ the hold from Locust's statistics: every interaction that ended in it (page load
 month changes), its p95 against ``--p95-budget`` ms and its failures against zero. The first step
 that breaks the budget ends the run; so does the ladder's top. Each step is appended as one JSON
 line to ``--ladder-log``, with its wall-clock window, for the analysis (``capacity.py``), which
-recomputes every figure from the exact times. A hold with fewer than ``--ladder-min-interactions``
+recomputes every figure from the exact times. A hold with fewer than ``--ladder-min-interactions`` (20)
 interactions (a p95 of seven values is the worst of them) is extended, up to four times its
 length, until it has them: the low steps of thinking users make one interaction per 20 s each.
 
