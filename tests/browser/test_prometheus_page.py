@@ -13,8 +13,10 @@ from urllib.parse import quote, urlencode
 from playwright.sync_api import Browser
 
 from dashboard import SCREENSHOTS
+from sales_load.dev_provider import ALLOWED_USER, password
 from stack import Stack
 from streamlit_client import StreamlitSession
+from streamlit_client.signin import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = json.loads((ROOT / "deploy/grafana/dashboards/sales-dashboard.json").read_text())
@@ -25,10 +27,15 @@ TRAFFIC_SECONDS = 40  # two of Prometheus' 1-minute rate windows fill enough to 
 
 
 def mixed_traffic(url: str, seconds: float) -> int:
-    """Same-month picks, full reruns and month changes, from two sessions, for ``seconds``."""
+    """Same-month picks, full reruns and month changes, from two sessions of a signed-in user (the
+    tier's stack has sign-in on), for ``seconds``."""
     interactions = 0
+    cookies = sign_in(url, ALLOWED_USER, password(ALLOWED_USER))
     deadline = time.monotonic() + seconds
-    with StreamlitSession(url, timeout=30) as first, StreamlitSession(url, timeout=30) as second:
+    with (
+        StreamlitSession(url, timeout=30, cookies=cookies) as first,
+        StreamlitSession(url, timeout=30, cookies=cookies) as second,
+    ):
         while time.monotonic() < deadline:
             for session in (first, second):
                 day = interactions % 27 + 1
