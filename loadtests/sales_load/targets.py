@@ -180,7 +180,8 @@ class ComposeStack:
             time.sleep(0.5)
 
     def stop(self) -> None:
-        self._stack("down", check=False)
+        # The project is the benchmark's own: its Prometheus data (OBSERVABILITY=1) goes too.
+        self._stack("down", "--volumes", check=False)
 
     def containers(self, service: str) -> list[str]:
         ids = docker("ps", "-q", "--filter", f"label=com.docker.compose.project={self.project}",
