@@ -108,6 +108,7 @@ class Stack:
     env: dict[str, str]
     http_url: str = ""
     prometheus_url: str | None = None  # with the observability profile (OBSERVABILITY=1)
+    log: str = ""  # what `scripts/stack.sh up` said on stderr
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -184,7 +185,7 @@ def started_stack(
     up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
     urls = [line.rstrip("/") for line in up.stdout.split()]
     stack = Stack(
-        url=urls[-1] if urls else "", project=env["STACK_PROJECT"], docker=docker, env=env,
+        url=urls[-1] if urls else "", project=env["STACK_PROJECT"], docker=docker, env=env, log=up.stderr,
         http_url=f"http://127.0.0.1:{port}",
     )  # fmt: skip
     try:
