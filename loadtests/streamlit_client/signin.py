@@ -27,6 +27,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 from .errors import StreamlitClientError
 from .session import StreamlitSession
+from .tls import client_context
 
 SIGN_IN_BUTTON = "Sign in"
 SIGN_OUT_BUTTON = "Sign out"
@@ -48,10 +49,11 @@ class Response:
 
 
 class _MappedHTTPSConnection(http.client.HTTPSConnection):
-    """HTTPS to ``address``, with SNI and the certificate check for ``host``."""
+    """HTTPS to ``address``, with SNI and the certificate check for ``host`` (the system's CAs and
+    the stack's, ``streamlit_client.tls``, unless ``context`` says otherwise)."""
 
     def __init__(self, host: str, address: str, port: int, timeout: float, context: ssl.SSLContext | None):
-        self._context = context or ssl.create_default_context()
+        self._context = context or client_context()
         super().__init__(host, port, timeout=timeout, context=self._context)
         self._address = address
 
