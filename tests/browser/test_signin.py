@@ -19,6 +19,7 @@ from dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, READY_TEXT, SCREENSHOTS,
 from sales_load.dev_provider import ALLOWED_USER, OTHER_USER, password
 from signin import SIGN_IN_TEXT, provider_form, shown, sign_in
 from stack import Stack
+from streamlit_client.tls import client_context
 from wire import Run, Wire
 
 #: Elements that carry sales figures (or let a visitor ask for them): none may reach a visitor
@@ -113,7 +114,7 @@ def replica_for(stack: Stack, url: str, route: str) -> str:
     the proxy's access log (a WebSocket is logged only when it closes; a plain request at once)."""
     probe = f"/_stcore/health?replica-probe={uuid.uuid4().hex}"
     request = urllib.request.Request(f"{url}{probe}", headers={"Cookie": f"{ROUTE_COOKIE}={route}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=10, context=client_context()) as response:
         assert response.status == 200
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
