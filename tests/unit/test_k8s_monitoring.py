@@ -1,6 +1,8 @@
 """deploy/k8s/components/monitoring, rendered offline on top of the production overlay: the
-Prometheus Operator's PodMonitor scrapes every app pod's two metrics endpoints, the rules are the
-stack's, only the scraper gets in, and the rest validates as the overlays do (tests/unit/test_k8s.py)."""
+Prometheus Operator's PodMonitor scrapes every app pod's two metrics endpoints, every proxy pod
+carries the proxy-metrics sidecar and a second PodMonitor scrapes it under the compose stack's job
+names, the rules are the stack's, only the scraper gets in, and the rest validates as the overlays
+do (tests/unit/test_k8s.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,11 @@ KUBERNETES_VERSION = "1.37.0"
 # CRDs kubernetes-validate has no schema for: the Gateway API's and the Prometheus Operator's.
 CRD_KINDS = {"Gateway", "HTTPRoute", "PodMonitor", "PrometheusRule"}
 APP_LABELS = {"app.kubernetes.io/name": "sales-dashboard", "app.kubernetes.io/component": "app"}
+PROXY_LABELS = {"app.kubernetes.io/name": "sales-dashboard", "app.kubernetes.io/component": "proxy"}
+SCRAPER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
 ADD_COMPONENT = "\ncomponents:\n  - ../../components/monitoring\n"  # as docs/observability.md says
 
 
@@ -75,7 +82,7 @@ def test_every_app_pod_exposes_its_metrics_port(docs):
 
 
 def test_podmonitor_scrapes_both_endpoints_of_every_app_pod(docs):
-    (monitor,) = [doc for (kind, _), doc in docs.items() if kind == "PodMonitor"]
+    monitor = docs["PodMonitor", "sales-dashboard"]
     assert monitor["metadata"]["namespace"] == "sales-dashboard"  # the overlay's namespace
     assert monitor["spec"]["selector"]["matchLabels"] == APP_LABELS
     endpoints = {
@@ -96,13 +103,82 @@ def test_only_the_scraper_reaches_the_metrics_ports(docs):
     policy = docs["NetworkPolicy", "sales-dashboard-scrape"]["spec"]
     assert policy["podSelector"]["matchLabels"] == APP_LABELS
     (rule,) = policy["ingress"]
-    (peer,) = rule["from"]
-    assert peer == {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
-        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
-    }
+    assert rule["from"] == [SCRAPER]
     assert rule["ports"] == [{"port": "metrics", "protocol": "TCP"}, {"port": "http", "protocol": "TCP"}]
     # The app's own policy (the gateway's proxy in; out only DNS and the OpenID provider on 443,
     # for the production overlay's sign-in) still applies beside it.
     egress = docs["NetworkPolicy", "sales-dashboard"]["spec"]["egress"]
     assert [rule["ports"][-1]["port"] for rule in egress] == [53, 443]
+
+
+def compose_scrape_jobs() -> dict[int, str]:
+    """{port: job name} of the compose stack's Prometheus for the proxy-metrics service."""
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    return {
+        sd["port"]: job["job_name"]
+        for job in config["scrape_configs"]
+        for sd in job.get("dns_sd_configs", [])
+        if sd["names"] == ["proxy-metrics"]
+    }
+
+
+def image_user(dockerfile: str) -> int:
+    (user,) = re.findall(r"^USER (\d+):", (ROOT / dockerfile).read_text(), re.MULTILINE)
+    return int(user)
+
+
+def test_every_proxy_pod_carries_the_metrics_sidecar_on_its_loopback(docs):
+    pod = docs["Deployment", "sales-dashboard-proxy"]["spec"]["template"]["spec"]
+    proxy, sidecar = pod["containers"]
+    assert (proxy["name"], sidecar["name"]) == ("proxy", "proxy-metrics")
+    # The overlay's images: pin it as the proxy's (the same registry and tag).
+    assert sidecar["image"] == proxy["image"].replace(
+        "sales-dashboard-proxy:", "sales-dashboard-proxy-metrics:"
+    )
+    proxy_env = {e["name"]: e["value"] for e in proxy["env"]}
+    sidecar_env = {e["name"]: e["value"] for e in sidecar["env"]}
+    # nginx's access log to mtail, and the exporter to nginx's stub_status (nginx.conf), in the pod.
+    assert proxy_env["PROXY_LOG_EXPORTER"] == sidecar_env["LOG_LISTEN"] == "127.0.0.1:5140"
+    assert sidecar_env["PROXY_STATUS_URL"] == "http://127.0.0.1:8081/stub_status"
+    assert "listen 8081;" in (ROOT / "nginx.conf").read_text()
+    ports = {port["name"]: port["containerPort"] for port in sidecar["ports"]}
+    assert ports == {"nginx-status": 9113, "nginx-log": 3903}
+    assert set(ports.values()) == set(compose_scrape_jobs())
+    security = sidecar["securityContext"]
+    assert security["runAsUser"] == image_user("deploy/proxy-metrics/Dockerfile")
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert sidecar["resources"]["limits"] == {"cpu": "250m", "memory": "128Mi"}
+    assert {
+        probe["tcpSocket"]["port"] for probe in (sidecar["readinessProbe"], sidecar["livenessProbe"])
+    } == set(ports)
+    (mount,) = sidecar["volumeMounts"]
+    assert mount["mountPath"] == "/tmp"
+    assert any(volume["name"] == mount["name"] and "emptyDir" in volume for volume in pod["volumes"])
+    # The proxy Service still publishes only the proxy's http port: the sidecar is not routed.
+    service_ports = docs["Service", "sales-dashboard-proxy"]["spec"]["ports"]
+    assert [port["targetPort"] for port in service_ports] == ["http"]
+
+
+def test_podmonitor_scrapes_every_proxy_pods_sidecar_under_the_compose_job_names(docs):
+    monitor = docs["PodMonitor", "sales-dashboard-proxy"]
+    assert monitor["metadata"]["namespace"] == "sales-dashboard"
+    assert monitor["spec"]["selector"]["matchLabels"] == PROXY_LABELS
+    endpoints = {
+        (e["port"], e["path"]): e["relabelings"][0]["replacement"]
+        for e in monitor["spec"]["podMetricsEndpoints"]
+    }
+    jobs = compose_scrape_jobs()
+    assert endpoints == {("nginx-status", "/metrics"): jobs[9113], ("nginx-log", "/metrics"): jobs[3903]}
+
+
+def test_only_the_scraper_reaches_the_proxy_sidecar(docs):
+    policy = docs["NetworkPolicy", "sales-dashboard-proxy-scrape"]["spec"]
+    assert policy["podSelector"]["matchLabels"] == PROXY_LABELS
+    (rule,) = policy["ingress"]
+    assert rule["from"] == [SCRAPER]
+    assert rule["ports"] == [
+        {"port": "nginx-status", "protocol": "TCP"},
+        {"port": "nginx-log", "protocol": "TCP"},
+    ]
