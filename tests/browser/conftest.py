@@ -29,7 +29,7 @@ from playwright.sync_api import Browser, Error, Playwright, sync_playwright
 
 from dashboard import DESKTOP, LOAD_TIMEOUT_MS, READY_TEXT, Dashboard, PageWatch
 from sales_load.dev_provider import ALLOWED_USER
-from signin import sign_in
+from signin import SIGN_IN_TEXT, sign_in
 from stack import Stack, free_port
 from streamlit_client.tls import CA_FILE_VARIABLE
 
@@ -157,6 +157,8 @@ def signed_in(browser: Browser, app_url: str, tmp_path_factory: pytest.TempPathF
     context = browser.new_context()
     page = context.new_page()
     page.goto(app_url, timeout=LOAD_TIMEOUT_MS)
+    # The sign-in page drawn (the app's first run), as the tier waits for every page load.
+    page.get_by_text(SIGN_IN_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
     sign_in(page, app_url, ALLOWED_USER)
     page.get_by_text(READY_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
     state = context.storage_state()
