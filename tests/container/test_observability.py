@@ -108,7 +108,11 @@ def test_runs_through_the_proxy_are_counted_exactly(stack):
     # these increments, then require exactly them once a quiet scrape shows them.
     eventually(lambda: grown() == expected, f"run counts grow by {expected} (got {grown()})")
     # The load test's reading of a window (sales_load.prometheus) sees the same runs.
-    seen = window_figures(Prometheus(stack.prometheus_url), start, time.time())
+    # Its steps are 1 s from start: end on a whole step, so the last one is not before the scrape
+    # that showed the growth (a window of 2.6 s read steps at +0, +1, +2 s and missed it).
+    end = start + math.ceil(time.time() - start)
+    time.sleep(max(0.0, end - time.time()))
+    seen = window_figures(Prometheus(stack.prometheus_url), start, end)
     assert seen.interactions == picks + full_reruns + month_changes
     assert seen.runs == {"fragment": picks + month_changes, "full": full_reruns + month_changes}
     assert set(seen.thread_cpu_ms_per_run) == {"fragment", "full"}
