@@ -35,6 +35,7 @@ from pathlib import Path
 import yaml
 
 from streamlit_client import PageMode, StreamlitSession
+from streamlit_client.tls import client_context
 
 from .harness import REPO
 from .locust_runs import LocustOutcome, LocustRun, Timed, run_locust, timed_interactions
@@ -151,7 +152,7 @@ def peer_address(stack: ComposeStack) -> str:
     """The address nginx sees for a client on this host (Docker's port publishing), read from the
     proxy's access log for a request of our own, as tests/container/test_lb_mode.py does."""
     path = f"/_stcore/health?capacity-probe={uuid.uuid4().hex}"
-    with urllib.request.urlopen(stack.url + path, timeout=10):  # noqa: S310 - our own http URL
+    with urllib.request.urlopen(stack.url + path, timeout=10, context=client_context()):  # noqa: S310 - our stack
         pass
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
