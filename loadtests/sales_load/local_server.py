@@ -16,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,6 +46,7 @@ class Server:
     pid: int
     log_path: Path
     process: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)  # the settings it was started with
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -114,7 +115,7 @@ def running_server(
             command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
         )
     path = f"/{base_path.strip('/')}" if base_path else ""
-    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), process)
+    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), process, dict(env or {}))
     try:
         wait_ready(process, server.healthy, server.log, ServerStartError, START_TIMEOUT)
         yield server

@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from streamlit_client import Interaction
+from streamlit_client import Interaction, StreamlitSession
 from streamlit_client.errors import UnexpectedOutcome
 from streamlit_client.session import FRAGMENT_SUCCESS, SUCCESS
 
@@ -74,5 +74,17 @@ def expect_page_of(day: date) -> Callable[[Interaction], None]:
         if not interaction.has_text(shown_heading(day)):
             shown = [text for text in interaction.texts if text.startswith("Best sellers")]
             raise UnexpectedOutcome(f"the page shows {shown}, not {day}", interaction)
+
+    return check
+
+
+def expect_day_in_url_and_page(session: StreamlitSession, day: date) -> Callable[[Interaction], None]:
+    """A reconnect: the page's URL still names ``day`` (none for the first day) and the page shows it."""
+    shows_day = expect_page_of(day)
+
+    def check(interaction: Interaction) -> None:
+        if (session.url_date() or FIRST_DAY) != day:
+            raise UnexpectedOutcome(f"the URL ?{session.query_string} does not name {day}", interaction)
+        shows_day(interaction)
 
     return check

@@ -39,7 +39,15 @@ from locust import User, tag, task
 from streamlit_client import Interaction, StreamlitSession
 from streamlit_client.errors import SessionClosed, StreamlitClientError
 
-from .picks import DEFAULT_SEED, FIRST_DAY, DayStream, expect_fragment, expect_full, expect_page_of
+from .picks import (
+    DEFAULT_SEED,
+    FIRST_DAY,
+    DayStream,
+    expect_day_in_url_and_page,
+    expect_fragment,
+    expect_full,
+    expect_page_of,
+)
 
 RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
 RECONNECT = "reconnect"
@@ -151,7 +159,8 @@ class StreamlitUser(User):
         if session is None or session.connects == 0:
             return None
         self.page_query = session.query_string
-        resumed = self.interact(RECONNECT, session.resume, expect_page_of(self.stream.day))
+        expect = expect_day_in_url_and_page(session, self.stream.day)
+        resumed = self.interact(RECONNECT, session.resume, expect)
         if resumed is None:
             self.session = None
         return resumed

@@ -34,6 +34,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from .errors import InteractionTimeout, ServerError, SessionClosed, StreamlitClientError, UnexpectedOutcome
 from .messages import (
     MessageCache,
+    UrlBinding,
     date_state,
     delta_exception,
     delta_text,
@@ -55,7 +56,7 @@ from .modes import (  # the statuses stay importable from here too
 
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
-DATE_WIDGET = "selected_date"
+DATE_WIDGET = "date"  # the date picker's key, and its URL parameter (?date=2023-03-09)
 # How long a drain waits for bytes that are not there: enough for what already sits in the
 # socket's buffer to be read, short enough to cost nothing next to an interaction.
 DRAIN_WAIT = 0.001
@@ -146,7 +147,7 @@ class StreamlitSession:
         self.health_url = f"{self.base_url}/_stcore/health"
         self.page_url = f"{self.base_url}/"
         self.query_string = parts.query  # the page's URL after the "?", as the browser holds it
-        self.url_bindings: dict[str, tuple[str, tuple[str, ...]]] = {}  # widget id -> (param, default)
+        self.url_bindings: dict[str, UrlBinding] = {}  # widget id -> its URL parameter
         self.timeout = timeout
         self.headers = dict(headers or {})
         self.mode = mode or PageMode()
@@ -274,14 +275,17 @@ class StreamlitSession:
 
     def set_widget_state(self, state: WidgetState) -> None:
         """Hold ``state`` (any id, even an unknown one) for the next reruns, as the frontend does;
-        a widget bound to the URL rewrites its parameter (removed at the widget's default)."""
+        a widget bound to the URL rewrites its parameter (removed at the widget's default), for
+        values a user could pick (a date picker: YYYY-MM-DD within its range), as the frontend
+        does."""
         self._widget_states[state.id] = state
         binding = self.url_bindings.get(state.id)
         if binding is not None and state.WhichOneof("value") == "string_array_value":
-            param, default = binding
             values = list(state.string_array_value.data)
-            cleared = values == list(default) or not values
-            self.query_string = with_query_param(self.query_string, param, None if cleared else values)
+            if not binding.holds(values):
+                return  # a forged state (no user can pick it): the frontend would not write it
+            kept = None if values == list(binding.default) or not values else values
+            self.query_string = with_query_param(self.query_string, binding.param, kept)
 
     def set_date(self, value: date | str | None, widget: str = DATE_WIDGET) -> None:
         """Set a date_input's value: a date, an ISO string (sent verbatim) or None (cleared)."""
@@ -576,4 +580,4 @@ class StreamlitSession:
             if key := user_key_of(widget_id):
                 self.widget_ids[key] = widget_id
             if (binding := query_binding(delta)) is not None:
-                self.url_bindings[widget_id] = binding[1:]
+                self.url_bindings[widget_id] = binding[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -65,3 +66,54 @@ def test_a_full_rerun_fails_the_fragment_check_and_vice_versa(server):
         expect_fragment(fragment)
         with pytest.raises(UnexpectedOutcome, match="no page deltas"):
             expect_full(fragment)
+
+
+# Run in a child process: importing Locust monkey-patches the interpreter with gevent.
+COME_BACK = """
+import json, sys
+from locust.env import Environment
+from sales_load.users import RealisticMix
+
+RealisticMix.host = sys.argv[1]
+environment = Environment(user_classes=[RealisticMix], host=sys.argv[1])
+fired = []
+environment.events.request.add_listener(
+    lambda name, exception, context, **_: fired.append([name, repr(exception) if exception else None,
+                                                        context.get("resumed")]))
+user = RealisticMix(environment)
+user.connect()
+user.pick_day(fragment=True)
+picked, first_socket = user.stream.day.isoformat(), user.session
+first_socket.close()  # the socket is gone, as when its replica stops
+user.pick_day(fragment=True)  # comes back first (resume), then picks
+after = {"picked": picked, "url": first_socket.query_string, "connects": first_socket.connects,
+         "same_page": user.session is first_socket, "day": user.stream.day.isoformat()}
+user.session.close()
+user.session, user.page_query = None, "date=2023-05-06"  # could not come back: reopen the URL
+user.pick_day(fragment=True)
+reopened = {"month": user.stream.month, "url": user.session.query_string}
+print(json.dumps({"fired": fired, "after": after, "reopened": reopened}))
+"""
+
+
+def test_a_user_comes_back_as_a_browser_does_with_its_day_from_the_url(server, tmp_path):
+    """After its socket closes the user resumes the same page (``reconnect``: same widget states
+    and URL, the page shows its day); a user that could not come back reopens its page's URL and
+    goes on from the day that URL names, not from one it remembers."""
+    result = subprocess.run(
+        [sys.executable, "-c", COME_BACK, server.base_url],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    names = [name for name, _, _ in report["fired"]]
+    assert [error for _, error, _ in report["fired"]] == [None] * len(names)
+    start = names.index("reconnect")
+    assert names[start:] == ["reconnect", "fragment_rerun", "initial_load", "fragment_rerun"]
+    after = report["after"]
+    assert after["same_page"], "the user kept its page (cookies, widget states, URL)"
+    assert after["connects"] == 2
+    named = "" if after["day"] == "2023-01-01" else f"date={after['day']}"  # the first day: no parameter
+    assert after["url"] == named, "every pick is in the page's URL"
+    assert report["reopened"]["month"] == 5, "the reopened page's day, not the one the user had"
+    assert report["reopened"]["url"].startswith("date=2023-05-")
