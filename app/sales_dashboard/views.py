@@ -38,7 +38,7 @@ from .settings import Settings
 PICKER_HEIGHT = 110  # the picker box and the month's total beside it, same height to line up
 DATE_KEY = "date"  # the picker's key, and so its URL parameter: ?date=2023-03-09
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-SHOWN_CHARACTERS = 24  # of a bad link value in the notice (a link may carry kilobytes)
+SHOWN_CHARACTERS = 12  # of a bad link value in the notice (a link may carry kilobytes)
 LINK_NOTICE_KEY = "link_notice"  # a bad link's notice, kept over the rerun that resets the picker
 PREVIOUS_KEY = "previous_date"
 DAILY_VIEW_KEY = "daily_view"  # fragment keys (SALES_MONTH_RERUN=views): st.rerun(scope=[...])
@@ -64,17 +64,17 @@ def link_problem(values: list[str], first: date, last: date) -> str | None:
     if not values:
         return None
     if len(values) > 1:
-        return f"the link names {len(values)} days"
+        return f"it names {len(values)} days"
     value = values[0]
     shown = value if len(value) <= SHOWN_CHARACTERS else value[:SHOWN_CHARACTERS] + "…"
     if not ISO_DAY.fullmatch(value):
-        return f'"{shown}" is not a day in the form YYYY-MM-DD'
+        return f'"{shown}" is not YYYY-MM-DD'
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        return f'"{shown}" is not a day of the calendar'
+        return f'"{shown}" is no calendar day'
     if not first <= day <= last:
-        return f"{day:%Y-%m-%d} is outside the data ({first:%Y-%m-%d} to {last:%Y-%m-%d})"
+        return f"{day:%Y-%m-%d} is outside the data"
     return None
 
 
@@ -130,7 +130,7 @@ def daily_view(data: pd.DataFrame, settings: Settings) -> None:
     if problem:
         if DATE_KEY in st.query_params:
             del st.query_params[DATE_KEY]
-        st.session_state[LINK_NOTICE_KEY] = f"Link not followed: {problem}. Showing {first:%B %-d, %Y}."
+        st.session_state[LINK_NOTICE_KEY] = f"Link ignored: {problem}. Showing {first:%Y-%m-%d}."
         st.rerun()
     if notice:
         st.warning(notice, icon="⚠️")
