@@ -54,6 +54,8 @@ def stack() -> Iterator[Stack]:
         "PROXY_IMAGE": os.environ.get("PROXY_IMAGE", "browser-e2e-proxy:test"),
         "PROXY_BIND": "127.0.0.1",
         "PROXY_PORT": str(free_port()),
+        # Three sticky replicas: a page must survive the loss of the one that holds its session.
+        "APP_REPLICAS": "3",
     }
     started = Stack("", env)
     up = started.stack("up")
@@ -73,14 +75,16 @@ def app_url(stack: Stack) -> str:
 
 @pytest.fixture
 def open_dashboard(browser: Browser, app_url: str) -> Iterator[Callable[..., Dashboard]]:
-    """open_dashboard(viewport=DESKTOP): a fresh browser context with the page loaded."""
+    """open_dashboard(viewport=DESKTOP, query=""): a fresh browser context with the page loaded
+    (from ``/?query``, a link, when given)."""
     contexts = []
 
-    def open_one(viewport: dict[str, int] = DESKTOP) -> Dashboard:
+    def open_one(viewport: dict[str, int] = DESKTOP, query: str = "") -> Dashboard:
         context = browser.new_context(viewport=viewport)
         contexts.append(context)
         watch = PageWatch(context)
-        dashboard = Dashboard(context.new_page(), app_url, watch)
+        url = f"{app_url.rstrip('/')}/?{query}" if query else app_url
+        dashboard = Dashboard(context.new_page(), url, watch)
         dashboard.open()
         return dashboard
 
