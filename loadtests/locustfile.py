@@ -15,6 +15,7 @@ Headless, one scenario by class name (or ``--tags fragment|full|month|mix``):
 from __future__ import annotations
 
 import csv
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -55,6 +56,12 @@ def _options(parser) -> None:
         help="write every successful interaction's exact time (name,ms) here at the end: Locust's own "
         "percentiles round times over 1 s to two significant digits",
     )
+    parser.add_argument(
+        "--events-csv",
+        default="",
+        help="write every interaction (at,name,ms,failed,resumed; `at`: its end, Unix time) here at the "
+        "end, failures and reconnects included: what happened when, e.g. during a rolling update",
+    )
     parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
     parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")
 
@@ -90,6 +97,30 @@ def _write_times(environment, **_kwargs) -> None:
         writer.writerow(["name", "ms"])
         for name, times in _times.items():
             writer.writerows((name, f"{ms:.3f}") for ms in times)
+
+
+_events: list[tuple[str, str, str, int, int]] = []
+
+
+def _keep_event(name: str, response_time: float, exception=None, context=None, **_kwargs) -> None:
+    resumed = bool((context or {}).get("resumed"))
+    _events.append(
+        (f"{time.time():.3f}", name, f"{response_time:.3f}", int(exception is not None), int(resumed))
+    )
+
+
+def _write_events(environment, **_kwargs) -> None:
+    with Path(environment.parsed_options.events_csv).open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["at", "name", "ms", "failed", "resumed"])
+        writer.writerows(_events)
+
+
+@events.init.add_listener
+def _events_only_when_asked(environment, **_kwargs) -> None:
+    if environment.parsed_options and environment.parsed_options.events_csv:
+        environment.events.request.add_listener(_keep_event)
+        environment.events.quitting.add_listener(_write_events)
 
 
 @events.init.add_listener

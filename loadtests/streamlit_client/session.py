@@ -148,6 +148,7 @@ class StreamlitSession:
         self.page_url = f"{self.base_url}/"
         self.query_string = parts.query  # the page's URL after the "?", as the browser holds it
         self.url_bindings: dict[str, UrlBinding] = {}  # widget id -> its URL parameter
+        self._next_query_string: str | None = None  # a bound widget's pick, once its rerun is out
         self.timeout = timeout
         self.headers = dict(headers or {})
         self.mode = mode or PageMode()
@@ -277,7 +278,8 @@ class StreamlitSession:
         """Hold ``state`` (any id, even an unknown one) for the next reruns, as the frontend does;
         a widget bound to the URL rewrites its parameter (removed at the widget's default), for
         values a user could pick (a date picker: YYYY-MM-DD within its range), as the frontend
-        does."""
+        does: the next rerun still carries the address as it was, which is rewritten once that
+        request is out (what Streamlit 1.67's frontend sends; tests/browser/test_url_state.py)."""
         self._widget_states[state.id] = state
         binding = self.url_bindings.get(state.id)
         if binding is not None and state.WhichOneof("value") == "string_array_value":
@@ -285,7 +287,8 @@ class StreamlitSession:
             if not binding.holds(values):
                 return  # a forged state (no user can pick it): the frontend would not write it
             kept = None if values == list(binding.default) or not values else values
-            self.query_string = with_query_param(self.query_string, binding.param, kept)
+            self._next_query_string = with_query_param(self._next_query_string or self.query_string,
+                                                       binding.param, kept)  # fmt: skip
 
     def set_date(self, value: date | str | None, widget: str = DATE_WIDGET) -> None:
         """Set a date_input's value: a date, an ISO string (sent verbatim) or None (cleared)."""
@@ -313,6 +316,8 @@ class StreamlitSession:
         )
         self._drain()
         start = time.perf_counter()
+        if self._next_query_string is not None:
+            self.query_string, self._next_query_string = self._next_query_string, None
         try:
             self.send_back_msg(msg)
             self._await_end(interaction, start + (self.timeout if timeout is None else timeout))
