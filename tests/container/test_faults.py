@@ -144,7 +144,7 @@ def test_proxy_restart_under_load_clients_reconnect_app_untouched(fault_stack):
 
 def test_sigterm_stops_the_app_gracefully_within_the_stop_timeout(fault_stack):
     (app,) = fault_stack.containers("app")
-    grace = 20  # stop_grace_period in deploy/compose.yaml
+    grace = 30  # stop_grace_period in deploy/compose.yaml
     with StreamlitSession(fault_stack.url) as session:
         assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
         started = time.monotonic()

@@ -35,6 +35,7 @@ FRAGMENT_DONE = ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
 # replica goes away (issue 7). Measured against a baseline because the machine is shared.
 NEW_SESSION_WITHIN = 5.0
 ROLLING_USERS = 20  # RealisticMix users during the rolling update (think 1-3 s)
+UPDATE_PACE = ("--update-delay", "3s", "--update-monitor", "5s")
 
 
 @dataclass
@@ -313,7 +314,8 @@ def test_rolling_update_under_load_loses_nothing(swarm, tmp_path):
         with UsersUnderLoad(swarm.url, users=ROLLING_USERS, out=tmp_path / "users", think=(1.0, 3.0)) as load:
             load.wait_ramped()
             new_session = lambda: results.append(open_new_session(swarm.url))  # noqa: E731
-            options = ("--no-resolve-image", "--image", update_tag)
+            # Paced for a test (the stack file's 10 s delay and 30 s monitor would take ~160 s).
+            options = ("--no-resolve-image", "--image", update_tag, *UPDATE_PACE)
             start, end = rolling_update(swarm.engine.run, f"{swarm.name}_app", *options, during=new_session)
             load.sleep(3)  # the last moved sessions come back
         seen = load.summary(load.started, time.time())
