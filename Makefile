@@ -17,8 +17,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements/dev.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	PYTHON=$(PYTHON) scripts/venv.sh $(VENV) requirements/dev.txt
 	touch $@
 
 # The repo's import roots (app/, loadtests/) on the venv's path, as pyproject's pythonpath does for
@@ -27,9 +26,8 @@ $(VENV)/.paths: $(VENV)/.installed
 	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "sales_dashboard_repo.pth").write_text("$(CURDIR)/app\n$(CURDIR)/loadtests\n")'
 	touch $@
 
-$(CHECKOV_VENV)/.installed: requirements/checkov.txt
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/checkov.txt
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
+	PYTHON=$(PYTHON) scripts/venv.sh $(CHECKOV_VENV) requirements/checkov.txt
 	touch $@
 
 venv: $(VENV)/.installed $(VENV)/.paths $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
@@ -37,7 +35,7 @@ venv: $(VENV)/.installed $(VENV)/.paths $(CHECKOV_VENV)/.installed ## create .ve
 run: venv ## run the app locally on PORT (default 8501), no containers
 	$(PY) app/serve.py run app/streamlit_app.py --server.port $(PORT)
 
-up: ## build the images, start the compose stack, wait until healthy, print the URL
+up: ## build the images, start the compose stack, wait until healthy, print the URL (OBSERVABILITY=1: Prometheus too)
 	scripts/stack.sh up
 
 down: ## stop the compose stack
@@ -83,6 +81,9 @@ ci-local: venv ## run .github/workflows/ci.yml here with act (offline, local sta
 
 bench: venv ## interaction benchmark against a local server (prints medians)
 	$(PY) scripts/bench_interactions.py
+
+bench-metrics: venv ## what the app's own metrics cost per script run (hook, scrapes, side by side)
+	$(PY) scripts/bench_metrics.py $(BENCH_ARGS)
 
 bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
 	$(PY) scripts/bench_containers.py

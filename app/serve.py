@@ -21,6 +21,9 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
 5. A drain on SIGTERM (``SALES_DRAIN_SECONDS`` > 0, the default): the replica stops taking
    sessions, lets running script runs finish and moves its sessions to the other replicas before
    Streamlit stops (``sales_dashboard/drain.py``).
+6. The app's Prometheus metrics (``sales_dashboard/metrics.py``): script runs by kind and
+   outcome, their duration and CPU, the shared caches, on ``SALES_METRICS_PORT`` (a port of
+   their own, never routed by the proxy). A port that cannot be bound stops the start (exit 64).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sales_dashboard import drain
+from sales_dashboard import drain, metrics
 from sales_dashboard.oidc_config import install_auth_secrets
 from sales_dashboard.settings import Settings, SettingsError, load_settings
 
@@ -123,6 +126,11 @@ def main() -> int:
     print(auth_notice(settings), file=sys.stderr)
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
+    try:
+        metrics.install(settings)
+    except OSError as error:
+        print(f"serve: SALES_METRICS_PORT={settings.metrics_port} cannot be served: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
     if settings.drain_seconds > 0:
         drain.install(settings.drain_seconds)
     start_warmup(settings)

@@ -8,7 +8,7 @@ has --users sessions (threads of the protocol client, through the proxy) pick da
 month back to back for --seconds. Each session's replica is read from the proxy's access log.
 Prints per replica count: interactions/s, p50/p95 wall time, interactions/s per replica and how
 the sessions and interactions fell on the replicas, and the scaling factor 3 vs 1 (medians of
-the rounds, measured side by side in one run).
+the rounds, measured side by side in one run). The replicas run with the cache warm-up off.
 
     .venv/bin/python scripts/bench_replicas.py --users 6 --seconds 30 --rounds 2
 """
@@ -156,7 +156,9 @@ def main() -> None:
     name = f"benchreplicas{port}"
     env = {**os.environ, "SWARM_STACK": name, "PROXY_PORT": str(port), "APP_REPLICAS": str(counts[0]),
            # The benchmark opens more sessions than a browser would, all from 127.0.0.1.
-           "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "1000"}  # fmt: skip
+           "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "1000",
+           # Cold: replicas added by a scale-up would warm their caches in the measured phase.
+           "SALES_WARMUP": "off"}  # fmt: skip
     sh("scripts/build-images.sh")  # on the host's engine; the Swarm engine builds nothing
     images = dict(line.split("=", 1) for line in sh("scripts/images.sh", "--env").split())
     results: dict[int, list[dict]] = {n: [] for n in counts}

@@ -11,7 +11,9 @@
 # (the commits, not uncommitted changes); a non-root user runs it as themselves.
 # Output: build/ci/act.log (the workflow's log), build/ci/stand-ins/, artifacts/, sarif/.
 #   CI_LOCAL_TAG       the tag the push event is for (default v0.0.0)
-#   CI_LOCAL_ACT_ARGS  more act arguments, e.g. "--job lint" to run one job (tests/ci then fails)
+#   CI_LOCAL_ACT_ARGS  more act arguments, e.g. "--job lint" to run one job and the jobs it needs
+#                      (tests/ci then fails: it expects every job)
+#   CI_LOCAL_WORKFLOW  another workflow file (default .github/workflows/ci.yml), for trying changes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then
@@ -25,7 +27,7 @@ sudo -n true 2>/dev/null || { echo "ci-local: needs passwordless sudo, as GitHub
 docker=$(scripts/ensure-docker.sh)
 
 out=$PWD/build/ci
-workflow=.github/workflows/ci.yml
+workflow=${CI_LOCAL_WORKFLOW:-.github/workflows/ci.yml}
 actions=tests/ci/actions
 rm -rf "$out/stand-ins" "$out/artifacts" "$out/sarif" "$out/act.log" "$out/replaced.txt"
 mkdir -p "$out"
@@ -46,7 +48,19 @@ http:
 YAML
 "$registry_bin" serve "$registry_dir/config.yml" >"$out/registry.log" 2>&1 &
 registry_pid=$!
-trap 'kill $registry_pid 2>/dev/null || true; wait $registry_pid 2>/dev/null || true; rm -rf "$registry_dir"' EXIT
+# act takes github.repository (and repository_owner) from a git remote on github.com: a
+# temporary one names this checkout OWNER/sales-dashboard for the run.
+owner=$(id -un)
+remote=act-ci-local
+git remote remove "$remote" 2>/dev/null || true
+git remote add "$remote" "https://github.com/$owner/sales-dashboard.git"
+cleanup() {
+  kill "$registry_pid" 2>/dev/null || true
+  wait "$registry_pid" 2>/dev/null || true
+  rm -rf "$registry_dir"
+  git remote remove "$remote" 2>/dev/null || true
+}
+trap cleanup EXIT
 registry=127.0.0.1:$port
 for _ in $(seq 50); do python3 -c "import urllib.request as u; u.urlopen('http://$registry/v2/', timeout=1)" 2>/dev/null && break; sleep 0.2; done
 
@@ -67,7 +81,6 @@ mapping=()
 for ref in "${!mapped[@]}"; do mapping+=(--local-repository "$ref=${mapped[$ref]}"); done
 
 tag=${CI_LOCAL_TAG:-v0.0.0}
-owner=$(id -un)
 cat >"$out/event.json" <<JSON
 {"ref": "refs/tags/$tag", "ref_name": "$tag", "ref_type": "tag",
  "repository": {"name": "sales-dashboard", "full_name": "$owner/sales-dashboard", "owner": {"login": "$owner", "name": "$owner"}, "default_branch": "main"},
@@ -80,7 +93,7 @@ status=0
   --platform ubuntu-latest=-self-hosted --concurrent-jobs 1 --action-offline-mode --no-cache-server \
   --action-cache-path "$HOME/.cache/act-ci-local" "${mapping[@]}" \
   --var "REGISTRY=$registry" --secret GITHUB_TOKEN=local-registry-takes-any \
-  --env "CI_LOCAL_OUT=$out" --actor "$owner" --defaultbranch main ${CI_LOCAL_ACT_ARGS:-} 2>&1 | tee "$out/act.log" || status=1
+  --env "CI_LOCAL_OUT=$out" --actor "$owner" --defaultbranch main --remote-name "$remote" ${CI_LOCAL_ACT_ARGS:-} 2>&1 | tee "$out/act.log" || status=1
 
 echo "ci-local: checking what the workflow did (tests/ci)" >&2
 CI_LOCAL_OUT=$out CI_LOCAL_REGISTRY=$registry CI_LOCAL_TAG=$tag CI_LOCAL_OWNER=$owner \

@@ -9,6 +9,10 @@
 #   APP_REPLICAS   app replicas behind the proxy (default 1)
 #   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
 #   STACK_TIMEOUT  seconds to wait for health (default 120)
+#   OBSERVABILITY=1  also Prometheus and the proxy's metrics (compose profile `observability`);
+#                  `up` prints Prometheus' URL (PROMETHEUS_PORT, default 9090, on 127.0.0.1)
+#                  before the app's. `down` removes them either way; `down --volumes` also
+#                  Prometheus' data.
 # and those deploy/compose.yaml reads (PROXY_PORT, PROXY_BIND, APP_IMAGE, PROXY_IMAGE, SALES_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +29,11 @@ if ! [[ $replicas =~ ^[1-9][0-9]{0,2}$ ]]; then
   echo "stack: APP_REPLICAS='$replicas' is not a whole number from 1 to 999" >&2
   exit 2
 fi
+observability=${OBSERVABILITY:-0}
+if ! [[ $observability =~ ^[01]$ ]]; then
+  echo "stack: OBSERVABILITY='$observability' is not 0 or 1" >&2
+  exit 2
+fi
 docker=$(scripts/ensure-docker.sh)
 
 # Compose v2 (`docker compose`) where installed, else Debian's docker-compose 1.29.
@@ -35,6 +44,9 @@ else
   compose=(docker-compose)
 fi
 compose+=(--project-name "$project" --file deploy/compose.yaml)
+# The observability profile's services: started with OBSERVABILITY=1, always stopped by `down`.
+profile=()
+[ "$observability" = 1 ] && profile=(--profile observability)
 
 cookie_secret() {
   COOKIE_SECRET_FILE=$(scripts/cookie-secret.sh)
@@ -44,7 +56,7 @@ cookie_secret() {
 wait_healthy() {
   local deadline=$((SECONDS + ${STACK_TIMEOUT:-120})) ids states
   while :; do
-    mapfile -t ids < <("${compose[@]}" ps -q)
+    mapfile -t ids < <("${compose[@]}" "${profile[@]}" ps -q)
     if [ ${#ids[@]} -gt 0 ]; then
       states=$($docker inspect -f '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "${ids[@]}")
       if ! grep -qv ' healthy$' <<<"$states"; then return 0; fi
@@ -52,7 +64,7 @@ wait_healthy() {
     if [ $SECONDS -ge $deadline ]; then
       echo "stack: not healthy after ${STACK_TIMEOUT:-120} s:" >&2
       echo "$states" >&2
-      "${compose[@]}" logs --tail 40 >&2 || true
+      "${compose[@]}" "${profile[@]}" logs --tail 40 >&2 || true
       return 1
     fi
     sleep 1
@@ -63,8 +75,15 @@ case ${1:-} in
   up)
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
     cookie_secret
-    "${compose[@]}" up --detach --no-build --scale "app=$replicas" >&2
+    "${compose[@]}" "${profile[@]}" up --detach --no-build --scale "app=$replicas" >&2
     wait_healthy
+    if [ "$observability" = 1 ]; then
+      address=$("${compose[@]}" "${profile[@]}" port prometheus 9090)
+      host=${address%:*} port=${address##*:}
+      [ "$host" = 0.0.0.0 ] && host=localhost
+      echo "stack: Prometheus (targets, rules, alerts, graphs) at http://$host:$port/" >&2
+      echo "http://$host:$port/"  # before the app's URL, which stays the last line
+    fi
     address=$("${compose[@]}" port proxy 8080)
     host=${address%:*} port=${address##*:}
     [ "$host" = 0.0.0.0 ] && host=localhost
@@ -72,17 +91,18 @@ case ${1:-} in
     echo "http://$host:$port/"
     ;;
   down)
+    shift
     export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
-    "${compose[@]}" down --remove-orphans --timeout 20 >&2
+    "${compose[@]}" --profile observability down --remove-orphans --timeout 20 "$@" >&2
     ;;
   ps | logs)
     export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
-    "${compose[@]}" "$@"
+    "${compose[@]}" "${profile[@]}" "$@"
     ;;
   compose)
     shift
     cookie_secret
-    "${compose[@]}" "$@"
+    "${compose[@]}" "${profile[@]}" "$@"
     ;;
   *)
     echo "usage: scripts/stack.sh up|down|ps|logs|compose ARGS…" >&2

@@ -15,7 +15,8 @@
 #   scripts/swarm-engine.sh status      exit 0 when it answers
 #   scripts/swarm-engine.sh load IMAGE… copies images from the host's engine (docker save | load),
 #                                       only those missing or different there
-#   scripts/swarm-engine.sh down        stops it and removes its state (images, swarm, volumes)
+#   scripts/swarm-engine.sh down        stops it and removes its state (images, swarm, volumes);
+#                                       waits while a test or benchmark uses it
 # Environment: SWARM_ENGINE_NAME (default sd-swarm) names its socket, directories and bridge, so
 # two checkouts can run one each; SWARM_ENGINE_POOL (default 10.213.0.0/16) the local networks'
 # address pool, SWARM_ENGINE_OVERLAY_POOL (default 10.214.0.0/16) the swarm's overlay networks',
@@ -99,11 +100,24 @@ load() {
   done
 }
 
+# Starting and stopping take this lock (several checkouts and users share the engine); users hold
+# it shared while they use the engine (loadtests/sales_load/swarm_engine.py), so a `down` waits
+# for them. SWARM_ENGINE_LOCK_HELD=1: the caller holds it already.
+lock=/tmp/$name.lock
+locked() {
+  if [ "${SWARM_ENGINE_LOCK_HELD:-}" = 1 ]; then "$@"; return; fi
+  [ -e "$lock" ] || { touch "$lock" && chmod 666 "$lock"; } 2>/dev/null || true
+  exec 9<"$lock"
+  flock -w 600 -x 9 || { echo "swarm-engine: $lock is held by a user of the engine" >&2; return 1; }
+  "$@"
+  flock -u 9
+}
+
 case ${1:-} in
-  up) start; init_swarm; echo "DOCKER_HOST=$host" ;;
+  up) locked start; locked init_swarm; echo "DOCKER_HOST=$host" ;;
   env) echo "DOCKER_HOST=$host" ;;
   status) answers ;;
   load) shift; answers || { echo "swarm-engine: $name is not running (scripts/swarm-engine.sh up)" >&2; exit 1; }; load "$@" ;;
-  down) stop ;;
+  down) locked stop ;;
   *) echo "usage: scripts/swarm-engine.sh up|env|status|load IMAGE…|down" >&2; exit 2 ;;
 esac

@@ -12,11 +12,15 @@
 #   PROXY_PORT     port the proxy publishes on the node (default 8080, in the stack file)
 #   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
 #   SWARM_TIMEOUT  seconds to wait for health (default 180)
+#   OBSERVABILITY=1  also Prometheus and the proxy's metrics (deploy/swarm/observability.yaml);
+#                  `up` prints Prometheus' URL (PROMETHEUS_PORT, default 9090) before the app's
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SALES_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 while IFS='=' read -r variable tag; do export "$variable=$tag"; done < <(scripts/images.sh --env)
 stack=${SWARM_STACK:-sales-dashboard}
+observability=${OBSERVABILITY:-0}
+[[ $observability =~ ^[01]$ ]] || { echo "swarm: OBSERVABILITY='$observability' is not 0 or 1" >&2; exit 2; }
 docker=$(scripts/ensure-docker.sh)
 # Marks a swarm this script initialised, on the node itself: it is gone once the node leaves.
 init_label=sales-dashboard.swarm-init
@@ -72,14 +76,24 @@ EOF
 }
 
 deploy() {
-  local args=(stack deploy --prune --resolve-image never)
-  # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack file is
-  # a Compose-spec file without one, so older clients get it with the last 3.x version added.
+  local args=(stack deploy --prune --resolve-image never) files=(deploy/swarm/stack.yaml) file
+  # OBSERVABILITY=1: Prometheus and the proxy's metrics, merged in from their own file.
+  [ "$observability" = 1 ] && files+=(deploy/swarm/observability.yaml)
+  # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack files are
+  # Compose-spec files without one, so older clients get copies with the last 3.x version added
+  # (beside the originals: the stack file's relative paths stay right).
+  local copies=() status=0
   if [ "$($docker version --format '{{.Client.Version}}' | cut -d. -f1)" -lt 23 ]; then
-    { echo 'version: "3.9"'; cat deploy/swarm/stack.yaml; } | $docker "${args[@]}" -c - "$stack" >&2
-  else
-    $docker "${args[@]}" -c deploy/swarm/stack.yaml "$stack" >&2
+    for file in "${files[@]}"; do
+      copies+=("$(mktemp deploy/swarm/.deploy-XXXXXX.yaml)")
+      { echo 'version: "3.9"'; cat "$file"; } >"${copies[-1]}"
+    done
+    files=("${copies[@]}")
   fi
+  for file in "${files[@]}"; do args+=(-c "$file"); done
+  $docker "${args[@]}" "$stack" >&2 || status=$?
+  [ ${#copies[@]} -eq 0 ] || rm -f "${copies[@]}"
+  return "$status"
 }
 
 # Every service at its wanted task count (tasks with a health check count once healthy), then
@@ -122,6 +136,9 @@ case ${1:-} in
   up)
     port=${PROXY_PORT:-8080}  # the stack file's default
     [[ $port =~ ^[1-9][0-9]*$ && $port -le 65535 ]] || { echo "swarm: PROXY_PORT must be a port number, got '$port'" >&2; exit 2; }
+    prometheus_port=${PROMETHEUS_PORT:-9090}  # observability.yaml's default
+    [[ $prometheus_port =~ ^[1-9][0-9]*$ && $prometheus_port -le 65535 ]] \
+      || { echo "swarm: PROMETHEUS_PORT must be a port number, got '$prometheus_port'" >&2; exit 2; }
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
     ensure_swarm
     # A port held by another process would leave the proxy task failing to start, over and over.
@@ -135,6 +152,10 @@ case ${1:-} in
     deploy
     url="http://127.0.0.1:$port/"
     wait_ready "$url"
+    if [ "$observability" = 1 ]; then
+      echo "swarm: Prometheus at http://127.0.0.1:$prometheus_port/ (published on every address of its node)" >&2
+      echo "http://127.0.0.1:$prometheus_port/"  # before the app's URL, which stays the last line
+    fi
     echo "swarm: $stack is up with ${APP_REPLICAS:-3} app replica(s)" >&2
     echo "$url"
     ;;

@@ -13,6 +13,8 @@
 |                            |             | a chart 20-40 kB, a table ~1 kB); 0 = build them every run |
 | SALES_TCP_NODELAY          | on          | on: TCP_NODELAY on the server's sockets (app/serve.py); |
 |                            |             | off: Streamlit's stock sockets (Nagle, ~40 ms stalls)    |
+| SALES_METRICS_PORT         | 9464        | the app's Prometheus metrics (sales_dashboard/metrics.py) |
+|                            |             | on this port, all interfaces; 0 = none                   |
 | SALES_DRAIN_SECONDS        | 10          | on SIGTERM: seconds to let running script runs finish   |
 |                            |             | and move sessions off before stopping (sales_dashboard/ |
 |                            |             | drain.py); 0 = stop at once, as stock Streamlit          |
@@ -74,6 +76,7 @@ class Settings:
     table_cache: str = "shared"
     shared_cache: int = 1024
     tcp_nodelay: bool = True
+    metrics_port: int = 9464
     fragment: bool = True
     month_rerun: str = "app"
     warmup: bool = True
@@ -203,5 +206,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         month_rerun=month_rerun,
         warmup=_read_switch(env, "SALES_WARMUP", "on"),
         drain_seconds=_read_float(env, "SALES_DRAIN_SECONDS", 10.0, 0.0, MAX_DRAIN_SECONDS),
+        metrics_port=_read_int(env, "SALES_METRICS_PORT", 9464, 0, 65535),
         **_read_auth(env),
     )

@@ -22,12 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from functools import cache, lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 T = TypeVar("T")
+_CACHES: dict[str, Callable[[], Any]] = {}  # builder name -> its cache's cache_info
+
+
+def cache_stats() -> dict[str, Any]:
+    """``functools`` cache info (hits, misses, currsize) of every shared cache made so far, by
+    builder name; the app's metrics read them when scraped (app/sales_dashboard/metrics.py)."""
+    return {name: info() for name, info in list(_CACHES.items())}
+
+
 Values = pd.Series | pd.DataFrame
 IndexKey = tuple[Hashable, str, tuple]  # name, dtype, labels
 
@@ -64,4 +73,5 @@ def shared(build: Callable[..., T], entries: int) -> Callable[..., T]:
         return rebuild(_index_key(values.index), columns, name, content, *options)
 
     cached.cache_info = rebuild.cache_info  # type: ignore[attr-defined]
+    _CACHES[build.__name__] = rebuild.cache_info
     return cached

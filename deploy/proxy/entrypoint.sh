@@ -13,6 +13,7 @@ set -eu
 : "${PROXY_BURST_PER_CLIENT:=200}"  # requests above the rate served at once before 429s
 : "${PROXY_WS_PER_CLIENT:=50}"      # open WebSockets (sessions) per client address
 : "${PROXY_DNS_INTERVAL:=5}"        # seconds between DNS checks of APP_HOST
+: "${PROXY_LOG_EXPORTER:=}"         # host:port (UDP syslog) of the access-log exporter; empty: none
 : "${PROXY_TRUSTED_HOPS:=}"         # load-balancer mode: CIDRs of the hops in front (empty: none)
 
 conf=/tmp/nginx
@@ -25,6 +26,8 @@ for var in APP_PORT PROXY_BURST_PER_CLIENT PROXY_WS_PER_CLIENT PROXY_DNS_INTERVA
   echo "$value" | grep -Eq '^[1-9][0-9]*$' || die "$var must be a positive whole number, got '$value'"
 done
 
+[ -z "$PROXY_LOG_EXPORTER" ] || echo "$PROXY_LOG_EXPORTER" | grep -Eq '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[1-9][0-9]{0,4}$' \
+  || die "PROXY_LOG_EXPORTER must look like proxy-metrics:5140 (host:port), got '$PROXY_LOG_EXPORTER'"
 # One address or CIDR, IPv4 (octets 0-255, prefix 0-32) or IPv6 (hex groups, one "::" at most,
 # prefix 0-128); nginx itself would refuse others only when it starts, without naming the setting.
 valid_cidr() {
@@ -82,8 +85,28 @@ render_upstream() {
   mv "$conf/upstream.conf.new" "$conf/upstream.conf"
 }
 
+# --- access-log metrics (docs/observability.md) ---------------------------------------------
+# The exporter's address, resolved here (nginx would resolve a syslog host only at start, and
+# refuse to start while it does not resolve); empty while it does not resolve.
+exporter_address() {
+  [ -n "$PROXY_LOG_EXPORTER" ] || return 0
+  getent ahostsv4 "${PROXY_LOG_EXPORTER%:*}" 2>/dev/null | awk 'NR == 1 { print $1 }' || true
+}
+
+render_metrics_log() {
+  if [ -n "$1" ]; then
+    echo "access_log syslog:server=$1:${PROXY_LOG_EXPORTER##*:},tag=nginx,nohostname metrics;"
+  else
+    echo "# no access-log metrics: PROXY_LOG_EXPORTER='$PROXY_LOG_EXPORTER' unset or not resolvable (yet)"
+  fi >"$conf/metrics.conf.new"
+  mv "$conf/metrics.conf.new" "$conf/metrics.conf"
+}
+# ----------------------------------------------------------------------------------------------
+
 addrs=$(resolve)
 render_upstream "$addrs"
+exporter=$(exporter_address)
+render_metrics_log "$exporter"
 
 if [ $# -gt 0 ]; then exec "$@"; fi
 
@@ -101,6 +124,13 @@ while kill -0 "$pid" 2>/dev/null; do
     addrs=$now
     render_upstream "$addrs"
     echo "proxy: replicas changed, reloading: $APP_HOST:$APP_PORT ->" $addrs >&2
+    kill -HUP "$pid"
+  fi
+  now=$(exporter_address)
+  if [ "$now" != "$exporter" ] && kill -0 "$pid" 2>/dev/null; then
+    exporter=$now
+    render_metrics_log "$exporter"
+    echo "proxy: access-log exporter $PROXY_LOG_EXPORTER -> ${exporter:-none}, reloading" >&2
     kill -HUP "$pid"
   fi
 done

@@ -66,6 +66,8 @@ class ScenarioResult:
     sessions_max: int | None
     throughput: list[tuple[float, float]] = field(default_factory=list)  # (seconds into run, req/s)
     samples: list[dict] = field(default_factory=list)
+    window: tuple[float, float] | None = None  # the steady window, Unix seconds
+    prometheus: dict | None = None  # what the stack's Prometheus saw (sales_load.prometheus)
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Comparison:
     fragment: ScenarioResult
     full: ScenarioResult
     checks: list[dict] = field(default_factory=list)
+    mixed: dict | None = None  # fragment and full users at once, as the stack's Prometheus saw it
 
     def ratio(self, metric: str) -> float | None:
         a, b = getattr(self.fragment, metric), getattr(self.full, metric)
@@ -81,6 +84,28 @@ class Comparison:
 
 
 # -- one run ----------------------------------------------------------------------------------
+
+Point = tuple[int, int]  # (Unix second, interactions so far)
+
+
+def history_points(prefix: Path, name: str) -> list[Point]:
+    """Locust's per-second history of one request name (``Aggregated``: every interaction)."""
+    history = [r for r in read_rows(Path(f"{prefix}_stats_history.csv")) if r["Name"] == name]
+    return [(int(r["Timestamp"]), int(r["Total Request Count"])) for r in history]
+
+
+def steady_window(points: list[Point], warmup: float) -> tuple[Point, Point] | None:
+    """The first and last history points from ``warmup`` seconds after the first interaction."""
+    started = next((t for t, count in points if count > 0), None)
+    in_window = [(t, count) for t, count in points if t >= (started or 0) + warmup]
+    return (in_window[0], in_window[-1]) if len(in_window) >= 2 else None
+
+
+def server_cpu_ms(sampler: Sampler | None, t0: float, t1: float, interactions: int) -> float | None:
+    """The sampled server CPU between two moments, per interaction (ms)."""
+    if not sampler or not sampler.readings or interactions <= 0:
+        return None
+    return (sampler.cpu_at(t1) - sampler.cpu_at(t0)) * 1000 / interactions
 
 
 def analyse(
@@ -91,18 +116,16 @@ def analyse(
     row = stats.get(name)
     if row is None:
         raise RuntimeError(f"{prefix}: no {name} interactions at all (see {prefix}.log)")
-    history = [r for r in read_rows(Path(f"{prefix}_stats_history.csv")) if r["Name"] == name]
-    points = [(int(r["Timestamp"]), int(r["Total Request Count"])) for r in history]
-    started = next((t for t, count in points if count > 0), None)
-    window_start = (started or 0) + warmup
-    in_window = [(t, count) for t, count in points if t >= window_start]
+    points = history_points(prefix, name)
     cpu_ms = None
     window_interactions, window_seconds = 0, 0.0
-    if len(in_window) >= 2:
-        (t0, c0), (t1, c1) = in_window[0], in_window[-1]
+    window = None
+    steady = steady_window(points, warmup)
+    if steady:
+        (t0, c0), (t1, c1) = steady
         window_interactions, window_seconds = c1 - c0, float(t1 - t0)
-        if sampler and sampler.readings and window_interactions > 0:
-            cpu_ms = (sampler.cpu_at(t1) - sampler.cpu_at(t0)) * 1000 / window_interactions
+        window = (float(t0), float(t1))
+        cpu_ms = server_cpu_ms(sampler, t0, t1, window_interactions)
     run_start = points[0][0] if points else 0
     throughput = []
     for (ta, ca), (tb, cb) in itertools.pairwise(points):
@@ -133,6 +156,7 @@ def analyse(
         rss_max_mb=max(r.rss_bytes for r in readings) / 2**20 if readings else None,
         sessions_max=max(sessions) if sessions else None,
         throughput=throughput,
+        window=window,
         samples=[
             {
                 "t": r.time - readings[0].time,

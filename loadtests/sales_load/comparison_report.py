@@ -52,6 +52,23 @@ def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) ->
                 f"| {fmt(r.percentiles_ms['95%'], 0)} | {fmt(r.rps)} | {fmt(r.cpu_ms_per_interaction)} "
                 f"| {fmt(r.bytes_per_interaction, 0)} | {fmt(r.rss_max_mb, 0)} | {r.sessions_max or 'n/a'} |"
             )
+    seen = [(c.model.name, r.scenario, r.prometheus) for c in comparisons for r in (c.fragment, c.full)
+            if r.prometheus]  # fmt: skip
+    seen += [(c.model.name, "mixed", c.mixed) for c in comparisons if c.mixed]
+    if seen:  # the stack's Prometheus (OBSERVABILITY=1) beside the load test's own figures
+        lines += [
+            "",
+            "| model | scenario | Locust interactions | server-counted | cgroup CPU ms/interaction "
+            "| Prometheus CPU ms/interaction | runs' own thread CPU ms/run by kind |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, scenario, p in seen:
+            threads = ", ".join(f"{kind} {ms:.2f}" for kind, ms in sorted(p["thread_cpu_ms_per_run"].items()))
+            cgroup, prom = p["cgroup_cpu_ms_per_interaction"], p["prometheus_cpu_ms_per_interaction"]
+            lines.append(
+                f"| {name} | {scenario} | {p['locust_interactions']} | {int(p['server_interactions'])} "
+                f"| {fmt(cgroup, 2)} | {fmt(prom, 2)} | {threads or 'n/a'} |"
+            )
     lines += ["", "| model | check | value | limit | result |", "|---|---|---|---|---|"]
     for c in comparisons:
         for item in c.checks:

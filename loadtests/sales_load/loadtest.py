@@ -12,7 +12,10 @@ Targets (``--target``):
   local (default)  ``app/serve.py`` on a free 127.0.0.1 port per run (psutil on its pid)
   stack            the compose stack (``scripts/stack.sh``, project ``--stack-project``, a free
                    port), one app replica recreated for every run with the model's settings; the
-                   app container's cgroup sampled from the host, sessions read with ``docker exec``
+                   app container's cgroup sampled from the host, sessions read with ``docker exec``.
+                   With OBSERVABILITY=1 the stack's Prometheus is read beside it: the interactions
+                   the server counted must equal Locust's, and its CPU per interaction must be
+                   within 10 % of the cgroup's (sales_load.prometheus)
   http://...       a server that is already running: one run per scenario, no restarts, so only
                    the model it was started with (say which with ``--products``/``--delay``);
                    ``--pid`` or ``--container`` for the CPU figures
@@ -29,8 +32,19 @@ from collections.abc import Iterator
 from dataclasses import asdict
 
 from . import harness
-from .comparison import SCENARIOS, Comparison, WorkModel, analyse, check
-from .locust_runs import LocustRun, run_locust, warm_up
+from .comparison import (
+    SCENARIOS,
+    Comparison,
+    WorkModel,
+    analyse,
+    check,
+    history_points,
+    server_cpu_ms,
+    steady_window,
+)
+from .locust_runs import LocustRun, locust_requests, run_locust, warm_up
+from .prometheus import Prometheus, cross_check, interactions_now, mixed_checks
+from .prometheus import checks as prometheus_checks
 from .targets import ComposeStack, Target, local_target, server_options, url_target
 
 
@@ -128,14 +142,60 @@ def run_all(args: argparse.Namespace) -> list[Comparison]:
                 )  # fmt: skip
                 with for_model(model) as target:
                     warm_up(target.url)
+                    # With the stack's Prometheus (OBSERVABILITY=1): what it counts, beside Locust.
+                    prometheus = Prometheus(target.prometheus) if target.prometheus else None
+                    before = interactions_now(prometheus) if prometheus else 0.0
                     sampler = target.sampler()
                     run_locust(target.url, run, prefix, sampler)
-                results[scenario] = analyse(scenario, model, prefix, sampler, args.warmup)
+                    result = analyse(scenario, model, prefix, sampler, args.warmup)
+                    if prometheus:
+                        result.prometheus = cross_check(
+                            prometheus, before, locust_requests(prefix), result.window,
+                            result.cpu_ms_per_interaction,
+                        )  # fmt: skip
+                results[scenario] = result
                 time.sleep(0.5)
             comparison = Comparison(model, results["fragment"], results["full"])
             check(comparison, args)
+            for result in (comparison.fragment, comparison.full):
+                if result.prometheus:
+                    comparison.checks += prometheus_checks(result.scenario, result.prometheus)
+            if comparison.fragment.prometheus and comparison.full.prometheus:
+                comparison.mixed = run_mixed(args, model, for_model, comparison)
+            time.sleep(0.5)
             comparisons.append(comparison)
     return comparisons
+
+
+def run_mixed(args: argparse.Namespace, model: WorkModel, for_model, comparison: Comparison) -> dict:
+    """With the stack's Prometheus: fragment and full users at once (half each), checked like a
+    scenario, and each kind's own-thread CPU per run against the single-kind runs'."""
+    prefix = args.out / f"{model.name}-mixed"
+    print(f"[loadtest] {model.name} mixed: {args.users} users, {args.duration}s", flush=True)
+    users = [SCENARIOS["fragment"][0], SCENARIOS["full"][0]]
+    run = LocustRun(
+        users, max(args.users, 2), args.spawn_rate, args.duration,
+        seed=args.seed, timeout=args.timeout, message_cache=args.message_cache,
+    )  # fmt: skip
+    with for_model(model) as target:
+        warm_up(target.url)
+        prometheus = Prometheus(target.prometheus)
+        before = interactions_now(prometheus)
+        sampler = target.sampler()
+        run_locust(target.url, run, prefix, sampler)
+        steady = steady_window(history_points(prefix, "Aggregated"), args.warmup)
+        window, cgroup_ms = None, None
+        if steady:
+            (t0, c0), (t1, c1) = steady
+            window, cgroup_ms = (float(t0), float(t1)), server_cpu_ms(sampler, t0, t1, c1 - c0)
+        seen = cross_check(prometheus, before, locust_requests(prefix), window, cgroup_ms)
+    single = {
+        kind: result.prometheus["thread_cpu_ms_per_run"][kind]
+        for kind, result in (("fragment", comparison.fragment), ("full", comparison.full))
+        if kind in result.prometheus["thread_cpu_ms_per_run"]
+    }
+    comparison.checks += prometheus_checks("mixed", seen) + mixed_checks(seen, single)
+    return seen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                     "fragment": asdict(c.fragment),
                     "full": asdict(c.full),
                     "checks": c.checks,
+                    "mixed": c.mixed,
                 }
                 for c in comparisons
             ],

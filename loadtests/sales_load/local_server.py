@@ -40,12 +40,14 @@ def healthy(base_url: str) -> bool:
 
 @dataclass
 class Server:
-    """A running Streamlit process: its URL, pid and log file (and the process, to wait for)."""
+    """A running Streamlit process: its URL, pid and log file (and the process, to wait for), and
+    the URL of the app's own metrics (None with ``SALES_METRICS_PORT=0``)."""
 
     base_url: str
     pid: int
     log_path: Path
     process: subprocess.Popen | None = None
+    metrics_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)  # the settings it was started with
 
     def log(self) -> str:
@@ -97,6 +99,8 @@ def running_server(
     /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath; ``port``
     a port known beforehand (a sign-in redirect URI names it), else a free one."""
     port = port or free_port()
+    env = {"SALES_METRICS_PORT": str(free_port()), **(env or {})}
+    metrics_port = int(env["SALES_METRICS_PORT"]) if env["SALES_METRICS_PORT"].strip().isdigit() else 0
     if base_path:
         options = (*options, "--server.baseUrlPath", base_path)
     command = [
@@ -112,10 +116,13 @@ def running_server(
     ]
     with tempfile.NamedTemporaryFile("wb", prefix="streamlit-", suffix=".log", delete=False) as log:
         process = subprocess.Popen(
-            command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+            command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
         )
     path = f"/{base_path.strip('/')}" if base_path else ""
-    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), process, dict(env or {}))
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics" if metrics_port else None
+    server = Server(
+        f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), process, metrics_url, dict(env)
+    )
     try:
         wait_ready(process, server.healthy, server.log, ServerStartError, START_TIMEOUT)
         yield server

@@ -93,6 +93,12 @@ def warm_up(url: str, timeout: float = 180.0) -> None:
         session.change_month("2023-02-01")
 
 
+def locust_requests(prefix: Path) -> int:
+    """Every interaction the run's users sent (Locust's Aggregated request count, failed ones too)."""
+    rows = {row["Name"]: row for row in read_rows(Path(f"{prefix}_stats.csv"))}
+    return int(rows["Aggregated"]["Request Count"]) if "Aggregated" in rows else 0
+
+
 def read_rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as handle:
         return list(csv.DictReader(handle))

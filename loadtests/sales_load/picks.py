@@ -88,3 +88,15 @@ def expect_day_in_url_and_page(session: StreamlitSession, day: date) -> Callable
         shows_day(interaction)
 
     return check
+
+
+def counted_mix(session, picks: int, full_reruns: int, month_changes: int) -> None:
+    """``picks`` same-month picks (January 10th on), ``full_reruns`` whole-script reruns of a
+    January day (20th on), then ``month_changes`` picks in a new month (February on): a known mix
+    whose runs the metrics tests count (tests/integration/test_metrics.py, the container tier)."""
+    for day in range(picks):
+        session.pick_date(date(YEAR, 1, day + 10))
+    for day in range(full_reruns):
+        session.pick_date(date(YEAR, 1, day + 20), fragment=False)
+    for month in range(month_changes):
+        session.change_month(date(YEAR, month + 2, 5))

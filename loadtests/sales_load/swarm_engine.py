@@ -12,6 +12,8 @@ browser tier drives Chromium against them like against the compose stack).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 from collections.abc import Iterator
@@ -23,8 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "swarm-engine.sh"
 
 
-def _script(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
+def _script(*args: str, check: bool = True, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"} | extra
     result = subprocess.run([str(SCRIPT), *args], cwd=REPO, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
         raise RuntimeError(f"scripts/swarm-engine.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}")
@@ -54,9 +56,22 @@ class SwarmEngine:
         _script("load", *images)
 
 
+def _lock_file() -> Path:
+    """scripts/swarm-engine.sh's lock (one per engine name), made readable by every user."""
+    # The path scripts/swarm-engine.sh uses: one machine-wide lock for every user of the engine.
+    path = Path("/tmp") / f"{os.environ.get('SWARM_ENGINE_NAME', 'sd-swarm')}.lock"  # noqa: S108
+    if not path.exists():
+        path.touch()
+        with contextlib.suppress(OSError):
+            path.chmod(0o666)
+    return path
+
+
 @contextmanager
 def started_swarm_engine() -> Iterator[SwarmEngine]:
-    """The Swarm engine, started if it does not run yet (and then stopped again afterwards)."""
+    """The Swarm engine, started if it does not run yet. Held with a shared lock while in use, so
+    another checkout's session cannot stop it meanwhile; stopped afterwards if this call started
+    it and no one else uses it then (else left running: `make swarm-engine-down`)."""
     running = _script("status", check=False).returncode == 0
     host = _script("up").stdout.strip().splitlines()[-1].removeprefix("DOCKER_HOST=")
     env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
@@ -64,8 +79,15 @@ def started_swarm_engine() -> Iterator[SwarmEngine]:
         [str(REPO / "scripts" / "ensure-docker.sh")], cwd=REPO, env=env, capture_output=True, text=True,
         check=True,
     ).stdout.split()[-1]  # fmt: skip
-    try:
-        yield SwarmEngine(host, docker)
-    finally:
-        if not running:
-            _script("down", check=False)
+    with _lock_file().open() as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:
+            yield SwarmEngine(host, docker)
+        finally:
+            if not running:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # no one else uses it now
+                except OSError:
+                    pass
+                else:
+                    _script("down", check=False, SWARM_ENGINE_LOCK_HELD="1")

@@ -44,6 +44,7 @@ class Target:
     probe: Probe | None = None
     sessions: Sessions | None = None
     pid: int | None = None  # a local server's process
+    prometheus: str | None = None  # the stack's Prometheus (OBSERVABILITY=1), for the cross-check
 
     def sampler(self, interval: float = 0.5) -> Sampler | None:
         return Sampler(self.probe, self.sessions, interval=interval) if self.probe else None
@@ -92,6 +93,7 @@ class ComposeStack:
     build: bool = True
     env: dict[str, str] = field(default_factory=dict)
     url: str = ""
+    prometheus_url: str | None = None  # with OBSERVABILITY=1: printed before the app's URL
 
     def __post_init__(self) -> None:
         self.env = {
@@ -99,6 +101,8 @@ class ComposeStack:
             "STACK_PROJECT": self.project,
             "PROXY_BIND": "127.0.0.1",
             "PROXY_PORT": os.environ.get("PROXY_PORT") or str(free_port()),
+            # Used only with OBSERVABILITY=1 (the stack's Prometheus, read beside the load test).
+            "PROMETHEUS_PORT": os.environ.get("PROMETHEUS_PORT") or str(free_port()),
             **self.env,
         }
 
@@ -121,7 +125,9 @@ class ComposeStack:
                         "--scale", f"app={replicas}", "app")  # fmt: skip
         up = self._stack("up")
         self.build = False  # built once; later starts reuse the images
-        self.url = up.stdout.strip().splitlines()[-1].rstrip("/")
+        urls = up.stdout.split()
+        self.url = urls[-1].rstrip("/")
+        self.prometheus_url = urls[-2].rstrip("/") if len(urls) > 1 else None
         self.wait_through_proxy()
         return self.url
 
@@ -159,7 +165,7 @@ class ComposeStack:
         return read
 
     def target(self) -> Target:
-        return Target(self.url, self.app_probe(), self.app_sessions())
+        return Target(self.url, self.app_probe(), self.app_sessions(), prometheus=self.prometheus_url)
 
     def __enter__(self) -> Self:
         return self

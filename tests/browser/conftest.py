@@ -52,19 +52,24 @@ def stack() -> Iterator[Stack]:
         "STACK_PROJECT": f"browser-e2e-{os.getpid()}",
         "APP_IMAGE": os.environ.get("APP_IMAGE", "browser-e2e-app:test"),
         "PROXY_IMAGE": os.environ.get("PROXY_IMAGE", "browser-e2e-proxy:test"),
+        "PROXY_METRICS_IMAGE": os.environ.get("PROXY_METRICS_IMAGE", "browser-e2e-proxy-metrics:test"),
+        "PROMETHEUS_IMAGE": os.environ.get("PROMETHEUS_IMAGE", "browser-e2e-prometheus:test"),
         "PROXY_BIND": "127.0.0.1",
         "PROXY_PORT": str(free_port()),
         # Three sticky replicas: a page must survive the loss of the one that holds its session.
         "APP_REPLICAS": "3",
+        # Prometheus too, for its graph page (test_prometheus_page.py).
+        "OBSERVABILITY": "1",
+        "PROMETHEUS_PORT": str(free_port()),
     }
     started = Stack("", env)
     up = started.stack("up")
     try:
         assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
-        started.url = up.stdout.strip().splitlines()[-1]
+        started.prometheus_url, started.url = up.stdout.strip().splitlines()[-2:]  # the app's is last
         yield started
     finally:
-        down = started.stack("down")
+        down = started.stack("down", "--volumes")
         assert down.returncode == 0, f"scripts/stack.sh down failed:\n{down.stderr[-4000:]}"
 
 

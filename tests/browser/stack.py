@@ -14,10 +14,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Stack:
-    """A running compose stack (scripts/stack.sh) and the URL of its proxy."""
+    """A running compose stack (scripts/stack.sh), the URL of its proxy and of its Prometheus
+    (the observability profile: `make up OBSERVABILITY=1`)."""
 
     url: str
     env: dict[str, str]
+    prometheus_url: str = ""
 
     def stack(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

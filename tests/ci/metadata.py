@@ -37,6 +37,8 @@ def tag_values(rules: list[str], ref: str, sha: str) -> list[str]:
             version = f"{match['major']}.{match['minor']}.{match['patch']}{match['pre'] or ''}"
             if fields["pattern"] == "{{version}}":
                 values.append(version)
+                if not match["pre"]:  # flavor latest=auto: a release tag also gets `latest`
+                    values.append("latest")
             elif fields["pattern"] == "{{major}}.{{minor}}":
                 if not match["pre"]:  # as metadata-action: a pre-release only gets {{version}}
                     values.append(f"{match['major']}.{match['minor']}")

@@ -102,6 +102,7 @@ class Stack:
     project: str
     docker: str
     env: dict[str, str]
+    prometheus_url: str | None = None  # with the observability profile (OBSERVABILITY=1)
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -131,11 +132,18 @@ STACK_REPLICAS = 3
 
 @contextmanager
 def started_stack(
-    docker: str, images: dict[str, str], secret_dir: Path, name: str, replicas: int, **limits: str
+    docker: str,
+    images: dict[str, str],
+    secret_dir: Path,
+    name: str,
+    replicas: int,
+    observability: bool = False,
+    **limits: str,
 ) -> Iterator[Stack]:
     """deploy/compose.yaml started by scripts/stack.sh (as `make up`) on a free 127.0.0.1 port,
-    with its own cookie secret, and stopped again (`make down`)."""
-    port = free_port()
+    with its own cookie secret, and stopped again (`make down`, with Prometheus' data).
+    ``observability``: as `make up OBSERVABILITY=1`, Prometheus on a free port too."""
+    port, prometheus_port = free_port(), free_port()
     secret = secret_dir / "cookie_secret"
     secret.write_text(secrets.token_hex(32))
     secret.chmod(0o644)
@@ -143,21 +151,31 @@ def started_stack(
         **os.environ, **images, **limits,
         "STACK_PROJECT": f"{name}{port}", "PROXY_PORT": str(port), "PROXY_BIND": "127.0.0.1",
         "APP_REPLICAS": str(replicas), "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+        "OBSERVABILITY": "1" if observability else "0", "PROMETHEUS_PORT": str(prometheus_port),
     }  # fmt: skip
     up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
-    stack = Stack(url=up.stdout.strip().rstrip("/"), project=env["STACK_PROJECT"], docker=docker, env=env)
+    urls = [line.rstrip("/") for line in up.stdout.split()]
+    stack = Stack(url=urls[-1] if urls else "", project=env["STACK_PROJECT"], docker=docker, env=env)
     try:
         assert up.returncode == 0, f"make up failed:\n{up.stderr[-4000:]}"
-        assert stack.url == f"http://127.0.0.1:{port}"
+        assert stack.url == f"http://127.0.0.1:{port}"  # the app's URL is the last line
+        if observability:
+            assert urls == [f"http://127.0.0.1:{prometheus_port}", stack.url]  # Prometheus' before it
+            stack.prometheus_url = urls[0]
+        else:
+            assert urls == [stack.url]
         yield stack
     finally:
-        subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, capture_output=True, check=False)
+        down = ["scripts/stack.sh", "down", "--volumes"]  # Prometheus' data volume too
+        subprocess.run(down, cwd=ROOT, env=env, capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")
 def stack(docker: str, images: dict[str, str], tmp_path_factory) -> Iterator[Stack]:
-    """deploy/compose.yaml with 3 app replicas and low limits, for the whole session."""
+    """deploy/compose.yaml with 3 app replicas, low limits and the observability profile
+    (Prometheus, the proxy's metrics), for the whole session."""
     with started_stack(
-        docker, images, tmp_path_factory.mktemp("secrets"), "salestest", STACK_REPLICAS, **STACK_LIMITS
-    ) as started:
+        docker, images, tmp_path_factory.mktemp("secrets"), "salestest", STACK_REPLICAS,
+        observability=True, **STACK_LIMITS,
+    ) as started:  # fmt: skip
         yield started

@@ -139,8 +139,9 @@ def test_pulled_images_are_the_images_built(docker, pushed):
 
 
 def test_stack_runs_from_the_pulled_images(docker, pushed, tmp_path):
-    """What a container host does: pull the pushed images and run the stack from them."""
-    references = list(pushed)  # deploy/images.tsv order: app, proxy
+    """What a container host does: pull the pushed images and run the stack from them (with the
+    observability profile, so every listed image runs)."""
+    references = list(pushed)  # deploy/images.tsv order: app, proxy, proxy-metrics, prometheus
     for reference in references:
         run(docker, "pull", "--quiet", reference)
     variables = [variable for _, variable, _ in listed_images()]
@@ -151,7 +152,7 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, tmp_path):
     env = {
         **os.environ, **dict(zip(variables, references, strict=True)), "SKIP_BUILD": "1",
         "STACK_PROJECT": f"pulled{port}", "PROXY_PORT": str(port), "PROXY_BIND": "127.0.0.1",
-        "COOKIE_SECRET_FILE": str(secret),
+        "COOKIE_SECRET_FILE": str(secret), "OBSERVABILITY": "1", "PROMETHEUS_PORT": str(free_port()),
     }  # fmt: skip
     try:
         up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -159,11 +160,12 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, tmp_path):
         images = run(docker, "ps", "--filter", f"label=com.docker.compose.project=pulled{port}",
                      "--format", "{{.Image}}").stdout.split()  # fmt: skip
         assert sorted(images) == sorted(references)
-        with StreamlitSession(up.stdout.strip()) as session:
+        with StreamlitSession(up.stdout.split()[-1]) as session:  # the app's URL: the last line
             assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
             assert session.pick_date("2023-01-15").outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
     finally:
-        subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, capture_output=True, check=False)
+        down = ["scripts/stack.sh", "down", "--volumes"]
+        subprocess.run(down, cwd=ROOT, env=env, capture_output=True, check=False)
 
 
 def test_push_without_registry_says_so_and_pushes_nothing(app_image):

@@ -257,7 +257,7 @@ def test_nginx_config_checks(stack, proxy_image):
 
 
 def test_proxy_serves_friendly_page_when_no_app_answers(docker, proxy_image):
-    from local_server import free_port
+    from sales_load.local_server import free_port
 
     port = free_port()
     name = f"proxy-alone-{port}"

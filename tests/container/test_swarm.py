@@ -27,6 +27,7 @@ from sales_load.swarm_engine import SwarmEngine
 from streamlit_client import Interaction, SessionClosed, StreamlitClientError, StreamlitSession
 
 from .conftest import ROOT, STACK_REPLICAS
+from .test_observability import eventually, targets_up, value
 from .test_stack import log_line, probe_path, request
 from .test_stack import test_new_sessions_spread_and_each_session_stays_on_its_replica as check_spread
 
@@ -47,6 +48,7 @@ class Swarm:
     engine: SwarmEngine
     env: dict[str, str]
     node_before: tuple[str, bool]
+    prometheus_url: str = ""  # OBSERVABILITY=1 (deploy/swarm/observability.yaml)
 
     def containers(self, service: str) -> list[str]:
         """Names of the service's running containers."""
@@ -106,20 +108,26 @@ def swarm(swarm_engine: SwarmEngine, images: dict[str, str], tmp_path_factory) -
     secret = tmp_path_factory.mktemp("swarm-secret") / "cookie_secret"
     secret.write_text(os.urandom(32).hex())
     secret.chmod(0o600)  # copied into a Swarm secret: the host file needs no wider access
+    prometheus_port = free_port()
     env = swarm_engine.env({
         **images, "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port),
         "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+        "OBSERVABILITY": "1", "PROMETHEUS_PORT": str(prometheus_port),
     })  # fmt: skip
     before = node_state(swarm_engine)
     up = swarm_script(env, "up")
-    stack = Swarm(up.stdout.strip().rstrip("/"), env["SWARM_STACK"], swarm_engine, env, before)
+    urls = [url.rstrip("/") for url in up.stdout.split()]
+    stack = Swarm(urls[-1] if urls else "", env["SWARM_STACK"], swarm_engine, env, before)
     try:
         assert up.returncode == 0, f"scripts/swarm.sh up failed:\n{up.stderr[-4000:]}"
-        assert stack.url == f"http://127.0.0.1:{port}"
+        assert stack.url == f"http://127.0.0.1:{port}"  # the app's URL is the last line
+        assert urls[:-1] == [f"http://127.0.0.1:{prometheus_port}"]  # Prometheus' before it
+        stack.prometheus_url = urls[0]
         stack.wait_for("the proxy sees every replica", lambda: len(stack.proxy_upstreams()) == STACK_REPLICAS)
         yield stack
     finally:
         swarm_script(env, "down")
+        swarm_engine.run("volume", "rm", f"{env['SWARM_STACK']}_prometheus-data", check=False)
 
 
 def as_a_browser(session: StreamlitSession, action: Callable[[], Interaction]) -> Interaction:
@@ -226,6 +234,18 @@ def test_every_task_runs_hardened_with_the_shared_secret(swarm):
     assert spec["UpdateConfig"]["FailureAction"] == "rollback"
     ports = swarm.service("proxy")["Spec"]["EndpointSpec"]["Ports"]
     assert [(p["TargetPort"], p["PublishMode"]) for p in ports] == [(8080, "host")]
+
+
+def test_prometheus_finds_every_replica_and_the_proxys_exporters(swarm):
+    """The same Prometheus image and DNS discovery as the compose profile: with dnsrr every
+    replica's address is its own target, and the proxy's access log reaches mtail."""
+    replicas = STACK_REPLICAS
+    expected = {"app": replicas, "streamlit": replicas, "nginx": 1, "nginx-log": 1, "prometheus": 1}
+    eventually(lambda: targets_up(swarm) == expected, f"targets up {expected} (got {targets_up(swarm)})", 90)
+    with StreamlitSession(swarm.url, timeout=30) as session:
+        session.pick_date("2023-01-11")
+    requests = 'sum(nginx_access_requests_total{job="nginx-log", route="stream"})'
+    eventually(lambda: value(swarm, requests) > 0, "a WebSocket counted from the proxy's access log")
 
 
 def test_sessions_spread_over_the_replicas_and_stay_sticky(swarm):

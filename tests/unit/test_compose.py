@@ -26,10 +26,24 @@ def listed_images() -> dict[str, str]:
 
 def test_compose_spec_without_version_key():
     assert "version" not in COMPOSE
-    assert set(SERVICES) == {"app", "proxy"}
+    assert set(SERVICES) == {"app", "proxy", "proxy-metrics", "prometheus"}
 
 
-@pytest.mark.parametrize("service", ["app", "proxy"])
+def test_observability_is_an_opt_in_profile_with_prometheus_on_loopback():
+    """`make up OBSERVABILITY=1` (scripts/stack.sh) turns the profile on; without it only app and
+    proxy start. Prometheus' page has no authentication: the host's loopback by default."""
+    for service in ("proxy-metrics", "prometheus"):
+        assert SERVICES[service]["profiles"] == ["observability"]
+    for service in ("app", "proxy"):
+        assert "profiles" not in SERVICES[service]
+    assert SERVICES["prometheus"]["ports"] == ["${PROMETHEUS_BIND:-127.0.0.1}:${PROMETHEUS_PORT:-9090}:9090"]
+    assert "ports" not in SERVICES["proxy-metrics"]
+    assert (
+        SERVICES["proxy"]["environment"]["PROXY_LOG_EXPORTER"] == "${PROXY_LOG_EXPORTER-proxy-metrics:5140}"
+    )
+
+
+@pytest.mark.parametrize("service", ["app", "proxy", "proxy-metrics", "prometheus"])
 def test_every_service_is_hardened(service):
     spec = SERVICES[service]
     assert spec["read_only"] is True
@@ -52,7 +66,7 @@ def test_image_defaults_are_those_of_the_image_list():
 
 def test_only_the_proxy_is_published_and_waits_for_a_healthy_app():
     assert "ports" not in SERVICES["app"]
-    assert SERVICES["app"]["expose"] == ["8501"]
+    assert SERVICES["app"]["expose"] == ["8501", "9464"]  # Streamlit; the app's metrics
     assert SERVICES["proxy"]["ports"] == ["${PROXY_BIND:-0.0.0.0}:${PROXY_PORT:-8080}:8080"]
     assert SERVICES["proxy"]["depends_on"] == {"app": {"condition": "service_healthy"}}
 
@@ -113,3 +127,21 @@ def test_stack_script_refuses_bad_settings_before_starting_anything(env, message
     )
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_swarm_observability_file_matches_the_compose_profile():
+    """deploy/swarm/observability.yaml (merged into the stack by `OBSERVABILITY=1 make swarm-up`):
+    the same images and settings as the compose profile, dnsrr so DNS discovery sees each task
+    (no VIPs without IPVS), Prometheus' port in host mode, its data on a volume."""
+    swarm = yaml.safe_load((ROOT / "deploy/swarm/observability.yaml").read_text())["services"]
+    assert set(swarm) == {"proxy", "proxy-metrics", "prometheus"}
+    for service in ("proxy-metrics", "prometheus"):
+        assert swarm[service]["image"] == SERVICES[service]["image"]
+        assert swarm[service]["deploy"]["endpoint_mode"] == "dnsrr"
+        assert swarm[service]["read_only"] is True
+        assert swarm[service]["cap_drop"] == ["ALL"]
+    assert swarm["proxy"]["deploy"] == {"endpoint_mode": "dnsrr"}
+    assert swarm["proxy-metrics"]["environment"] == SERVICES["proxy-metrics"]["environment"]
+    (port,) = swarm["prometheus"]["ports"]
+    assert (port["target"], port["published"], port["mode"]) == (9090, "${PROMETHEUS_PORT:-9090}", "host")
+    assert "prometheus-data:/prometheus" in swarm["prometheus"]["volumes"]

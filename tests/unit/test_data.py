@@ -96,6 +96,10 @@ def test_table_cache_choice_is_read_case_insensitively():
     assert load_settings({"SALES_TABLE_CACHE": " Copy "}).table_cache == "copy"
 
 
+def test_metrics_port_defaults_to_9464_and_0_turns_the_metrics_off():
+    assert (Settings().metrics_port, load_settings({"SALES_METRICS_PORT": "0"}).metrics_port) == (9464, 0)
+
+
 def test_drain_seconds_zero_turns_the_drain_off():
     assert load_settings({"SALES_DRAIN_SECONDS": "0"}).drain_seconds == 0
     assert Settings().drain_seconds == 10
@@ -130,6 +134,8 @@ def test_fragment_month_rerun_and_warmup_settings():
         ({"SALES_SHARED_CACHE": "lots"}, "not a whole number"),
         ({"SALES_SHARED_CACHE": "-1"}, "outside"),
         ({"SALES_TCP_NODELAY": "yes"}, "not one of on, off"),
+        ({"SALES_METRICS_PORT": "http"}, "not a whole number"),
+        ({"SALES_METRICS_PORT": "65536"}, "outside"),
         ({"SALES_DRAIN_SECONDS": "soon"}, "not a number"),
         ({"SALES_DRAIN_SECONDS": "-1"}, "outside"),
         ({"SALES_DRAIN_SECONDS": "3601"}, "outside"),

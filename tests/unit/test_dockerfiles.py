@@ -17,9 +17,18 @@ DOCKERFILES = sorted(
 )
 
 
+IMAGE_DOCKERFILES = [
+    line.split("\t")[3]
+    for line in (ROOT / "deploy/images.tsv").read_text().splitlines()
+    if line and line[0] != "#"
+]
+USERS = {"Dockerfile": 10001, "deploy/proxy/Dockerfile": 10002, "deploy/proxy-metrics/Dockerfile": 10003,
+         "deploy/prometheus/Dockerfile": 10004}  # fmt: skip
+
+
 def test_the_images_dockerfiles_are_found():
-    assert Path("Dockerfile") in DOCKERFILES
-    assert Path("deploy/proxy/Dockerfile") in DOCKERFILES
+    assert set(IMAGE_DOCKERFILES) == set(USERS)
+    assert {Path(path) for path in IMAGE_DOCKERFILES} <= set(DOCKERFILES)
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=str)
@@ -36,12 +45,12 @@ def test_hadolint_would_catch_a_bad_dockerfile(tmp_path):
     assert "DL3006" in result.stdout
 
 
-@pytest.mark.parametrize("dockerfile", ["Dockerfile", "deploy/proxy/Dockerfile"])
+@pytest.mark.parametrize("dockerfile", IMAGE_DOCKERFILES)
 def test_images_use_one_base_argument_and_a_fixed_non_root_user(dockerfile):
     text = (ROOT / dockerfile).read_text()
     assert "ARG BASE_IMAGE=debian:bookworm-slim" in text
     assert "FROM ${BASE_IMAGE}" in text
     user = [line for line in text.splitlines() if line.startswith("USER ")]
     assert user
-    assert user[-1] in ("USER 10001:10001", "USER 10002:10002")
+    assert user[-1] == f"USER {USERS[dockerfile]}:{USERS[dockerfile]}"  # each image its own user
     assert "# syntax=" not in text  # it would pull a frontend image; none can be pulled here

@@ -10,7 +10,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PIP_AUDIT = ROOT / ".venv-checkov/bin/pip-audit"  # beside checkov: see requirements/checkov.in
 CHECKOV = ROOT / ".venv-checkov/bin/checkov"
-DOCKERFILES = ("Dockerfile", "deploy/proxy/Dockerfile")
+# Every image of deploy/images.tsv.
+DOCKERFILES = tuple(
+    line.split("\t")[3]
+    for line in (ROOT / "deploy/images.tsv").read_text().splitlines()
+    if line and line[0] != "#"
+)
 # Each accepted checkov finding, with its reason as a `# checkov:skip=` comment in the Dockerfile.
 ACCEPTED_CHECKS = {"CKV_DOCKER_7"}  # base image tag comes from the BASE_IMAGE build arg
 

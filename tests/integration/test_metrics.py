@@ -1,0 +1,157 @@
+"""The app's own metrics (app/sales_dashboard/metrics.py), read from the real server's metrics
+port while the protocol client drives it: every run is counted once, by the kind that ran and
+how it ended, and nothing else moves."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+from sales_load.local_server import APP, REPO, SERVE, Server, running_server
+from sales_load.picks import counted_mix
+from streamlit_client import PageMode, ServerError, StreamlitSession
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(server: Server) -> Samples:
+    assert server.metrics_url, "the test server runs without metrics"
+    with urllib.request.urlopen(server.metrics_url, timeout=5) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def increments(before: Samples, after: Samples, name: str) -> Counter[tuple[str, ...]]:
+    """Label values -> how much ``name`` grew (only the series that grew)."""
+    grown = Counter()
+    for (sample, labels), value in after.items():
+        if sample == name and value != before.get((sample, labels), 0.0):
+            grown[tuple(value for _, value in labels)] = value - before.get((sample, labels), 0.0)
+    return grown
+
+
+# The page's modes (SALES_FRAGMENT, SALES_MONTH_RERUN; tests/integration/test_page_modes.py), each
+# on a server of its own without the cache warm-up (its lookups would move the cache counters).
+MODES = {
+    "fragment": {"SALES_WARMUP": "off"},
+    "views": {"SALES_MONTH_RERUN": "views", "SALES_WARMUP": "off"},
+    "plain": {"SALES_FRAGMENT": "off", "SALES_WARMUP": "off"},
+}
+PICKS, FULL_RERUNS, MONTH_CHANGES = 7, 4, 3
+# What N same-month picks, M full reruns and K month changes are, in runs, in each mode:
+#   fragment  a pick: a fragment run; a month change: a fragment run ended by st.rerun(), then
+#             the whole script
+#   views     a month change: the fragment run gives way (st.rerun(scope=...)) to one run of the
+#             two views' fragments, no full run
+#   plain     no fragment: every pick and month change is one whole-script run
+EXPECTED = {
+    "fragment": {("fragment", "finished"): PICKS, ("full", "finished"): FULL_RERUNS + MONTH_CHANGES,
+                 ("fragment", "rerun"): MONTH_CHANGES},
+    "views": {("fragment", "finished"): PICKS + MONTH_CHANGES, ("full", "finished"): FULL_RERUNS,
+              ("fragment", "rerun"): MONTH_CHANGES},
+    "plain": {("full", "finished"): PICKS + FULL_RERUNS + MONTH_CHANGES},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=list(MODES))
+def mode_server(request) -> Iterator[tuple[str, Server]]:
+    with running_server(env=MODES[request.param]) as started:
+        yield request.param, started
+
+
+def test_runs_are_counted_exactly_by_kind_and_outcome_in_every_mode(mode_server) -> None:
+    """N picks, M full reruns and K month changes through the protocol client: the counters grow
+    by exactly the runs of EXPECTED, and nothing else moves."""
+    mode, server = mode_server
+    with StreamlitSession(server.base_url, timeout=20, mode=PageMode.from_env(MODES[mode])) as session:
+        before = scrape(server)
+        counted_mix(session, PICKS, FULL_RERUNS, MONTH_CHANGES)
+        after = scrape(server)
+    assert increments(before, after, "streamlit_script_runs_total") == EXPECTED[mode]
+    runs_by_kind: Counter[tuple[str, ...]] = Counter()
+    for (kind, _outcome), count in EXPECTED[mode].items():
+        runs_by_kind[kind,] += count
+    durations = increments(before, after, "streamlit_script_run_duration_seconds_count")
+    assert durations == runs_by_kind
+    cpu = increments(before, after, "streamlit_script_run_cpu_seconds_total")
+    wall = increments(before, after, "streamlit_script_run_duration_seconds_sum")
+    assert set(cpu) == set(runs_by_kind)
+    for kind in runs_by_kind:
+        # A run's own thread cannot use more CPU than the run's wall time (it is one thread).
+        assert 0 < cpu[kind] <= wall[kind] * 1.05
+    if mode == "fragment":  # a full run builds both views; a same-month fragment run the daily one
+        assert cpu["fragment",] / durations["fragment",] < cpu["full",] / durations["full",]
+
+
+def test_a_user_error_is_an_error_run_of_the_kind_that_ran(server: Server) -> None:
+    """A wrong value type for the date breaks the session's runs (tests/integration/
+    test_bad_input.py): the fragment run and the full run after it both count as errors."""
+    with StreamlitSession(server.base_url, timeout=20) as session:
+        before = scrape(server)
+        session.set_widget_state(WidgetState(id=session.widget_id("selected_date"), int_value=5))
+        with pytest.raises(ServerError):
+            session.rerun(session.fragment_of("selected_date"))
+        with pytest.raises(ServerError):
+            session.pick_date("2023-01-08", fragment=False)
+        after = scrape(server)
+    runs = increments(before, after, "streamlit_script_runs_total")
+    assert runs == {("fragment", "error"): 1, ("full", "error"): 1}
+
+
+def test_shared_cache_hits_and_misses_are_counted() -> None:
+    """On a server without the warm-up: the first view of a day builds its two charts and two
+    tables (misses); the same day again finds all four (hits)."""
+    with running_server(env=MODES["fragment"]) as server, StreamlitSession(server.base_url) as session:
+        session.pick_date("2023-12-30")
+        before = scrape(server)
+        session.pick_date("2023-12-29")
+        session.pick_date("2023-12-30")
+        after = scrape(server)
+    hits = increments(before, after, "sales_dashboard_shared_cache_hits_total")
+    misses = increments(before, after, "sales_dashboard_shared_cache_misses_total")
+    for builder in ("money_table", "ranked_bar_chart"):  # two tables and two charts a pick
+        assert (misses[builder,], hits[builder,]) == (2, 2)  # 2023-12-29 built, 2023-12-30 found
+
+
+def test_process_metrics_and_no_limit_outside_a_container(server: Server) -> None:
+    samples = scrape(server)
+    names = {name for name, _ in samples}
+    assert {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds"} <= names
+    assert samples["process_resident_memory_bytes", ()] > 50e6  # the Streamlit process itself
+
+
+def test_a_metrics_port_in_use_stops_the_start_with_exit_64_and_names_it() -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 - where the metrics server binds
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, str(SERVE), "run", str(APP), "--server.port", "1"],
+            cwd=REPO,
+            env={"PATH": "/usr/bin:/bin", "SALES_METRICS_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 64
+    assert f"SALES_METRICS_PORT={port} cannot be served" in result.stderr
+
+
+def test_metrics_off_serves_nothing_and_the_app_works() -> None:
+    with running_server(env={"SALES_METRICS_PORT": "0"}) as server:
+        assert server.metrics_url is None
+        with StreamlitSession(server.base_url, timeout=20) as session:
+            assert session.pick_date("2023-01-09").has_text("Best sellers, January 9, 2023")
