@@ -10,7 +10,7 @@ PORT ?= 8501
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run up down swarm-up swarm-down swarm-engine-up swarm-engine-down test test-unit test-integration test-load \
-	test-container test-browser lint ci-local bench bench-containers bench-replicas loadtest loadtest-gate soak \
+	test-container test-browser lint ci-local bench bench-containers bench-replicas bench-rolling loadtest loadtest-gate soak \
 	images push lock clean
 
 help: ## list the targets
@@ -90,6 +90,9 @@ bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints 
 
 bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 replicas (prints figures)
 	$(PY) scripts/bench_replicas.py
+
+bench-rolling: venv ## a rolling update of the Swarm stack under RealisticMix users: failures, moves, p95 (BENCH_ARGS=...)
+	$(PY) scripts/bench_rolling_update.py $(BENCH_ARGS)
 
 loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
 	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)

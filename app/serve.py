@@ -24,6 +24,8 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
 6. The app's Prometheus metrics (``sales_dashboard/metrics.py``): script runs by kind and
    outcome, their duration and CPU, the shared caches, on ``SALES_METRICS_PORT`` (a port of
    their own, never routed by the proxy). A port that cannot be bound stops the start (exit 64).
+7. A page that comes back on a replica that never held its session gets a whole-page run for its
+   first fragment pick there, which Streamlit would drop (``sales_dashboard/failover.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sales_dashboard import drain, metrics
+from sales_dashboard import drain, failover, metrics
 from sales_dashboard.oidc_config import install_auth_secrets
 from sales_dashboard.settings import Settings, SettingsError, load_settings
 
@@ -133,6 +135,7 @@ def main() -> int:
         return EXIT_BAD_SETTINGS
     if settings.drain_seconds > 0:
         drain.install(settings.drain_seconds)
+    failover.install()
     start_warmup(settings)
     from streamlit.web.cli import main as streamlit_main
 

@@ -211,12 +211,16 @@ class StreamlitSession:
         self.close()
         self.connect(resume=True)
 
-    def resume(self, timeout: float | None = None) -> Interaction:
-        """Come back after the socket dropped, as Streamlit's frontend does: ``reconnect()``, then
-        rerun the whole page with the widget states and URL the page holds (kind "reconnect").
-        On a replica that never held the session, that run is what rebuilds the page there."""
+    def resume(self, *, in_flight: bool = False, timeout: float | None = None) -> Interaction | None:
+        """Come back after the socket dropped, as Streamlit 1.67's frontend does: ``reconnect()``,
+        then rerun the whole page with the widget states and URL the page holds (kind
+        "reconnect") if a run was asked for or going when the socket dropped (``in_flight``), the
+        page never ran, or its last run was a fragment run; otherwise ask for nothing (None): the
+        page stays as it is, and its next pick goes to whatever session the socket reached."""
         self.reconnect()
-        return self.rerun(kind="reconnect", timeout=timeout)
+        if in_flight or self.initial is None or self._run_fragments:
+            return self.rerun(kind="reconnect", timeout=timeout)
+        return None
 
     def url_param(self, name: str) -> list[str]:
         """The values of parameter ``name`` in the page's URL (empty if it has none)."""

@@ -82,9 +82,15 @@ def test_a_rolling_update_keeps_the_open_page_on_its_day(
     assert page.url.endswith("/?date=2023-09-14")
     assert swarm_page.headings(Dashboard.DAILY)[0] == "Best sellers, September 14, 2023"
     assert swarm_page.headings(Dashboard.MONTHLY)[0] == "Daily sales for all products, September 2023"
-    same_month = swarm_page.pick(date(2023, 9, 28))  # on a new replica, a fragment run as before
-    assert same_month.outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
+    # Its last run before the update was the whole page, so on reconnecting the page asked for no
+    # run: its first pick reaches a session that never ran and is answered with the whole page
+    # (app/sales_dashboard/failover.py; stock Streamlit drops it and the page hangs).
+    first = swarm_page.pick(date(2023, 9, 28))
+    assert first.outcomes[-1] in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
     assert swarm_page.headings(Dashboard.DAILY)[0] == "Best sellers, September 28, 2023"
+    same_month = swarm_page.pick(date(2023, 9, 5))  # from then on, fragment runs as before
+    assert same_month.outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
+    assert swarm_page.headings(Dashboard.DAILY)[0] == "Best sellers, September 5, 2023"
     assert swarm_page.watch.csp_violations == []
     assert swarm_page.watch.page_errors == []
     print(f"{len(before)} replicas replaced; the page opened {wire.opened - sockets} new socket(s)")
