@@ -14,6 +14,14 @@ from dashboard import DESKTOP, NARROW, SCREENSHOTS, Dashboard
 Open = Callable[..., Dashboard]
 
 
+def loaded_anew(dashboard: Dashboard, navigate: Callable[[], object]) -> None:
+    """``navigate`` (a reload, Forward) and wait until the page's first run there has ended."""
+    mark = dashboard.wire.mark()
+    navigate()
+    dashboard.wire.wait_run_end(mark, timeout=60)
+    dashboard.settle()
+
+
 def test_a_shared_link_opens_its_day_and_its_month(open_dashboard: Open) -> None:
     dashboard = open_dashboard(query="date=2023-03-09")
     assert dashboard.page.url.endswith("/?date=2023-03-09")
@@ -62,24 +70,18 @@ def test_a_pick_rewrites_the_url_in_place_and_a_same_month_pick_stays_a_fragment
 
 def test_reload_keeps_the_day_back_leaves_and_forward_returns(open_dashboard: Open) -> None:
     dashboard = open_dashboard()
-    page, wire = dashboard.page, dashboard.wire
+    page = dashboard.page
     dashboard.pick(date(2023, 6, 5))
     dashboard.pick(date(2023, 6, 21))
 
-    mark = wire.mark()
-    page.reload()
-    wire.wait_run_end(mark, timeout=60)
-    dashboard.settle()
+    loaded_anew(dashboard, page.reload)
     assert page.url.endswith("/?date=2023-06-21")
     assert dashboard.headings(Dashboard.DAILY)[0] == "Best sellers, June 21, 2023"
     assert dashboard.headings(Dashboard.MONTHLY)[0] == "Daily sales for all products, June 2023"
 
     page.go_back()  # the picks made no history entries: Back leaves the dashboard
     assert page.url == "about:blank"
-    mark = wire.mark()
-    page.go_forward()
-    wire.wait_run_end(mark, timeout=60)
-    dashboard.settle()
+    loaded_anew(dashboard, page.go_forward)
     assert page.url.endswith("/?date=2023-06-21")
     assert dashboard.headings(Dashboard.DAILY)[0] == "Best sellers, June 21, 2023"
     assert dashboard.watch.csp_violations == []
