@@ -10,7 +10,7 @@ PORT ?= 8501
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run up down swarm-up swarm-down swarm-engine-up swarm-engine-down test test-unit test-integration test-load \
-	test-container test-browser lint ci-local bench bench-containers bench-replicas bench-rolling loadtest loadtest-gate soak \
+	test-container test-browser lint ci-local bench bench-containers bench-replicas bench-rolling bench-signin loadtest loadtest-gate capacity soak \
 	images push lock clean
 
 help: ## list the targets
@@ -88,6 +88,10 @@ bench-metrics: venv ## what the app's own metrics cost per script run (hook, scr
 bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
 	$(PY) scripts/bench_containers.py
 
+bench-signin: venv ## what sign-in costs: a scripted sign-in, interactions signed in vs open (prints figures)
+	scripts/ensure-node.sh
+	$(PY) scripts/bench_signin.py
+
 bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 replicas (prints figures)
 	$(PY) scripts/bench_replicas.py
 
@@ -96,6 +100,9 @@ bench-rolling: venv ## a rolling update of the Swarm stack under RealisticMix us
 
 loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
 	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
+
+capacity: venv ## concurrent users the stack serves at p95 <= 250 ms, fragments on/off (CAPACITY_ARGS=--quick)
+	$(PY) scripts/capacity.py $(CAPACITY_ARGS)
 
 soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
 	$(PY) scripts/soak.py $(SOAK_ARGS)

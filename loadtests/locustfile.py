@@ -14,12 +14,15 @@ Headless, one scenario by class name (or ``--tags fragment|full|month|mix``):
 
 from __future__ import annotations
 
+import argparse
 import csv
+import os
 import time
-from collections import defaultdict
 from pathlib import Path
 
+import gevent
 from locust import events
+from locust.runners import WorkerRunner
 
 # Locust puts this file's directory on sys.path, so the package beside it imports as it does in
 # the tests and scripts (pyproject's pythonpath, the venv's .pth).
@@ -46,24 +49,48 @@ def _options(parser) -> None:
     )
     parser.add_argument(
         "--message-cache",
-        action="store_true",
-        default=False,
-        help="keep the browser's ForwardMsg cache (unchanged elements then arrive as references)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the browser's ForwardMsg cache, as every browser does (default; unchanged elements "
+        "then arrive as references); --no-message-cache: every rerun's full output",
     )
     parser.add_argument(
         "--times-csv",
         default="",
-        help="write every successful interaction's exact time (name,ms) here at the end: Locust's own "
-        "percentiles round times over 1 s to two significant digits",
+        help="write every interaction's exact time here at the end (name, ms, end as epoch seconds, "
+        "failed 0/1): Locust's own percentiles round times over 1 s to two significant digits",
     )
     parser.add_argument(
-        "--events-csv",
+        "--page-mode",
+        choices=("fragment", "views", "plain"),
+        default="fragment",
+        help="how the page under test was started: fragment (the tutorial, the default), views "
+        "(SALES_MONTH_RERUN=views) or plain (SALES_FRAGMENT=off: every pick reruns the script)",
+    )
+    parser.add_argument(
+        "--forwarded-for",
+        action="store_true",
+        default=False,
+        help="each user sends an X-Forwarded-For address of its own (10.x.y.z), as a load balancer "
+        "would name it: against a proxy in load-balancer mode each user meets the per-client limits alone",
+    )
+    parser.add_argument(
+        "--sign-in",
         default="",
-        help="write every interaction (at,name,ms,failed,resumed; `at`: its end, Unix time) here at the "
-        "end, failures and reconnects included: what happened when, e.g. during a rolling update",
+        metavar="EMAIL",
+        help="sign each user in once as this test user of the development OpenID provider "
+        "(deploy/oidc-dev/users.json; the app runs with SALES_AUTH=oidc)",
     )
     parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
     parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")
+
+
+@events.init.add_listener
+def _clock_from_now(**_kwargs) -> None:
+    """gevent's loop keeps the time of its last turn, and none has run since Locust patched it
+    before importing this file: on a busy machine seconds ago. ``--run-time`` is timed from that
+    clock, so a 10 s run ended after 4 s here. Refresh it before the run is timed."""
+    gevent.get_hub().loop.update_now()
 
 
 @events.init.add_listener
@@ -83,44 +110,25 @@ def _drop_users_without_tasks(environment, **_kwargs) -> None:
         environment.user_classes[:] = keep
 
 
-_times: defaultdict[str, list[float]] = defaultdict(list)
+# (name, ms, end as epoch seconds, failed, resumed: a pick answered by the page's rerun after a reconnect)
+_times: list[tuple[str, float, float, int, int]] = []
 
 
-def _keep_time(name: str, response_time: float, exception: BaseException | None = None, **_kwargs) -> None:
-    if exception is None:
-        _times[name].append(response_time)
+def _keep_time(name: str, response_time: float, exception: BaseException | None = None, **kwargs) -> None:
+    resumed = int(bool((kwargs.get("context") or {}).get("resumed")))
+    _times.append((name, response_time, time.time(), int(exception is not None), resumed))
 
 
 def _write_times(environment, **_kwargs) -> None:
-    with Path(environment.parsed_options.times_csv).open("w", newline="") as handle:
+    """Every interaction of this process; a ``--processes`` worker writes ``<file>.<pid>`` (its
+    master, which runs no users, writes the file itself, empty)."""
+    path = environment.parsed_options.times_csv
+    if isinstance(environment.runner, WorkerRunner):
+        path = f"{path}.{os.getpid()}"
+    with Path(path).open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["name", "ms"])
-        for name, times in _times.items():
-            writer.writerows((name, f"{ms:.3f}") for ms in times)
-
-
-_events: list[tuple[str, str, str, int, int]] = []
-
-
-def _keep_event(name: str, response_time: float, exception=None, context=None, **_kwargs) -> None:
-    resumed = bool((context or {}).get("resumed"))
-    _events.append(
-        (f"{time.time():.3f}", name, f"{response_time:.3f}", int(exception is not None), int(resumed))
-    )
-
-
-def _write_events(environment, **_kwargs) -> None:
-    with Path(environment.parsed_options.events_csv).open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["at", "name", "ms", "failed", "resumed"])
-        writer.writerows(_events)
-
-
-@events.init.add_listener
-def _events_only_when_asked(environment, **_kwargs) -> None:
-    if environment.parsed_options and environment.parsed_options.events_csv:
-        environment.events.request.add_listener(_keep_event)
-        environment.events.quitting.add_listener(_write_events)
+        writer.writerow(["name", "ms", "end", "failed", "resumed"])
+        writer.writerows((name, f"{ms:.3f}", f"{end:.3f}", *flags) for name, ms, end, *flags in _times)
 
 
 @events.init.add_listener

@@ -13,6 +13,12 @@
 #                  `up` prints Prometheus' URL (PROMETHEUS_PORT, default 9090, on 127.0.0.1)
 #                  before the app's. `down` removes them either way; `down --volumes` also
 #                  Prometheus' data.
+#   SALES_AUTH=oidc  sign-in (deploy/compose.oidc.yaml) with the provider's settings in OIDC_FILE;
+#                  without OIDC_FILE the development OpenID provider starts beside the stack
+#                  (deploy/compose.oidc-dev.yaml, on OIDC_DEV_PORT, default 9400) and its URL and
+#                  test users are printed before the app's URL
+#   STACK_PRODUCTION=1  also deploy/compose.production.yaml: sign-in required (SALES_AUTH=oidc
+#                  unless set, with OIDC_FILE; `none` is refused, `none-public` logged at every start)
 # and those deploy/compose.yaml reads (PROXY_PORT, PROXY_BIND, APP_IMAGE, PROXY_IMAGE, SALES_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,10 +53,83 @@ compose+=(--project-name "$project" --file deploy/compose.yaml)
 # The observability profile's services: started with OBSERVABILITY=1, always stopped by `down`.
 profile=()
 [ "$observability" = 1 ] && profile=(--profile observability)
+# `down`, `ps` and `logs` read compose.yaml alone (down's --remove-orphans takes the others' containers).
+base_compose=("${compose[@]}")
+auth=${SALES_AUTH:-}
+[ "${STACK_PRODUCTION:-0}" = 1 ] && auth=${auth:-oidc}
+dev_provider=0
+if [ "$auth" = oidc ]; then
+  compose+=(--file deploy/compose.oidc.yaml)
+  if [ -z "${OIDC_FILE:-}" ] && [ "${STACK_PRODUCTION:-0}" = 1 ] && [ "${1:-}" = up ]; then
+    echo "stack: STACK_PRODUCTION=1 needs OIDC_FILE, your provider's settings (the development provider is never part of production)" >&2
+    exit 2
+  fi
+  if [ -z "${OIDC_FILE:-}" ]; then
+    dev_provider=1
+    compose+=(--file deploy/compose.oidc-dev.yaml)
+  fi
+fi
+[ "${STACK_PRODUCTION:-0}" = 1 ] && compose+=(--file deploy/compose.production.yaml)
 
 cookie_secret() {
   COOKIE_SECRET_FILE=$(scripts/cookie-secret.sh)
   export COOKIE_SECRET_FILE
+}
+
+# The URL browsers use for the dashboard (a sign-in redirect URI is built on it).
+public_url() {
+  local host=${PROXY_BIND:-0.0.0.0}
+  [ "$host" = 0.0.0.0 ] && host=localhost
+  echo "http://$host:${PROXY_PORT:-8080}"
+}
+
+# The development provider's files (kept per project, made once): the dashboard's client secret,
+# and the app's provider settings (OIDC_FILE) pointing at the provider and back at the proxy.
+dev_provider_files() {
+  local dir=${OIDC_DEV_DIR:-$PWD/deploy/secrets/oidc-dev-$project}
+  OIDC_DEV_PORT=${OIDC_DEV_PORT:-9400}
+  OIDC_DEV_REDIRECT_URIS="$(public_url)/oauth2callback"
+  mkdir -p "$dir"
+  chmod 700 "$dir"
+  [ -s "$dir/client_secret" ] || python3 -c 'import secrets; print(secrets.token_hex(32))' >"$dir/client_secret"
+  cat >"$dir/oidc.toml" <<TOML
+# The development OpenID provider of stack $project (scripts/stack.sh); not for production.
+server_metadata_url = "http://sales-oidc.localhost:$OIDC_DEV_PORT/.well-known/openid-configuration"
+client_id = "sales-dashboard"
+client_secret = "$(cat "$dir/client_secret")"
+redirect_uri = "$OIDC_DEV_REDIRECT_URIS"
+TOML
+  # Readable by the containers' users (bind mounts keep host permissions); the directory is private.
+  chmod 644 "$dir/client_secret" "$dir/oidc.toml"
+  OIDC_FILE=$dir/oidc.toml OIDC_DEV_CLIENT_SECRET_FILE=$dir/client_secret
+  export OIDC_FILE OIDC_DEV_CLIENT_SECRET_FILE OIDC_DEV_PORT OIDC_DEV_REDIRECT_URIS
+  # The test users marked "allowed", unless an allow-list is set.
+  if [ -z "${SALES_ALLOWED_EMAILS:-}${SALES_ALLOWED_DOMAINS:-}" ]; then
+    SALES_ALLOWED_EMAILS=$(python3 -c 'import json, sys; print(",".join(u["email"] for u in json.load(sys.stdin) if u["allowed"]))' <deploy/oidc-dev/users.json)
+    export SALES_ALLOWED_EMAILS
+  fi
+}
+
+# On stdout, before the app's URL: where the development provider is and who can sign in.
+dev_provider_notice() {
+  echo "oidc-dev: development OpenID provider (never for production): http://sales-oidc.localhost:$OIDC_DEV_PORT/"
+  python3 -c '
+import json, os, sys
+allowed = set(os.environ.get("SALES_ALLOWED_EMAILS", "").lower().split(","))
+for user in json.load(sys.stdin):
+    if user["email"] not in allowed:
+        outcome = "not on the allow-list: refused"
+    elif not user["email_verified"]:
+        outcome = "on the allow-list, but the provider has not verified the e-mail: refused"
+    else:
+        outcome = "on the allow-list: signed in"
+    print("oidc-dev: test user {} password {} ({})".format(user["email"], user["password"], outcome))
+' <deploy/oidc-dev/users.json
+}
+
+auth_files() {
+  [ "$dev_provider" = 1 ] && dev_provider_files
+  return 0
 }
 
 wait_healthy() {
@@ -75,8 +154,15 @@ case ${1:-} in
   up)
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
     cookie_secret
+    auth_files
     "${compose[@]}" "${profile[@]}" up --detach --no-build --scale "app=$replicas" >&2
     wait_healthy
+    case $auth in
+      oidc) echo "stack: sign-in is on (SALES_AUTH=oidc)" >&2 ;;
+      none-public) echo "stack: WARNING: sign-in is off (SALES_AUTH=none-public): every figure is public" >&2 ;;
+      *) echo "stack: sign-in is off: open to anyone who reaches the proxy (SALES_AUTH=oidc turns it on)" >&2 ;;
+    esac
+    [ "$dev_provider" = 1 ] && dev_provider_notice
     if [ "$observability" = 1 ]; then
       address=$("${compose[@]}" "${profile[@]}" port prometheus 9090)
       host=${address%:*} port=${address##*:}
@@ -93,15 +179,16 @@ case ${1:-} in
   down)
     shift
     export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
-    "${compose[@]}" --profile observability down --remove-orphans --timeout 20 "$@" >&2
+    "${base_compose[@]}" --profile observability down --remove-orphans --timeout 20 "$@" >&2
     ;;
   ps | logs)
     export COOKIE_SECRET_FILE=${COOKIE_SECRET_FILE:-/dev/null}
-    "${compose[@]}" "${profile[@]}" "$@"
+    "${base_compose[@]}" "${profile[@]}" "$@"
     ;;
   compose)
     shift
     cookie_secret
+    auth_files
     "${compose[@]}" "${profile[@]}" "$@"
     ;;
   *)

@@ -31,7 +31,9 @@ exec_root=/run/$name
 data_root=/var/lib/$name
 log=/tmp/$name-dockerd.log
 bridge=$name-br  # its default bridge (the host engine's is docker0)
-# The swarm's own ports, away from a swarm the host's engine may be in (2377, 4789).
+# The swarm's own address and ports, away from a swarm the host's engine may be in (127.0.0.1,
+# 2377, 4789): its gossip port (7946) cannot be moved, so it listens on another loopback address.
+address=${SWARM_ENGINE_ADDR:-127.0.0.2}
 listen_port=${SWARM_ENGINE_PORT:-2387}
 data_path_port=${SWARM_ENGINE_DATA_PORT:-4799}
 as_root=scripts/as-root.sh
@@ -69,7 +71,7 @@ init_swarm() {
     --opt com.docker.network.bridge.enable_icc=false \
     --opt com.docker.network.bridge.enable_ip_masquerade=false \
     docker_gwbridge >/dev/null
-  engine swarm init --advertise-addr "127.0.0.1:$listen_port" --listen-addr "127.0.0.1:$listen_port" \
+  engine swarm init --advertise-addr "$address:$listen_port" --listen-addr "$address:$listen_port" \
     --data-path-port "$data_path_port" --default-addr-pool "${SWARM_ENGINE_OVERLAY_POOL:-10.214.0.0/16}" \
     >/dev/null
 }

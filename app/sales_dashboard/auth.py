@@ -69,6 +69,14 @@ def judge(user: Mapping[str, Any], settings: Settings, now: float) -> Verdict:
     return Verdict("refused", email, f"{email} is not among the people allowed to see these figures.")
 
 
+def _plain(text: str, email: str) -> str:
+    """``text`` for Streamlit's Markdown with ``email`` as code: shown as typed, not made a mailto:
+    link (Markdown's autolinks ignore a backslash before "@")."""
+    if not email or "`" in email:
+        return text
+    return text.replace(email, f"`{email}`")
+
+
 def _sign_in_page() -> None:
     st.title(PAGE_TITLE)
     st.write("The sales figures are for signed-in people only.")
@@ -84,7 +92,7 @@ def _expired_page(verdict: Verdict) -> None:
 def _refusal_page(verdict: Verdict) -> None:
     st.title(PAGE_TITLE)
     st.error(
-        f"{verdict.reason} Ask the dashboard's owner to add you, "
+        f"{_plain(verdict.reason, verdict.email)} Ask the dashboard's owner to add you, "
         "or sign out and sign in with another account."
     )
     st.button("Sign out", type="primary", on_click=st.logout)
@@ -92,7 +100,7 @@ def _refusal_page(verdict: Verdict) -> None:
 
 def _account_bar(email: str) -> None:
     with st.container(horizontal=True, horizontal_alignment="right", vertical_alignment="center"):
-        st.caption(f"Signed in as {email}")
+        st.caption(_plain(f"Signed in as {email}", email))
         st.button("Sign out", on_click=st.logout)
 
 

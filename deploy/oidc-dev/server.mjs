@@ -160,6 +160,11 @@ provider.use(async (ctx, next) => {
 const server = provider.listen(port, () => {
   console.log(`oidc-dev: issuer ${provider.issuer} listening on port ${port}; client ${redirectUris.join(' ')}`);
 });
-const stop = () => server.close(() => process.exit(0));
+// Stop at once: close() alone would wait for browsers' idle keep-alive connections.
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 2000).unref();
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

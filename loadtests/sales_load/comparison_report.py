@@ -38,7 +38,8 @@ def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) ->
         "",
         f"Target `{args.target}`; {args.users} users per scenario, spawn rate {args.spawn_rate:g}/s, "
         f"{args.duration} s per run, first {args.warmup:g} s after the first interaction not counted; "
-        f"browser message cache {'on' if args.message_cache else 'off'}; "
+        f"browser message cache {args.message_cache} (on = browser-like, the figures the thresholds judge); "
+        f"sign-in {f'on (each user signed in once as {args.sign_in})' if args.sign_in else 'off'}; "
         f"server options {' '.join(args.server_option) or '(config.toml)'}.",
         "",
         "| model | scenario | interactions | failed | median ms | p95 ms | req/s | server CPU ms/interaction "
@@ -48,13 +49,13 @@ def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) ->
     for c in comparisons:
         for r in (c.fragment, c.full):
             lines.append(
-                f"| {c.model.name} | {r.scenario} | {r.requests} | {r.failures_all} | {fmt(r.median_ms, 0)} "
+                f"| {c.label} | {r.scenario} | {r.requests} | {r.failures_all} | {fmt(r.median_ms, 0)} "
                 f"| {fmt(r.percentiles_ms['95%'], 0)} | {fmt(r.rps)} | {fmt(r.cpu_ms_per_interaction)} "
                 f"| {fmt(r.bytes_per_interaction, 0)} | {fmt(r.rss_max_mb, 0)} | {r.sessions_max or 'n/a'} |"
             )
-    seen = [(c.model.name, r.scenario, r.prometheus) for c in comparisons for r in (c.fragment, c.full)
+    seen = [(c.label, r.scenario, r.prometheus) for c in comparisons for r in (c.fragment, c.full)
             if r.prometheus]  # fmt: skip
-    seen += [(c.model.name, "mixed", c.mixed) for c in comparisons if c.mixed]
+    seen += [(c.label, "mixed", c.mixed) for c in comparisons if c.mixed]
     if seen:  # the stack's Prometheus (OBSERVABILITY=1) beside the load test's own figures
         lines += [
             "",
@@ -63,24 +64,50 @@ def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) ->
             "|---|---|---|---|---|---|---|",
         ]
         for name, scenario, p in seen:
-            threads = ", ".join(f"{kind} {ms:.2f}" for kind, ms in sorted(p["thread_cpu_ms_per_run"].items()))
+            alone = p.get("against_alone", {})
+            threads = ", ".join(
+                f"{kind} {ms:.2f}" + (f" ({alone[kind]:.2f}x alone)" if kind in alone else "")
+                for kind, ms in sorted(p["thread_cpu_ms_per_run"].items())
+            )
             cgroup, prom = p["cgroup_cpu_ms_per_interaction"], p["prometheus_cpu_ms_per_interaction"]
             lines.append(
                 f"| {name} | {scenario} | {p['locust_interactions']} | {int(p['server_interactions'])} "
                 f"| {fmt(cgroup, 2)} | {fmt(prom, 2)} | {threads or 'n/a'} |"
             )
+    lines += ["", *ratio_table(comparisons)]
     lines += ["", "| model | check | value | limit | result |", "|---|---|---|---|---|"]
     for c in comparisons:
         for item in c.checks:
             value = item["value"]
             shown = fmt(value, 2) if isinstance(value, float) else str(value)
             lines.append(
-                f"| {c.model.name} | {item['check']} | {shown} | {item['limit']} | "
+                f"| {c.label} | {item['check']} | {shown} | {item['limit']} | "
                 f"{'pass' if item['ok'] else '**FAIL**'} |"
             )
     verdict = all(item["ok"] for c in comparisons for item in c.checks)
     lines += ["", f"**{'PASS' if verdict else 'FAIL'}**", ""]
     return "\n".join(lines)
+
+
+def ratio_table(comparisons: list[Comparison]) -> list[str]:
+    """fragment/full per model and metric: browser-like first, the cache-off run beside it."""
+    lines = [
+        "| model | fragment / full | browser-like (message cache on) | cache off |",
+        "|---|---|---|---|",
+    ]
+    models = list(dict.fromkeys(c.model for c in comparisons))
+    for model in models:
+        by_cache = {c.message_cache: c for c in comparisons if c.model == model}
+        for metric, label in METRICS:
+            if model.delay and metric != "median_ms":
+                continue
+            shown = [
+                fmt(by_cache[cache].ratio(metric), 2) if cache in by_cache else "not run"
+                for cache in (True, False)
+            ]
+            note = " (one sleep against two: an illustration)" if model.delay else ""
+            lines.append(f"| {model.name} | {label}{note} | {shown[0]} | {shown[1]} |")
+    return lines
 
 
 def html_report(comparisons: list[Comparison], summary: str) -> str:
@@ -100,7 +127,7 @@ def html_report(comparisons: list[Comparison], summary: str) -> str:
                 for r in runs
             ]
         )
-        latency.update_layout(title=f"{c.model.name}: latency percentiles (ms)", barmode="group")
+        latency.update_layout(title=f"{c.label}: latency percentiles (ms)", barmode="group")
         per_interaction = go.Figure(
             [
                 go.Bar(
@@ -112,7 +139,7 @@ def html_report(comparisons: list[Comparison], summary: str) -> str:
                 for r in runs
             ]
         )
-        per_interaction.update_layout(title=f"{c.model.name}: cost per interaction", barmode="group")
+        per_interaction.update_layout(title=f"{c.label}: cost per interaction", barmode="group")
         throughput = go.Figure(
             [
                 go.Scatter(
@@ -125,7 +152,7 @@ def html_report(comparisons: list[Comparison], summary: str) -> str:
                 for r in runs
             ]
         )
-        throughput.update_layout(title=f"{c.model.name}: interactions per second", xaxis_title="seconds")
+        throughput.update_layout(title=f"{c.label}: interactions per second", xaxis_title="seconds")
         cpu = go.Figure(
             [
                 go.Scatter(
@@ -138,7 +165,7 @@ def html_report(comparisons: list[Comparison], summary: str) -> str:
                 for r in runs
             ]
         )
-        cpu.update_layout(title=f"{c.model.name}: server CPU seconds (cumulative)", xaxis_title="seconds")
+        cpu.update_layout(title=f"{c.label}: server CPU seconds (cumulative)", xaxis_title="seconds")
         figures += [latency, per_interaction, throughput, cpu]
     parts = []
     for number, figure in enumerate(figures):
@@ -159,7 +186,8 @@ def ratio_chart(comparisons: list[Comparison], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [c.model.name for c in comparisons]
+    comparisons = [c for c in comparisons if c.message_cache] or comparisons  # browser-like leads
+    labels = [c.label for c in comparisons]
     fig, ax = plt.subplots(figsize=(8, 3.6), dpi=110)
     width = 0.25
     for index, (metric, label) in enumerate(METRICS):
@@ -170,7 +198,8 @@ def ratio_chart(comparisons: list[Comparison], path: Path) -> None:
     ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(comparisons)), labels)
     ax.set_ylabel("fragment / full rerun")
-    ax.set_title("A fragment rerun's cost as a share of a full rerun's (lower is better)")
+    cache = "browser-like clients (message cache on)" if comparisons[0].message_cache else "message cache off"
+    ax.set_title(f"A fragment rerun's cost as a share of a full rerun's, {cache}", fontsize=10)
     ax.legend(fontsize=8, loc="upper right")
     ax.set_ylim(0, 1.15)
     fig.tight_layout()

@@ -5,8 +5,9 @@ process, and the app's sign-in settings for it: for the integration tests and be
         oidc_file = provider.settings_file(redirect_uri, directory)   # SALES_OIDC_FILE
 
 The provider's npm packages come from its lockfile (scripts/ensure-node.sh). Its test users are
-deploy/oidc-dev/users.json: ALLOWED_USER is on DEV_ALLOWED_EMAILS, OTHER_USER is not, and
-UNVERIFIED_USER is on it but the provider has not verified that e-mail.
+deploy/oidc-dev/users.json, whose "allowed" ones make DEV_ALLOWED_EMAILS (as on the development
+stack, scripts/stack.sh): ALLOWED_USER is on it, OTHER_USER is not, and UNVERIFIED_USER is on it
+but the provider has not verified that e-mail.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ USERS = {user["email"]: user for user in json.loads((PROVIDER_DIR / "users.json"
 ALLOWED_USER = "ada@example.com"
 OTHER_USER = "eve@example.net"
 UNVERIFIED_USER = "uma@example.com"
-DEV_ALLOWED_EMAILS = f"{ALLOWED_USER},{UNVERIFIED_USER}"
+DEV_ALLOWED_EMAILS = ",".join(email for email, user in USERS.items() if user["allowed"])
 CLIENT_ID = "sales-dashboard"
 START_TIMEOUT = 30.0
 

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamlit_client import StreamlitSession
+from streamlit_client.signin import sign_in
 
+from .dev_provider import password
 from .harness import REPO
 from .server_probe import Reading, Sampler, TreeProbe, cpu_at
 
@@ -32,7 +34,7 @@ class LocustRun:
     seconds: int
     seed: int = 2023
     timeout: float = 30.0
-    message_cache: bool = False
+    message_cache: bool = True  # browser-like, as users are
     extra: list[str] = field(default_factory=list)  # further locust / locustfile options
 
     def command(self, url: str, prefix: Path) -> list[str]:
@@ -44,7 +46,7 @@ class LocustRun:
             "--only-summary", "--loglevel", "WARNING",
             "--stream-seed", str(self.seed), "--interaction-timeout", str(self.timeout),
             "--times-csv", f"{prefix}_times.csv",
-            *(["--message-cache"] if self.message_cache else []),
+            *([] if self.message_cache else ["--no-message-cache"]),
             *self.extra, *self.user_classes,
         ]  # fmt: skip
 
@@ -83,19 +85,27 @@ def run_locust(url: str, run: LocustRun, prefix: Path, sampler: Sampler | None =
     return LocustOutcome(returncode, generator.readings)
 
 
-def warm_up(url: str, timeout: float = 180.0) -> None:
+def warm_up(url: str, timeout: float = 180.0, sign_in_as: str = "") -> None:
     """One session through every kind of run before the clock starts: a fresh server (or
     container) spends seconds importing pandas/plotly on its first script run, which would
-    otherwise land in the first users' initial_load and eat the run's window."""
-    with StreamlitSession(url, timeout=timeout, message_cache=False) as session:
+    otherwise land in the first users' initial_load and eat the run's window. ``sign_in_as``: a
+    test user of the development provider, for an app with sign-in on."""
+    cookies = sign_in(url, sign_in_as, password(sign_in_as), timeout=timeout) if sign_in_as else None
+    with StreamlitSession(url, timeout=timeout, message_cache=False, cookies=cookies) as session:
         session.pick_date("2023-01-02")
         session.pick_date("2023-01-03", fragment=False)
         session.change_month("2023-02-01")
 
 
 def locust_requests(prefix: Path) -> int:
-    """Every interaction the run's users sent (Locust's Aggregated request count, failed ones too)."""
+    """Every interaction the run's users completed: the exact-times file's rows (written when
+    Locust quits, so it holds the interactions that finished during ``--stop-timeout``, which the
+    stats CSV, written when the run time ends, misses) plus the failed ones of the stats CSV."""
     rows = {row["Name"]: row for row in read_rows(Path(f"{prefix}_stats.csv"))}
+    failed = int(rows["Aggregated"]["Failure Count"]) if "Aggregated" in rows else 0
+    times = Path(f"{prefix}_times.csv")
+    if times.exists():
+        return len(read_rows(times)) + failed
     return int(rows["Aggregated"]["Request Count"]) if "Aggregated" in rows else 0
 
 
@@ -111,8 +121,34 @@ def number(value: str) -> float:
         return float("nan")
 
 
+@dataclass(frozen=True)
+class Timed:
+    """One interaction as the locustfile's ``--times-csv`` recorded it."""
+
+    name: str
+    ms: float
+    end: float  # epoch seconds
+    failed: bool
+    resumed: bool = False  # a pick in flight when the socket closed, answered after the reconnect
+
+
+def timed_interactions(path: Path) -> list[Timed]:
+    """Every interaction in ``path`` and in the per-worker files beside it (``<path>.<pid>``)."""
+    files = [path, *sorted(path.parent.glob(f"{path.name}.*"))] if path.parent.exists() else []
+    return [
+        Timed(
+            row["name"],
+            float(row["ms"]),
+            float(row.get("end") or 0),
+            row.get("failed") == "1",
+            row.get("resumed") == "1",
+        )
+        for file in files
+        if file.exists()
+        for row in read_rows(file)
+    ]
+
+
 def exact_times(path: Path, name: str) -> list[float]:
-    """The exact times (ms) the locustfile wrote for ``name`` (``--times-csv``); [] without the file."""
-    if not path.exists():
-        return []
-    return [float(row["ms"]) for row in read_rows(path) if row["name"] == name]
+    """The exact times (ms) of the successful ``name`` interactions (``--times-csv``); [] without it."""
+    return [t.ms for t in timed_interactions(path) if t.name == name and not t.failed]

@@ -13,6 +13,7 @@ import json
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SCRAPE_INTERVAL = 5.0  # deploy/prometheus/prometheus.yml
@@ -106,6 +107,21 @@ def window_figures(prometheus: Prometheus, start: float, end: float) -> WindowFi
     )
 
 
+def prometheus_sessions(url: str) -> Callable[[], int | None]:
+    """Live sessions of every replica, as the stack's Prometheus last scraped them (Streamlit's
+    ``active_sessions``): the load test's sampler reads them without touching the containers."""
+    prometheus = Prometheus(url)
+
+    def read() -> int | None:
+        try:
+            value = prometheus.instant('sum(active_sessions{job="streamlit"})').get("")
+        except PrometheusError:
+            return None
+        return None if value is None else int(value)
+
+    return read
+
+
 # -- the load test's cross-check (``make loadtest`` with the stack's Prometheus) -------------------
 
 CPU_TOLERANCE = 0.10  # Prometheus' process CPU per interaction within 10 % of the cgroup's
@@ -160,17 +176,9 @@ def checks(scenario: str, seen: dict) -> list[dict]:
     ]
 
 
-def mixed_checks(seen: dict, single: dict[str, float]) -> list[dict]:
-    """Under mixed traffic (fragment and full users at once) each kind's own-thread CPU per run
-    must stay within 10 % of what it was when that kind ran alone (``single``: kind -> ms)."""
-    found = []
-    for kind, alone in sorted(single.items()):
-        mixed = seen["thread_cpu_ms_per_run"].get(kind)
-        ratio = mixed / alone if mixed and alone else None
-        found.append({
-            "check": f"mixed: {kind} runs' own CPU per run, mixed / alone",
-            "value": ratio,
-            "limit": f"{1 - CPU_TOLERANCE:.2f}..{1 + CPU_TOLERANCE:.2f}",
-            "ok": ratio is not None and abs(ratio - 1) <= CPU_TOLERANCE,
-        })  # fmt: skip
-    return found
+def against_alone(seen: dict, single: dict[str, float]) -> dict[str, float]:
+    """Each kind's own-thread CPU per run under mixed traffic over what it was when that kind ran
+    alone (``single``: kind -> ms). Reported, not gated: the two come from runs taken one after
+    the other, and on a shared machine the CPU a run needs moves with the load around it."""
+    mixed = seen["thread_cpu_ms_per_run"]
+    return {kind: mixed[kind] / alone for kind, alone in sorted(single.items()) if mixed.get(kind) and alone}

@@ -14,7 +14,6 @@ that must lose nothing). Each replaced replica's own account is in its log: ``dr
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import signal
@@ -28,38 +27,13 @@ from pathlib import Path
 from typing import Self
 
 from .harness import REPO
-from .locust_runs import LocustRun
+from .locust_runs import LocustRun, Timed, timed_interactions
 from .server_probe import Sampler, TreeProbe, cpu_at
 
 PICKS = ("fragment_rerun", "month_change")  # what a user does; `reconnect` is the page coming back
 RECONNECT = "reconnect"
 MOVED = re.compile(r"drain: moved (\d+) session\(s\) in ([\d.]+) s; (\d+) still open")
 STOPPED = re.compile(r"drain: server stopped ([\d.]+) s after SIGTERM")
-
-
-@dataclass(frozen=True)
-class Event:
-    """One interaction a user finished: its end (Unix time), name, milliseconds, and whether it
-    failed, or was answered by the page's rerun after a reconnect (``resumed``)."""
-
-    at: float
-    name: str
-    ms: float
-    failed: bool
-    resumed: bool
-
-
-def read_events(path: Path) -> list[Event]:
-    """The locustfile's ``--events-csv``; [] if Locust wrote none."""
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return [
-            Event(
-                float(row["at"]), row["name"], float(row["ms"]), row["failed"] == "1", row["resumed"] == "1"
-            )
-            for row in csv.DictReader(handle)
-        ]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -84,9 +58,9 @@ class Summary:
     failures: list[str] = field(default_factory=list)
 
 
-def summarize(events: list[Event], start: float, end: float) -> Summary:
+def summarize(events: list[Timed], start: float, end: float) -> Summary:
     """Picks and reconnects that ended in ``[start, end)``; percentiles over the successful picks."""
-    inside = [event for event in events if start <= event.at < end]
+    inside = [event for event in events if start <= event.end < end]
     picks = [event.ms for event in inside if event.name in PICKS and not event.failed]
     return Summary(
         seconds=end - start,
@@ -96,7 +70,7 @@ def summarize(events: list[Event], start: float, end: float) -> Summary:
         resumed=sum(event.resumed for event in inside),
         p50_ms=statistics.median(picks) if picks else float("nan"),
         p95_ms=percentile(picks, 0.95),
-        failures=[f"{event.name} at {event.at:.1f}" for event in inside if event.failed],
+        failures=[f"{event.name} at {event.end:.1f}" for event in inside if event.failed],
     )
 
 
@@ -129,20 +103,19 @@ class UsersUnderLoad:
         self, url: str, *, users: int, out: Path, think: tuple[float, float] = (2.0, 8.0), bound: int = 900
     ) -> None:
         self.url, self.users, self.out = url, users, out
-        self.events_path = Path(f"{out}_events.csv")
+        self.times_path = Path(f"{out}_times.csv")  # LocustRun's --times-csv
         self.run = LocustRun(
             ["RealisticMix"], users, spawn_rate=max(1.0, users / 10), seconds=bound, message_cache=True,
-            extra=["--events-csv", str(self.events_path),
-                   "--think-min", str(think[0]), "--think-max", str(think[1])],
+            extra=["--think-min", str(think[0]), "--think-max", str(think[1])],
         )  # fmt: skip
         self.process: subprocess.Popen | None = None
         self.generator: Sampler | None = None
         self.started = 0.0
-        self.events: list[Event] = []
+        self.events: list[Timed] = []
 
     def __enter__(self) -> Self:
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.events_path.unlink(missing_ok=True)
+        self.times_path.unlink(missing_ok=True)
         self._log = Path(f"{self.out}.log").open("w")  # closed in __exit__, after the process
         command = self.run.command(self.url, self.out)
         self.process = subprocess.Popen(command, cwd=REPO, stdout=self._log, stderr=self._log)
@@ -188,7 +161,7 @@ class UsersUnderLoad:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
-        self.events = read_events(self.events_path)
+        self.events = timed_interactions(self.times_path)
 
 
 Docker = Callable[..., subprocess.CompletedProcess]  # ``docker ARGS…`` on some engine (SwarmEngine.run)

@@ -96,11 +96,13 @@ def run(
     sessions: int,
     message_cache: bool,
     mode: PageMode | None = None,
+    cookies: dict[str, str] | None = None,
 ) -> tuple[list[Sample], str]:
     """``interactions`` of each kind over ``sessions`` sessions of a page in ``mode`` (default:
-    the tutorial's); (samples, where the CPU came from)."""
+    the tutorial's), with ``cookies`` (a signed-in user's) if given; (samples, where the CPU came
+    from)."""
     with cpu_clock(pid) as (server, source):
-        return _measure_sessions(url, server, interactions, sessions, message_cache, mode), source
+        return _measure_sessions(url, server, interactions, sessions, message_cache, mode, cookies), source
 
 
 def _measure_sessions(
@@ -110,9 +112,11 @@ def _measure_sessions(
     count: int,
     message_cache: bool,
     mode: PageMode | None,
+    cookies: dict[str, str] | None,
 ) -> list[Sample]:
     sessions = [
-        StreamlitSession(url, timeout=120, message_cache=message_cache, mode=mode) for _ in range(count)
+        StreamlitSession(url, timeout=120, message_cache=message_cache, mode=mode, cookies=cookies)
+        for _ in range(count)
     ]
     try:
         walkers = []

@@ -8,6 +8,7 @@ Two ways in, one interface (``Probe.read() -> Reading``):
                              (cpu.stat, memory.current) or v1 (cpuacct.usage, memory.usage_in_bytes)
   SumProbe([probes])         several of them added up (every replica of a service)
   TreeProbe(pid)             a process and its live children (the load generator with --processes)
+  HostProbe()                the whole machine: busy CPU time of every core, memory in use
 
 Live sessions come from Streamlit's ``/_stcore/metrics`` (``active_sessions``), read either
 over HTTP (local server) or from inside the container's network with ``docker exec`` (a proxy
@@ -46,10 +47,11 @@ class Reading:
 
     time: float
     cpu_seconds: float
-    rss_bytes: int
+    rss_bytes: int  # resident anonymous memory (a cgroup's rss/anon; a process's RSS)
     threads: int | None = None
     fds: int | None = None
     sessions: int | None = None
+    memory_bytes: int | None = None  # a cgroup's whole usage, page cache included (what its limit counts)
 
 
 class Probe(Protocol):
@@ -87,13 +89,14 @@ class CgroupProbe:
         if "" in paths and (root / paths[""] / "cpu.stat").exists():  # cgroup v2
             self.cpu_file = root / paths[""] / "cpu.stat"
             self.memory_file = root / paths[""] / "memory.current"
-            self.version = 2
+            self.version, self.anon_key = 2, "anon"
         elif "cpuacct" in paths and "memory" in paths:  # cgroup v1
             self.cpu_file = root / "cpuacct" / paths["cpuacct"] / "cpuacct.usage"
             self.memory_file = root / "memory" / paths["memory"] / "memory.usage_in_bytes"
-            self.version = 1
+            self.version, self.anon_key = 1, "total_rss"
         else:
             raise RuntimeError(f"no cpu/memory cgroup found for pid {pid}: {lines}")
+        self.stat_file = self.memory_file.with_name("memory.stat")
 
     def read(self) -> Reading:
         if self.version == 2:
@@ -101,7 +104,30 @@ class CgroupProbe:
             cpu = int(stat["usage_usec"]) / 1e6
         else:
             cpu = int(self.cpu_file.read_text()) / 1e9
-        return Reading(time=time.time(), cpu_seconds=cpu, rss_bytes=int(self.memory_file.read_text()))
+        usage = int(self.memory_file.read_text())
+        memory = dict(line.split() for line in self.stat_file.read_text().splitlines())
+        rss = int(memory.get(self.anon_key, usage))
+        return Reading(time=time.time(), cpu_seconds=cpu, rss_bytes=rss, memory_bytes=usage)
+
+
+class HostProbe:
+    """The whole machine's busy CPU time (/proc/stat: every state but idle and iowait) and the
+    memory in use (MemTotal - MemAvailable): how much of the host a run left to anyone else."""
+
+    def read(self) -> Reading:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        ticks = [int(value) for value in fields]
+        busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # minus idle, iowait
+        meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+        kib = {
+            key: int(value.split()[0])
+            for key, value in meminfo.items()
+            if key in ("MemTotal", "MemAvailable")
+        }
+        used = (kib["MemTotal"] - kib["MemAvailable"]) * 1024
+        return Reading(
+            time=time.time(), cpu_seconds=busy / os.sysconf("SC_CLK_TCK"), rss_bytes=used, memory_bytes=used
+        )
 
 
 def _as_root(*command: str, text: str | None = None) -> None:
@@ -127,15 +153,15 @@ class TreeProbe:
         self.ended: dict[int, float] = {}  # children seen before, by pid: their last CPU seconds
 
     def read(self) -> Reading:
-        cpu, rss = 0.0, 0
+        rss, fds = 0, 0
         for process in [self.process, *self.process.children(recursive=True)]:
             with contextlib.suppress(psutil.Error):
                 times = process.cpu_times()
-                seconds = times.user + times.system
-                self.ended[process.pid] = seconds
+                self.ended[process.pid] = times.user + times.system
                 rss += process.memory_info().rss
+                fds += process.num_fds()
         cpu = sum(self.ended.values())  # children that ended keep their last reading
-        return Reading(time=time.time(), cpu_seconds=cpu, rss_bytes=rss)
+        return Reading(time=time.time(), cpu_seconds=cpu, rss_bytes=rss, fds=fds)
 
 
 class SumProbe:
@@ -148,10 +174,12 @@ class SumProbe:
 
     def read(self) -> Reading:
         readings = [probe.read() for probe in self.probes]
+        usage = [r.memory_bytes for r in readings]
         return Reading(
             time=time.time(),
             cpu_seconds=sum(r.cpu_seconds for r in readings),
             rss_bytes=sum(r.rss_bytes for r in readings),
+            memory_bytes=None if None in usage else sum(u for u in usage if u is not None),
         )
 
 

@@ -24,6 +24,10 @@ FragmentUser and FullRerunUser walk identical streams of days: user number n (0,
 either class starts in month ``1 + n % 12`` and draws its days from ``Random(f"{seed}:{n}")``.
 While a user waits it keeps reading its socket (``StreamlitSession.idle``), so server pings
 get their pong as a browser's would.
+
+With ``--sign-in EMAIL`` (an app with SALES_AUTH=oidc and the development provider) each user
+signs in once, through the provider's form without a browser (``streamlit_client.signin``;
+request ``sign_in``), and every session it opens after that carries the sign-in cookies.
 """
 
 from __future__ import annotations
@@ -36,9 +40,11 @@ from typing import ClassVar
 
 from locust import User, tag, task
 
-from streamlit_client import Interaction, StreamlitSession
-from streamlit_client.errors import SessionClosed, StreamlitClientError
+from streamlit_client import Interaction, PageMode, StreamlitSession
+from streamlit_client.errors import SessionClosed, StreamlitClientError, UnexpectedOutcome
+from streamlit_client.signin import sign_in
 
+from .dev_provider import password
 from .picks import (
     DEFAULT_SEED,
     FIRST_DAY,
@@ -52,6 +58,7 @@ from .picks import (
 
 RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
 RECONNECT = "reconnect"
+SIGNED_IN_TEXT = "Signed in as "  # the account bar of the signed-in page (sales_dashboard/auth.py)
 
 
 def idle_between(low: float, high: float) -> Callable[[User], float]:
@@ -85,13 +92,25 @@ class StreamlitUser(User):
         options = environment.parsed_options
         self.seed = getattr(options, "stream_seed", DEFAULT_SEED)
         self.timeout = getattr(options, "interaction_timeout", 30.0)
-        self.message_cache = getattr(options, "message_cache", False)
+        self.message_cache = getattr(options, "message_cache", True)
+        self.mode = PageMode.named(getattr(options, "page_mode", "fragment"))
         counter = StreamlitUser.numbers.setdefault(self.stream_family(), itertools.count())
         self.number = next(counter)
         self.stream = DayStream(self.number, self.seed)
         self.session: StreamlitSession | None = None
+        self.sign_in_as: str = getattr(options, "sign_in", "") or ""
+        self.cookies: dict[str, str] | None = None  # the sign-in cookies, once signed in
         self.page_query = ""  # the URL's query string of the last page this user had open
         self.unchecked_run = False  # came back without a run: the next pick may get the whole page
+        self.headers: dict[str, str] = {}
+        if getattr(options, "forwarded_for", False):
+            self.headers["X-Forwarded-For"] = self.address(environment)
+
+    def address(self, environment) -> str:
+        """This user's own client address, 10.<worker>.<n // 256>.<n % 256>: unique per load
+        generator process (``--processes`` workers have an index each) for 65,536 users apiece."""
+        worker = getattr(environment.runner, "worker_index", 0) % 256
+        return f"10.{worker}.{self.number // 256 % 256}.{self.number % 256}"
 
     @classmethod
     def stream_family(cls) -> str:
@@ -110,22 +129,55 @@ class StreamlitUser(User):
 
     def connect(self) -> bool:
         """Open a session and run the page; go to the user's month (a user that had a page before
-        reopens its URL and follows the day it shows). False if that failed."""
+        reopens its URL and follows the day it shows). False if that failed. The one place a
+        user's session is made: its headers, page mode and sign-in cookies go in here (with
+        ``--sign-in`` the user signs in first, once)."""
+        if self.sign_in_as and self.cookies is None and not self.sign_in():
+            return False
         url = f"{self.host}?{self.page_query}" if self.page_query else self.host
-        self.session = StreamlitSession(url, timeout=self.timeout, message_cache=self.message_cache)
+        self.session = StreamlitSession(
+            url,
+            timeout=self.timeout,
+            message_cache=self.message_cache,
+            headers=self.headers,
+            mode=self.mode,
+            cookies=self.cookies,
+        )
         if self.page_query:
             day = self.session.url_date() or FIRST_DAY
             if self.interact("initial_load", self.session.open, expect_page_of(day)) is None:
                 return False
             self.stream.follow(day)
             return True
-        if self.interact("initial_load", self.session.open, expect_full) is None:
+        expect = expect_signed_in if self.sign_in_as else expect_full
+        if self.interact("initial_load", self.session.open, expect) is None:
             return False
         if self.stream.month != 1:
             return (
                 self.interact("month_change", lambda: self.session.change_month(self.stream.day)) is not None
             )
         return True
+
+    def sign_in(self) -> bool:
+        """Sign in once, as a browser would (the app's button, the provider's form, redirects);
+        reported as request ``sign_in`` (type HTTP). False if it failed."""
+        start = time.perf_counter()
+        error: Exception | None = None
+        try:
+            self.cookies = sign_in(
+                self.host, self.sign_in_as, password(self.sign_in_as), timeout=self.timeout
+            )
+        except (StreamlitClientError, OSError) as exc:
+            error = exc
+        self.environment.events.request.fire(
+            request_type="HTTP",
+            name="sign_in",
+            response_time=(time.perf_counter() - start) * 1000,
+            response_length=0,
+            exception=error,
+            context={"user": self.number},
+        )
+        return error is None
 
     def ensure_session(self) -> StreamlitSession | None:
         """The open session (come back if its socket closed), or a new one; after a failed connect
@@ -228,7 +280,9 @@ class StreamlitUser(User):
         if session is None:
             return
         day = self.stream.next_day()
-        if fragment:
+        if fragment and not self.mode.fragment:  # the plain page: a day pick reruns the script
+            self.interact("full_rerun", lambda: session.pick_date(day), expect_full)
+        elif fragment:
             expect = expect_answered_with(day) if self._first_after_silent_reconnect() else expect_fragment
             self.interact("fragment_rerun", lambda: session.pick_date(day), expect)
         else:
@@ -247,6 +301,13 @@ class StreamlitUser(User):
     def _first_after_silent_reconnect(self) -> bool:
         unchecked, self.unchecked_run = self.unchecked_run, False
         return unchecked
+
+
+def expect_signed_in(interaction: Interaction) -> None:
+    """A signed-in user's first run is the whole dashboard, not the sign-in page."""
+    expect_full(interaction)
+    if not any(text.startswith(SIGNED_IN_TEXT) for text in interaction.texts):
+        raise UnexpectedOutcome(f"not signed in: the page said {interaction.texts[:2]}", interaction)
 
 
 class FragmentUser(StreamlitUser):

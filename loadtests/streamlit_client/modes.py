@@ -31,6 +31,14 @@ class PageMode:
         fragment = (env.get("SALES_FRAGMENT") or "on").strip().lower() != "off"
         return cls(fragment, (env.get("SALES_MONTH_RERUN") or "app").strip().lower())
 
+    @classmethod
+    def named(cls, name: str) -> PageMode:
+        """The mode called ``name`` (``fragment``, ``views`` or ``plain``: see ``name``)."""
+        modes = {"fragment": cls(), "views": cls(True, "views"), "plain": cls(False)}
+        if name not in modes:
+            raise ValueError(f"page mode {name!r} is not one of {', '.join(modes)}")
+        return modes[name]
+
     @property
     def name(self) -> str:
         """``fragment`` (the tutorial), ``views`` or ``plain`` (no fragment)."""

@@ -1,6 +1,10 @@
-"""Browser tier: Debian's Chromium, driven by Playwright, on the app as `make up` runs it: both
+"""Browser tier: Debian's Chromium, driven by Playwright, on the app as `make up` runs it: the
 images built, the compose stack started (its own project name, a free port on 127.0.0.1), every
-request through the nginx proxy.
+request through the nginx proxy. Sign-in is on (SALES_AUTH=oidc) with three app replicas and the
+development OpenID provider beside them, as `SALES_AUTH=oidc APP_REPLICAS=3 make up` starts it:
+every dashboard page is a signed-in user's (one sign-in through the provider's form, its cookies
+reused; no route cookie, so each page lands on whichever replica the proxy picks). The open stack
+(no sign-in) is the container tier's.
 
 The browser comes from Debian's archive (scripts/ensure-browser.sh), never from Playwright's
 download. If it cannot start, every test of the tier fails with the reason: never a skip.
@@ -8,14 +12,21 @@ download. If it cannot start, every test of the tier fails with the reason: neve
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Error, sync_playwright
 
-from dashboard import DESKTOP, Dashboard, PageWatch
+from dashboard import DESKTOP, LOAD_TIMEOUT_MS, READY_TEXT, Dashboard, PageWatch
+from sales_load.dev_provider import ALLOWED_USER
+from signin import sign_in
 from stack import Stack, free_port
+
+APP_REPLICAS = 3
+ROUTE_COOKIE = "st_route"  # the proxy's sticky cookie (nginx.conf)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # build-environment.md: what Debian's Chromium needs to run headless as root in a container.
@@ -52,21 +63,27 @@ def stack() -> Iterator[Stack]:
         "STACK_PROJECT": f"browser-e2e-{os.getpid()}",
         "APP_IMAGE": os.environ.get("APP_IMAGE", "browser-e2e-app:test"),
         "PROXY_IMAGE": os.environ.get("PROXY_IMAGE", "browser-e2e-proxy:test"),
+        "OIDC_DEV_IMAGE": os.environ.get("OIDC_DEV_IMAGE", "browser-e2e-oidc-dev:test"),
         "PROXY_METRICS_IMAGE": os.environ.get("PROXY_METRICS_IMAGE", "browser-e2e-proxy-metrics:test"),
         "PROMETHEUS_IMAGE": os.environ.get("PROMETHEUS_IMAGE", "browser-e2e-prometheus:test"),
         "PROXY_BIND": "127.0.0.1",
         "PROXY_PORT": str(free_port()),
-        # Three sticky replicas: a page must survive the loss of the one that holds its session.
-        "APP_REPLICAS": "3",
+        "APP_REPLICAS": str(APP_REPLICAS),
+        # Sign-in through the development provider (no OIDC_FILE), on a free port of its own.
+        "SALES_AUTH": "oidc",
+        "OIDC_DEV_PORT": str(free_port()),
         # Prometheus too, for its graph page (test_prometheus_page.py).
         "OBSERVABILITY": "1",
         "PROMETHEUS_PORT": str(free_port()),
     }
+    for name in ("OIDC_FILE", "SALES_ALLOWED_EMAILS", "SALES_ALLOWED_DOMAINS", "STACK_PRODUCTION"):
+        env.pop(name, None)
     started = Stack("", env)
     up = started.stack("up")
     try:
         assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
         started.prometheus_url, started.url = up.stdout.strip().splitlines()[-2:]  # the app's is last
+        started.printed = up.stdout
         yield started
     finally:
         down = started.stack("down", "--volumes")
@@ -78,14 +95,31 @@ def app_url(stack: Stack) -> str:
     return stack.url
 
 
+@pytest.fixture(scope="session")
+def signed_in(browser: Browser, app_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cookies of ALLOWED_USER, signed in once through the provider's form (a storage state
+    file), without the proxy's route cookie."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(app_url, timeout=LOAD_TIMEOUT_MS)
+    sign_in(page, app_url, ALLOWED_USER)
+    page.get_by_text(READY_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
+    state = context.storage_state()
+    context.close()
+    state["cookies"] = [cookie for cookie in state["cookies"] if cookie["name"] != ROUTE_COOKIE]
+    path = tmp_path_factory.mktemp("signed-in") / "state.json"
+    path.write_text(json.dumps(state))
+    return path
+
+
 @pytest.fixture
-def open_dashboard(browser: Browser, app_url: str) -> Iterator[Callable[..., Dashboard]]:
-    """open_dashboard(viewport=DESKTOP, query=""): a fresh browser context with the page loaded
-    (from ``/?query``, a link, when given)."""
+def open_dashboard(browser: Browser, app_url: str, signed_in: Path) -> Iterator[Callable[..., Dashboard]]:
+    """open_dashboard(viewport=DESKTOP, query=""): a fresh browser context of the signed-in user
+    with the page loaded (from ``/?query``, a link, when given)."""
     contexts = []
 
     def open_one(viewport: dict[str, int] = DESKTOP, query: str = "") -> Dashboard:
-        context = browser.new_context(viewport=viewport)
+        context = browser.new_context(viewport=viewport, storage_state=signed_in)
         contexts.append(context)
         watch = PageWatch(context)
         url = f"{app_url.rstrip('/')}/?{query}" if query else app_url

@@ -93,6 +93,10 @@ class Dashboard:
                 f"HTTP errors {self.watch.http_errors}; console {self.watch.console_errors}; text: {body!r}"
             ) from None
         self.page.get_by_text(READY_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
+        # The data grids draw their accessible (hidden) tables late: a busy machine took over a second.
+        self.page.locator('[data-testid="stDataFrame"] table').first.wait_for(
+            state="attached", timeout=LOAD_TIMEOUT_MS
+        )
         self.settle()
 
     def settle(self, timeout_ms: int = 30_000) -> None:

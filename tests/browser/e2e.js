@@ -1,5 +1,6 @@
 // Page-side helpers of the browser tier, installed before the page's own scripts run.
-// Column 0 of the page's first row of columns is the daily view, column 1 the monthly view.
+// Column 0 of the page's first row of columns is the daily view, column 1 the monthly view
+// (rows without columns, as the signed-in user's account bar, do not count).
 (() => {
   // CSP violations go straight to Python (binding __e2eCsp), so none is lost on a reload.
   document.addEventListener('securitypolicyviolation', (event) => {
@@ -9,8 +10,9 @@
 
   const testId = (id) => `[data-testid="${id}"]`;
   const columns = () => {
-    const row = document.querySelector(`${testId('stMainBlockContainer')} ${testId('stHorizontalBlock')}`);
-    return [...row.children].filter((el) => el.matches(testId('stColumn')));
+    const rows = document.querySelectorAll(`${testId('stMainBlockContainer')} ${testId('stHorizontalBlock')}`);
+    const row = [...rows].find((candidate) => [...candidate.children].some((el) => el.matches(testId('stColumn'))));
+    return row ? [...row.children].filter((el) => el.matches(testId('stColumn'))) : [];
   };
   const text = (el) => (el ? el.textContent : '');
   // Plotly does not keep tick nodes in drawing order after an update: sort by position.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -20,6 +21,7 @@ class Stack:
     url: str
     env: dict[str, str]
     prometheus_url: str = ""
+    printed: str = ""  # what `scripts/stack.sh up` printed on stdout
 
     def stack(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -27,9 +29,9 @@ class Stack:
         )
 
     def recreate_app(self, settings: dict[str, str], timeout: float = 120.0) -> None:
-        """Recreate the app container with ``settings`` (SALES_*) over the stack's environment
-        (``{}``: as it was started), then wait until the proxy, which re-resolves the replicas
-        every few seconds, serves the new one."""
+        """Recreate the app containers with ``settings`` (SALES_*) over the stack's environment
+        (``{}``: as it was started), then wait until every replica is healthy and the proxy,
+        which re-resolves the replicas every few seconds, serves them."""
         env = {**self.env, **settings}
         scale = f"app={env.get('APP_REPLICAS', '1')}"
         up = ["compose", "up", "--detach", "--no-build", "--no-deps", "--force-recreate", "--scale", scale]
@@ -37,6 +39,8 @@ class Stack:
             ["scripts/stack.sh", *up, "app"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
         )
         assert done.returncode == 0, f"recreating the app failed:\n{done.stderr[-4000:]}"
+        for container in self.app_replicas().values():  # each: a route cookie may pick any of them
+            self.wait_healthy(container, timeout)
         deadline = time.monotonic() + timeout
         # Every replica, not just one: the proxy hashes each browser onto any of them.
         while not (healthy(self.url) and all(self.healthy(name) for name in self.containers("app"))):
@@ -94,6 +98,30 @@ class Stack:
         """`docker compose restart SERVICE`: stop (SIGTERM), then start the same container."""
         done = self.stack("compose", "restart", service)
         assert done.returncode == 0, f"restart {service} failed:\n{done.stderr[-4000:]}"
+
+    def docker(self, *args: str) -> subprocess.CompletedProcess[str]:
+        found = subprocess.run(["scripts/ensure-docker.sh"], cwd=ROOT, capture_output=True, text=True)
+        return subprocess.run([found.stdout.split()[-1], *args], capture_output=True, text=True, check=True)
+
+    def app_replicas(self) -> dict[str, str]:
+        """{address on the stack's network: container id} of every app replica."""
+        ids = self.stack("compose", "ps", "-q", "app").stdout.split()
+        template = "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}} {{.Id}}"
+        lines = self.docker("inspect", "-f", template, *ids).stdout.splitlines()
+        return dict(line.split() for line in lines if line.strip())
+
+    def wait_healthy(self, container: str, timeout: float = 120.0) -> None:
+        """Wait until ``container``'s health check passes (the image's HEALTHCHECK)."""
+        deadline = time.monotonic() + timeout
+        while self.docker("inspect", "-f", "{{.State.Health.Status}}", container).stdout.strip() != "healthy":
+            assert time.monotonic() < deadline, f"{container} not healthy after {timeout} s"
+            time.sleep(1)
+
+    def proxy_log(self) -> list[dict]:
+        """The proxy's JSON access log, oldest first."""
+        out = self.stack("logs", "--no-color", "proxy").stdout
+        lines = (line[line.index("{") :] for line in out.splitlines() if '{"time"' in line)
+        return [json.loads(line) for line in lines]
 
 
 READ_METRICS = (

@@ -13,21 +13,29 @@ from urllib.parse import quote, urlencode
 from playwright.sync_api import Browser
 
 from dashboard import SCREENSHOTS
+from sales_load.dev_provider import ALLOWED_USER, password
 from stack import Stack
 from streamlit_client import StreamlitSession
+from streamlit_client.signin import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = json.loads((ROOT / "deploy/grafana/dashboards/sales-dashboard.json").read_text())
 EXPRESSIONS = [target["expr"] for panel in DASHBOARD["panels"] for target in panel["targets"]]
 PER_PAGE = 8
+TRANSPORT_ERROR = "Error executing query: error\n"
 TRAFFIC_SECONDS = 40  # two of Prometheus' 1-minute rate windows fill enough to draw a line
 
 
 def mixed_traffic(url: str, seconds: float) -> int:
-    """Same-month picks, full reruns and month changes, from two sessions, for ``seconds``."""
+    """Same-month picks, full reruns and month changes, from two sessions of a signed-in user (the
+    tier's stack has sign-in on), for ``seconds``."""
     interactions = 0
+    cookies = sign_in(url, ALLOWED_USER, password(ALLOWED_USER))
     deadline = time.monotonic() + seconds
-    with StreamlitSession(url, timeout=30) as first, StreamlitSession(url, timeout=30) as second:
+    with (
+        StreamlitSession(url, timeout=30, cookies=cookies) as first,
+        StreamlitSession(url, timeout=30, cookies=cookies) as second,
+    ):
         while time.monotonic() < deadline:
             for session in (first, second):
                 day = interactions % 27 + 1
@@ -60,7 +68,13 @@ def test_dashboard_panels_in_prometheus_graph_page(browser: Browser, stack: Stac
         # The classic page reads graphs g0..g9 only: the dashboard's queries fill two pages.
         for number, start in enumerate(range(0, len(EXPRESSIONS), PER_PAGE), 1):
             expressions = EXPRESSIONS[start : start + PER_PAGE]
-            page.goto(graph_url(stack.prometheus_url, expressions), wait_until="networkidle")
+            for _attempt in range(3):
+                page.goto(graph_url(stack.prometheus_url, expressions), wait_until="networkidle")
+                # "Error executing query: error" is a request that never got an answer (on a shared
+                # host other stacks' networks come and go: Chromium aborts requests with
+                # ERR_NETWORK_CHANGED); a query Prometheus refuses names its reason instead.
+                if TRANSPORT_ERROR not in page.inner_text("body"):
+                    break
             lines = "document.querySelectorAll('.graph_area svg path.line, .graph svg path').length"
             page.wait_for_function(f"{lines} >= {len(expressions)}", timeout=30_000)
             shown = page.eval_on_selector_all("textarea.expression_input", "all => all.map(i => i.value)")

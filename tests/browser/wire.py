@@ -72,6 +72,15 @@ class Run:
         ]
 
     @property
+    def elements(self) -> set[str]:
+        """The kinds of the new elements received ("plotly_chart", "arrow_data_frame", …)."""
+        return {
+            msg.delta.new_element.WhichOneof("type") or ""
+            for msg in self.received
+            if msg.WhichOneof("type") == "delta" and msg.delta.WhichOneof("type") == "new_element"
+        }
+
+    @property
     def texts(self) -> list[str]:
         found = (delta_text(msg.delta) for msg in self.received if msg.WhichOneof("type") == "delta")
         return [text for text in found if text is not None]

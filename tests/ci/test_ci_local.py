@@ -19,9 +19,17 @@ OUT = Path(os.environ.get("CI_LOCAL_OUT", ROOT / "build/ci"))
 REGISTRY = os.environ.get("CI_LOCAL_REGISTRY", "")
 TAG = os.environ.get("CI_LOCAL_TAG", "v0.0.0")
 OWNER = os.environ.get("CI_LOCAL_OWNER", "")
-JOBS = {"lint", "unit and integration tiers", "images, container tier, load gate, scan", "browser tier",
-        "publish app", "publish proxy"}  # fmt: skip
-IMAGES = ("sales-dashboard", "sales-dashboard-proxy")
+# Every image of deploy/images.tsv: (name, Dockerfile, default tag's repository).
+LISTED = [
+    line.split("\t")
+    for line in (ROOT / "deploy/images.tsv").read_text().splitlines()
+    if line and line[0] != "#"
+]
+JOBS = {"lint", "unit and integration tiers", "images, container tier, load gate, scan", "browser tier"} | {
+    f"publish {row[0]}" for row in LISTED
+}
+IMAGES = tuple(row[2].split(":")[0] for row in LISTED)
+DOCKERFILES = sorted(row[3] for row in LISTED)
 
 
 def records(action: str) -> list[dict]:
@@ -69,12 +77,12 @@ def test_images_built_once_per_job_and_pushed_only_by_publish():
         by_job.setdefault(entry["job"], []).append(entry)
     assert sorted(by_job) == ["browser", "image", "publish"]
     for job in ("image", "browser"):
-        assert sorted(e["file"] for e in by_job[job]) == ["Dockerfile", "deploy/proxy/Dockerfile"]
+        assert sorted(e["file"] for e in by_job[job]) == DOCKERFILES
         assert all(e["pushed"] == "false" and e["imageid"].startswith("sha256:") for e in by_job[job])
     # The browser job tests the very images the image job built (the same layers: same id).
     built = {e["file"]: e["imageid"] for e in by_job["image"]}
     assert built == {e["file"]: e["imageid"] for e in by_job["browser"]}
-    assert len(by_job["publish"]) == 2
+    assert len(by_job["publish"]) == len(LISTED)
     assert all(e["pushed"] == "true" and e["digest"].startswith("sha256:") for e in by_job["publish"])
     assert all("provenance=mode=max" in e["not_here"] for e in by_job["publish"])
 
@@ -98,10 +106,12 @@ def test_login_and_tags_name_the_registry_of_the_workflow_variable():
 
 def test_the_scan_stand_in_audited_the_app_lock_and_uploaded_sarif():
     entries = records("aquasecurity/trivy-action")
-    assert [(e["format"], e["severity"]) for e in entries] == [
-        ("sarif", ""), ("table", "HIGH,CRITICAL"), ("table", "HIGH,CRITICAL"),
-    ]  # fmt: skip
-    assert all(int(e["audited"]) > 50 for e in entries)  # the app's whole lock, not an empty list
+    # The app image's SARIF, then one gate per listed image.
+    assert [(e["format"], e["severity"]) for e in entries] == [("sarif", "")] + [
+        ("table", "HIGH,CRITICAL")
+    ] * len(LISTED)
+    pinned = re.findall(r"^[A-Za-z0-9_.-]+==", (ROOT / "requirements/app.txt").read_text(), flags=re.M)
+    assert all(int(e["audited"]) == len(pinned) for e in entries)  # the app's whole lock
     (upload,) = records("github/codeql-action/upload-sarif")
     sarif = json.loads(Path(upload["stored"]).read_text())
     assert sarif["version"] == "2.1.0"

@@ -103,6 +103,7 @@ class Stack:
     docker: str
     env: dict[str, str]
     prometheus_url: str | None = None  # with the observability profile (OBSERVABILITY=1)
+    log: str = ""  # what `scripts/stack.sh up` said on stderr
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -155,7 +156,9 @@ def started_stack(
     }  # fmt: skip
     up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
     urls = [line.rstrip("/") for line in up.stdout.split()]
-    stack = Stack(url=urls[-1] if urls else "", project=env["STACK_PROJECT"], docker=docker, env=env)
+    stack = Stack(
+        url=urls[-1] if urls else "", project=env["STACK_PROJECT"], docker=docker, env=env, log=up.stderr
+    )
     try:
         assert up.returncode == 0, f"make up failed:\n{up.stderr[-4000:]}"
         assert stack.url == f"http://127.0.0.1:{port}"  # the app's URL is the last line

@@ -113,6 +113,7 @@ def swarm(swarm_engine: SwarmEngine, images: dict[str, str], tmp_path_factory) -
         **images, "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port),
         "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
         "OBSERVABILITY": "1", "PROMETHEUS_PORT": str(prometheus_port),
+        "SALES_AUTH": "none-public",  # the Swarm stack makes the choice explicit; sign-in: other tiers
     })  # fmt: skip
     before = node_state(swarm_engine)
     up = swarm_script(env, "up")

@@ -8,11 +8,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from sales_load.dev_provider import ALLOWED_USER, OTHER_USER
 from sales_load.local_server import REPO, Server, running_server
 from sales_load.picks import DayStream, expect_fragment, expect_full
+from sales_load.targets import local_target
 from streamlit_client import StreamlitSession
 from streamlit_client.errors import UnexpectedOutcome
 
@@ -24,6 +27,7 @@ def server() -> Iterator[Server]:
 
 
 def locust(server: Server, out: Path, *classes: str, seconds: int = 8) -> dict[str, dict[str, str]]:
+    out.mkdir(parents=True, exist_ok=True)
     prefix = out / "run"
     command = [
         sys.executable, "-m", "locust", "-f", str(REPO / "loadtests" / "locustfile.py"), "--host",
@@ -41,6 +45,16 @@ def test_month_hoppers_and_the_realistic_mix_run_without_failures(server, tmp_pa
     assert int(stats["month_change"]["Request Count"]) > 0
     assert int(stats["initial_load"]["Request Count"]) == 4
     assert stats["Aggregated"]["Failure Count"] == "0"
+
+
+def test_users_keep_the_browsers_message_cache_unless_told_not_to(server, tmp_path):
+    """Browser-like by default: a same-month full rerun gets the unchanged monthly table and chart
+    as references, so it receives far fewer bytes than with --no-message-cache."""
+    cached = locust(server, tmp_path / "cached", "FullRerunUser", seconds=10)
+    plain = locust(server, tmp_path / "plain", "FullRerunUser", "--no-message-cache", seconds=10)
+    with_cache = float(cached["full_rerun"]["Average Content Size"])
+    without = float(plain["full_rerun"]["Average Content Size"])
+    assert with_cache < 0.8 * without, (with_cache, without)
 
 
 def test_tags_select_the_scenario(server, tmp_path):
@@ -117,3 +131,33 @@ def test_a_user_comes_back_as_a_browser_does_with_its_day_from_the_url(server, t
     assert after["url"] == named, "every pick is in the page's URL"
     assert report["reopened"]["month"] == 5, "the reopened page's day, not the one the user had"
     assert report["reopened"]["url"].startswith("date=2023-05-")
+
+
+@pytest.fixture(scope="module")
+def signed_in_server() -> Iterator[SimpleNamespace]:
+    """The app with SALES_AUTH=oidc against the development provider (a local process)."""
+    with local_target(sign_in=True) as target:
+        yield SimpleNamespace(base_url=target.url)
+
+
+def test_signed_in_users_sign_in_once_each_then_pick_as_without(signed_in_server, tmp_path):
+    stats = locust(signed_in_server, tmp_path, "--sign-in", ALLOWED_USER, "FragmentUser")
+    assert stats["sign_in"]["Request Count"] == "4"  # once per user, through the provider's form
+    assert stats["initial_load"]["Request Count"] == "4"
+    assert int(stats["fragment_rerun"]["Request Count"]) > 0
+    assert stats["Aggregated"]["Failure Count"] == "0"
+
+
+def test_a_user_the_gate_refuses_fails_its_first_load(signed_in_server, tmp_path):
+    """The signed-in check can fail: a user outside the allow-list signs in but sees no dashboard."""
+    command = [
+        sys.executable, "-m", "locust", "-f", str(REPO / "loadtests" / "locustfile.py"), "--host",
+        signed_in_server.base_url, "--headless", "-u", "2", "-r", "2", "-t", "5s", "--csv",
+        str(tmp_path / "run"), "--only-summary", "--sign-in", OTHER_USER, "FragmentUser",
+    ]  # fmt: skip
+    subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    with Path(tmp_path / "run_stats.csv").open() as handle:
+        stats = {row["Name"]: row for row in csv.DictReader(handle)}
+    assert stats["sign_in"]["Failure Count"] == "0"
+    assert int(stats["initial_load"]["Failure Count"]) > 0
+    assert stats["initial_load"]["Failure Count"] == stats["initial_load"]["Request Count"]

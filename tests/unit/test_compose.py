@@ -58,7 +58,8 @@ def test_every_service_is_hardened(service):
 
 def test_image_defaults_are_those_of_the_image_list():
     defaults = {}
-    for spec in SERVICES.values():
+    development = yaml.safe_load((ROOT / "deploy/compose.oidc-dev.yaml").read_text())["services"]
+    for spec in [*SERVICES.values(), *development.values()]:
         variable, default = re.fullmatch(r"\$\{(\w+):-([^}]+)\}", spec["image"]).groups()
         defaults[variable] = default
     assert defaults == listed_images()
@@ -145,3 +146,86 @@ def test_swarm_observability_file_matches_the_compose_profile():
     (port,) = swarm["prometheus"]["ports"]
     assert (port["target"], port["published"], port["mode"]) == (9090, "${PROMETHEUS_PORT:-9090}", "host")
     assert "prometheus-data:/prometheus" in swarm["prometheus"]["volumes"]
+
+
+def load(path: str) -> dict:
+    return yaml.safe_load((ROOT / path).read_text())
+
+
+def test_sign_in_override_mounts_the_provider_file_where_the_app_reads_it():
+    oidc = load("deploy/compose.oidc.yaml")
+    app = oidc["services"]["app"]
+    assert app["environment"] == {"SALES_AUTH": "oidc"}
+    assert app["secrets"] == ["cookie_secret", "oidc"]
+    assert SERVICES["app"]["environment"]["SALES_OIDC_FILE"] == "/run/secrets/oidc"  # compose's secret path
+    assert oidc["secrets"]["oidc"]["file"].startswith("${OIDC_FILE:?")  # no default: never a stray file
+
+
+def test_production_override_requires_sign_in_and_knows_no_development_provider():
+    production = load("deploy/compose.production.yaml")
+    assert production["services"]["app"]["environment"] == {
+        "SALES_AUTH": "${SALES_AUTH:-oidc}",
+        "SALES_AUTH_REQUIRED": "on",
+    }
+    assert set(production["services"]) == {"app"}
+    for path in ("deploy/compose.yaml", "deploy/compose.oidc.yaml", "deploy/compose.production.yaml"):
+        assert "oidc-dev" not in (ROOT / path).read_text().replace("compose.oidc-dev.yaml", "")
+
+
+def test_development_provider_is_hardened_and_reachable_from_this_machine_only():
+    dev = load("deploy/compose.oidc-dev.yaml")
+    (name,) = dev["services"]
+    provider = dev["services"][name]
+    assert provider["read_only"] is True
+    assert provider["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in provider["security_opt"]
+    assert provider["image"] == "${OIDC_DEV_IMAGE:-" + listed_images()["OIDC_DEV_IMAGE"] + "}"
+    (port,) = provider["ports"]
+    assert port.startswith("127.0.0.1:")
+    # One issuer name for the browser (*.localhost is this machine) and for the app (the alias).
+    issuer = provider["environment"]["OIDC_ISSUER"]
+    assert issuer == "http://sales-oidc.localhost:${OIDC_DEV_PORT:-9400}"
+    assert provider["networks"]["default"]["aliases"] == ["sales-oidc.localhost"]
+    assert provider["secrets"] == ["oidc_dev_client_secret"]
+
+
+def test_swarm_stack_makes_the_sign_in_choice_explicit():
+    app = load("deploy/swarm/stack.yaml")["services"]["app"]
+    assert app["environment"]["SALES_AUTH"].startswith("${SALES_AUTH:?")
+    assert app["environment"]["SALES_AUTH_REQUIRED"] == "on"
+    assert app["environment"]["SALES_OIDC_FILE"] == "/run/secrets/oidc"
+    oidc = load("deploy/swarm/oidc.yaml")
+    secrets = {secret["source"]: secret for secret in oidc["services"]["app"]["secrets"]}
+    assert secrets["oidc"] == {
+        "source": "oidc",
+        "target": "oidc",
+        "uid": "10001",
+        "gid": "10001",
+        "mode": 0o400,
+    }
+    assert oidc["secrets"]["oidc"]["file"].startswith("${OIDC_FILE:?")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "swarm: set SALES_AUTH=oidc (sign-in, with OIDC_FILE) or SALES_AUTH=none-public"),
+        (
+            {"SALES_AUTH": "none"},
+            "swarm: set SALES_AUTH=oidc (sign-in, with OIDC_FILE) or SALES_AUTH=none-public",
+        ),
+        ({"SALES_AUTH": "oidc"}, "swarm: SALES_AUTH=oidc needs OIDC_FILE"),
+    ],
+)
+def test_swarm_script_refuses_a_missing_sign_in_choice_before_deploying(env, message):
+    result = subprocess.run(
+        ["bash", "scripts/swarm.sh", "up"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr

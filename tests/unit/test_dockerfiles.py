@@ -23,7 +23,7 @@ IMAGE_DOCKERFILES = [
     if line and line[0] != "#"
 ]
 USERS = {"Dockerfile": 10001, "deploy/proxy/Dockerfile": 10002, "deploy/proxy-metrics/Dockerfile": 10003,
-         "deploy/prometheus/Dockerfile": 10004}  # fmt: skip
+         "deploy/prometheus/Dockerfile": 10004, "deploy/oidc-dev/Dockerfile": 10005}  # fmt: skip
 
 
 def test_the_images_dockerfiles_are_found():

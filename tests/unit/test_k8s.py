@@ -36,12 +36,21 @@ def kustomize(directory: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([KUBECTL, "kustomize", directory], capture_output=True, text=True)
 
 
+OIDC_SETTINGS = """\
+server_metadata_url = "https://login.example.com/.well-known/openid-configuration"
+client_id = "sales-dashboard"
+client_secret = "from-the-provider"
+redirect_uri = "https://dashboard.example.com/oauth2callback"
+"""
+
+
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """deploy/k8s copied, with the production cookie secret a user would make."""
+    """deploy/k8s copied, with the production secret files a user would make."""
     copy = tmp_path_factory.mktemp("k8s") / "k8s"
     shutil.copytree(ROOT / "deploy/k8s", copy)
     (copy / "overlays/production/secrets/cookie-secret").write_text(secrets.token_urlsafe(48))
+    (copy / "overlays/production/secrets/oidc.toml").write_text(OIDC_SETTINGS)
     return copy
 
 
@@ -57,7 +66,14 @@ def rendered(tree: Path) -> dict[str, Path]:
 
 
 def documents(path: Path) -> dict[str, dict[str, Any]]:
-    return {doc["kind"]: doc for doc in yaml.safe_load_all(path.read_text())}
+    """{kind: document}; Secrets by name instead ("Secret/sales-dashboard-cookie"): there are two."""
+    found = {}
+    for doc in yaml.safe_load_all(path.read_text()):
+        key = doc["kind"]
+        if key == "Secret":
+            key = f"Secret/{doc['metadata']['name'].rsplit('-', 1)[0]}"  # without kustomize's hash
+        found[key] = doc
+    return found
 
 
 @pytest.fixture(params=OVERLAYS)
@@ -65,11 +81,15 @@ def overlay(request, rendered) -> dict[str, dict[str, Any]]:
     return documents(rendered[request.param])
 
 
-def test_production_without_the_cookie_secret_file_does_not_build(tmp_path):
+@pytest.mark.parametrize(
+    ("made", "missing"), [("oidc.toml", "cookie-secret"), ("cookie-secret", "oidc.toml")]
+)
+def test_production_without_either_secret_file_does_not_build(tmp_path, made, missing):
     shutil.copytree(ROOT / "deploy/k8s", tmp_path / "k8s")
+    (tmp_path / "k8s/overlays/production/secrets" / made).write_text("made")
     result = kustomize(tmp_path / "k8s/overlays/production")
     assert result.returncode != 0
-    assert "secrets/cookie-secret" in result.stderr
+    assert f"secrets/{missing}" in result.stderr
 
 
 def test_no_cookie_secret_is_committed_for_production():
@@ -125,9 +145,10 @@ def test_app_pods_are_hardened_like_the_image(overlay):
     assert security["readOnlyRootFilesystem"] is True
     assert security["allowPrivilegeEscalation"] is False
     assert security["capabilities"] == {"drop": ["ALL"]}
-    (mount,) = container["volumeMounts"]
-    assert mount["mountPath"] == "/tmp"
-    assert {"name": mount["name"], "emptyDir": {"sizeLimit": "256Mi"}} in pod["volumes"]
+    mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
+    assert {"name": mounts["/tmp"]["name"], "emptyDir": {"sizeLimit": "256Mi"}} in pod["volumes"]
+    assert set(mounts) <= {"/tmp", "/run/secrets/oidc"}
+    assert all(mount.get("readOnly") for path, mount in mounts.items() if path != "/tmp")
     assert (
         set(container["resources"]["requests"]) == set(container["resources"]["limits"]) == {"cpu", "memory"}
     )
@@ -165,12 +186,13 @@ def test_settings_and_secret_reach_the_app(overlay):
     (secret_env,) = container["env"]
     assert secret_env["name"] == "STREAMLIT_SERVER_COOKIE_SECRET"
     reference = secret_env["valueFrom"]["secretKeyRef"]
-    assert reference["name"] == overlay["Secret"]["metadata"]["name"]  # kustomize's hashed name
-    assert reference["key"] in overlay["Secret"]["data"]
+    cookie = overlay["Secret/sales-dashboard-cookie"]
+    assert reference["name"] == cookie["metadata"]["name"]  # kustomize's hashed name
+    assert reference["key"] in cookie["data"]
 
 
 def test_production_secret_is_the_users_file(rendered, tree):
-    secret = documents(rendered["production"])["Secret"]
+    secret = documents(rendered["production"])["Secret/sales-dashboard-cookie"]
     expected = (tree / "overlays/production/secrets/cookie-secret").read_text()
     assert base64.b64decode(secret["data"]["cookie-secret"]).decode() == expected
 
@@ -183,7 +205,6 @@ def test_only_the_gateway_proxy_reaches_the_app(overlay):
     (peer,) = rule["from"]
     assert set(peer) == {"namespaceSelector", "podSelector"}  # both: that namespace's proxy pods only
     assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
-    assert policy["egress"] == []
 
 
 def test_route_sticks_each_browser_to_one_pod(overlay):
@@ -220,3 +241,37 @@ def test_production_serves_https_only_with_pinned_image(rendered):
     assert container["image"].startswith("ghcr.io/")
     assert not container["image"].endswith((":main", ":latest"))
     assert production["HorizontalPodAutoscaler"]["spec"]["minReplicas"] >= 3
+
+
+def test_dev_is_open_and_calls_nothing(rendered):
+    dev = documents(rendered["dev"])
+    assert "SALES_AUTH" not in dev["ConfigMap"]["data"]  # the app's default: none
+    assert dev["NetworkPolicy"]["spec"]["egress"] == []
+
+
+def test_production_requires_sign_in_with_the_users_provider_file(rendered, tree):
+    production = documents(rendered["production"])
+    config = production["ConfigMap"]["data"]
+    assert (config["SALES_AUTH"], config["SALES_AUTH_REQUIRED"]) == ("oidc", "on")
+    assert config["SALES_ALLOWED_DOMAINS"] or config["SALES_ALLOWED_EMAILS"]
+    secret = production["Secret/sales-dashboard-oidc"]
+    assert base64.b64decode(secret["data"]["oidc.toml"]).decode() == OIDC_SETTINGS
+    pod = production["Deployment"]["spec"]["template"]["spec"]
+    (volume,) = [volume for volume in pod["volumes"] if "secret" in volume]
+    assert volume["secret"] == {"secretName": secret["metadata"]["name"], "defaultMode": 0o440}
+    (mount,) = [mount for mount in pod["containers"][0]["volumeMounts"] if mount["name"] == volume["name"]]
+    # SALES_OIDC_FILE is the Secret's key in the mounted directory; group-readable for fsGroup 10001.
+    assert config["SALES_OIDC_FILE"] == f"{mount['mountPath']}/oidc.toml"
+    assert pod["securityContext"]["fsGroup"] == 10001
+
+
+def test_production_pods_reach_dns_and_https_only(rendered):
+    """Sign-in needs the provider (discovery, keys, token exchange): DNS and HTTPS out, nothing else."""
+    egress = documents(rendered["production"])["NetworkPolicy"]["spec"]["egress"]
+    dns, https = egress
+    assert dns["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+    (peer,) = dns["to"]
+    assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+    assert https["ports"] == [{"port": 443, "protocol": "TCP"}]
+    assert {block["ipBlock"]["cidr"] for block in https["to"]} == {"0.0.0.0/0", "::/0"}

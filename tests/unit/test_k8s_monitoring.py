@@ -25,6 +25,14 @@ APP_LABELS = {"app.kubernetes.io/name": "sales-dashboard", "app.kubernetes.io/co
 ADD_COMPONENT = "\ncomponents:\n  - ../../components/monitoring\n"  # as docs/observability.md says
 
 
+OIDC_SETTINGS = """\
+server_metadata_url = "https://login.example.com/.well-known/openid-configuration"
+client_id = "sales-dashboard"
+client_secret = "from-the-provider"
+redirect_uri = "https://dashboard.example.com/oauth2callback"
+"""
+
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The production overlay with the component added, as a user adds it (`components:`)."""
@@ -32,6 +40,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "deploy/k8s", tree)
     production = tree / "overlays/production"
     (production / "secrets/cookie-secret").write_text(secrets.token_urlsafe(48))
+    (production / "secrets/oidc.toml").write_text(OIDC_SETTINGS)  # production requires sign-in
     with (production / "kustomization.yaml").open("a") as kustomization:
         kustomization.write(ADD_COMPONENT)
     assert KUBECTL.exists(), "kubectl missing from .venv: run `make venv`"
@@ -93,5 +102,7 @@ def test_only_the_scraper_reaches_the_metrics_ports(docs):
         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
     }
     assert rule["ports"] == [{"port": "metrics", "protocol": "TCP"}, {"port": "http", "protocol": "TCP"}]
-    # The base policy (gateway proxy only, no egress) still applies beside it.
-    assert docs["NetworkPolicy", "sales-dashboard"]["spec"]["egress"] == []
+    # The app's own policy (the gateway's proxy in; out only DNS and the OpenID provider on 443,
+    # for the production overlay's sign-in) still applies beside it.
+    egress = docs["NetworkPolicy", "sales-dashboard"]["spec"]["egress"]
+    assert [rule["ports"][-1]["port"] for rule in egress] == [53, 443]
