@@ -133,13 +133,16 @@ def swarm(swarm_engine: SwarmEngine, images: dict[str, str], tmp_path_factory) -
 
 def as_a_browser(session: StreamlitSession, action: Callable[[], Interaction]) -> Interaction:
     """``action``, and if the socket closes meanwhile (its replica drained it away), come back as
-    Streamlit's frontend does: reconnect through the proxy and rerun the page (``resume``)."""
+    Streamlit's frontend does with a run in flight: reconnect through the proxy and rerun the page
+    (``resume``), which answers the action."""
     try:
         return action()
     except SessionClosed:
         if session.connects == 0:
             raise
-        return session.resume()
+        resumed = session.resume(in_flight=True)
+        assert resumed is not None  # a run in flight is always rerun
+        return resumed
 
 
 def open_new_session(url: str) -> tuple[float, str | None]:
