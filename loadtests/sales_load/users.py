@@ -280,10 +280,11 @@ class StreamlitUser(User):
         if session is None:
             return
         day = self.stream.next_day()
+        silent = self._first_after_silent_reconnect()  # any pick ends it: a whole run is checked as usual
         if fragment and not self.mode.fragment:  # the plain page: a day pick reruns the script
             self.interact("full_rerun", lambda: session.pick_date(day), expect_full)
         elif fragment:
-            expect = expect_answered_with(day) if self._first_after_silent_reconnect() else expect_fragment
+            expect = expect_answered_with(day) if silent else expect_fragment
             self.interact("fragment_rerun", lambda: session.pick_date(day), expect)
         else:
             self.interact("full_rerun", lambda: session.pick_date(day, fragment=False), expect_full)

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -131,6 +132,66 @@ def test_a_user_comes_back_as_a_browser_does_with_its_day_from_the_url(server, t
     assert after["url"] == named, "every pick is in the page's URL"
     assert report["reopened"]["month"] == 5, "the reopened page's day, not the one the user had"
     assert report["reopened"]["url"].startswith("date=2023-05-")
+
+
+# A user whose last run was a whole page comes back asking for no run (the frontend's rule) and its
+# socket reaches a session that never ran (no session id to resume: its replica is gone).
+SILENT_COME_BACK = """
+import json, sys
+from types import SimpleNamespace
+from locust.env import Environment
+from sales_load.users import RealisticMix
+
+RealisticMix.host = sys.argv[1]
+environment = Environment(user_classes=[RealisticMix], host=sys.argv[1],
+                          parsed_options=SimpleNamespace(page_mode=sys.argv[2]))
+fired = []
+environment.events.request.add_listener(
+    lambda name, exception, context, **_: fired.append([name, repr(exception) if exception else None,
+                                                        context.get("messages")]))
+user = RealisticMix(environment)
+user.connect()
+user.pick_day(fragment=False)  # the page's last run: the whole page
+page = user.session
+held = page.session_id
+page.close()
+page.session_id = ""
+user.pick_day(fragment=True)  # comes back silently, then picks: a new session answers
+after = {"day": user.stream.day.isoformat(), "url": page.query_string, "new_session": page.session_id != held,
+         "same_page": user.session is page}
+user.hop_month()
+user.pick_day(fragment=True)
+print(json.dumps({"fired": fired, "after": after}))
+"""
+
+PICK_NAMES = {"fragment": "fragment_rerun", "views": "fragment_rerun", "plain": "full_rerun"}
+MODE_ENV = {"fragment": {}, "views": {"SALES_MONTH_RERUN": "views"}, "plain": {"SALES_FRAGMENT": "off"}}
+
+
+@pytest.mark.parametrize("mode", list(PICK_NAMES))
+def test_in_every_mode_a_user_that_comes_back_without_a_run_goes_on_with_its_day(server, mode):
+    """The load users follow the frontend's rule in each page mode: no rerun on a reconnect after
+    a whole-page run (``reconnect`` with no message, checked on the URL's day), the next pick is
+    answered by the new session with the user's day, and the picks after it are checked as usual."""
+    env = MODE_ENV[mode]
+    with running_server(env={**env, "SALES_WARMUP": "off"}) if env else nullcontext(server) as target:
+        result = subprocess.run(
+            [sys.executable, "-c", SILENT_COME_BACK, target.base_url, mode],
+            cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [error for _, error, _ in report["fired"]] == [None] * len(report["fired"]), report["fired"]
+    names = [name for name, _, _ in report["fired"]]
+    start = names.index("reconnect")
+    pick = PICK_NAMES[mode]
+    assert names[start:] == ["reconnect", pick, "month_change", pick]
+    assert report["fired"][start][2] == 0, "no run asked for on coming back"
+    after = report["after"]
+    assert after["same_page"], "the user kept its page (widget states, URL)"
+    assert after["new_session"], "a session that never ran answered"
+    named = "" if after["day"] == "2023-01-01" else f"date={after['day']}"  # the first day: no parameter
+    assert after["url"] == named
 
 
 @pytest.fixture(scope="module")
