@@ -96,6 +96,8 @@ def stack_env(engine, images: dict[str, str], secret: Path, args) -> dict[str, s
     return engine.env({
         **images, "SWARM_STACK": f"benchroll{port}", "PROXY_PORT": str(port), "SKIP_BUILD": "1",
         "APP_REPLICAS": str(args.replicas), "COOKIE_SECRET_FILE": str(secret),
+        # The Swarm stack asks for an explicit choice; the users do not sign in (as test_swarm.py).
+        "SALES_AUTH": "none-public",
         # Every user reaches nginx from 127.0.0.1: its per-client limits would count them as one.
         "PROXY_WS_PER_CLIENT": str(4 * args.users + 50), "PROXY_RATE_PER_CLIENT": "1000r/s",
         "PROXY_BURST_PER_CLIENT": str(20 * args.users + 200),

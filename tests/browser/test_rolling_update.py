@@ -41,7 +41,9 @@ def swarm_stack(
         secret.chmod(0o600)
         port = free_port()
         env = engine.env({**images, "SWARM_STACK": f"browserroll{port}", "PROXY_PORT": str(port),
-                          "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret)})  # fmt: skip
+                          "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+                          # Open, as the container tier's Swarm stack: sign-in is the compose stack's here.
+                          "SALES_AUTH": "none-public"})  # fmt: skip
         up = subprocess.run(["scripts/swarm.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
         try:
             assert up.returncode == 0, f"scripts/swarm.sh up failed:\n{up.stderr[-4000:]}"
