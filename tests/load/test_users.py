@@ -83,19 +83,26 @@ def test_a_full_rerun_fails_the_fragment_check_and_vice_versa(server):
             expect_full(fragment)
 
 
-# Run in a child process: importing Locust monkey-patches the interpreter with gevent.
-COME_BACK = """
+# Run in a child process: importing Locust monkey-patches the interpreter with gevent. One
+# RealisticMix user on the server argv[1] in page mode argv[2]; `fired`: [name, error, messages].
+ONE_USER = """
 import json, sys
+from types import SimpleNamespace
 from locust.env import Environment
 from sales_load.users import RealisticMix
 
 RealisticMix.host = sys.argv[1]
-environment = Environment(user_classes=[RealisticMix], host=sys.argv[1])
+environment = Environment(user_classes=[RealisticMix], host=sys.argv[1],
+                          parsed_options=SimpleNamespace(page_mode=sys.argv[2]))
 fired = []
 environment.events.request.add_listener(
     lambda name, exception, context, **_: fired.append([name, repr(exception) if exception else None,
-                                                        context.get("resumed")]))
+                                                        context.get("messages")]))
 user = RealisticMix(environment)
+"""
+COME_BACK = (
+    ONE_USER
+    + """
 user.connect()
 user.pick_day(fragment=True)
 picked, first_socket = user.stream.day.isoformat(), user.session
@@ -109,6 +116,7 @@ user.pick_day(fragment=True)
 reopened = {"month": user.stream.month, "url": user.session.query_string}
 print(json.dumps({"fired": fired, "after": after, "reopened": reopened}))
 """
+)
 
 
 def test_a_user_comes_back_as_a_browser_does_with_its_day_from_the_url(server, tmp_path):
@@ -116,7 +124,7 @@ def test_a_user_comes_back_as_a_browser_does_with_its_day_from_the_url(server, t
     and URL, the page shows its day); a user that could not come back reopens its page's URL and
     goes on from the day that URL names, not from one it remembers."""
     result = subprocess.run(
-        [sys.executable, "-c", COME_BACK, server.base_url],
+        [sys.executable, "-c", COME_BACK, server.base_url, "fragment"],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -136,20 +144,9 @@ def test_a_user_comes_back_as_a_browser_does_with_its_day_from_the_url(server, t
 
 # A user whose last run was a whole page comes back asking for no run (the frontend's rule) and its
 # socket reaches a session that never ran (no session id to resume: its replica is gone).
-SILENT_COME_BACK = """
-import json, sys
-from types import SimpleNamespace
-from locust.env import Environment
-from sales_load.users import RealisticMix
-
-RealisticMix.host = sys.argv[1]
-environment = Environment(user_classes=[RealisticMix], host=sys.argv[1],
-                          parsed_options=SimpleNamespace(page_mode=sys.argv[2]))
-fired = []
-environment.events.request.add_listener(
-    lambda name, exception, context, **_: fired.append([name, repr(exception) if exception else None,
-                                                        context.get("messages")]))
-user = RealisticMix(environment)
+SILENT_COME_BACK = (
+    ONE_USER
+    + """
 user.connect()
 user.pick_day(fragment=False)  # the page's last run: the whole page
 page = user.session
@@ -163,6 +160,7 @@ user.hop_month()
 user.pick_day(fragment=True)
 print(json.dumps({"fired": fired, "after": after}))
 """
+)
 
 PICK_NAMES = {"fragment": "fragment_rerun", "views": "fragment_rerun", "plain": "full_rerun"}
 MODE_ENV = {"fragment": {}, "views": {"SALES_MONTH_RERUN": "views"}, "plain": {"SALES_FRAGMENT": "off"}}
