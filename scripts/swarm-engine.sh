@@ -86,7 +86,10 @@ stop() {
   fi
   $as_root ip link delete "${name}-gw" 2>/dev/null || true
   $as_root ip link delete "$bridge" 2>/dev/null || true
-  # Its containers' mounts go with the daemon; what remains is plain files.
+  # Its containers' mounts go with the daemon; what remains is plain files, under the bind mounts
+  # dockerd makes of its own roots (left behind at exit: rm would fail "Device or resource busy").
+  $as_root umount "$data_root" 2>/dev/null || true
+  $as_root umount "$exec_root" 2>/dev/null || true
   $as_root rm -rf "$data_root" "$exec_root" "$socket"
 }
 

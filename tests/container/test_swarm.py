@@ -80,7 +80,9 @@ class Swarm:
 
     def proxy_upstreams(self) -> list[str]:
         """The replicas the proxy sends to now (its last DNS change)."""
-        changes = [line for line in self.proxy_logs().stderr.splitlines() if "->" in line]
+        # "proxy: upstream app:8501 -> …" at start, "replicas changed, reloading: app:8501 -> …"
+        # after (the access-log exporter's "->" lines name another address).
+        changes = [line for line in self.proxy_logs().stderr.splitlines() if ":8501 ->" in line]
         return changes[-1].split("->")[1].split() if changes else []
 
     def wait_for(self, what: str, check, timeout: float = 90) -> None:

@@ -206,6 +206,14 @@ def test_swarm_stack_makes_the_sign_in_choice_explicit():
     assert oidc["secrets"]["oidc"]["file"].startswith("${OIDC_FILE:?")
 
 
+@pytest.mark.parametrize("path", sorted(Path(ROOT, "deploy/swarm").glob("*.yaml")))
+def test_swarm_required_variable_messages_survive_docker_stack_deploy(path):
+    """`docker stack deploy` reads `${VAR:?message}` as `${VAR-default}` when the message holds a
+    hyphen: the task then gets the message's tail as its value (SALES_AUTH='in) or none...')."""
+    for message in re.findall(r"\$\{\w+:\?([^}]*)\}", path.read_text()):
+        assert "-" not in message, f"{path.name}: {message!r}"
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
