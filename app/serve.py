@@ -26,6 +26,8 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    their own, never routed by the proxy). A port that cannot be bound stops the start (exit 64).
 7. A per-session limit on reruns inside the WebSocket (``SALES_RERUN_RATE`` > 0, the default;
    ``sales_dashboard/rerun_limit.py``): a client flooding reruns is closed with 1008.
+8. A page that comes back on a replica that never held its session gets a whole-page run for its
+   first fragment pick there, which Streamlit would drop (``sales_dashboard/failover.py``).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from sales_dashboard import drain, metrics, rerun_limit
+from sales_dashboard import drain, failover, metrics, rerun_limit
 from sales_dashboard.oidc_config import install_auth_secrets
 from sales_dashboard.settings import Settings, SettingsError, load_settings
 
@@ -137,6 +139,7 @@ def main() -> int:
         rerun_limit.install(settings.rerun_rate, settings.rerun_burst)
     if settings.drain_seconds > 0:
         drain.install(settings.drain_seconds)
+    failover.install()
     start_warmup(settings)
     from streamlit.web.cli import main as streamlit_main
 

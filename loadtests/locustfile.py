@@ -112,11 +112,13 @@ def _drop_users_without_tasks(environment, **_kwargs) -> None:
         environment.user_classes[:] = keep
 
 
-_times: list[tuple[str, float, float, int]] = []  # (name, ms, end as epoch seconds, failed)
+# (name, ms, end as epoch seconds, failed, resumed: a pick answered by the page's rerun after a reconnect)
+_times: list[tuple[str, float, float, int, int]] = []
 
 
-def _keep_time(name: str, response_time: float, exception: BaseException | None = None, **_kwargs) -> None:
-    _times.append((name, response_time, time.time(), int(exception is not None)))
+def _keep_time(name: str, response_time: float, exception: BaseException | None = None, **kwargs) -> None:
+    resumed = int(bool((kwargs.get("context") or {}).get("resumed")))
+    _times.append((name, response_time, time.time(), int(exception is not None), resumed))
 
 
 def _write_times(environment, **_kwargs) -> None:
@@ -127,8 +129,8 @@ def _write_times(environment, **_kwargs) -> None:
         path = f"{path}.{os.getpid()}"
     with Path(path).open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["name", "ms", "end", "failed"])
-        writer.writerows((name, f"{ms:.3f}", f"{end:.3f}", failed) for name, ms, end, failed in _times)
+        writer.writerow(["name", "ms", "end", "failed", "resumed"])
+        writer.writerows((name, f"{ms:.3f}", f"{end:.3f}", *flags) for name, ms, end, *flags in _times)
 
 
 @events.init.add_listener

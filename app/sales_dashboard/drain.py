@@ -12,7 +12,8 @@ and a Kubernetes pod deletion all send SIGTERM first, so the drain runs there:
 3. Every open session is closed (code 1012, "service restart") as soon as it is settled: no script
    run in progress or queued, and every message of its last run sent. Its browser reconnects at
    once, through the proxy, to another replica, with its widget states and its URL (``?date=``),
-   so the page shows the same day.
+   so the page shows the same day (``failover.py`` answers its next pick there when the browser
+   asked for no run on reconnecting).
 4. When no session is left, or after ``SALES_DRAIN_SECONDS``, Streamlit's own stop runs (a run
    still going then is cut off, as stock Streamlit does).
 

@@ -16,7 +16,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamlit_client.tls import client_context
@@ -51,6 +51,7 @@ class Server:
     log_path: Path
     process: subprocess.Popen | None = None
     metrics_url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)  # the settings it was started with
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -122,7 +123,9 @@ def running_server(
         )
     path = f"/{base_path.strip('/')}" if base_path else ""
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics" if metrics_port else None
-    server = Server(f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), process, metrics_url)
+    server = Server(
+        f"http://127.0.0.1:{port}{path}", process.pid, Path(log.name), process, metrics_url, dict(env)
+    )
     try:
         wait_ready(process, server.healthy, server.log, ServerStartError, START_TIMEOUT)
         yield server

@@ -129,13 +129,20 @@ class Timed:
     ms: float
     end: float  # epoch seconds
     failed: bool
+    resumed: bool = False  # a pick in flight when the socket closed, answered after the reconnect
 
 
 def timed_interactions(path: Path) -> list[Timed]:
     """Every interaction in ``path`` and in the per-worker files beside it (``<path>.<pid>``)."""
     files = [path, *sorted(path.parent.glob(f"{path.name}.*"))] if path.parent.exists() else []
     return [
-        Timed(row["name"], float(row["ms"]), float(row.get("end") or 0), row.get("failed") == "1")
+        Timed(
+            row["name"],
+            float(row["ms"]),
+            float(row.get("end") or 0),
+            row.get("failed") == "1",
+            row.get("resumed") == "1",
+        )
         for file in files
         if file.exists()
         for row in read_rows(file)

@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from streamlit_client import Interaction
+from streamlit_client import Interaction, StreamlitSession
 from streamlit_client.errors import UnexpectedOutcome
 from streamlit_client.session import FRAGMENT_SUCCESS, SUCCESS
 
@@ -74,6 +74,32 @@ def expect_page_of(day: date) -> Callable[[Interaction], None]:
         if not interaction.has_text(shown_heading(day)):
             shown = [text for text in interaction.texts if text.startswith("Best sellers")]
             raise UnexpectedOutcome(f"the page shows {shown}, not {day}", interaction)
+
+    return check
+
+
+def expect_day_in_url_and_page(session: StreamlitSession, day: date) -> Callable[[Interaction], None]:
+    """A reconnect: the page's URL still names ``day`` (none for the first day), and if the page
+    reran on its new socket (see ``StreamlitSession.resume``), the page shows it."""
+    shows_day = expect_page_of(day)
+
+    def check(interaction: Interaction) -> None:
+        if (session.url_date() or FIRST_DAY) != day:
+            raise UnexpectedOutcome(f"the URL ?{session.query_string} does not name {day}", interaction)
+        if interaction.outcomes:
+            shows_day(interaction)
+
+    return check
+
+
+def expect_answered_with(day: date) -> Callable[[Interaction], None]:
+    """Any finished run that shows ``day``: the first pick after a reconnect that asked for no run
+    may reach a session that never ran (a new replica), which answers with the whole page."""
+
+    def check(interaction: Interaction) -> None:
+        shown = interaction.has_text(shown_heading(day))
+        if interaction.outcome not in (SUCCESS, FRAGMENT_SUCCESS) or not shown:
+            raise UnexpectedOutcome(f"ended {interaction.outcomes} without {shown_heading(day)}", interaction)
 
     return check
 

@@ -45,7 +45,16 @@ from streamlit_client.errors import SessionClosed, StreamlitClientError, Unexpec
 from streamlit_client.signin import sign_in
 
 from .dev_provider import password
-from .picks import DEFAULT_SEED, FIRST_DAY, DayStream, expect_fragment, expect_full, expect_page_of
+from .picks import (
+    DEFAULT_SEED,
+    FIRST_DAY,
+    DayStream,
+    expect_answered_with,
+    expect_day_in_url_and_page,
+    expect_fragment,
+    expect_full,
+    expect_page_of,
+)
 
 RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
 RECONNECT = "reconnect"
@@ -92,6 +101,7 @@ class StreamlitUser(User):
         self.sign_in_as: str = getattr(options, "sign_in", "") or ""
         self.cookies: dict[str, str] | None = None  # the sign-in cookies, once signed in
         self.page_query = ""  # the URL's query string of the last page this user had open
+        self.unchecked_run = False  # came back without a run: the next pick may get the whole page
         self.headers: dict[str, str] = {}
         if getattr(options, "forwarded_for", False):
             self.headers["X-Forwarded-For"] = self.address(environment)
@@ -195,18 +205,27 @@ class StreamlitUser(User):
             except StreamlitClientError:
                 self.session = None
 
-    def come_back(self) -> Interaction | None:
-        """The socket closed: ``resume`` as Streamlit's frontend does (fires ``reconnect``; the page
-        must show the user's day). None, and the session dropped, if that failed: the next task
-        reopens the page's URL."""
+    def come_back(self, *, in_flight: bool = False) -> Interaction | None:
+        """The socket closed: ``resume`` as Streamlit's frontend does (fires ``reconnect``; the
+        page's URL must still name the user's day, and a rerun on the new socket must show it).
+        None, and the session dropped, if that failed: the next task reopens the page's URL.
+        When the frontend would ask for no run, the user's next pick is checked for its day only
+        (``unchecked_run``): it may reach a replica whose new session answers with the whole page."""
         session = self.session
         if session is None or session.connects == 0:
             return None
         self.page_query = session.query_string
-        resumed = self.interact(RECONNECT, session.resume, expect_page_of(self.stream.day))
+        expect = expect_day_in_url_and_page(session, self.stream.day)
+        resumed = self.interact(RECONNECT, lambda: self._resume(session, in_flight), expect)
         if resumed is None:
             self.session = None
+        else:
+            self.unchecked_run = not resumed.outcomes
         return resumed
+
+    @staticmethod
+    def _resume(session: StreamlitSession, in_flight: bool) -> Interaction:
+        return session.resume(in_flight=in_flight) or Interaction(RECONNECT)
 
     # -- the one place that reports to Locust ------------------------------------------------
 
@@ -227,7 +246,7 @@ class StreamlitUser(User):
                 expect(interaction)
         except SessionClosed as exc:
             # In flight when the socket closed: the browser's rerun on its new socket answers it.
-            interaction = self.come_back() if name != RECONNECT else None
+            interaction = self.come_back(in_flight=True) if name != RECONNECT else None
             resumed = interaction is not None
             if not resumed:
                 error, self.session = exc, None
@@ -261,10 +280,12 @@ class StreamlitUser(User):
         if session is None:
             return
         day = self.stream.next_day()
+        silent = self._first_after_silent_reconnect()  # any pick ends it: a whole run is checked as usual
         if fragment and not self.mode.fragment:  # the plain page: a day pick reruns the script
             self.interact("full_rerun", lambda: session.pick_date(day), expect_full)
         elif fragment:
-            self.interact("fragment_rerun", lambda: session.pick_date(day), expect_fragment)
+            expect = expect_answered_with(day) if silent else expect_fragment
+            self.interact("fragment_rerun", lambda: session.pick_date(day), expect)
         else:
             self.interact("full_rerun", lambda: session.pick_date(day, fragment=False), expect_full)
 
@@ -273,7 +294,14 @@ class StreamlitUser(User):
         if session is None:
             return
         day = self.stream.next_month()
-        self.interact("month_change", lambda: session.change_month(day))
+        if self._first_after_silent_reconnect():  # the pick as the page sends it, whatever answers
+            self.interact("month_change", lambda: session.pick_date(day), expect_answered_with(day))
+        else:
+            self.interact("month_change", lambda: session.change_month(day))
+
+    def _first_after_silent_reconnect(self) -> bool:
+        unchecked, self.unchecked_run = self.unchecked_run, False
+        return unchecked
 
 
 def expect_signed_in(interaction: Interaction) -> None:

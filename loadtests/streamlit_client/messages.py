@@ -31,7 +31,7 @@ def finished_name(status: int) -> str:
 
 
 def user_key_of(element_id: str) -> str | None:
-    """The user key in a widget id ("$$ID-abc123-selected_date" -> "selected_date")."""
+    """The user key in a widget id ("$$ID-abc123-date" -> "date")."""
     if not element_id.startswith(ELEMENT_ID_PREFIX):
         return None
     key = element_id.split("-", maxsplit=2)[-1]
@@ -127,9 +127,34 @@ def delta_widget(delta: Delta) -> tuple[str, str, str] | None:
     return widget_id, getattr(inner, "label", ""), kind
 
 
-def query_binding(delta: Delta) -> tuple[str, str, tuple[str, ...]] | None:
-    """(widget id, URL parameter, default values) of a widget bound to the URL
-    (``bind="query-params"``: its proto carries ``query_param_key``), None for anything else."""
+@dataclass(frozen=True)
+class UrlBinding:
+    """A widget bound to the URL (``bind="query-params"``): its parameter and default, and for a
+    date picker the range its values keep to (ISO dates; "" where the proto has none)."""
+
+    param: str
+    default: tuple[str, ...]
+    low: str = ""
+    high: str = ""
+
+    def holds(self, values: Sequence[str]) -> bool:
+        """True if the widget could hold ``values``: a date picker only ISO days within its range."""
+        if not self.low and not self.high:
+            return True
+        return all(_iso_day(value) and self.low <= value <= (self.high or value) for value in values)
+
+
+def _iso_day(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == len("2023-01-01")
+
+
+def query_binding(delta: Delta) -> tuple[str, UrlBinding] | None:
+    """(widget id, binding) of a widget bound to the URL (its proto carries ``query_param_key``),
+    None for anything else."""
     widget = delta_widget(delta)
     if widget is None:
         return None
@@ -140,7 +165,10 @@ def query_binding(delta: Delta) -> tuple[str, str, tuple[str, ...]] | None:
         return None
     if not bound:
         return None
-    return widget[0], inner.query_param_key, tuple(getattr(inner, "default", ()))
+    default = tuple(getattr(inner, "default", ()))
+    if widget[2] != "date_input":
+        return widget[0], UrlBinding(inner.query_param_key, default)
+    return widget[0], UrlBinding(inner.query_param_key, default, inner.min, inner.max)
 
 
 def with_query_param(query_string: str, name: str, values: Sequence[str] | None) -> str:

@@ -35,6 +35,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from .errors import InteractionTimeout, ServerError, SessionClosed, StreamlitClientError, UnexpectedOutcome
 from .messages import (
     MessageCache,
+    UrlBinding,
     date_state,
     delta_exception,
     delta_text,
@@ -57,7 +58,7 @@ from .tls import client_context
 
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
-DATE_WIDGET = "selected_date"
+DATE_WIDGET = "date"  # the date picker's key, and its URL parameter (?date=2023-03-09)
 # How long a drain waits for bytes that are not there: enough for what already sits in the
 # socket's buffer to be read, short enough to cost nothing next to an interaction.
 DRAIN_WAIT = 0.001
@@ -151,7 +152,8 @@ class StreamlitSession:
         self.health_url = f"{self.base_url}/_stcore/health"
         self.page_url = f"{self.base_url}/"
         self.query_string = parts.query  # the page's URL after the "?", as the browser holds it
-        self.url_bindings: dict[str, tuple[str, tuple[str, ...]]] = {}  # widget id -> (param, default)
+        self.url_bindings: dict[str, UrlBinding] = {}  # widget id -> its URL parameter
+        self._next_query_string: str | None = None  # a bound widget's pick, once its rerun is out
         self.timeout = timeout
         self.headers = dict(headers or {})
         self.mode = mode or PageMode()
@@ -215,12 +217,16 @@ class StreamlitSession:
         self.close()
         self.connect(resume=True)
 
-    def resume(self, timeout: float | None = None) -> Interaction:
-        """Come back after the socket dropped, as Streamlit's frontend does: ``reconnect()``, then
-        rerun the whole page with the widget states and URL the page holds (kind "reconnect").
-        On a replica that never held the session, that run is what rebuilds the page there."""
+    def resume(self, *, in_flight: bool = False, timeout: float | None = None) -> Interaction | None:
+        """Come back after the socket dropped, as Streamlit 1.67's frontend does: ``reconnect()``,
+        then rerun the whole page with the widget states and URL the page holds (kind
+        "reconnect") if a run was asked for or going when the socket dropped (``in_flight``), the
+        page never ran, or its last run was a fragment run; otherwise ask for nothing (None): the
+        page stays as it is, and its next pick goes to whatever session the socket reached."""
         self.reconnect()
-        return self.rerun(kind="reconnect", timeout=timeout)
+        if in_flight or self.initial is None or self._run_fragments:
+            return self.rerun(kind="reconnect", timeout=timeout)
+        return None
 
     def url_param(self, name: str) -> list[str]:
         """The values of parameter ``name`` in the page's URL (empty if it has none)."""
@@ -280,14 +286,19 @@ class StreamlitSession:
 
     def set_widget_state(self, state: WidgetState) -> None:
         """Hold ``state`` (any id, even an unknown one) for the next reruns, as the frontend does;
-        a widget bound to the URL rewrites its parameter (removed at the widget's default)."""
+        a widget bound to the URL rewrites its parameter (removed at the widget's default), for
+        values a user could pick (a date picker: YYYY-MM-DD within its range), as the frontend
+        does: the next rerun still carries the address as it was, which is rewritten once that
+        request is out (what Streamlit 1.67's frontend sends; tests/browser/test_url_state.py)."""
         self._widget_states[state.id] = state
         binding = self.url_bindings.get(state.id)
         if binding is not None and state.WhichOneof("value") == "string_array_value":
-            param, default = binding
             values = list(state.string_array_value.data)
-            cleared = values == list(default) or not values
-            self.query_string = with_query_param(self.query_string, param, None if cleared else values)
+            if not binding.holds(values):
+                return  # a forged state (no user can pick it): the frontend would not write it
+            kept = None if values == list(binding.default) or not values else values
+            self._next_query_string = with_query_param(self._next_query_string or self.query_string,
+                                                       binding.param, kept)  # fmt: skip
 
     def set_date(self, value: date | str | None, widget: str = DATE_WIDGET) -> None:
         """Set a date_input's value: a date, an ISO string (sent verbatim) or None (cleared)."""
@@ -315,6 +326,8 @@ class StreamlitSession:
         )
         self._drain()
         start = time.perf_counter()
+        if self._next_query_string is not None:
+            self.query_string, self._next_query_string = self._next_query_string, None
         try:
             self.send_back_msg(msg)
             self._await_end(interaction, start + (self.timeout if timeout is None else timeout))
@@ -584,4 +597,4 @@ class StreamlitSession:
             if key := user_key_of(widget_id):
                 self.widget_ids[key] = widget_id
             if (binding := query_binding(delta)) is not None:
-                self.url_bindings[widget_id] = binding[1:]
+                self.url_bindings[widget_id] = binding[1]

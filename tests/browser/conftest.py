@@ -171,15 +171,16 @@ def signed_in(browser: Browser, app_url: str, tmp_path_factory: pytest.TempPathF
 
 @pytest.fixture
 def open_dashboard(browser: Browser, app_url: str, signed_in: Path) -> Iterator[Callable[..., Dashboard]]:
-    """open_dashboard(viewport=DESKTOP): a fresh browser context of the signed-in user with the
-    page loaded."""
+    """open_dashboard(viewport=DESKTOP, query=""): a fresh browser context of the signed-in user
+    with the page loaded (from ``/?query``, a link, when given)."""
     contexts = []
 
-    def open_one(viewport: dict[str, int] = DESKTOP) -> Dashboard:
+    def open_one(viewport: dict[str, int] = DESKTOP, query: str = "") -> Dashboard:
         context = browser.new_context(viewport=viewport, storage_state=signed_in)
         contexts.append(context)
         watch = PageWatch(context)
-        dashboard = Dashboard(context.new_page(), app_url, watch)
+        url = f"{app_url.rstrip('/')}/?{query}" if query else app_url
+        dashboard = Dashboard(context.new_page(), url, watch)
         dashboard.open()
         return dashboard
 

@@ -50,11 +50,61 @@ class Stack:
         for container in self.app_replicas().values():  # each: a route cookie may pick any of them
             self.wait_healthy(container, timeout)
         deadline = time.monotonic() + timeout
-        while not healthy(self.url, self.ca_file):
-            assert time.monotonic() < deadline, f"{self.url} not healthy through the proxy in {timeout:.0f} s"
+
+        # Every replica, not just one: the proxy hashes each browser onto any of them.
+        def every_replica_healthy() -> bool:
+            return all(self.healthy(name) for name in self.containers("app"))
+
+        while not (healthy(self.url, self.ca_file) and every_replica_healthy()):
+            assert time.monotonic() < deadline, f"{self.url}'s replicas not healthy in {timeout:.0f} s"
             time.sleep(0.5)
         # A replica may have a new address: the proxy picks it up within its DNS interval.
         time.sleep(float(env.get("PROXY_DNS_INTERVAL", "5")) + 1)
+
+    def containers(self, service: str) -> list[str]:
+        """Names of the service's running containers."""
+        project = f"label=com.docker.compose.project={self.env['STACK_PROJECT']}"
+        labels = ["--filter", project, "--filter", f"label=com.docker.compose.service={service}"]
+        return sorted(docker("ps", *labels, "--format", "{{.Names}}").stdout.split())
+
+    def sessions_on(self, container: str) -> int:
+        """Open sessions of one app replica (Streamlit's active_sessions metric, read inside it:
+        the proxy answers 404 for /_stcore/metrics)."""
+        read = docker("exec", container, "python3", "-c", READ_METRICS)
+        for line in read.stdout.splitlines():
+            if line.startswith("active_sessions "):
+                return int(float(line.split()[1]))
+        raise AssertionError(f"no active_sessions in {container}'s metrics:\n{read.stdout}{read.stderr}")
+
+    def holder(self) -> str:
+        """The one app replica that holds an open session (the test's own page)."""
+        holding = [name for name in self.containers("app") if self.sessions_on(name) > 0]
+        assert len(holding) == 1, f"sessions open on {holding}, not on exactly one replica"
+        return holding[0]
+
+    def stop_replica(self, container: str) -> float:
+        """`docker stop` one app replica (SIGTERM: its drain, then its stop); the seconds it took."""
+        started = time.monotonic()
+        done = docker("stop", "--time", "20", container)
+        assert done.returncode == 0, f"stopping {container} failed:\n{done.stderr}"
+        return time.monotonic() - started
+
+    def healthy(self, container: str) -> bool:
+        """The container's health check passes (Docker's status, from the image's HEALTHCHECK)."""
+        return docker("inspect", "-f", "{{.State.Health.Status}}", container).stdout.strip() == "healthy"
+
+    def start_replica(self, container: str, timeout: float = 120.0) -> None:
+        """Start a stopped replica again and wait until it is healthy and the proxy sees it."""
+        assert docker("start", container).returncode == 0
+        deadline = time.monotonic() + timeout
+        while not self.healthy(container):
+            assert time.monotonic() < deadline, f"{container} not healthy in {timeout:.0f} s"
+            time.sleep(0.5)
+        time.sleep(float(self.env.get("PROXY_DNS_INTERVAL", "5")) + 1)
+
+    def logs(self, container: str) -> str:
+        done = docker("logs", container)
+        return done.stdout + done.stderr
 
     def restart(self, service: str) -> None:
         """`docker compose restart SERVICE`: stop (SIGTERM), then start the same container."""
@@ -84,6 +134,17 @@ class Stack:
         out = self.stack("logs", "--no-color", "proxy").stdout
         lines = (line[line.index("{") :] for line in out.splitlines() if '{"time"' in line)
         return [json.loads(line) for line in lines]
+
+
+READ_METRICS = (
+    "import urllib.request; "
+    "print(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/metrics', timeout=10).read().decode())"
+)
+
+
+def docker(*args: str) -> subprocess.CompletedProcess[str]:
+    command = ["docker", *args]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
 
 
 def free_port() -> int:

@@ -41,7 +41,8 @@ def app_settings(stack: Stack) -> Iterator[Callable[[dict[str, str]], Stack]]:
 
     def switch(settings: dict[str, str]) -> Stack:
         if settings != current:
-            stack.recreate_app(settings)
+            # One replica is enough to show a mode (and three starting at once slow the machine).
+            stack.recreate_app({**settings, "APP_REPLICAS": "1"})
             current.clear()
             current.update(settings)
         return stack

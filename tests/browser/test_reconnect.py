@@ -36,3 +36,46 @@ def test_page_recovers_without_reload(dashboard: Dashboard, stack: Stack, servic
     assert dashboard.headings(Dashboard.MONTHLY)[0] == "Daily sales for all products, February 2023"
     assert dashboard.watch.csp_violations == []
     assert dashboard.watch.page_errors == []
+
+
+def test_the_page_moves_to_another_replica_with_its_day_when_its_replica_stops(
+    dashboard: Dashboard, stack: Stack
+) -> None:
+    """Three sticky replicas: the one that holds the page's session is stopped (SIGTERM: its drain
+    closes the session). The open page reconnects by itself, through the proxy, to another
+    replica, reruns there with its URL and widget states, and shows the same day and month."""
+    page, wire = dashboard.page, dashboard.wire
+    dashboard.pick(date(2023, 3, 9))  # another month: the whole page follows
+    dashboard.pick(date(2023, 3, 14))
+    assert page.url.endswith("/?date=2023-03-14")
+    page.evaluate("() => { window.__e2eSamePage = true; }")  # gone if the page reloads
+    holder = stack.holder()
+    sockets, mark = wire.opened, wire.mark()
+
+    took = stack.stop_replica(holder)
+    try:
+        wire.wait_until(lambda: wire.opened > sockets, RECONNECT_TIMEOUT, "the page to open a new WebSocket")
+        wire.wait_run_end(mark, timeout=RECONNECT_TIMEOUT)
+        connected = lambda: page.get_by_text("Connecting").count() == 0  # noqa: E731
+        wire.wait_until(connected, RECONNECT_TIMEOUT, "reconnection")
+        dashboard.settle()
+        assert page.evaluate("() => window.__e2eSamePage === true"), "the page was reloaded"
+        (rerun,) = wire.run_since(mark).reruns
+        assert not rerun.rerun_script.fragment_id, "on its new replica the page reruns whole"
+        assert rerun.rerun_script.query_string == "date=2023-03-14", "with its URL"
+        assert page.url.endswith("/?date=2023-03-14")
+        assert dashboard.headings(Dashboard.DAILY)[0] == "Best sellers, March 14, 2023"
+        assert dashboard.headings(Dashboard.MONTHLY)[0] == "Daily sales for all products, March 2023"
+        assert stack.holder() != holder
+        log = stack.logs(holder)
+        assert "drain: moved 1 session(s)" in log, log[-2000:]
+        print(f"replica {holder} stopped in {took:.1f} s; its drain: "
+              + " | ".join(line for line in log.splitlines() if line.startswith("drain:")))  # fmt: skip
+
+        same_month = dashboard.pick(date(2023, 3, 27))  # and it works on: a fragment run there
+        assert same_month.outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
+        assert page.url.endswith("/?date=2023-03-27")
+        assert dashboard.watch.csp_violations == []
+        assert dashboard.watch.page_errors == []
+    finally:
+        stack.start_replica(holder)

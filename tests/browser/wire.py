@@ -20,7 +20,7 @@ from streamlit_client.messages import delta_text, finished_name
 STREAM_PATH = "/_stcore/stream"
 #: Statuses that end an interaction (a fragment calling st.rerun() ends EARLY_FOR_RERUN first).
 RUN_ENDS = ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
-DATE_WIDGET_SUFFIX = "-selected_date"  # widget ids end with the user key
+DATE_WIDGET_SUFFIX = "-date"  # widget ids end with the user key
 
 
 def rerun_dates(msg: BackMsg) -> list[str]:

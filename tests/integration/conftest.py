@@ -1,8 +1,10 @@
 """Fixtures on the real app, started with `python app/serve.py run` (Streamlit's CLI, see
 app/serve.py) on a free port (no mocks).
 
-`server` is one process for the whole test session; tests that need other server options
-start their own with `local_server.running_server(...)`.
+`server` is one process for the whole test session, in the page's default mode; `views_server`
+(SALES_MONTH_RERUN=views) and `plain_server` (SALES_FRAGMENT=off) are the other two modes, also one
+each per session. Tests that need other server options start their own with
+`local_server.running_server(...)`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,18 @@ from streamlit_client import StreamlitSession
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
     with running_server() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def views_server() -> Iterator[Server]:
+    with running_server(env={"SALES_MONTH_RERUN": "views", "SALES_WARMUP": "off"}) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def plain_server() -> Iterator[Server]:
+    with running_server(env={"SALES_FRAGMENT": "off", "SALES_WARMUP": "off"}) as started:
         yield started
 
 

@@ -16,6 +16,7 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from streamlit_client import (
+    DATE_WIDGET,
     EARLY_FOR_RERUN,
     FRAGMENT_SUCCESS,
     SUCCESS,
@@ -102,10 +103,10 @@ def test_wrong_value_type_for_the_date_breaks_only_that_session(
     date. Only a new session recovers; the server and other sessions are unaffected.
     """
     with StreamlitSession(server.base_url, timeout=10) as victim:
-        widget = victim.widget_id("selected_date")
+        widget = victim.widget_id(DATE_WIDGET)
         victim.set_widget_state(WidgetState(id=widget, int_value=5))
         with pytest.raises(ServerError) as raised:
-            victim.rerun(victim.fragment_of("selected_date"))
+            victim.rerun(victim.fragment_of(DATE_WIDGET))
         broken = raised.value.interaction
         assert broken.outcomes == [FRAGMENT_SUCCESS]
         assert len(broken.exceptions) == 1

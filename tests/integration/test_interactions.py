@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from streamlit_client import (
+    DATE_WIDGET,
     EARLY_FOR_RERUN,
     FRAGMENT_SUCCESS,
     SUCCESS,
@@ -29,10 +30,10 @@ def test_first_run_finds_the_date_widget_and_its_fragment(session: StreamlitSess
     hash, and the first run is one whole-script run showing January 2023."""
     first = session.initial
     assert first is not None
-    widget = session.widget_id("selected_date")
-    assert re.fullmatch(r"\$\$ID-[0-9a-f]+-selected_date", widget)
+    widget = session.widget_id(DATE_WIDGET)
+    assert re.fullmatch(r"\$\$ID-[0-9a-f]+-date", widget)
     assert session.widget_id("Pick a day") == widget
-    fragment = session.fragment_of("selected_date")
+    fragment = session.fragment_of(DATE_WIDGET)
     assert re.fullmatch(r"[0-9a-f]{32}", fragment)
     assert session.seen_fragment_ids == {fragment}
     assert session.session_id
@@ -61,7 +62,7 @@ def test_same_month_pick_runs_only_the_fragment(server: Server, message_cache: b
     tagged with the fragment's id, no monthly view, and fewer messages and bytes than a full
     rerun of the same pick."""
     with StreamlitSession(server.base_url, timeout=20, message_cache=message_cache) as session:
-        fragment = session.fragment_of("selected_date")
+        fragment = session.fragment_of(DATE_WIDGET)
         picked = session.pick_date("2023-01-15")
         full = session.pick_date("2023-01-15", fragment=False)
 
@@ -82,7 +83,7 @@ def test_same_month_pick_runs_only_the_fragment(server: Server, message_cache: b
 def test_full_rerun_runs_the_whole_script(session: StreamlitSession) -> None:
     """The same pick without a fragment id reruns everything: one whole-script run, deltas
     outside the fragment, the monthly headers, and the fragment's own deltas too."""
-    fragment = session.fragment_of("selected_date")
+    fragment = session.fragment_of(DATE_WIDGET)
     full = session.pick_date("2023-01-20", fragment=False)
     assert full.kind == "full"
     assert full.outcomes == [SUCCESS]
@@ -98,7 +99,7 @@ def test_full_rerun_runs_the_whole_script(session: StreamlitSession) -> None:
 def test_new_month_pick_runs_the_fragment_then_the_whole_script(session: StreamlitSession) -> None:
     """A pick in another month: the fragment run calls st.rerun() (FINISHED_EARLY_FOR_RERUN),
     then a whole-script run shows the new month; the next same-month pick is fragment-only."""
-    fragment = session.fragment_of("selected_date")
+    fragment = session.fragment_of(DATE_WIDGET)
     moved = session.change_month(date(2023, 2, 3))
     assert moved.kind == "month_change"
     assert moved.outcomes == [EARLY_FOR_RERUN, SUCCESS]

@@ -17,7 +17,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 from sales_load.local_server import APP, REPO, SERVE, Server, running_server
 from sales_load.picks import counted_mix
-from streamlit_client import PageMode, ServerError, StreamlitSession
+from streamlit_client import DATE_WIDGET, PageMode, ServerError, StreamlitSession
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -100,9 +100,9 @@ def test_a_user_error_is_an_error_run_of_the_kind_that_ran(server: Server) -> No
     test_bad_input.py): the fragment run and the full run after it both count as errors."""
     with StreamlitSession(server.base_url, timeout=20) as session:
         before = scrape(server)
-        session.set_widget_state(WidgetState(id=session.widget_id("selected_date"), int_value=5))
+        session.set_widget_state(WidgetState(id=session.widget_id(DATE_WIDGET), int_value=5))
         with pytest.raises(ServerError):
-            session.rerun(session.fragment_of("selected_date"))
+            session.rerun(session.fragment_of(DATE_WIDGET))
         with pytest.raises(ServerError):
             session.pick_date("2023-01-08", fragment=False)
         after = scrape(server)

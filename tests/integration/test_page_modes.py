@@ -5,13 +5,13 @@ reruns the whole page on every pick, and SALES_WARMUP fills the shared cache (or
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
 
 from sales_load.local_server import Server, running_server
 from streamlit_client import (
+    DATE_WIDGET,
     EARLY_FOR_RERUN,
     FRAGMENT_SUCCESS,
     SUCCESS,
@@ -25,36 +25,22 @@ INTRO = "Sales of 26 products"
 MONTHLY = "Daily sales for all products"
 TOTALS = "Total sales for all products"
 WARMUP_LOG = "warm-up: 365 of 365 days and 12 months built"
-VIEWS = {"SALES_MONTH_RERUN": "views", "SALES_WARMUP": "off"}
-PLAIN = {"SALES_FRAGMENT": "off", "SALES_WARMUP": "off"}
 
 
-@pytest.fixture(scope="module")
-def views_server() -> Iterator[Server]:
-    with running_server(env=VIEWS) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def plain_server() -> Iterator[Server]:
-    with running_server(env=PLAIN) as started:
-        yield started
-
-
-def session_for(server: Server, env: dict[str, str], *, message_cache: bool = True) -> StreamlitSession:
+def session_for(server: Server, *, message_cache: bool = True) -> StreamlitSession:
     """A session (opened by `with`) that knows the mode the server was started in."""
-    mode = PageMode.from_env(env)
+    mode = PageMode.from_env(server.env)
     return StreamlitSession(server.base_url, timeout=20, message_cache=message_cache, mode=mode)
 
 
 def test_views_mode_draws_both_views_as_fragments(views_server: Server) -> None:
     """The first run is the whole page; the daily and the monthly view each are a fragment of
     their own, and the title and intro belong to none."""
-    with session_for(views_server, VIEWS) as session:
+    with session_for(views_server) as session:
         first = session.initial
         assert first is not None
         assert first.outcomes == [SUCCESS]
-        daily = session.fragment_of("selected_date")
+        daily = session.fragment_of(DATE_WIDGET)
         (monthly,) = session.seen_fragment_ids - {daily}
         assert set(first.delta_fragments) == {"", daily, monthly}
         assert first.has_text(TITLE)
@@ -68,8 +54,8 @@ def test_views_mode_month_change_reruns_exactly_the_two_views(views_server: Serv
     asked for giving way, then one run of exactly those two fragments, every delta tagged with
     one of them: nothing outside them (the title, the intro) is sent again, and both views show
     the new month."""
-    with session_for(views_server, VIEWS, message_cache=message_cache) as session:
-        daily = session.fragment_of("selected_date")
+    with session_for(views_server, message_cache=message_cache) as session:
+        daily = session.fragment_of(DATE_WIDGET)
         (monthly,) = session.seen_fragment_ids - {daily}
         moved = session.change_month(date(2023, 3, 5))
         full = session.pick_date("2023-03-06", fragment=False)
@@ -94,8 +80,8 @@ def test_views_mode_month_change_reruns_exactly_the_two_views(views_server: Serv
 def test_views_mode_same_month_pick_reruns_the_daily_view_alone(views_server: Server) -> None:
     """The callback returns for a day in the same month: the daily fragment reruns alone, as in
     the tutorial's mode; the monthly view is not sent."""
-    with session_for(views_server, VIEWS) as session:
-        daily = session.fragment_of("selected_date")
+    with session_for(views_server) as session:
+        daily = session.fragment_of(DATE_WIDGET)
         picked = session.pick_date("2023-01-20")
         back = session.change_month("2023-02-01")
         again = session.pick_date("2023-02-02")
@@ -109,7 +95,7 @@ def test_views_mode_same_month_pick_reruns_the_daily_view_alone(views_server: Se
 
 
 def test_views_mode_every_month_of_the_year(views_server: Server) -> None:
-    with session_for(views_server, VIEWS) as session:
+    with session_for(views_server) as session:
         for month in range(2, 13):
             moved = session.change_month(date(2023, month, 15))
             assert moved.has_text(f"{MONTHLY}, {date(2023, month, 1):%B %Y}"), moved.texts
@@ -129,10 +115,10 @@ def test_the_client_refuses_a_month_change_the_mode_does_not_explain(views_serve
 def test_plain_mode_has_no_fragment_and_a_pick_reruns_the_whole_page(plain_server: Server) -> None:
     """SALES_FRAGMENT=off: no fragment anywhere; a pick in the same month is one whole-script
     run, the title, intro and monthly view sent again, the same page as with the fragment."""
-    with session_for(plain_server, PLAIN) as session:
+    with session_for(plain_server) as session:
         assert session.seen_fragment_ids == set()
         with pytest.raises(KeyError, match="not inside a fragment"):
-            session.fragment_of("selected_date")
+            session.fragment_of(DATE_WIDGET)
         picked = session.pick_date("2023-01-15")
     assert picked.outcomes == [SUCCESS]
     assert picked.runs == [()]
@@ -147,7 +133,7 @@ def test_plain_mode_has_no_fragment_and_a_pick_reruns_the_whole_page(plain_serve
 
 def test_plain_mode_month_change_is_one_whole_script_run(plain_server: Server) -> None:
     """No fragment to call st.rerun(): a day in another month is one run, not two."""
-    with session_for(plain_server, PLAIN) as session:
+    with session_for(plain_server) as session:
         moved = session.change_month("2023-05-09")
         same = session.pick_date("2023-05-10")
     assert moved.outcomes == [SUCCESS]

@@ -27,7 +27,7 @@ from sales_load.dev_provider import (
     running_provider,
 )
 from sales_load.local_server import APP, REPO, SERVE, Server, free_port, running_server
-from streamlit_client import InteractionTimeout, StreamlitSession
+from streamlit_client import DATE_WIDGET, InteractionTimeout, StreamlitSession
 from streamlit_client.messages import date_state
 from streamlit_client.signin import USER_COOKIE, Browser, SignInError, sign_in
 
@@ -83,7 +83,7 @@ def test_anonymous_visitor_gets_the_sign_in_page_and_no_figure(app):
         assert set(first.elements) == {"heading", "markdown", "button"}
         assert_no_figure(first.texts, first.elements)
         # A rerun carrying a date (as a crafted client could send) changes nothing.
-        anonymous.set_widget_state(date_state("$$ID-0-selected_date", "2023-03-08"))
+        anonymous.set_widget_state(date_state("$$ID-0-date", "2023-03-08"))
         again = anonymous.rerun()
         assert again.texts == first.texts
         assert_no_figure(again.texts, again.elements)
@@ -126,7 +126,7 @@ def test_nobody_runs_the_daily_fragment_without_the_gate(app):
     """A fragment rerun runs the fragment alone, without the page's gate: a session that never
     passed the gate, or has signed out since, must not be able to run it (the server ignores it)."""
     with StreamlitSession(app.url, cookies=app.cookies_of(ALLOWED_USER)) as ada:
-        fragment, widget = ada.fragment_of("selected_date"), ada.widget_id("selected_date")
+        fragment, widget = ada.fragment_of(DATE_WIDGET), ada.widget_id(DATE_WIDGET)
         signed_out = ada.click("Sign out")
         assert signed_out.redirects == ["/auth/logout"]
         assert SIGN_IN_TEXT in signed_out.texts

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sales_load.churn import local_sampler, soak
 from sales_load.local_server import running_server
-from streamlit_client import StreamlitSession
+from streamlit_client import DATE_WIDGET, StreamlitSession
 from streamlit_client.messages import rerun_msg
 
 DELAY = 2.0
@@ -28,7 +28,7 @@ def test_slow_source_in_one_session_does_not_block_others():
             with ThreadPoolExecutor(SESSIONS) as pool:
                 list(pool.map(lambda s: s.open(), sessions))
             # While one session sits in its slow fragment, another's heartbeat is answered.
-            fragment = sessions[0].fragment_of("selected_date")
+            fragment = sessions[0].fragment_of(DATE_WIDGET)
             sessions[0].set_date("2023-01-20")
             slow = sessions[0]
             slow.send_back_msg(rerun_msg(

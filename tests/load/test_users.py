@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -80,6 +82,115 @@ def test_a_full_rerun_fails_the_fragment_check_and_vice_versa(server):
         expect_fragment(fragment)
         with pytest.raises(UnexpectedOutcome, match="no page deltas"):
             expect_full(fragment)
+
+
+# Run in a child process: importing Locust monkey-patches the interpreter with gevent. One
+# RealisticMix user on the server argv[1] in page mode argv[2]; `fired`: [name, error, messages].
+ONE_USER = """
+import json, sys
+from types import SimpleNamespace
+from locust.env import Environment
+from sales_load.users import RealisticMix
+
+RealisticMix.host = sys.argv[1]
+environment = Environment(user_classes=[RealisticMix], host=sys.argv[1],
+                          parsed_options=SimpleNamespace(page_mode=sys.argv[2]))
+fired = []
+environment.events.request.add_listener(
+    lambda name, exception, context, **_: fired.append([name, repr(exception) if exception else None,
+                                                        context.get("messages")]))
+user = RealisticMix(environment)
+"""
+COME_BACK = (
+    ONE_USER
+    + """
+user.connect()
+user.pick_day(fragment=True)
+picked, first_socket = user.stream.day.isoformat(), user.session
+first_socket.close()  # the socket is gone, as when its replica stops
+user.pick_day(fragment=True)  # comes back first (resume), then picks
+after = {"picked": picked, "url": first_socket.query_string, "connects": first_socket.connects,
+         "same_page": user.session is first_socket, "day": user.stream.day.isoformat()}
+user.session.close()
+user.session, user.page_query = None, "date=2023-05-06"  # could not come back: reopen the URL
+user.pick_day(fragment=True)
+reopened = {"month": user.stream.month, "url": user.session.query_string}
+print(json.dumps({"fired": fired, "after": after, "reopened": reopened}))
+"""
+)
+
+
+def test_a_user_comes_back_as_a_browser_does_with_its_day_from_the_url(server, tmp_path):
+    """After its socket closes the user resumes the same page (``reconnect``: same widget states
+    and URL, the page shows its day); a user that could not come back reopens its page's URL and
+    goes on from the day that URL names, not from one it remembers."""
+    result = subprocess.run(
+        [sys.executable, "-c", COME_BACK, server.base_url, "fragment"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    names = [name for name, _, _ in report["fired"]]
+    assert [error for _, error, _ in report["fired"]] == [None] * len(names)
+    start = names.index("reconnect")
+    assert names[start:] == ["reconnect", "fragment_rerun", "initial_load", "fragment_rerun"]
+    after = report["after"]
+    assert after["same_page"], "the user kept its page (cookies, widget states, URL)"
+    assert after["connects"] == 2
+    named = "" if after["day"] == "2023-01-01" else f"date={after['day']}"  # the first day: no parameter
+    assert after["url"] == named, "every pick is in the page's URL"
+    assert report["reopened"]["month"] == 5, "the reopened page's day, not the one the user had"
+    assert report["reopened"]["url"].startswith("date=2023-05-")
+
+
+# A user whose last run was a whole page comes back asking for no run (the frontend's rule) and its
+# socket reaches a session that never ran (no session id to resume: its replica is gone).
+SILENT_COME_BACK = (
+    ONE_USER
+    + """
+user.connect()
+user.pick_day(fragment=False)  # the page's last run: the whole page
+page = user.session
+held = page.session_id
+page.close()
+page.session_id = ""
+user.pick_day(fragment=True)  # comes back silently, then picks: a new session answers
+after = {"day": user.stream.day.isoformat(), "url": page.query_string, "new_session": page.session_id != held,
+         "same_page": user.session is page}
+user.hop_month()
+user.pick_day(fragment=True)
+print(json.dumps({"fired": fired, "after": after}))
+"""
+)
+
+PICK_NAMES = {"fragment": "fragment_rerun", "views": "fragment_rerun", "plain": "full_rerun"}
+MODE_ENV = {"fragment": {}, "views": {"SALES_MONTH_RERUN": "views"}, "plain": {"SALES_FRAGMENT": "off"}}
+
+
+@pytest.mark.parametrize("mode", list(PICK_NAMES))
+def test_in_every_mode_a_user_that_comes_back_without_a_run_goes_on_with_its_day(server, mode):
+    """The load users follow the frontend's rule in each page mode: no rerun on a reconnect after
+    a whole-page run (``reconnect`` with no message, checked on the URL's day), the next pick is
+    answered by the new session with the user's day, and the picks after it are checked as usual."""
+    env = MODE_ENV[mode]
+    with running_server(env={**env, "SALES_WARMUP": "off"}) if env else nullcontext(server) as target:
+        result = subprocess.run(
+            [sys.executable, "-c", SILENT_COME_BACK, target.base_url, mode],
+            cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [error for _, error, _ in report["fired"]] == [None] * len(report["fired"]), report["fired"]
+    names = [name for name, _, _ in report["fired"]]
+    start = names.index("reconnect")
+    pick = PICK_NAMES[mode]
+    assert names[start:] == ["reconnect", pick, "month_change", pick]
+    assert report["fired"][start][2] == 0, "no run asked for on coming back"
+    after = report["after"]
+    assert after["same_page"], "the user kept its page (widget states, URL)"
+    assert after["new_session"], "a session that never ran answered"
+    named = "" if after["day"] == "2023-01-01" else f"date={after['day']}"  # the first day: no parameter
+    assert after["url"] == named
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ def test_first_page_shows_january_first(app):
 
 @pytest.mark.parametrize("day", [date(2023, 1, 1), date(2023, 2, 28), date(2023, 7, 4), date(2023, 12, 31)])
 def test_best_and_worst_ten_match_the_data(app, day):
-    app.date_input(key="selected_date").set_value(day).run()
+    app.date_input(key="date").set_value(day).run()
     assert not app.exception
     row = DATA.loc[str(day)]
     expected_best = sorted(row.items(), key=lambda kv: -kv[1])[:10]
@@ -61,7 +61,7 @@ def test_best_and_worst_ten_match_the_data(app, day):
 
 
 def test_monthly_table_and_header_follow_a_month_change(app):
-    app.date_input(key="selected_date").set_value(date(2023, 3, 15)).run()
+    app.date_input(key="date").set_value(date(2023, 3, 15)).run()
     assert "Daily sales for all products, March 2023" in [h.value for h in app.subheader]
     month = tables(app)[2]
     assert len(month) == 31
@@ -71,11 +71,11 @@ def test_monthly_table_and_header_follow_a_month_change(app):
 
 
 def test_month_change_remembers_the_previous_date(app):
-    app.date_input(key="selected_date").set_value(date(2023, 5, 2)).run()
+    app.date_input(key="date").set_value(date(2023, 5, 2)).run()
     assert app.session_state["previous_date"] == date(2023, 5, 2)
 
 
 def test_month_total_beside_the_picker_is_the_months_sales_in_dollars(app):
-    app.date_input(key="selected_date").set_value(date(2023, 2, 10)).run()
+    app.date_input(key="date").set_value(date(2023, 2, 10)).run()
     total = DATA.loc["2023-02"].to_numpy().sum()
     assert [(m.label, m.value) for m in app.metric] == [("Total sales, February 2023", f"${total:,.2f}")]

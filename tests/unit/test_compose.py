@@ -127,12 +127,12 @@ def test_every_app_setting_reaches_the_compose_and_swarm_app():
 
 
 def test_stop_grace_covers_the_drain_and_the_stop():
-    """SIGTERM drains first (at most SALES_DRAIN_SECONDS), then Streamlit stops (measured up to ~7 s
-    on a saturated host): SIGKILL must not come before both are done."""
+    """SIGTERM drains first (at most SALES_DRAIN_SECONDS), then Streamlit stops and Python exits
+    (measured up to ~11 s on a saturated host): SIGKILL must not come before both are done."""
     swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["app"]
     for spec in (SERVICES["app"], swarm):
         grace = int(re.fullmatch(r"(\d+)s", spec["stop_grace_period"]).group(1))
-        assert grace >= Settings().drain_seconds + 10
+        assert grace >= Settings().drain_seconds + 15
 
 
 @pytest.mark.parametrize(

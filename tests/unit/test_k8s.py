@@ -197,7 +197,7 @@ def test_probes_use_streamlit_health_and_termination_outlasts_the_drain(overlay)
     pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert 1 <= pause <= 15
     assert pause >= int(proxy_settings(overlay)["PROXY_DNS_INTERVAL"])
-    assert pod["terminationGracePeriodSeconds"] >= pause + Settings().drain_seconds + 10
+    assert pod["terminationGracePeriodSeconds"] >= pause + Settings().drain_seconds + 15
     spread = pod["topologySpreadConstraints"]
     assert {rule["topologyKey"] for rule in spread} == {
         "kubernetes.io/hostname",

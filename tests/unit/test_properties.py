@@ -88,7 +88,7 @@ def test_user_key_round_trips(widget_hash, key):
 
 @given(st.one_of(st.none(), DAYS, TEXT))
 def test_date_state_sends_one_iso_string_or_an_empty_array(value):
-    state = date_state("$$ID-abc-selected_date", value)
+    state = date_state("$$ID-abc-date", value)
     assert state.WhichOneof("value") == "string_array_value"
     data = list(state.string_array_value.data)
     if value is None:
