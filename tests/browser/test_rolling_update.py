@@ -39,15 +39,21 @@ def swarm_stack(
         secret = tmp_path_factory.mktemp("swarm-secret") / "cookie_secret"
         secret.write_text(os.urandom(32).hex())
         secret.chmod(0o600)
-        port = free_port()
+        port, tls_port = free_port(), free_port()
         env = engine.env({**images, "SWARM_STACK": f"browserroll{port}", "PROXY_PORT": str(port),
-                          "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+                          "PROXY_TLS_PORT": str(tls_port), "SKIP_BUILD": "1",
+                          "COOKIE_SECRET_FILE": str(secret),
+                          # The compose stack's local CA, which the tier's Chromium trusts.
+                          "LOCAL_TLS_DIR": stack.env["LOCAL_TLS_DIR"],
                           # Open, as the container tier's Swarm stack: sign-in is the compose stack's here.
                           "SALES_AUTH": "none-public"})  # fmt: skip
+        env = {key: value for key, value in env.items() if key not in ("TLS_CERT_FILE", "TLS_KEY_FILE")}
         up = subprocess.run(["scripts/swarm.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
         try:
             assert up.returncode == 0, f"scripts/swarm.sh up failed:\n{up.stderr[-4000:]}"
-            yield engine, env["SWARM_STACK"], up.stdout.strip().splitlines()[-1]
+            url = up.stdout.strip().splitlines()[-1]
+            assert url.rstrip("/") == f"https://127.0.0.1:{tls_port}"  # HTTPS, as the compose stack
+            yield engine, env["SWARM_STACK"], url
         finally:
             subprocess.run(["scripts/swarm.sh", "down"], cwd=ROOT, env=env, capture_output=True)
 

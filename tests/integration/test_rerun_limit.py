@@ -17,7 +17,7 @@ from sales_dashboard.rerun_limit import CLOSE_REASON, POLICY_VIOLATION
 from sales_dashboard.settings import Settings
 from sales_load.bystander import compare, p95
 from sales_load.local_server import Server, running_server
-from streamlit_client import InteractionTimeout, StreamlitSession
+from streamlit_client import DATE_WIDGET, InteractionTimeout, StreamlitSession
 from streamlit_client.messages import rerun_msg
 
 BURST = Settings().rerun_burst
@@ -28,8 +28,9 @@ def rerun_bytes(session: StreamlitSession) -> bytes:
     return rerun_msg(
         widget_states=session._widget_states.values(),
         page_script_hash=session.page_script_hash,
-        page_url=session.page_url,
-        fragment_id=session.fragment_of("selected_date"),
+        page_url=session.page_url + (f"?{session.query_string}" if session.query_string else ""),
+        fragment_id=session.fragment_of(DATE_WIDGET),
+        query_string=session.query_string,
     ).SerializeToString()
 
 
