@@ -50,8 +50,12 @@ class PageWatch:
         )
 
     def problems(self) -> list[str]:
+        """What the app or its proxy got wrong. Chromium's "Failed to load resource:
+        net::ERR_NETWORK_CHANGED" is left out: it says the host's interfaces changed (a container
+        started on a shared Docker host), not that a response was wrong; the tests that load or
+        use the page still fail if that left the page broken."""
         return (
-            [f"console error: {text}" for text in self.console_errors]
+            [f"console error: {text}" for text in self.console_errors if not text.endswith(NETWORK_CHANGED)]
             + [f"page error: {text}" for text in self.page_errors]
             + [f"CSP violation: {text}" for text in self.csp_violations]
         )
