@@ -41,9 +41,20 @@ host_docker=$(DOCKER_HOST='' scripts/ensure-docker.sh)  # the host's engine; als
 engine() { DOCKER_HOST=$host "$host_docker" "$@"; }
 answers() { engine info >/dev/null 2>&1; }
 
+# Removes the engine's state (it must not be running). dockerd leaves bind mounts of its own roots
+# behind at exit (rm alone fails "Device or resource busy" on them).
+wipe() {
+  $as_root umount "$data_root" 2>/dev/null || true
+  $as_root umount "$exec_root" 2>/dev/null || true
+  $as_root rm -rf "$data_root" "$exec_root" "$socket"
+}
+
 start() {
   answers && return 0
   echo "swarm-engine: starting dockerd $name (log: $log)" >&2
+  # State left by an engine that was killed (never `down`) is not reused: a dockerd that restores
+  # an older default bridge network deletes that network's interface, which may be docker0.
+  wipe
   $as_root mkdir -p "$exec_root" "$data_root"
   if [ ! -e "/sys/class/net/$bridge" ]; then
     $as_root ip link add name "$bridge" type bridge
@@ -86,11 +97,8 @@ stop() {
   fi
   $as_root ip link delete "${name}-gw" 2>/dev/null || true
   $as_root ip link delete "$bridge" 2>/dev/null || true
-  # Its containers' mounts go with the daemon; what remains is plain files, under the bind mounts
-  # dockerd makes of its own roots (left behind at exit: rm would fail "Device or resource busy").
-  $as_root umount "$data_root" 2>/dev/null || true
-  $as_root umount "$exec_root" 2>/dev/null || true
-  $as_root rm -rf "$data_root" "$exec_root" "$socket"
+  # Its containers' mounts go with the daemon; what remains is plain files.
+  wipe
 }
 
 load() {
