@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, Response
 
 from wire import Run, Wire
 
@@ -61,6 +61,21 @@ class PageWatch:
         )
 
 
+def load_page(page: Page, wire: Wire, watch: PageWatch, url: str) -> tuple[Response | None, Run]:
+    """Load ``url`` in ``page`` and wait for the script run it starts: (response, run). A run that
+    never ends fails with what the page answered, its HTTP and console errors and its text."""
+    mark = wire.mark()
+    response = page.goto(url, timeout=LOAD_TIMEOUT_MS)
+    try:
+        return response, wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
+    except AssertionError as exc:
+        body = page.locator("body").inner_text()[:500]
+        raise AssertionError(
+            f"{exc}\npage {page.url} answered {response.status if response else None}; "
+            f"HTTP errors {watch.http_errors}; console {watch.console_errors}; text: {body!r}"
+        ) from None
+
+
 class Dashboard:
     """One browser tab on the dashboard. Column 0 is the daily view, column 1 the monthly."""
 
@@ -86,16 +101,7 @@ class Dashboard:
             self._load()
 
     def _load(self) -> None:
-        mark = self.wire.mark()
-        self.response = self.page.goto(self.url, timeout=LOAD_TIMEOUT_MS)
-        try:
-            self.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
-        except AssertionError as exc:
-            body = self.page.locator("body").inner_text()[:500]
-            raise AssertionError(
-                f"{exc}\npage {self.page.url} answered {self.response.status if self.response else None}; "
-                f"HTTP errors {self.watch.http_errors}; console {self.watch.console_errors}; text: {body!r}"
-            ) from None
+        self.response, _ = load_page(self.page, self.wire, self.watch, self.url)
         self.page.get_by_text(READY_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
         # The data grids draw their accessible (hidden) tables late: a busy machine took over a second.
         self.page.locator('[data-testid="stDataFrame"] table').first.wait_for(

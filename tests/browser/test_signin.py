@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, READY_TEXT, SCREENSHOTS, PageWatch
+from dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, READY_TEXT, SCREENSHOTS, PageWatch, load_page
 from sales_load.dev_provider import ALLOWED_USER, OTHER_USER, password
 from signin import SIGN_IN_TEXT, provider_form, shown, sign_in
 from stack import Stack
@@ -54,16 +54,7 @@ class Visitor:
             return self._load()
 
     def _load(self) -> Run:
-        mark = self.wire.mark()
-        response = self.page.goto(self.url, timeout=LOAD_TIMEOUT_MS)
-        try:
-            return self.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
-        except AssertionError as exc:
-            body = self.page.locator("body").inner_text()[:300]
-            raise AssertionError(
-                f"{exc}\npage {self.page.url} answered {response.status if response else None}; "
-                f"HTTP errors {self.watch.http_errors}; console {self.watch.console_errors}; text {body!r}"
-            ) from None
+        return load_page(self.page, self.wire, self.watch, self.url)[1]
 
     def cookie_names(self) -> set[str]:
         return {cookie["name"] for cookie in self.context.cookies(self.url)}
