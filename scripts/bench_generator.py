@@ -2,7 +2,7 @@
 """Benchmark: how many simulated users one load-generator host holds open against the stack.
 
 Starts the compose stack (2 app replicas, 26 products, the proxy in load-balancer mode so each
-user is a client of its own; or uses --url), then Locust spawns --users RealisticMix users at
+user is a client of its own), then Locust spawns --users RealisticMix users at
 --spawn-rate with a long think time (--think, default 60-120 s: most of them are thinking at any
 moment, as a dashboard's readers are) and holds them --hold seconds. Prints and records: users
 spawned, live sessions on the server, client-side errors (failed interactions and Locust's own
@@ -11,7 +11,13 @@ not judged: the stack is past its latency budget long before 5,000 users), the l
 CPU, memory and open files, and the app's CPU. Exits 1 on any client-side error or fewer
 sessions than users.
 
-    .venv/bin/python scripts/bench_generator.py --users 5000 --spawn-rate 10 --hold 120
+Through the published port every connection from this host passes Docker's userland proxy
+(docker-proxy), which exited at ~3,300 open sessions here (2026-11-30) and refused every later
+one; clients on other hosts reach a published port through iptables instead. --direct (Linux)
+reaches the proxy container's plain-HTTP port at its own address, past docker-proxy, as a
+balancer that terminates TLS in front would.
+
+    .venv/bin/python scripts/bench_generator.py --users 5000 --spawn-rate 10 --hold 120 --direct
     .venv/bin/python scripts/bench_generator.py --users 5000 --processes 2
 """
 
@@ -27,7 +33,7 @@ from sales_load.capacity import memory_fit, peer_address
 from sales_load.local_server import free_port
 from sales_load.locust_runs import LocustRun, read_rows, run_locust, timed_interactions
 from sales_load.server_probe import HostProbe, Sampler, cpu_at
-from sales_load.targets import ComposeStack
+from sales_load.targets import ComposeStack, docker
 
 
 def parse_args():
@@ -40,7 +46,23 @@ def parse_args():
     parser.add_argument("--replicas", type=int, default=2, help="app replicas (default 2)")
     parser.add_argument("--products", type=int, default=26, help="SALES_PRODUCT_COUNT (default 26)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before an interaction fails")
-    return parser.parse_args()
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="reach the proxy at its container's address (Linux), in plain HTTP: past Docker's userland "
+        "proxy, which carries loopback connections to a published port and exited at ~3,300 here",
+    )
+    args = parser.parse_args()
+    if args.hold <= 10:
+        parser.error("--hold must be over 10 s: its first and last 5 s are not counted")
+    return args
+
+
+def proxy_container_url(stack: ComposeStack) -> str:
+    """The proxy's plain-HTTP port at its address on the stack's network, which this host routes to."""
+    proxy = stack.containers("proxy")[0]
+    address = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", proxy)
+    return f"http://{address.split()[0]}:8080"
 
 
 def main() -> int:
@@ -56,9 +78,12 @@ def main() -> int:
         harness.Report("bench_generator", args.out, settings) as report,
         ComposeStack(f"benchgen{free_port()}") as stack,
     ):
-        stack.start({"APP_REPLICAS": str(args.replicas), "SALES_PRODUCT_COUNT": str(args.products)})
+        # --direct: TLS off, as in load-balancer mode behind a terminating balancer (the URL is http).
+        tls = {"PROXY_TLS": "off"} if args.direct else {}
+        stack.start({"APP_REPLICAS": str(args.replicas), "SALES_PRODUCT_COUNT": str(args.products), **tls})
         stack.start({"PROXY_TRUSTED_HOPS": peer_address(stack)})
-        report.line(f"# stack {stack.url}, proxy trusting {stack.env['PROXY_TRUSTED_HOPS']}")
+        url = proxy_container_url(stack) if args.direct else stack.url
+        report.line(f"# stack {url}, proxy trusting {stack.env['PROXY_TRUSTED_HOPS']}")
         prefix = args.out / "run"
         extra = ["--think-min", str(args.think[0]), "--think-max", str(args.think[1]), "--forwarded-for"]
         if args.processes > 1:
@@ -72,7 +97,7 @@ def main() -> int:
         proxy = Sampler(stack.proxy_probe(), interval=2.0)
         started = time.time()
         with app, host, proxy:
-            outcome = run_locust(stack.url, run, prefix)
+            outcome = run_locust(url, run, prefix)
         hold_start, hold_end = started + ramp + 5, started + ramp + args.hold - 5
         figures = summarise(prefix, outcome, app, host, hold_start, hold_end)
         figures["proxy memory MB, max (usage, cache included)"] = round(
