@@ -33,7 +33,7 @@ from sales_load.capacity import memory_fit, peer_address
 from sales_load.local_server import free_port
 from sales_load.locust_runs import LocustRun, read_rows, run_locust, timed_interactions
 from sales_load.server_probe import HostProbe, Sampler, cpu_at
-from sales_load.targets import ComposeStack, docker
+from sales_load.targets import ComposeStack, container_addresses
 
 
 def parse_args():
@@ -60,9 +60,7 @@ def parse_args():
 
 def proxy_container_url(stack: ComposeStack) -> str:
     """The proxy's plain-HTTP port at its address on the stack's network, which this host routes to."""
-    proxy = stack.containers("proxy")[0]
-    address = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", proxy)
-    return f"http://{address.split()[0]}:8080"
+    return f"http://{container_addresses(stack.containers('proxy')[0])[0]}:8080"
 
 
 def main() -> int:
