@@ -21,7 +21,7 @@ LOAD_TIMEOUT_MS = 60_000
 QUIET_MS = 1_000  # no DOM change for this long = the page has settled (plotly draws late)
 HELPERS = Path(__file__).with_name("e2e.js")
 NETWORK_CHANGED = "net::ERR_NETWORK_CHANGED"
-# The GitHub workflow's browser job uploads this folder (artifact `screenshots`; make ci-local too).
+# The GitHub workflow's test job uploads this folder (artifact `screenshots`; make ci-local too).
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 DESKTOP = {"width": 1400, "height": 900}
 NARROW = {"width": 420, "height": 900}

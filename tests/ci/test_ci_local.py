@@ -25,9 +25,7 @@ LISTED = [
     for line in (ROOT / "deploy/images.tsv").read_text().splitlines()
     if line and line[0] != "#"
 ]
-JOBS = {"lint", "unit and integration tiers", "images, container tier, load gate, scan", "browser tier"} | {
-    f"publish {row[0]}" for row in LISTED
-}
+JOBS = {"lint", "make test and scans"} | {f"publish {row[0]}" for row in LISTED}
 IMAGES = tuple(row[2].split(":")[0] for row in LISTED)
 DOCKERFILES = sorted(row[3] for row in LISTED)
 
@@ -64,9 +62,22 @@ def test_every_job_of_the_workflow_succeeded():
     assert jobs_that("succeeded", log) == JOBS
 
 
+def test_the_test_job_ran_the_readmes_make_test_every_tier_passed_none_skipped():
+    """`make test` inside the workflow is the README's test command, run as the runner user: each
+    tier of scripts/test.sh in order, each ending in pytest's summary with passes only."""
+    log = re.sub(r"\x1b\[[0-9;]*m", "", (OUT / "act.log").read_text())  # pytest colours under act
+    tiers = re.search(r"\|\| tiers=\((.*)\)", (ROOT / "scripts/test.sh").read_text())[1].split()
+    assert re.findall(r"=== tier: (\w+) ===", log) == tiers
+    summary_line = r"^\[ci/make test and scans\s*\].*?=+ (\d+ \w+.* in [\d.]+s.*?) =+$"
+    summaries = re.findall(summary_line, log, flags=re.M)
+    assert len(summaries) == len(tiers), summaries
+    for summary in summaries:
+        assert re.fullmatch(r"\d+ passed(, \d+ warnings?)? in [\d.]+s( \([\d:]+\))?", summary), summary
+
+
 def test_setup_python_used_the_hosts_python_3_11_in_every_python_job():
     entries = records("actions/setup-python")
-    assert {entry["job"] for entry in entries} == {"lint", "tests", "image", "browser"}
+    assert {entry["job"] for entry in entries} == {"lint", "test"}
     assert {entry["version"] for entry in entries} == {"3.11"}
 
 
@@ -75,13 +86,9 @@ def test_images_built_once_per_job_and_pushed_only_by_publish():
     by_job: dict[str, list[dict]] = {}
     for entry in entries:
         by_job.setdefault(entry["job"], []).append(entry)
-    assert sorted(by_job) == ["browser", "image", "publish"]
-    for job in ("image", "browser"):
-        assert sorted(e["file"] for e in by_job[job]) == DOCKERFILES
-        assert all(e["pushed"] == "false" and e["imageid"].startswith("sha256:") for e in by_job[job])
-    # The browser job tests the very images the image job built (the same layers: same id).
-    built = {e["file"]: e["imageid"] for e in by_job["image"]}
-    assert built == {e["file"]: e["imageid"] for e in by_job["browser"]}
+    assert sorted(by_job) == ["publish", "test"]
+    assert sorted(e["file"] for e in by_job["test"]) == DOCKERFILES
+    assert all(e["pushed"] == "false" and e["imageid"].startswith("sha256:") for e in by_job["test"])
     assert len(by_job["publish"]) == len(LISTED)
     assert all(e["pushed"] == "true" and e["digest"].startswith("sha256:") for e in by_job["publish"])
     assert all("provenance=mode=max" in e["not_here"] for e in by_job["publish"])
@@ -89,7 +96,7 @@ def test_images_built_once_per_job_and_pushed_only_by_publish():
 
 def test_buildx_stand_in_found_the_engine_in_each_docker_job():
     jobs = {entry["job"] for entry in records("docker/setup-buildx-action")}
-    assert jobs == {"image", "browser", "publish"}
+    assert jobs == {"test", "publish"}
 
 
 def test_login_and_tags_name_the_registry_of_the_workflow_variable():
