@@ -71,6 +71,9 @@ class ScenarioResult:
     samples: list[dict] = field(default_factory=list)
     window: tuple[float, float] | None = None  # the steady window, Unix seconds
     prometheus: dict | None = None  # what the stack's Prometheus saw (sales_load.prometheus)
+    # Cores the load generator (every Locust process) used in the steady window: on a shared host
+    # it competes with the server, so the report prints it beside the server's figures.
+    generator_cores: float | None = None
 
 
 @dataclass

@@ -40,18 +40,20 @@ def summary_markdown(comparisons: list[Comparison], args: argparse.Namespace) ->
         f"{args.duration} s per run, first {args.warmup:g} s after the first interaction not counted; "
         f"browser message cache {args.message_cache} (on = browser-like, the figures the thresholds judge); "
         f"sign-in {f'on (each user signed in once as {args.sign_in})' if args.sign_in else 'off'}; "
-        f"server options {' '.join(args.server_option) or '(config.toml)'}.",
+        f"server options {' '.join(args.server_option) or '(config.toml)'}. "
+        "Locust cores: what the load generator itself used in the same window (it shares this host's cores).",
         "",
         "| model | scenario | interactions | failed | median ms | p95 ms | req/s | server CPU ms/interaction "
-        "| bytes/interaction | max RSS MB | max sessions |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| bytes/interaction | max RSS MB | max sessions | Locust cores |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in comparisons:
         for r in (c.fragment, c.full):
             lines.append(
                 f"| {c.label} | {r.scenario} | {r.requests} | {r.failures_all} | {fmt(r.median_ms, 0)} "
                 f"| {fmt(r.percentiles_ms['95%'], 0)} | {fmt(r.rps)} | {fmt(r.cpu_ms_per_interaction)} "
-                f"| {fmt(r.bytes_per_interaction, 0)} | {fmt(r.rss_max_mb, 0)} | {r.sessions_max or 'n/a'} |"
+                f"| {fmt(r.bytes_per_interaction, 0)} | {fmt(r.rss_max_mb, 0)} | {r.sessions_max or 'n/a'} "
+                f"| {fmt(r.generator_cores, 2)} |"
             )
     seen = [(c.label, r.scenario, r.prometheus) for c in comparisons for r in (c.fragment, c.full)
             if r.prometheus]  # fmt: skip

@@ -158,8 +158,10 @@ def measure(
     prometheus = Prometheus(target.prometheus) if target.prometheus else None
     before = interactions_now(prometheus) if prometheus else 0.0
     sampler = target.sampler()
-    run_locust(target.url, run, prefix, sampler)
+    outcome = run_locust(target.url, run, prefix, sampler)
     result = analyse(scenario, model, prefix, sampler, args.warmup)
+    if result.window:
+        result.generator_cores = outcome.cpu_share(*result.window)
     if prometheus:
         result.prometheus = cross_check(
             prometheus, before, locust_requests(prefix), result.window, result.cpu_ms_per_interaction

@@ -112,3 +112,5 @@ def test_the_gate_ran_on_the_stack_through_the_proxy(gate, load_stack):
     for result in results(out):
         assert result["fragment"]["cpu_ms_per_interaction"], "no CPU from the app container's cgroup"
         assert result["fragment"]["sessions_max"] >= 4, "sessions not read inside the app container"
+        for scenario in ("fragment", "full"):  # the load generator's own CPU, in the window
+            assert 0 < result[scenario]["generator_cores"] < os.cpu_count(), result[scenario]
