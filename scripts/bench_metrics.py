@@ -61,7 +61,8 @@ def instrumentation_us(calls: int, rounds: int) -> tuple[float, float]:
 
 def scrape_ms(scrapes: int, interactions: int) -> float:
     """Server CPU per scrape of /metrics, after ``interactions`` of each kind filled the series."""
-    with running_server(env={"SALES_WARMUP": "off"}) as server:
+    # Interactions back to back: without the per-session rerun limit (the server closes with 1008).
+    with running_server(env={"SALES_WARMUP": "off", **harness.MACHINE_PACED}) as server:
         serial.run(server.base_url, None, interactions=interactions, sessions=1, message_cache=True)
         assert server.metrics_url
         with serial.cpu_clock(server.pid) as (clock, _source):
@@ -76,7 +77,8 @@ def scrape_ms(scrapes: int, interactions: int) -> float:
 def side_by_side(rounds: int, interactions: int) -> dict[str, dict[str, list[float]]]:
     """{"off"|"on": {kind: [median CPU ms per interaction of each round]}}."""
     figures: dict[str, dict[str, list[float]]] = {"off": {}, "on": {}}
-    envs = {"off": {"SALES_METRICS_PORT": "0", "SALES_WARMUP": "off"}, "on": {"SALES_WARMUP": "off"}}
+    paced = {"SALES_WARMUP": "off", **harness.MACHINE_PACED}  # interactions back to back, as above
+    envs = {"off": {"SALES_METRICS_PORT": "0", **paced}, "on": paced}
     with running_server(env=envs["off"]) as off, running_server(env=envs["on"]) as on:
         for _ in range(rounds):
             for name, server in (("off", off), ("on", on)):
