@@ -124,6 +124,12 @@ def main() -> None:
         print_figures(report, results, gen, args)
 
 
+def step_cell(step: tuple) -> str:
+    """A capacity step's "fragment/s, p95 ms" (the rate may reach three digits)."""
+    _, rate, p95, _failed = step
+    return f"{rate:.1f}, {p95:.0f}"
+
+
 def print_figures(report: harness.Report, results: dict[str, dict], gen: tuple | None, args) -> None:
     report.line("# server CPU from " + ", ".join(f"{n}: {results[n]['cpu_source']}" for n in results))
     header = f"{'figure':<44}" + "".join(f"{n:>10}" for n in results)
@@ -147,10 +153,7 @@ def print_figures(report: harness.Report, results: dict[str, dict], gen: tuple |
     for index, users in enumerate(args.steps):
         report.line(
             f"{f'{users} users: fragment/s, p95 ms':<44}"
-            + "".join(
-                f"{results[n]['capacity'][index][1]:>5.1f},{results[n]['capacity'][index][2]:>4.0f}"
-                for n in results
-            )
+            + "".join(f"{step_cell(results[n]['capacity'][index]):>10}" for n in results)
         )
     for n in results:
         ok = [rate for _, rate, p95, failed in results[n]["capacity"] if p95 <= P95_LIMIT_MS and not failed]
