@@ -1,6 +1,8 @@
 # The app image. Multi-stage: a builder makes the venv from the hashed lock; the runtime
 # stage gets Debian's python3, the venv and the app — no compiler, pip or curl.
-# Build: DOCKER_BUILDKIT=1 docker build -t sales-dashboard .
+# Build: DOCKER_BUILDKIT=1 docker build -t sales-dashboard .   (the example app, app/)
+#   another app: APP_DIR=path/to/app scripts/stage-app.sh (prints APP_MAIN), then add
+#   --build-arg APP_DIR=build/app-src --build-arg APP_MAIN=<it>; or just: make images APP_DIR=...
 #   behind a TLS-inspecting proxy add: --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt
 
 # Debian stable slim; the same name whether pulled from a registry or made by scripts/base-image.sh.
@@ -14,13 +16,18 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 RUN python3 -m venv /opt/venv
-# Dependencies before the source, so code changes reuse this layer.
-COPY requirements/app.txt /tmp/app.txt
+# Which app (streamlit_serving/app_source.py is their home): its directory in the build context
+# (scripts/stage-app.sh stages any APP_DIR at build/app-src) and its main script, relative to it.
+ARG APP_DIR=app
+# Dependencies before the source, so code changes reuse this layer: the app's own hashed lock
+# (make lock APP_DIR=...; the [k] glob matches nothing when it has none), else the example's.
+COPY requirements/app.txt ${APP_DIR}/requirements.loc[k] /tmp/requirements/
 # The CA bundle is a BuildKit secret: mounted for this step only, never in a layer or build arg.
 RUN --mount=type=cache,target=/root/.cache/pip \
     --mount=type=secret,id=ca,required=false \
     if [ -s /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi \
- && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes --no-compile -r /tmp/app.txt \
+ && lock=/tmp/requirements/requirements.lock && { [ -f "$lock" ] || lock=/tmp/requirements/app.txt; } \
+ && /opt/venv/bin/pip install --disable-pip-version-check --require-hashes --no-compile -r "$lock" \
  && /opt/venv/bin/pip uninstall -y -q pip setuptools \
  && find /opt/venv -name '__pycache__' -prune -exec rm -rf {} +
 # Parts of the wheels this app never loads (~105 MB; docs/benchmarks.md has the figures): test
@@ -53,10 +60,19 @@ RUN apt-get update \
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /srv/app
 COPY .streamlit/config.toml .streamlit/config.toml
-COPY app/ app/
+# The serving layer (any app's production parts), then the app it serves.
+COPY streamlit_serving/ streamlit_serving/
+# The app itself (APP_DIR and APP_MAIN: see the builder stage), after the layer.
+ARG APP_DIR=app
+ARG APP_MAIN=streamlit_app.py
+COPY ${APP_DIR}/ app/
+# A main script the copy lacks fails the build here, naming it, not the first start.
+RUN test -f "app/${APP_MAIN}" || { echo "APP_MAIN=${APP_MAIN} is not a file in APP_DIR=${APP_DIR}" >&2; exit 64; }
 COPY deploy/app/entrypoint.sh /usr/local/bin/app-entrypoint
 # HOME on a tmpfs-able path: Streamlit writes ~/.streamlit at start; the root filesystem stays read-only.
+# APP_MAIN stays in the environment: the entrypoint runs app/$APP_MAIN.
 ENV PATH=/opt/venv/bin:$PATH \
+    APP_MAIN=${APP_MAIN} \
     HOME=/tmp \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
@@ -68,8 +84,7 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python3", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]
 # Streamlit shuts down cleanly on SIGTERM.
 STOPSIGNAL SIGTERM
-# app-entrypoint reads the cookie secret file, then execs app/serve.py (Streamlit's CLI after a
-# settings check, with TCP_NODELAY on its sockets) as PID 1. Arguments after the image name are
-# passed on as extra Streamlit options (e.g. --server.baseUrlPath=sales).
-ENTRYPOINT ["app-entrypoint", "python3", "app/serve.py", "run", "app/streamlit_app.py", \
-            "--server.address=0.0.0.0", "--server.port=8501"]
+# app-entrypoint reads the cookie secret file, then execs the serving layer on app/$APP_MAIN
+# (Streamlit's CLI after a settings check, with TCP_NODELAY on its sockets) as PID 1. Arguments
+# after the image name are passed on as extra Streamlit options (e.g. --server.baseUrlPath=sales).
+ENTRYPOINT ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501"]

@@ -20,10 +20,10 @@ $(VENV)/.installed: requirements/dev.txt
 	PYTHON=$(PYTHON) scripts/venv.sh $(VENV) requirements/dev.txt
 	touch $@
 
-# The repo's import roots (app/, loadtests/) on the venv's path, as pyproject's pythonpath does for
+# The repo's import roots (the repo for streamlit_serving, app/, loadtests/) on the venv's path, as pyproject's pythonpath does for
 # pytest: scripts import sales_load and streamlit_client without touching sys.path.
 $(VENV)/.paths: $(VENV)/.installed
-	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "sales_dashboard_repo.pth").write_text("$(CURDIR)/app\n$(CURDIR)/loadtests\n")'
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "sales_dashboard_repo.pth").write_text("$(CURDIR)\n$(CURDIR)/app\n$(CURDIR)/loadtests\n")'
 	touch $@
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
@@ -32,10 +32,10 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
 
 venv: $(VENV)/.installed $(VENV)/.paths $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
 
-run: venv ## run the app locally on PORT (default 8501), no containers
-	$(PY) app/serve.py run app/streamlit_app.py --server.port $(PORT)
+run: venv ## run the app locally on PORT (default 8501), no containers (APP_DIR=..., APP_MAIN=...: another app)
+	script=$$($(PY) -m streamlit_serving.app_source --script) && $(PY) -m streamlit_serving run "$$script" --server.port $(PORT)
 
-up: ## build the images, start the compose stack, wait until healthy, print the URL (OBSERVABILITY=1: Prometheus too)
+up: ## build the images, start the compose stack, wait until healthy, print the URL (APP_DIR=...: your app; OBSERVABILITY=1: Prometheus too)
 	scripts/stack.sh up
 
 down: ## stop the compose stack
@@ -116,13 +116,20 @@ images: ## build every image of deploy/images.tsv (starts Docker, makes the base
 push: images ## tag and push every image to REGISTRY=host[:port][/path] (TAG=… default: git describe)
 	REGISTRY="$(REGISTRY)" TAG="$(TAG)" scripts/push.sh
 
-lock: $(VENV)/.installed ## re-lock requirements/*.txt with hashes from requirements/*.in
+# APP_DIR=...: that app's requirements.txt -> its requirements.lock (scripts/lock-app.sh) instead.
+lock: $(VENV)/.installed ## re-lock requirements/*.txt with hashes from requirements/*.in (APP_DIR=...: your app's)
+ifdef APP_DIR
+	scripts/lock-app.sh
+else
+	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	  --python-platform x86_64-manylinux_2_28 requirements/serving.in -o requirements/serving.txt
 	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 requirements/app.in -o requirements/app.txt
 	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 requirements/dev.in -o requirements/dev.txt
 	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 requirements/checkov.in -o requirements/checkov.txt
+endif
 
 clean: ## remove the venv and caches
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache build

@@ -1,11 +1,11 @@
-"""Entry point: page layout only. Run: python app/serve.py run app/streamlit_app.py"""
+"""Entry point: page layout only. Run: python -m streamlit_serving run app/streamlit_app.py"""
 
 import streamlit as st
 
-from sales_dashboard.auth import gate
 from sales_dashboard.data import load_sales
 from sales_dashboard.settings import Settings, load_settings
 from sales_dashboard.views import page_views
+from streamlit_serving.auth import gate
 
 # An emoji icon becomes a data: URL in the page; a ":material/...:" icon would be fetched from
 # Google's font host, which the proxy's Content-Security-Policy (and offline users) refuse.
@@ -30,11 +30,12 @@ def copied_sales(current: Settings):
     return load_sales(current)
 
 
+TITLE = "Daily vs monthly sales, by product"
 current = settings()
-gate(current)  # SALES_AUTH=oidc: the run ends here for anyone not signed in and allowed
+gate(TITLE)  # SERVE_AUTH=oidc: the run ends here for anyone not signed in and allowed
 data = shared_sales(current) if current.table_cache == "shared" else copied_sales(current)
 
-st.title("Daily vs monthly sales, by product")
+st.title(TITLE)
 st.markdown(
     f"Sales of {len(data.columns):,} products, {data.index[0]:%B %Y} to {data.index[-1]:%B %Y}. "
     "Pick a day: the daily view updates on its own; a new month updates the whole page."

@@ -81,7 +81,7 @@ def _options(parser) -> None:
         default="",
         metavar="EMAIL",
         help="sign each user in once as this test user of the development OpenID provider "
-        "(deploy/oidc-dev/users.json; the app runs with SALES_AUTH=oidc)",
+        "(deploy/oidc-dev/users.json; the app runs with SERVE_AUTH=oidc)",
     )
     parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
     parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")

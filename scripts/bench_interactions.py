@@ -12,7 +12,7 @@ ratios of the medians; records them in --out (default build/bench_interactions).
 default), views (a month change reruns the two views only) or plain (no fragment). Several modes
 start one server each and measure them side by side, in --blocks alternating blocks, then print
 each kind's mean server CPU as a ratio to the first mode (month_change views/fragment is the
-figure of SALES_MONTH_RERUN=views). The servers run cold (SALES_WARMUP=off: first views build
+figure of SALES_MONTH_RERUN=views). The servers run cold (SERVE_WARMUP=off: first views build
 their charts) unless --warmup, which waits for the background warm-up to finish before measuring.
 
     .venv/bin/python scripts/bench_interactions.py --interactions 30 --products 26
@@ -54,7 +54,7 @@ def main() -> int:
         "--mode", nargs="+", choices=list(MODES), default=["fragment"], help="the page's mode(s)"
     )
     parser.add_argument("--blocks", type=int, default=3, help="alternating blocks with several modes")
-    parser.add_argument("--warmup", action="store_true", help="SALES_WARMUP=on, measured once it is done")
+    parser.add_argument("--warmup", action="store_true", help="SERVE_WARMUP=on, measured once it is done")
     args = parser.parse_args()
     if args.url and len(args.mode) > 1:
         parser.error("--url measures one server: give one --mode (the mode it was started in)")
@@ -109,7 +109,7 @@ def server_for(stack: ExitStack, args, mode: str) -> tuple[str, int | None]:
         "SALES_DEMO_DELAY_SECONDS": str(args.delay),
         "SALES_FRAGMENT": "on" if page.fragment else "off",
         "SALES_MONTH_RERUN": page.month_rerun,
-        "SALES_WARMUP": "on" if args.warmup else "off",
+        "SERVE_WARMUP": "on" if args.warmup else "off",
     }
     server = stack.enter_context(running_server(env=env))
     if args.warmup:

@@ -65,7 +65,7 @@ def main() -> int:
                 f"{'products':>9}{'largest sent by the server':>30}{'largest sent by the browser':>30}"
             )
             for products in args.products:
-                env = {"SALES_PRODUCT_COUNT": str(products), "SALES_WARMUP": "off"}
+                env = {"SALES_PRODUCT_COUNT": str(products), "SERVE_WARMUP": "off"}
                 with local_target(env) as server:
                     outgoing = walk(server.url, message_cache=False).largest_received
                     incoming = walk(server.url, message_cache=True).largest_sent

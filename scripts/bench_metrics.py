@@ -3,14 +3,14 @@
 
 Three figures, printed and recorded in --out (default build/bench_metrics):
 
-1. instrumentation   the per-run hook (sales_dashboard.metrics.measured_runs with the real
+1. instrumentation   the per-run hook (streamlit_serving.metrics.measured_runs with the real
                      prometheus_client counters and histogram) around a run that does nothing,
                      against the bare call: CPU microseconds per run, median of --rounds rounds
                      of --calls calls each
 2. scrape            a local server with metrics on, scraped --scrapes times in a row: the
                      server's CPU per scrape (cgroup, ns), and what that is per run when
                      Prometheus scrapes every 5 s a replica serving 1 or 10 runs a second
-3. side by side      two local servers, metrics off (SALES_METRICS_PORT=0) and on, the same
+3. side by side      two local servers, metrics off (SERVE_METRICS_PORT=0) and on, the same
                      interactions one at a time (sales_load.serial), round after round in turns:
                      median server CPU per interaction of each kind on each, and the difference
                      (noisy: a ms-scale figure next to a µs-scale cost; 1 is the precise one)
@@ -28,9 +28,10 @@ from types import SimpleNamespace
 
 from prometheus_client import CollectorRegistry
 
-from sales_dashboard.metrics import RunMetrics, measured_runs
 from sales_load import harness, serial
-from sales_load.local_server import ServerStartError, running_server
+from sales_load.local_server import ServerStartError
+from sales_load.targets import local_target
+from streamlit_serving.metrics import RunMetrics, measured_runs
 
 SCRAPE_INTERVAL = 5.0  # deploy/prometheus/prometheus.yml
 RESULT = (None, True, None, False, None)  # what Streamlit's exec_func_with_error_handling returns
@@ -61,9 +62,9 @@ def instrumentation_us(calls: int, rounds: int) -> tuple[float, float]:
 
 def scrape_ms(scrapes: int, interactions: int) -> float:
     """Server CPU per scrape of /metrics, after ``interactions`` of each kind filled the series."""
-    # Interactions back to back: without the per-session rerun limit (the server closes with 1008).
-    with running_server(env={"SALES_WARMUP": "off", **harness.MACHINE_PACED}) as server:
-        serial.run(server.base_url, None, interactions=interactions, sessions=1, message_cache=True)
+    # A benchmark target: interactions back to back, without the per-session rerun limit.
+    with local_target(env={"SERVE_WARMUP": "off"}) as server:
+        serial.run(server.url, None, interactions=interactions, sessions=1, message_cache=True)
         assert server.metrics_url
         with serial.cpu_clock(server.pid) as (clock, _source):
             assert clock is not None
@@ -77,13 +78,14 @@ def scrape_ms(scrapes: int, interactions: int) -> float:
 def side_by_side(rounds: int, interactions: int) -> dict[str, dict[str, list[float]]]:
     """{"off"|"on": {kind: [median CPU ms per interaction of each round]}}."""
     figures: dict[str, dict[str, list[float]]] = {"off": {}, "on": {}}
-    paced = {"SALES_WARMUP": "off", **harness.MACHINE_PACED}  # interactions back to back, as above
-    envs = {"off": {"SALES_METRICS_PORT": "0", **paced}, "on": paced}
-    with running_server(env=envs["off"]) as off, running_server(env=envs["on"]) as on:
+    envs = {"off": {"SERVE_METRICS_PORT": "0", "SERVE_WARMUP": "off"}, "on": {"SERVE_WARMUP": "off"}}
+    with local_target(env=envs["off"]) as off, local_target(env=envs["on"]) as on:
+        assert off.metrics_url is None, "metrics were not off"
+        assert on.metrics_url, "metrics were not on"
         for _ in range(rounds):
             for name, server in (("off", off), ("on", on)):
                 samples, _ = serial.run(
-                    server.base_url, server.pid, interactions=interactions, sessions=3, message_cache=True
+                    server.url, server.pid, interactions=interactions, sessions=3, message_cache=True
                 )
                 for kind, summary in serial.summarise(samples).items():
                     figures[name].setdefault(kind, []).append(summary["cpu_avg"])

@@ -163,9 +163,9 @@ def main() -> None:
            # back to back.
            "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "1000", **MACHINE_PACED,
            # Cold: replicas added by a scale-up would warm their caches in the measured phase.
-           "SALES_WARMUP": "off",
+           "SERVE_WARMUP": "off",
            # Capacity without sign-in (the Swarm stack requires the choice to be explicit).
-           "SALES_AUTH": os.environ.get("SALES_AUTH", "none-public")}  # fmt: skip
+           "SERVE_AUTH": os.environ.get("SERVE_AUTH", "none-public")}  # fmt: skip
     sh("scripts/build-images.sh")  # on the host's engine; the Swarm engine builds nothing
     images = dict(line.split("=", 1) for line in sh("scripts/images.sh", "--env").split())
     results: dict[int, list[dict]] = {n: [] for n in counts}

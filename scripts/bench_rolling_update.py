@@ -6,7 +6,7 @@ on the Swarm engine of scripts/swarm-engine.sh (an engine of its own; images bui
 engine and copied in). --users RealisticMix users (Locust, message cache on, think time
 --think-min..--think-max s; a closed socket comes back as Streamlit's frontend does) run a quiet
 period of --quiet s, then `docker service update --force` replaces every app replica one at a time
-(each drains on SIGTERM: app/sales_dashboard/drain.py), then --tail s more. Prints, per window
+(each drains on SIGTERM: streamlit_serving/drain.py), then --tail s more. Prints, per window
 (quiet, update, after): interactions, failed, reconnects (sessions that came back on another
 replica), picks answered after a reconnect, p50/p95 of the picks; per replaced replica: sessions
 its drain moved, drain seconds, sessions still open at the stop, SIGTERM-to-exit seconds; and the
@@ -100,7 +100,7 @@ def stack_env(engine, images: dict[str, str], secret: Path, local_tls: Path, arg
         "PROXY_TLS_PORT": str(free_port()), "LOCAL_TLS_DIR": str(local_tls),
         "APP_REPLICAS": str(args.replicas), "COOKIE_SECRET_FILE": str(secret),
         # The Swarm stack asks for an explicit choice; the users do not sign in (as test_swarm.py).
-        "SALES_AUTH": "none-public",
+        "SERVE_AUTH": "none-public",
         # Every user reaches nginx from 127.0.0.1: its per-client limits would count them as one.
         "PROXY_WS_PER_CLIENT": str(4 * args.users + 50), "PROXY_RATE_PER_CLIENT": "1000r/s",
         "PROXY_BURST_PER_CLIENT": str(20 * args.users + 200),

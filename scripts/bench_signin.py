@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: what sign-in (SALES_AUTH=oidc) costs, side by side with the open app.
+"""Benchmark: what sign-in (SERVE_AUTH=oidc) costs, side by side with the open app.
 
 Starts two local servers with the same settings, one open and one with sign-in against the
 development OpenID provider (a local Node.js process, deploy/oidc-dev), and:
@@ -45,7 +45,7 @@ def main() -> int:
     args = parser.parse_args()
     # Both servers without the cache warm-up: the signed-in one starts later (after its provider),
     # so its background warm-up ran into its measured interactions and read as ~1.2x the CPU.
-    env = {"SALES_PRODUCT_COUNT": str(args.products), "SALES_WARMUP": "off"}
+    env = {"SALES_PRODUCT_COUNT": str(args.products), "SERVE_WARMUP": "off"}
     settings = {
         "products": args.products, "sessions": args.sessions, "rounds": args.rounds,
         "browser cache": "on", "user": ALLOWED_USER,

@@ -3,10 +3,10 @@
 
   stock  Streamlit's defaults for what we tune: ``runner.postScriptGC=true``, the sales table
          through ``st.cache_data`` (``SALES_TABLE_CACHE=copy``), no shared charts
-         (``SALES_SHARED_CACHE=0``), Streamlit's sockets (``SALES_TCP_NODELAY=off``)
+         (``SALES_SHARED_CACHE=0``), Streamlit's sockets (``SERVE_TCP_NODELAY=off``)
   tuned  the repo's settings: ``.streamlit/config.toml`` (``postScriptGC = false``) and the
          app's defaults (shared table and charts, TCP_NODELAY), the cache warm-up off: both run
-         cold, so "first views" are days nobody has picked yet (``SALES_WARMUP=off``)
+         cold, so "first views" are days nobody has picked yet (``SERVE_WARMUP=off``)
 
 Per configuration, on a fresh local server:
   1. one interaction at a time (``scripts/bench_interactions.py``'s method, no browser cache):
@@ -34,9 +34,9 @@ from sales_load.targets import Target, local_target
 CONFIGS = {
     "stock": (
         ["--runner.postScriptGC", "true"],
-        {"SALES_TABLE_CACHE": "copy", "SALES_SHARED_CACHE": "0", "SALES_TCP_NODELAY": "off"},
+        {"SALES_TABLE_CACHE": "copy", "SALES_SHARED_CACHE": "0", "SERVE_TCP_NODELAY": "off"},
     ),
-    "tuned": ([], {"SALES_WARMUP": "off"}),  # cold: first views are days nobody picked yet
+    "tuned": ([], {"SERVE_WARMUP": "off"}),  # cold: first views are days nobody picked yet
 }
 P95_LIMIT_MS = 250.0
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Benchmark: what the shared cache's background warm-up (SALES_WARMUP=on) costs, and what a user
+"""Benchmark: what the shared cache's background warm-up (SERVE_WARMUP=on) costs, and what a user
 picking days meanwhile sees.
 
 Per --products count, two fresh local servers side by side: one with the warm-up off, whose
 session picks every January day once first, then one with it on. Then one session on each picks
 January days in turn, back to back (the fragment reruns alone; repeat views on both: the same work
-throughout; both servers without the per-session rerun limit, harness.MACHINE_PACED) until the
+throughout; both are benchmark targets, without the per-session rerun limit) until the
 warm-up is done, and as long again after it. Prints the warm-up's own figures (days and months
 built, wall time, CPU of its thread, from its log line), the server's RSS once it is done next to
 the cold server's, and the pick latency during and after the warm-up (p50, p95) next to the cold
@@ -16,17 +16,19 @@ server's over the same spans.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import psutil
 
 from sales_load import harness
-from sales_load.local_server import Server, ServerStartError, running_server
+from sales_load.local_server import Server, ServerStartError
+from sales_load.targets import local_target
 from streamlit_client import StreamlitSession
 
 DONE = re.compile(
@@ -34,6 +36,14 @@ DONE = re.compile(
     r"the shared cache holds (.*) \(SALES_SHARED_CACHE"
 )
 TIMEOUT = 600.0
+
+
+@contextlib.contextmanager
+def local_server(env: dict[str, str]) -> Iterator[Server]:
+    """A benchmark target's local server (targets.local_target: no per-session rerun limit)."""
+    with local_target(env=env) as target:
+        assert target.server is not None
+        yield target.server
 
 
 def main() -> int:
@@ -54,15 +64,15 @@ def main() -> int:
 
 
 def measure(report: harness.Report, products: int, min_seconds: float) -> dict[str, object]:
-    env = {"SALES_PRODUCT_COUNT": str(products), **harness.MACHINE_PACED}  # picks back to back
+    env = {"SALES_PRODUCT_COUNT": str(products)}  # a benchmark target: picks back to back
     with (
-        running_server(env={**env, "SALES_WARMUP": "off"}) as cold,
+        local_server(env={**env, "SERVE_WARMUP": "off"}) as cold,
         StreamlitSession(cold.base_url, timeout=60) as cold_user,
     ):
         for day in range(2, 30):  # the cold server builds January's days now: both users pick repeats
             pick(cold_user, day)
         with (
-            running_server(env={**env, "SALES_WARMUP": "on"}) as warm,
+            local_server(env={**env, "SERVE_WARMUP": "on"}) as warm,
             StreamlitSession(warm.base_url, timeout=60) as warm_user,
         ):
             users = {"on": warm_user, "off": cold_user}

@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# Builds every image of deploy/images.tsv from the committed files with BuildKit. Prints the
-# image tags, one a line, in the list's order (the app image first).
+# Builds every image of deploy/images.tsv (or those NAMEs given: scripts/build-images.sh app)
+# from the committed files with BuildKit. Prints the image tags, one a line, in the list's order
+# (the app image first).
 #   APP_IMAGE, ...   tag to build (defaults in deploy/images.tsv)
 #   CA_BUNDLE        extra CA bundle handed in as a BuildKit secret (default: the host's bundle,
 #                    which carries the CA of a TLS-inspecting proxy where there is one)
 #   IMAGES_PREBUILT  1: build nothing, check the tags exist (CI builds them with buildx first)
+#   APP_DIR, APP_MAIN  the app the app image serves (default the example, app/streamlit_app.py),
+#                    checked and staged into the build context by scripts/stage-app.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 docker=$(scripts/ensure-docker.sh)
 mapfile -t images < <(scripts/images.sh)
+if [ $# -gt 0 ]; then
+  wanted=" $* "
+  for i in "${!images[@]}"; do
+    read -r name _ <<<"${images[$i]}"
+    [[ $wanted == *" $name "* ]] || unset 'images[i]'
+  done
+  [ ${#images[@]} -eq $# ] || { echo "build-images: unknown image in '$*' (deploy/images.tsv)" >&2; exit 64; }
+fi
 if [ "${IMAGES_PREBUILT:-}" = 1 ]; then
   for line in "${images[@]}"; do
     read -r _ tag _ _ <<<"$line"
@@ -18,16 +29,19 @@ if [ "${IMAGES_PREBUILT:-}" = 1 ]; then
   done
   exit 0
 fi
+app_main=$(scripts/stage-app.sh)
 base=$(scripts/base-image.sh)
 ca=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 secret=()
 [ -s "$ca" ] && secret=(--secret "id=ca,src=$ca")
 for line in "${images[@]}"; do
-  read -r _ tag dockerfile context <<<"$line"
+  read -r name tag dockerfile context <<<"$line"
+  app=()
+  [ "$name" = app ] && app=(--build-arg APP_DIR=build/app-src --build-arg "APP_MAIN=$app_main")
   DOCKER_BUILDKIT=1 $docker build --quiet "${secret[@]}" \
     --build-arg "BASE_IMAGE=$base" \
     --build-arg "VERSION=$(git describe --tags --always 2>/dev/null || echo dev)" \
     --build-arg "REVISION=$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
-    -f "$dockerfile" -t "$tag" "$context" >&2
+    "${app[@]}" -f "$dockerfile" -t "$tag" "$context" >&2
   echo "$tag"
 done

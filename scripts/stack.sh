@@ -13,11 +13,11 @@
 #                  `up` prints Prometheus' URL (PROMETHEUS_PORT, default 9090, on 127.0.0.1)
 #                  before the app's. `down` removes them either way; `down --volumes` also
 #                  Prometheus' data.
-#   SALES_AUTH=oidc  sign-in (deploy/compose.oidc.yaml) with the provider's settings in OIDC_FILE;
+#   SERVE_AUTH=oidc  sign-in (deploy/compose.oidc.yaml) with the provider's settings in OIDC_FILE;
 #                  without OIDC_FILE the development OpenID provider starts beside the stack
 #                  (deploy/compose.oidc-dev.yaml, on OIDC_DEV_PORT, default 9400) and its URL and
 #                  test users are printed before the app's URL
-#   STACK_PRODUCTION=1  also deploy/compose.production.yaml: sign-in required (SALES_AUTH=oidc
+#   STACK_PRODUCTION=1  also deploy/compose.production.yaml: sign-in required (SERVE_AUTH=oidc
 #                  unless set, with OIDC_FILE; `none` is refused, `none-public` logged at every start)
 #   TLS_CERT_FILE, TLS_KEY_FILE  your certificate and key; unset: a local CA's certificate for
 #                  localhost (scripts/tls-cert.sh, in LOCAL_TLS_DIR), served with a 5-minute HSTS
@@ -58,7 +58,7 @@ profile=()
 [ "$observability" = 1 ] && profile=(--profile observability)
 # `down`, `ps` and `logs` read compose.yaml alone (down's --remove-orphans takes the others' containers).
 base_compose=("${compose[@]}")
-auth=${SALES_AUTH:-}
+auth=${SERVE_AUTH:-}
 [ "${STACK_PRODUCTION:-0}" = 1 ] && auth=${auth:-oidc}
 dev_provider=0
 if [ "$auth" = oidc ]; then
@@ -122,9 +122,9 @@ TOML
   OIDC_FILE=$dir/oidc.toml OIDC_DEV_CLIENT_SECRET_FILE=$dir/client_secret
   export OIDC_FILE OIDC_DEV_CLIENT_SECRET_FILE OIDC_DEV_PORT OIDC_DEV_REDIRECT_URIS
   # The test users marked "allowed", unless an allow-list is set.
-  if [ -z "${SALES_ALLOWED_EMAILS:-}${SALES_ALLOWED_DOMAINS:-}" ]; then
-    SALES_ALLOWED_EMAILS=$(python3 -c 'import json, sys; print(",".join(u["email"] for u in json.load(sys.stdin) if u["allowed"]))' <deploy/oidc-dev/users.json)
-    export SALES_ALLOWED_EMAILS
+  if [ -z "${SERVE_ALLOWED_EMAILS:-}${SERVE_ALLOWED_DOMAINS:-}" ]; then
+    SERVE_ALLOWED_EMAILS=$(python3 -c 'import json, sys; print(",".join(u["email"] for u in json.load(sys.stdin) if u["allowed"]))' <deploy/oidc-dev/users.json)
+    export SERVE_ALLOWED_EMAILS
   fi
 }
 
@@ -133,7 +133,7 @@ dev_provider_notice() {
   echo "oidc-dev: development OpenID provider (never for production): http://sales-oidc.localhost:$OIDC_DEV_PORT/"
   python3 -c '
 import json, os, sys
-allowed = set(os.environ.get("SALES_ALLOWED_EMAILS", "").lower().split(","))
+allowed = set(os.environ.get("SERVE_ALLOWED_EMAILS", "").lower().split(","))
 for user in json.load(sys.stdin):
     if user["email"] not in allowed:
         outcome = "not on the allow-list: refused"
@@ -177,9 +177,9 @@ case ${1:-} in
     "${compose[@]}" "${profile[@]}" up --detach --no-build --scale "app=$replicas" >&2
     wait_healthy
     case $auth in
-      oidc) echo "stack: sign-in is on (SALES_AUTH=oidc)" >&2 ;;
-      none-public) echo "stack: WARNING: sign-in is off (SALES_AUTH=none-public): every figure is public" >&2 ;;
-      *) echo "stack: sign-in is off: open to anyone who reaches the proxy (SALES_AUTH=oidc turns it on)" >&2 ;;
+      oidc) echo "stack: sign-in is on (SERVE_AUTH=oidc)" >&2 ;;
+      none-public) echo "stack: WARNING: sign-in is off (SERVE_AUTH=none-public): every figure is public" >&2 ;;
+      *) echo "stack: sign-in is off: open to anyone who reaches the proxy (SERVE_AUTH=oidc turns it on)" >&2 ;;
     esac
     [ "$dev_provider" = 1 ] && dev_provider_notice
     if [ "$observability" = 1 ]; then

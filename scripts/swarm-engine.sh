@@ -42,10 +42,16 @@ engine() { DOCKER_HOST=$host "$host_docker" "$@"; }
 answers() { engine info >/dev/null 2>&1; }
 
 # Removes the engine's state (it must not be running). dockerd leaves bind mounts of its own roots
-# behind at exit (rm alone fails "Device or resource busy" on them).
+# behind at exit, and an engine that was killed leaves its containers' overlay, secret and network
+# namespace mounts too (rm alone fails "Device or resource busy" on them): every mount under either
+# root goes first, deepest first (reverse order puts a path before the paths it is a prefix of).
 wipe() {
-  $as_root umount "$data_root" 2>/dev/null || true
-  $as_root umount "$exec_root" 2>/dev/null || true
+  local mount
+  awk -v data="$data_root" -v exec="$exec_root" '
+    $2 == data || index($2, data "/") == 1 || $2 == exec || index($2, exec "/") == 1 { print $2 }
+  ' /proc/mounts | sort -r | while read -r mount; do
+    $as_root umount -l "$mount" 2>/dev/null || true
+  done
   $as_root rm -rf "$data_root" "$exec_root" "$socket"
 }
 

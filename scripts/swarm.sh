@@ -17,7 +17,7 @@
 #   SWARM_TIMEOUT  seconds to wait for health (default 180)
 #   OBSERVABILITY=1  also Prometheus and the proxy's metrics (deploy/swarm/observability.yaml);
 #                  `up` prints Prometheus' URL (PROMETHEUS_PORT, default 9090) before the app's
-#   SALES_AUTH     required: oidc (sign-in; OIDC_FILE: the provider's settings, deploy/swarm/oidc.yaml)
+#   SERVE_AUTH     required: oidc (sign-in; OIDC_FILE: the provider's settings, deploy/swarm/oidc.yaml)
 #                  or none-public (open to anyone who reaches the proxy)
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SALES_*, …).
 set -euo pipefail
@@ -28,10 +28,10 @@ observability=${OBSERVABILITY:-0}
 [[ $observability =~ ^[01]$ ]] || { echo "swarm: OBSERVABILITY='$observability' is not 0 or 1" >&2; exit 2; }
 # Checked before an engine is needed: a deployment states who may see the figures.
 if [ "${1:-}" = up ]; then
-  case ${SALES_AUTH:-} in
-    oidc) [ -r "${OIDC_FILE:-}" ] || { echo "swarm: SALES_AUTH=oidc needs OIDC_FILE, the provider's settings file (docs/deploy.md)" >&2; exit 2; } ;;
+  case ${SERVE_AUTH:-} in
+    oidc) [ -r "${OIDC_FILE:-}" ] || { echo "swarm: SERVE_AUTH=oidc needs OIDC_FILE, the provider's settings file (docs/deploy.md)" >&2; exit 2; } ;;
     none-public) ;;
-    *) echo "swarm: set SALES_AUTH=oidc (sign-in, with OIDC_FILE) or SALES_AUTH=none-public (open to anyone who reaches the proxy)" >&2; exit 2 ;;
+    *) echo "swarm: set SERVE_AUTH=oidc (sign-in, with OIDC_FILE) or SERVE_AUTH=none-public (open to anyone who reaches the proxy)" >&2; exit 2 ;;
   esac
 fi
 docker=$(scripts/ensure-docker.sh)
@@ -93,7 +93,7 @@ deploy() {
   # OBSERVABILITY=1: Prometheus and the proxy's metrics, merged in from their own file.
   [ "$observability" = 1 ] && files+=(deploy/swarm/observability.yaml)
   # Sign-in: the provider's settings file as a Swarm secret too.
-  [ "${SALES_AUTH:-}" = oidc ] && files+=(deploy/swarm/oidc.yaml)
+  [ "${SERVE_AUTH:-}" = oidc ] && files+=(deploy/swarm/oidc.yaml)
   # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack files are
   # Compose-spec files without one, so older clients get copies with the last 3.x version added
   # (beside the originals: the stack file's relative paths stay right).

@@ -33,7 +33,7 @@ _CACHES: dict[str, Callable[[], Any]] = {}  # builder name -> its cache's cache_
 
 def cache_stats() -> dict[str, Any]:
     """``functools`` cache info (hits, misses, currsize) of every shared cache made so far, by
-    builder name; the app's metrics read them when scraped (app/sales_dashboard/metrics.py)."""
+    builder name; the app's metrics read them when scraped (cache_metrics.py)."""
     return {name: info() for name, info in list(_CACHES.items())}
 
 

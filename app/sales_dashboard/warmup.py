@@ -1,7 +1,7 @@
-"""First views as cheap as repeats: fill the shared cache in the background (SALES_WARMUP=on).
+"""First views as cheap as repeats: fill the shared cache in the background (SERVE_WARMUP=on).
 
-Once the server is healthy, a daemon thread of the server process (started by ``app/serve.py``,
-which imports this module only then) builds every month's and every
+Once the server is healthy, a daemon thread of the server process (started by the serving layer's
+warm-up hook, app/serve_hooks.py, which imports this module only then) builds every month's and every
 day's outputs through the same functions the views call (``panels.py``), so the first pick of any
 day finds its charts and tables built. It never delays health or the first page (it waits for the
 runtime to be ready, then starts), and it leaves the live users the CPU: after each step it sleeps
@@ -77,8 +77,8 @@ def warm(data: pd.DataFrame, settings: Settings, pause: Callable[[float], None] 
 
 
 def run_warmup(settings: Settings) -> None:
-    """Load the data, warm the cache and log what was built (app/serve.py calls this in a
-    background thread once the server is healthy)."""
+    """Load the data, warm the cache and log what was built (app/serve_hooks.py's warm_up, which
+    the serving layer runs in a background thread once the server is healthy)."""
     log = get_logger(__name__)
     try:
         warmed = warm(load_sales(settings), settings)

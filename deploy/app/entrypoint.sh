@@ -2,7 +2,8 @@
 # Entry point of the app image. Streamlit reads its cookie secret (which signs the XSRF
 # cookie; every replica must share it) only from config or the environment; this reads it
 # from a file — a compose/Swarm/Kubernetes secret — so it is never in the image, a build
-# arg or `docker inspect`. Then it runs the command (Streamlit) as PID 1.
+# arg or `docker inspect`. Then it runs the serving layer on app/$APP_MAIN (the image's build
+# arg) as PID 1, with the image's arguments as Streamlit options.
 set -eu
 file=${STREAMLIT_SERVER_COOKIE_SECRET_FILE:-}
 if [ -n "$file" ]; then
@@ -19,4 +20,4 @@ if [ -n "$file" ]; then
   export STREAMLIT_SERVER_COOKIE_SECRET
   unset STREAMLIT_SERVER_COOKIE_SECRET_FILE
 fi
-exec "$@"
+exec python3 -m streamlit_serving run "app/${APP_MAIN:?is unset: the image sets it from its build arg}" "$@"

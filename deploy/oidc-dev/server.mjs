@@ -1,6 +1,6 @@
 // A development OpenID provider for the sales dashboard: panva's oidc-provider (OpenID Certified)
 // with one registered client (the dashboard) and the test users of users.json. For tests and a
-// first look (`make up SALES_AUTH=oidc`); never part of a production file.
+// first look (`make up SERVE_AUTH=oidc`); never part of a production file.
 //
 // Environment:
 //   OIDC_ISSUER              issuer URL, the same for the browser and the app, e.g.

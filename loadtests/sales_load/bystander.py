@@ -82,7 +82,7 @@ def compare(
     """Bystander fragment picks: ``rounds`` x (``picks`` with ``control``, ``picks`` with ``activity``).
 
     Each round is a session of its own: its picks, back to back, stay within the burst of the
-    app's per-session rerun limit (SALES_RERUN_BURST, 40), which a whole comparison would not."""
+    app's per-session rerun limit (SERVE_RERUN_BURST, 40), which a whole comparison would not."""
     result = Comparison()
     for _ in range(rounds):
         with StreamlitSession(url, timeout=timeout) as session:

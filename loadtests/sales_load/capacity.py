@@ -179,7 +179,7 @@ def websocket_clients(stack: ComposeStack, since: float) -> int:
 
 
 def wait_for_warmup(stack: ComposeStack, timeout: float) -> float:
-    """Seconds until every app replica logged the end of its cache warm-up (SALES_WARMUP)."""
+    """Seconds until every app replica logged the end of its cache warm-up (SERVE_WARMUP)."""
     start = time.monotonic()
     pending = set(stack.containers("app"))
     while pending:

@@ -47,7 +47,7 @@ class WorkModel:
             **MACHINE_PACED,
             "SALES_PRODUCT_COUNT": str(self.products),
             "SALES_DEMO_DELAY_SECONDS": str(self.delay),
-            "SALES_WARMUP": "off",
+            "SERVE_WARMUP": "off",
         }
 
 

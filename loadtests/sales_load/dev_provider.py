@@ -2,7 +2,7 @@
 process, and the app's sign-in settings for it: for the integration tests and benchmarks.
 
     with running_provider([redirect_uri]) as provider:
-        oidc_file = provider.settings_file(redirect_uri, directory)   # SALES_OIDC_FILE
+        oidc_file = provider.settings_file(redirect_uri, directory)   # SERVE_OIDC_FILE
 
 The provider's npm packages come from its lockfile (scripts/ensure-node.sh). Its test users are
 deploy/oidc-dev/users.json, whose "allowed" ones make DEV_ALLOWED_EMAILS (as on the development
@@ -57,7 +57,7 @@ class Provider:
         return self.log_path.read_text(errors="replace")
 
     def settings_file(self, redirect_uri: str, directory: Path) -> Path:
-        """The app's provider settings (SALES_OIDC_FILE) for this provider, written in ``directory``."""
+        """The app's provider settings (SERVE_OIDC_FILE) for this provider, written in ``directory``."""
         path = directory / "oidc.toml"
         path.write_text(
             f'server_metadata_url = "{self.metadata_url}"\nclient_id = "{CLIENT_ID}"\n'

@@ -30,9 +30,9 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
 #: The environment of servers that machine-paced clients drive: benchmarks and the fragment/full
 #: comparison pick back to back, as fast as the server answers, which no person does. The app's
-#: per-session rerun limit is sized for people (app/sales_dashboard/rerun_limit.py) and would
+#: per-session rerun limit is sized for people (streamlit_serving/rerun_limit.py) and would
 #: close their sockets, so those servers run without it.
-MACHINE_PACED = {"SALES_RERUN_RATE": "0"}
+MACHINE_PACED = {"SERVE_RERUN_RATE": "0"}
 
 
 def _version(package: str) -> str:

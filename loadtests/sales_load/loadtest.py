@@ -12,7 +12,7 @@ serialises: the second column). Then it writes Locust's CSVs and HTML per run, `
 threshold (2 on bad use). The delay model's latency ratio is reported, not judged.
 
 Targets (``--target``):
-  local (default)  ``app/serve.py`` on a free 127.0.0.1 port per run (psutil on its pid)
+  local (default)  ``python -m streamlit_serving`` on a free 127.0.0.1 port per run (psutil on its pid)
   stack            the compose stack (``scripts/stack.sh``, project ``--stack-project``, a free
                    port), one app replica recreated for every run with the model's settings; the
                    app container's cgroup sampled from the host, sessions read with ``docker exec``.
@@ -105,7 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--sign-in",
         default="",
         metavar="EMAIL",
-        help="sign-in on (SALES_AUTH=oidc with the development provider); each user signs in once as "
+        help="sign-in on (SERVE_AUTH=oidc with the development provider); each user signs in once as "
         "this test user (deploy/oidc-dev/users.json), then runs as without",
     )
     args = parser.parse_args(argv)
@@ -130,7 +130,7 @@ def targets(args: argparse.Namespace, running: ComposeStack | None = None) -> It
     """``for_model(model)``: a context manager giving a fresh Target with that model's settings.
     A stack target uses one compose stack for every run (``running``, or one started here and
     stopped at the end) and recreates its app each time."""
-    sign_in = {"SALES_AUTH": "oidc", "OIDC_DEV_PORT": str(free_port())} if args.sign_in else {}
+    sign_in = {"SERVE_AUTH": "oidc", "OIDC_DEV_PORT": str(free_port())} if args.sign_in else {}
     if args.target == "stack":
         with contextlib.ExitStack() as cleanup:
             stack = running or cleanup.enter_context(ComposeStack(args.stack_project))

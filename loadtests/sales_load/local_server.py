@@ -1,4 +1,4 @@
-"""Start the real app with `python app/serve.py run` (Streamlit's CLI with TCP_NODELAY) on a free
+"""Start the real app with `python -m streamlit_serving run` (Streamlit's CLI with TCP_NODELAY) on a free
 port, on 127.0.0.1.
 
 The one launcher of a local server: the integration tests and the benchmarks use it.
@@ -23,7 +23,7 @@ from streamlit_client.tls import client_context
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app" / "streamlit_app.py"
-SERVE = REPO / "app" / "serve.py"  # Streamlit's CLI with the settings checked and TCP_NODELAY on
+SERVE = ("-m", "streamlit_serving")  # Streamlit's CLI with the settings checked and TCP_NODELAY on (cwd REPO)
 START_TIMEOUT = 60.0
 
 
@@ -32,11 +32,12 @@ class ServerStartError(RuntimeError):
 
 
 def healthy(base_url: str) -> bool:
-    """True when ``{base_url}/_stcore/health`` answers 200."""
+    """True when ``{base_url}/_stcore/health`` answers 200 with Streamlit's ``ok``: any other
+    server that holds the port (a metrics endpoint answers every path) is not the app."""
     try:
         health = f"{base_url}/_stcore/health"
         with urllib.request.urlopen(health, timeout=5, context=client_context()) as response:  # noqa: S310
-            return response.status == 200
+            return response.status == 200 and response.read(16).strip() == b"ok"
     except OSError:
         return False
 
@@ -44,7 +45,7 @@ def healthy(base_url: str) -> bool:
 @dataclass
 class Server:
     """A running Streamlit process: its URL, pid and log file (and the process, to wait for), and
-    the URL of the app's own metrics (None with ``SALES_METRICS_PORT=0``)."""
+    the URL of the app's own metrics (None with ``SERVE_METRICS_PORT=0``)."""
 
     base_url: str
     pid: int
@@ -60,10 +61,20 @@ class Server:
         return healthy(self.base_url)
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free on 127.0.0.1 now and never handed out before by this process: the kernel may
+    give the same ephemeral port to two binds in a row, and an app and its metrics endpoint on one
+    port looked healthy (the metrics answer every path) while the app could not bind."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def wait_ready(
@@ -102,13 +113,13 @@ def running_server(
     /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath; ``port``
     a port known beforehand (a sign-in redirect URI names it), else a free one."""
     port = port or free_port()
-    env = {"SALES_METRICS_PORT": str(free_port()), **(env or {})}
-    metrics_port = int(env["SALES_METRICS_PORT"]) if env["SALES_METRICS_PORT"].strip().isdigit() else 0
+    env = {"SERVE_METRICS_PORT": str(free_port()), **(env or {})}
+    metrics_port = int(env["SERVE_METRICS_PORT"]) if env["SERVE_METRICS_PORT"].strip().isdigit() else 0
     if base_path:
         options = (*options, "--server.baseUrlPath", base_path)
     command = [
         sys.executable,
-        str(SERVE),
+        *SERVE,
         "run",
         str(APP),
         "--server.port",

@@ -1,8 +1,9 @@
 """A server under test and how to watch it: the one place benchmarks start and probe servers.
 
-Target           the URL users load, a probe of the server's CPU and memory, its live sessions
-local_target()   ``app/serve.py`` on a free 127.0.0.1 port (psutil on its pid); ``sign_in=True``:
-                 with SALES_AUTH=oidc and the development provider as a local process
+Target           the URL users load, a probe of the server's CPU and memory, its live sessions,
+                 its metrics URL
+local_target()   ``-m streamlit_serving`` on a free 127.0.0.1 port (psutil on its pid); ``sign_in=True``:
+                 with SERVE_AUTH=oidc and the development provider as a local process
 url_target()     a server someone else started (``--pid`` local process, ``--container`` cgroup)
 ComposeStack     ``scripts/stack.sh`` on a compose project of its own (free ports on 127.0.0.1):
                  start, restart the app with other settings, probe every app replica's cgroup
@@ -27,7 +28,7 @@ from streamlit_client.tls import CA_FILE_VARIABLE
 
 from .dev_provider import DEV_ALLOWED_EMAILS, running_provider
 from .harness import MACHINE_PACED, REPO
-from .local_server import free_port, healthy, running_server
+from .local_server import Server, free_port, healthy, running_server
 from .prometheus import prometheus_sessions
 from .server_probe import (
     CgroupProbe,
@@ -54,6 +55,8 @@ class Target:
     sessions: Sessions | None = None
     pid: int | None = None  # a local server's process
     prometheus: str | None = None  # the stack's Prometheus (OBSERVABILITY=1), for the cross-check
+    metrics_url: str | None = None  # the app's own /metrics (SERVE_METRICS_PORT), None where off
+    server: Server | None = None  # a local server's handle (its log), from local_target()
 
     def sampler(self, interval: float = 0.5) -> Sampler | None:
         return Sampler(self.probe, self.sessions, interval=interval) if self.probe else None
@@ -64,7 +67,7 @@ def local_target(
     env: dict[str, str] | None = None, options: list[str] | None = None, *, sign_in: bool = False
 ) -> Iterator[Target]:
     """The app on a free local port, with ``env`` and extra streamlit ``options``; ``sign_in``:
-    SALES_AUTH=oidc against the development provider (its test users marked allowed let in). A
+    SERVE_AUTH=oidc against the development provider (its test users marked allowed let in). A
     benchmark's server, so without the per-session rerun limit unless ``env`` sets one
     (harness.MACHINE_PACED)."""
     with contextlib.ExitStack() as stack:
@@ -73,7 +76,14 @@ def local_target(
         if sign_in:
             env = {**env, **stack.enter_context(dev_sign_in(port))}
         server = stack.enter_context(running_server(*(options or []), env=env, port=port))
-        yield Target(server.base_url, ProcessProbe(server.pid), http_sessions(server.base_url), server.pid)
+        yield Target(
+            server.base_url,
+            ProcessProbe(server.pid),
+            http_sessions(server.base_url),
+            server.pid,
+            metrics_url=server.metrics_url,
+            server=server,
+        )
 
 
 @contextlib.contextmanager
@@ -83,9 +93,9 @@ def dev_sign_in(port: int) -> Iterator[dict[str, str]]:
     redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
     with running_provider([redirect_uri]) as provider, tempfile.TemporaryDirectory() as scratch:
         yield {
-            "SALES_AUTH": "oidc",
-            "SALES_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
-            "SALES_OIDC_FILE": str(provider.settings_file(redirect_uri, Path(scratch))),
+            "SERVE_AUTH": "oidc",
+            "SERVE_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
+            "SERVE_OIDC_FILE": str(provider.settings_file(redirect_uri, Path(scratch))),
             "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32),
         }
 

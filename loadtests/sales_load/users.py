@@ -25,7 +25,7 @@ either class starts in month ``1 + n % 12`` and draws its days from ``Random(f"{
 While a user waits it keeps reading its socket (``StreamlitSession.idle``), so server pings
 get their pong as a browser's would.
 
-With ``--sign-in EMAIL`` (an app with SALES_AUTH=oidc and the development provider) each user
+With ``--sign-in EMAIL`` (an app with SERVE_AUTH=oidc and the development provider) each user
 signs in once, through the provider's form without a browser (``streamlit_client.signin``;
 request ``sign_in``), and every session it opens after that carries the sign-in cookies.
 """
@@ -58,7 +58,7 @@ from .picks import (
 
 RECONNECT_PAUSE = 1.0  # seconds between a user's attempts to reach a server that is down
 RECONNECT = "reconnect"
-SIGNED_IN_TEXT = "Signed in as "  # the account bar of the signed-in page (sales_dashboard/auth.py)
+SIGNED_IN_TEXT = "Signed in as "  # the account bar of the signed-in page (streamlit_serving/auth.py)
 
 
 def idle_between(low: float, high: float) -> Callable[[User], float]:

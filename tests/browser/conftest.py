@@ -1,7 +1,7 @@
 """Browser tier: Debian's Chromium, driven by Playwright, on the app as `make up` runs it: the
 images built, the compose stack started (its own project name, free ports on 127.0.0.1), every
-request through the nginx proxy, over HTTPS. Sign-in is on (SALES_AUTH=oidc) with three app
-replicas and the development OpenID provider beside them, as `SALES_AUTH=oidc APP_REPLICAS=3 make
+request through the nginx proxy, over HTTPS. Sign-in is on (SERVE_AUTH=oidc) with three app
+replicas and the development OpenID provider beside them, as `SERVE_AUTH=oidc APP_REPLICAS=3 make
 up` starts it: every dashboard page is a signed-in user's (one sign-in through the provider's form,
 its cookies reused; no route cookie, so each page lands on whichever replica the proxy picks). The
 open stack (no sign-in) is the container tier's.
@@ -121,13 +121,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "LOCAL_TLS_DIR": str(tls_dir),  # make up makes its CA and localhost certificate here
         "APP_REPLICAS": str(APP_REPLICAS),
         # Sign-in through the development provider (no OIDC_FILE), on a free port of its own.
-        "SALES_AUTH": "oidc",
+        "SERVE_AUTH": "oidc",
         "OIDC_DEV_PORT": str(free_port()),
         # Prometheus too, for its graph page (test_prometheus_page.py).
         "OBSERVABILITY": "1",
         "PROMETHEUS_PORT": str(free_port()),
     }
-    for name in ("OIDC_FILE", "SALES_ALLOWED_EMAILS", "SALES_ALLOWED_DOMAINS", "STACK_PRODUCTION"):
+    for name in ("OIDC_FILE", "SERVE_ALLOWED_EMAILS", "SERVE_ALLOWED_DOMAINS", "STACK_PRODUCTION"):
         env.pop(name, None)
     started = Stack("", env, ca_file=tls_dir / "ca.pem")
     up = started.stack("up")

@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 from sales_load.dev_provider import password
 
 PROVIDER_FORM = re.compile(r"^http://sales-oidc\.localhost:\d+/interaction/")
-SIGN_IN_TEXT = "The sales figures are for signed-in people only."
+SIGN_IN_TEXT = "This app is for signed-in people only."
 TIMEOUT_MS = 60_000
 
 

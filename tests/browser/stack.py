@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
 import ssl
 import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from sales_load.local_server import free_port  # noqa: F401 - the browser tests' ports come from here too
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -145,12 +146,6 @@ READ_METRICS = (
 def docker(*args: str) -> subprocess.CompletedProcess[str]:
     command = ["docker", *args]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def healthy(url: str, ca_file: Path) -> bool:

@@ -1,5 +1,5 @@
 """A person clicking as fast as they can never meets the per-session rerun limit
-(app/sales_dashboard/rerun_limit.py: SALES_RERUN_BURST reruns at once, SALES_RERUN_RATE a second
+(streamlit_serving/rerun_limit.py: SERVE_RERUN_BURST reruns at once, SERVE_RERUN_RATE a second
 after that), on the stack with its shipped settings.
 
 The browser types dates into the picker as fast as Playwright drives it (each a rerun), then taps
@@ -15,9 +15,9 @@ import time
 from datetime import date
 
 from dashboard import Dashboard
-from sales_dashboard.rerun_limit import TokenBucket
-from sales_dashboard.settings import Settings
 from stack import Stack
+from streamlit_serving.rerun_limit import TokenBucket
+from streamlit_serving.settings import ServingSettings
 
 
 def lowest_level(times: list[float], rate: float, burst: int) -> float:
@@ -41,7 +41,7 @@ def rerun_limit_closes(stack: Stack) -> int:
 
 
 def test_the_fastest_clicking_never_reaches_the_rerun_limit(dashboard: Dashboard, stack: Stack) -> None:
-    settings = Settings()
+    settings = ServingSettings()
     closes = rerun_limit_closes(stack)
     page = dashboard.page
     mark = dashboard.wire.mark()

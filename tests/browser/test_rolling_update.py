@@ -46,7 +46,7 @@ def swarm_stack(
                           # The compose stack's local CA, which the tier's Chromium trusts.
                           "LOCAL_TLS_DIR": stack.env["LOCAL_TLS_DIR"],
                           # Open, as the container tier's Swarm stack: sign-in is the compose stack's here.
-                          "SALES_AUTH": "none-public"})  # fmt: skip
+                          "SERVE_AUTH": "none-public"})  # fmt: skip
         env = {key: value for key, value in env.items() if key not in ("TLS_CERT_FILE", "TLS_KEY_FILE")}
         up = subprocess.run(["scripts/swarm.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
         try:
@@ -92,7 +92,7 @@ def test_a_rolling_update_keeps_the_open_page_on_its_day(
     assert swarm_page.headings(Dashboard.MONTHLY)[0] == "Daily sales for all products, September 2023"
     # Its last run before the update was the whole page, so on reconnecting the page asked for no
     # run: its first pick reaches a session that never ran and is answered with the whole page
-    # (app/sales_dashboard/failover.py; stock Streamlit drops it and the page hangs).
+    # (streamlit_serving/failover.py; stock Streamlit drops it and the page hangs).
     first = swarm_page.pick(date(2023, 9, 28))
     assert first.outcomes[-1] in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
     assert swarm_page.headings(Dashboard.DAILY)[0] == "Best sellers, September 28, 2023"

@@ -1,5 +1,5 @@
 """Sign-in in Chromium, through the proxy, with three app replicas and the development OpenID
-provider (the tier's stack: SALES_AUTH=oidc). Proven from the page and from its WebSocket frames:
+provider (the tier's stack: SERVE_AUTH=oidc). Proven from the page and from its WebSocket frames:
 an anonymous visitor and a refused user get no figure; a signed-in user is signed in on whichever
 replica the proxy's cookie picks, and still after that replica restarts; sign-out ends it on
 every replica. (The other tests of the tier run signed in: the fragment-only proof among them.)"""
@@ -163,7 +163,7 @@ def test_signed_in_on_every_replica_and_after_a_replica_restart(visitor: Visitor
 def test_refused_user_sees_no_figure_and_can_sign_out(visitor: Visitor) -> None:
     visitor.load()
     sign_in(visitor.page, visitor.url, OTHER_USER)
-    refusal = visitor.page.get_by_text(f"{OTHER_USER} is not among the people allowed to see these figures")
+    refusal = visitor.page.get_by_text(f"{OTHER_USER} is not among the people allowed to see this app")
     refusal.wait_for(timeout=LOAD_TIMEOUT_MS)
     run = visitor.load()
     assert any(f"{OTHER_USER} is not among" in shown(text) for text in run.texts), run.texts

@@ -26,7 +26,7 @@ def test_session_does_initial_fragment_and_month_change_runs(app_container):
 
 
 def test_the_image_starts_streamlit_with_tcp_nodelay_on_every_connection(app_container):
-    """The image runs app/serve.py, not bare `streamlit run`: no 40 ms Nagle stall per interaction.
+    """The image runs the serving layer, not bare `streamlit run`: no 40 ms Nagle stall per interaction.
     Read by a helper container with ptrace rights in the app's PID namespace (no root needed)."""
     with StreamlitSession(app_container["url"]) as session:
         session.pick_date("2023-01-16")
@@ -71,14 +71,11 @@ def test_image_config_is_hardened(app_container, app_image):
     assert config["User"] == "10001:10001"
     assert config["WorkingDir"] == "/srv/app"
     assert config["StopSignal"] == "SIGTERM"
-    assert config["Entrypoint"][:5] == [
-        "app-entrypoint",
-        "python3",
-        "app/serve.py",
-        "run",
-        "app/streamlit_app.py",
-    ]
-    assert "--server.address=0.0.0.0" in config["Entrypoint"]
+    assert config["Entrypoint"] == ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501"]
+    assert "APP_MAIN=streamlit_app.py" in config["Env"]  # the build arg's default: the example app
+    # PID 1 is the serving layer on app/$APP_MAIN, the entrypoint's shell gone (exec).
+    pid1 = exec_in(app_container, "cat", "/proc/1/cmdline").stdout.split("\0")
+    assert pid1[1:5] == ["-m", "streamlit_serving", "run", "app/streamlit_app.py"]
     assert config["Labels"]["org.opencontainers.image.revision"] != "unknown"
     env = " ".join(config["Env"]).lower()
     assert "cert" not in env

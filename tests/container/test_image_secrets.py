@@ -32,7 +32,7 @@ SECRET_WORDS = (
     "token_hex",
     "client_secret",
     "OIDC_CLIENT_SECRET",
-    "SALES_OIDC_FILE=",
+    "SERVE_OIDC_FILE=",
 )
 
 

@@ -161,7 +161,7 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, local_tls, tmp_path):
         images = run(docker, "ps", "--filter", f"label=com.docker.compose.project=pulled{port}",
                      "--format", "{{.Image}}").stdout.split()  # fmt: skip
         # Every listed image runs except the development OpenID provider, which `make up` starts
-        # only with SALES_AUTH=oidc and no provider of the user's own (never in production).
+        # only with SERVE_AUTH=oidc and no provider of the user's own (never in production).
         dev_provider = references[variables.index("OIDC_DEV_IMAGE")]
         assert sorted(images) == sorted(set(references) - {dev_provider})
         with StreamlitSession(up.stdout.split()[-1]) as session:  # the app's URL: the last line

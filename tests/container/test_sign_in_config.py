@@ -55,25 +55,25 @@ def docker_run(docker: str, image: str, tmp_path, environment: dict[str, str], *
 
 @pytest.mark.parametrize("auth", ["none", ""])
 def test_production_refuses_to_start_without_sign_in(docker, app_image, tmp_path, auth):
-    environment = production_environment(tmp_path, SALES_AUTH=auth)
-    assert environment["SALES_AUTH_REQUIRED"] == "on"
+    environment = production_environment(tmp_path, SERVE_AUTH=auth)
+    assert environment["SERVE_AUTH_REQUIRED"] == "on"
     if auth == "":
-        assert environment["SALES_AUTH"] == "oidc"  # the production default
-        environment["SALES_AUTH"] = ""  # as if an operator blanked it
+        assert environment["SERVE_AUTH"] == "oidc"  # the production default
+        environment["SERVE_AUTH"] = ""  # as if an operator blanked it
     result = run(*docker_run(docker, app_image, tmp_path, environment, "--rm"), check=False)
     assert result.returncode == 64, result.stdout + result.stderr
-    assert "is refused here (SALES_AUTH_REQUIRED=on)" in result.stderr
-    assert "SALES_AUTH=none-public to serve every figure" in result.stderr
+    assert "is refused here (SERVE_AUTH_REQUIRED=on)" in result.stderr
+    assert "SERVE_AUTH=none-public to serve the app to anyone" in result.stderr
 
 
 def test_production_open_only_with_the_loud_override_which_every_start_logs(docker, app_image, tmp_path):
-    environment = production_environment(tmp_path, SALES_AUTH="none-public")
-    assert (environment["SALES_AUTH"], environment["SALES_AUTH_REQUIRED"]) == ("none-public", "on")
+    environment = production_environment(tmp_path, SERVE_AUTH="none-public")
+    assert (environment["SERVE_AUTH"], environment["SERVE_AUTH_REQUIRED"]) == ("none-public", "on")
     name = f"sales-dashboard-public-{secrets.token_hex(4)}"
     started = run(*docker_run(docker, app_image, tmp_path, environment, "-d", "--name", name), check=False)
     assert started.returncode == 0, started.stderr
     try:
-        warning = "WARNING: SALES_AUTH=none-public: sign-in is OFF where it is required"
+        warning = "WARNING: SERVE_AUTH=none-public: sign-in is OFF where it is required"
         for starts in (1, 2):  # the first start, and a restart
             deadline = time.monotonic() + 60
             while run(docker, "inspect", "-f", "{{.State.Health.Status}}", name).stdout.strip() != "healthy":
@@ -87,6 +87,6 @@ def test_production_open_only_with_the_loud_override_which_every_start_logs(dock
 
 
 def test_make_up_says_the_stack_is_open(stack):
-    """`make up` without SALES_AUTH: open on localhost, and it says so (the session's stack)."""
-    assert "sign-in is off: open to anyone who reaches the proxy (SALES_AUTH=oidc turns it on)" in stack.log
+    """`make up` without SERVE_AUTH: open on localhost, and it says so (the session's stack)."""
+    assert "sign-in is off: open to anyone who reaches the proxy (SERVE_AUTH=oidc turns it on)" in stack.log
     assert "oidc-dev" not in stack.log

@@ -116,7 +116,7 @@ def swarm(swarm_engine: SwarmEngine, images: dict[str, str], local_tls, tmp_path
         **images, "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(tls_port),
         "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret), "LOCAL_TLS_DIR": str(local_tls),
         "OBSERVABILITY": "1", "PROMETHEUS_PORT": str(prometheus_port),
-        "SALES_AUTH": "none-public",  # the Swarm stack makes the choice explicit; sign-in: other tiers
+        "SERVE_AUTH": "none-public",  # the Swarm stack makes the choice explicit; sign-in: other tiers
     })  # fmt: skip
     env = {key: value for key, value in env.items() if key not in ("TLS_CERT_FILE", "TLS_KEY_FILE")}
     before = node_state(swarm_engine)

@@ -1,5 +1,5 @@
-"""Fixtures on the real app, started with `python app/serve.py run` (Streamlit's CLI, see
-app/serve.py) on a free port (no mocks).
+"""Fixtures on the real app, started with `python -m streamlit_serving run` (Streamlit's CLI, see
+streamlit_serving/serve.py) on a free port (no mocks).
 
 `server` is one process for the whole test session, in the page's default mode; `views_server`
 (SALES_MONTH_RERUN=views) and `plain_server` (SALES_FRAGMENT=off) are the other two modes, also one
@@ -25,13 +25,13 @@ def server() -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def views_server() -> Iterator[Server]:
-    with running_server(env={"SALES_MONTH_RERUN": "views", "SALES_WARMUP": "off"}) as started:
+    with running_server(env={"SALES_MONTH_RERUN": "views", "SERVE_WARMUP": "off"}) as started:
         yield started
 
 
 @pytest.fixture(scope="session")
 def plain_server() -> Iterator[Server]:
-    with running_server(env={"SALES_FRAGMENT": "off", "SALES_WARMUP": "off"}) as started:
+    with running_server(env={"SALES_FRAGMENT": "off", "SERVE_WARMUP": "off"}) as started:
         yield started
 
 

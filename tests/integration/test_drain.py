@@ -1,6 +1,6 @@
-"""The drain on SIGTERM (app/sales_dashboard/drain.py) on a real server: a replica that is told to
+"""The drain on SIGTERM (streamlit_serving/drain.py) on a real server: a replica that is told to
 stop refuses new sessions at once, lets the run a user waits for finish, closes every session so
-its browser reconnects elsewhere, then exits. Stock Streamlit (SALES_DRAIN_SECONDS=0) cuts the
+its browser reconnects elsewhere, then exits. Stock Streamlit (SERVE_DRAIN_SECONDS=0) cuts the
 run off: that is what the drain is for."""
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def test_sigterm_refuses_new_sessions_lets_the_run_finish_and_moves_every_sessio
 
 
 def test_the_drain_is_bounded_by_sales_drain_seconds() -> None:
-    env = {"SALES_DEMO_DELAY_SECONDS": "5", "SALES_DRAIN_SECONDS": "0.5"}
+    env = {"SALES_DEMO_DELAY_SECONDS": "5", "SERVE_DRAIN_SECONDS": "0.5"}
     with running_server(env=env) as server, StreamlitSession(server.base_url, timeout=20) as busy:
         seen, worker = pick_then_sigterm(server, busy)
         assert exit_code(server, 4) == 0, "the drain did not give up after 0.5 s"
@@ -123,7 +123,7 @@ def test_the_drain_is_bounded_by_sales_drain_seconds() -> None:
 
 
 def test_a_second_sigterm_stops_at_once() -> None:
-    env = {"SALES_DEMO_DELAY_SECONDS": "5", "SALES_DRAIN_SECONDS": "60"}
+    env = {"SALES_DEMO_DELAY_SECONDS": "5", "SERVE_DRAIN_SECONDS": "60"}
     with running_server(env=env) as server, StreamlitSession(server.base_url, timeout=20) as busy:
         _, worker = pick_then_sigterm(server, busy)
         time.sleep(0.3)
@@ -134,9 +134,9 @@ def test_a_second_sigterm_stops_at_once() -> None:
 
 
 def test_stock_streamlit_cuts_the_running_run_off() -> None:
-    """SALES_DRAIN_SECONDS=0 is Streamlit 1.67 as shipped: SIGTERM closes every socket at once and
+    """SERVE_DRAIN_SECONDS=0 is Streamlit 1.67 as shipped: SIGTERM closes every socket at once and
     the interaction in flight is lost. If this starts failing, Streamlit drains by itself now."""
-    env = {"SALES_DEMO_DELAY_SECONDS": str(DELAY), "SALES_DRAIN_SECONDS": "0"}
+    env = {"SALES_DEMO_DELAY_SECONDS": str(DELAY), "SERVE_DRAIN_SECONDS": "0"}
     with running_server(env=env) as server, StreamlitSession(server.base_url, timeout=20) as busy:
         seen, worker = pick_then_sigterm(server, busy)
         worker.join(30)

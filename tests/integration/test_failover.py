@@ -1,4 +1,4 @@
-"""A page that comes back on a replica that never held its session (app/sales_dashboard/failover.py).
+"""A page that comes back on a replica that never held its session (streamlit_serving/failover.py).
 
 Streamlit's frontend asks for no run when it reconnects after a whole-page run, so the new
 session on the other replica holds no fragment; its next same-month pick is a fragment rerun,
@@ -30,7 +30,7 @@ MODE_SERVERS = {"fragment": "server", "views": "views_server", "plain": "plain_s
 
 @pytest.fixture(scope="module")
 def other_replica() -> Iterator[Server]:
-    with running_server(env={"SALES_WARMUP": "off"}) as started:
+    with running_server(env={"SERVE_WARMUP": "off"}) as started:
         yield started
 
 

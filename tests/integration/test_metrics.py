@@ -1,4 +1,4 @@
-"""The app's own metrics (app/sales_dashboard/metrics.py), read from the real server's metrics
+"""The app's own metrics (streamlit_serving/metrics.py), read from the real server's metrics
 port while the protocol client drives it: every run is counted once, by the kind that ran and
 how it ended, and nothing else moves."""
 
@@ -45,9 +45,9 @@ def increments(before: Samples, after: Samples, name: str) -> Counter[tuple[str,
 # The page's modes (SALES_FRAGMENT, SALES_MONTH_RERUN; tests/integration/test_page_modes.py), each
 # on a server of its own without the cache warm-up (its lookups would move the cache counters).
 MODES = {
-    "fragment": {"SALES_WARMUP": "off"},
-    "views": {"SALES_MONTH_RERUN": "views", "SALES_WARMUP": "off"},
-    "plain": {"SALES_FRAGMENT": "off", "SALES_WARMUP": "off"},
+    "fragment": {"SERVE_WARMUP": "off"},
+    "views": {"SALES_MONTH_RERUN": "views", "SERVE_WARMUP": "off"},
+    "plain": {"SALES_FRAGMENT": "off", "SERVE_WARMUP": "off"},
 }
 PICKS, FULL_RERUNS, MONTH_CHANGES = 7, 4, 3
 # What N same-month picks, M full reruns and K month changes are, in runs, in each mode:
@@ -138,20 +138,20 @@ def test_a_metrics_port_in_use_stops_the_start_with_exit_64_and_names_it() -> No
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, str(SERVE), "run", str(APP), "--server.port", "1"],
+            [sys.executable, *SERVE, "run", str(APP), "--server.port", "1"],
             cwd=REPO,
-            env={"PATH": "/usr/bin:/bin", "SALES_METRICS_PORT": str(port)},
+            env={"PATH": "/usr/bin:/bin", "SERVE_METRICS_PORT": str(port)},
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
         )
     assert result.returncode == 64
-    assert f"SALES_METRICS_PORT={port} cannot be served" in result.stderr
+    assert f"SERVE_METRICS_PORT={port} cannot be served" in result.stderr
 
 
 def test_metrics_off_serves_nothing_and_the_app_works() -> None:
-    with running_server(env={"SALES_METRICS_PORT": "0"}) as server:
+    with running_server(env={"SERVE_METRICS_PORT": "0"}) as server:
         assert server.metrics_url is None
         with StreamlitSession(server.base_url, timeout=20) as session:
             assert session.pick_date("2023-01-09").has_text("Best sellers, January 9, 2023")

@@ -1,6 +1,6 @@
 """The page's modes on real servers, proven from the WebSocket frames: SALES_MONTH_RERUN=views
 reruns exactly the two views on a month change (title and intro untouched), SALES_FRAGMENT=off
-reruns the whole page on every pick, and SALES_WARMUP fills the shared cache (or does not)."""
+reruns the whole page on every pick, and SERVE_WARMUP fills the shared cache (or does not)."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def wait_for_log(server: Server, text: str, seconds: float) -> bool:
 
 
 def test_warm_up_fills_the_shared_cache_after_health_and_pages_work_meanwhile() -> None:
-    """SALES_WARMUP=on (the default): the server is healthy and serves a page before the warm-up
+    """SERVE_WARMUP=on (the default): the server is healthy and serves a page before the warm-up
     has finished; then the warm-up reports the cache filled: every day's two tables and two
     charts and every month."""
     with running_server() as server:
@@ -166,5 +166,5 @@ def test_warm_up_fills_the_shared_cache_after_health_and_pages_work_meanwhile() 
 
 
 def test_warm_up_off_builds_nothing_ahead(plain_server: Server) -> None:
-    """SALES_WARMUP=off: no warm-up runs (the plain server has been up for the tests above)."""
+    """SERVE_WARMUP=off: no warm-up runs (the plain server has been up for the tests above)."""
     assert not wait_for_log(plain_server, "warm-up", 2)

@@ -19,11 +19,11 @@ import psutil
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from sales_dashboard.settings import Settings
 from sales_load.bystander import Activity, compare, p95
 from sales_load.local_server import REPO, Server
 from streamlit_client import SessionClosed, StreamlitSession
 from streamlit_client.messages import rerun_msg
+from streamlit_serving.settings import ServingSettings
 
 ALLOWED_SLOWDOWN = 1.20
 NOISE_MS = 30.0
@@ -146,17 +146,17 @@ def test_rerun_burst_runs_to_the_last_request_and_the_session_stays_usable(serve
 
 def test_unknown_fragment_reruns_are_dropped_cheaply(server: Server) -> None:
     """Reruns of a fragment the session does not hold, as many as the rerun limit lets through at
-    once (SALES_RERUN_BURST; more close the socket, tests/integration/test_rerun_limit.py): each is
+    once (SERVE_RERUN_BURST; more close the socket, tests/integration/test_rerun_limit.py): each is
     dropped without a run, and the session stays usable."""
     process = psutil.Process(server.pid)
     with StreamlitSession(server.base_url, timeout=20) as flooder:
         payload = full_rerun_bytes(flooder, "0123456789abcdef0123456789abcdef")
         cpu_before = sum(process.cpu_times()[:2])
-        for _ in range(Settings().rerun_burst - 1):  # the page's first run took one
+        for _ in range(ServingSettings().rerun_burst - 1):  # the page's first run took one
             flooder.send_raw(payload)
         assert flooder.idle(2).outcomes == []
         cpu = sum(process.cpu_times()[:2]) - cpu_before
-        print(f"{Settings().rerun_burst - 1} unknown-fragment reruns: {cpu:.2f} s server CPU")
+        print(f"{ServingSettings().rerun_burst - 1} unknown-fragment reruns: {cpu:.2f} s server CPU")
         assert cpu < 2
         assert flooder.pick_date("2023-01-23").has_text("Best sellers, January 23, 2023")
 

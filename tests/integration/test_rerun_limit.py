@@ -1,8 +1,8 @@
-"""The per-session rerun limit (sales_dashboard/rerun_limit.py) on the real server: a session that
+"""The per-session rerun limit (streamlit_serving/rerun_limit.py) on the real server: a session that
 floods reruns is closed with 1008 and logged, within its bucket it is served as before, and other
 sessions keep their latency while a flooder keeps coming back.
 
-The session-wide ``server`` runs the shipped defaults (SALES_RERUN_BURST=30, SALES_RERUN_RATE=5).
+The session-wide ``server`` runs the shipped defaults (SERVE_RERUN_BURST=30, SERVE_RERUN_RATE=5).
 """
 
 from __future__ import annotations
@@ -13,14 +13,14 @@ import time
 import psutil
 from test_protocol_abuse import ALLOWED_SLOWDOWN, NOISE_MS  # the same bound as every abuse test
 
-from sales_dashboard.rerun_limit import CLOSE_REASON, POLICY_VIOLATION
-from sales_dashboard.settings import Settings
 from sales_load.bystander import compare, p95
 from sales_load.local_server import Server, running_server
 from streamlit_client import DATE_WIDGET, InteractionTimeout, StreamlitSession
 from streamlit_client.messages import rerun_msg
+from streamlit_serving.rerun_limit import CLOSE_REASON, POLICY_VIOLATION
+from streamlit_serving.settings import ServingSettings
 
-BURST = Settings().rerun_burst
+BURST = ServingSettings().rerun_burst
 RECONNECT_SECONDS = 1.0  # how soon the cut-off flooder comes back
 
 
@@ -80,14 +80,14 @@ def test_a_burst_within_the_bucket_is_served_to_its_last_rerun(server: Server) -
         quiet = user.idle(3)
         assert user.connected, "closed within its bucket"
         assert "FINISHED_FRAGMENT_RUN_SUCCESSFULLY" in quiet.outcomes
-        time.sleep(1 / Settings().rerun_rate)
+        time.sleep(1 / ServingSettings().rerun_rate)
         assert user.pick_date("2023-01-25").has_text("Best sellers, January 25, 2023")
 
 
 def test_the_bucket_refills_at_the_rate() -> None:
     """A bucket of 3 refilled at 0.5 a second: the page's first run leaves 2; after 2.2 s it is
     full again (3, not 4: the bucket caps), so three reruns at once pass and a fourth closes."""
-    env = {"SALES_RERUN_BURST": "3", "SALES_RERUN_RATE": "0.5", "SALES_WARMUP": "off"}
+    env = {"SERVE_RERUN_BURST": "3", "SERVE_RERUN_RATE": "0.5", "SERVE_WARMUP": "off"}
     with running_server(env=env) as small:
         with StreamlitSession(small.base_url, timeout=30) as user:
             time.sleep(2.2)
@@ -103,9 +103,9 @@ def test_the_bucket_refills_at_the_rate() -> None:
 
 
 def test_without_a_limit_a_flood_is_served() -> None:
-    """SALES_RERUN_RATE=0: no limit (stock Streamlit): 100 reruns at once keep the socket open."""
+    """SERVE_RERUN_RATE=0: no limit (stock Streamlit): 100 reruns at once keep the socket open."""
     with (
-        running_server(env={"SALES_RERUN_RATE": "0", "SALES_WARMUP": "off"}) as open_server,
+        running_server(env={"SERVE_RERUN_RATE": "0", "SERVE_WARMUP": "off"}) as open_server,
         StreamlitSession(open_server.base_url, timeout=30) as user,
     ):
         user.set_date("2023-01-26")

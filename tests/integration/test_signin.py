@@ -1,4 +1,4 @@
-"""Sign-in (SALES_AUTH=oidc) on a real server against a real OpenID provider: the development
+"""Sign-in (SERVE_AUTH=oidc) on a real server against a real OpenID provider: the development
 provider (deploy/oidc-dev, panva's oidc-provider) as a local Node.js process. Each visitor is a
 protocol client; signed-in ones got their cookie through the provider's form (scripted HTTP, as a
 browser would: streamlit_client.signin). What each one receives over the WebSocket is checked:
@@ -33,7 +33,7 @@ from streamlit_client.signin import USER_COOKIE, Browser, SignInError, sign_in
 
 #: Elements that carry sales figures (or let a visitor ask for them).
 FIGURE_ELEMENTS = {"plotly_chart", "arrow_data_frame", "metric", "date_input"}
-SIGN_IN_TEXT = "The sales figures are for signed-in people only."
+SIGN_IN_TEXT = "This app is for signed-in people only."
 
 
 @dataclass
@@ -57,9 +57,9 @@ def app(tmp_path_factory) -> Iterator[SignInServer]:
     secret = secrets.token_hex(32)
     with running_provider([redirect_uri]) as provider:
         env = {
-            "SALES_AUTH": "oidc",
-            "SALES_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
-            "SALES_OIDC_FILE": str(provider.settings_file(redirect_uri, tmp_path_factory.mktemp("oidc"))),
+            "SERVE_AUTH": "oidc",
+            "SERVE_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
+            "SERVE_OIDC_FILE": str(provider.settings_file(redirect_uri, tmp_path_factory.mktemp("oidc"))),
             "STREAMLIT_SERVER_COOKIE_SECRET": secret,
         }
         with running_server(env=env, port=port) as server:
@@ -109,7 +109,7 @@ def test_allowed_user_sees_the_dashboard_and_fragment_reruns_stay_fragment_only(
 @pytest.mark.parametrize(
     ("email", "reason"),
     [
-        (OTHER_USER, f"{OTHER_USER} is not among the people allowed to see these figures."),
+        (OTHER_USER, f"{OTHER_USER} is not among the people allowed to see this app."),
         (UNVERIFIED_USER, f"The provider has not verified {UNVERIFIED_USER}."),
     ],
 )
@@ -157,7 +157,7 @@ def test_sign_out_clears_the_cookie_and_ends_the_provider_session(app):
 
 def test_a_copied_cookie_outlives_sign_out(app):
     """Streamlit's identity cookie is signed, not stored: signing out clears it from the browser
-    that signs out, but a copy stays valid (here until SALES_AUTH_MAX_AGE_HOURS; docs/deploy.md)."""
+    that signs out, but a copy stays valid (here until SERVE_AUTH_MAX_AGE_HOURS; docs/deploy.md)."""
     copied = app.cookies_of(ALLOWED_USER)
     browser = Browser()
     browser.jar(app.url).update(copied)
@@ -182,7 +182,7 @@ def test_wrong_password_gets_no_cookie(app):
 
 def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SERVE), "run", str(APP), "--server.port", "1"],
+        [sys.executable, *SERVE, "run", str(APP), "--server.port", "1"],
         cwd=REPO,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
@@ -195,12 +195,12 @@ def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"SALES_AUTH": "oidc", "SALES_OIDC_FILE": "/x"}, "SALES_AUTH=oidc lets nobody in"),
-        ({"SALES_AUTH_REQUIRED": "on"}, "SALES_AUTH='' is refused here (SALES_AUTH_REQUIRED=on)"),
-        ({"SALES_AUTH": "oidc", "SALES_ALLOWED_DOMAINS": "*"}, "SALES_OIDC_FILE is not set"),
+        ({"SERVE_AUTH": "oidc", "SERVE_OIDC_FILE": "/x"}, "SERVE_AUTH=oidc lets nobody in"),
+        ({"SERVE_AUTH_REQUIRED": "on"}, "SERVE_AUTH='' is refused here (SERVE_AUTH_REQUIRED=on)"),
+        ({"SERVE_AUTH": "oidc", "SERVE_ALLOWED_DOMAINS": "*"}, "SERVE_OIDC_FILE is not set"),
         (
-            {"SALES_AUTH": "oidc", "SALES_ALLOWED_DOMAINS": "*", "SALES_OIDC_FILE": "/nonexistent/oidc"},
-            "SALES_OIDC_FILE=/nonexistent/oidc cannot be read",
+            {"SERVE_AUTH": "oidc", "SERVE_ALLOWED_DOMAINS": "*", "SERVE_OIDC_FILE": "/nonexistent/oidc"},
+            "SERVE_OIDC_FILE=/nonexistent/oidc cannot be read",
         ),
     ],
 )
@@ -216,7 +216,7 @@ def test_sign_in_without_the_shared_cookie_secret_stops_the_start(tmp_path):
         'server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"\n'
         'client_id = "x"\nclient_secret = "y"\nredirect_uri = "http://127.0.0.1:8501/oauth2callback"\n'
     )
-    result = start({"SALES_AUTH": "oidc", "SALES_ALLOWED_DOMAINS": "*", "SALES_OIDC_FILE": str(oidc)})
+    result = start({"SERVE_AUTH": "oidc", "SERVE_ALLOWED_DOMAINS": "*", "SERVE_OIDC_FILE": str(oidc)})
     assert result.returncode == 64
     assert "STREAMLIT_SERVER_COOKIE_SECRET is unset" in result.stderr
 
@@ -224,21 +224,21 @@ def test_sign_in_without_the_shared_cookie_secret_stops_the_start(tmp_path):
 @pytest.mark.parametrize(
     ("env", "line"),
     [
-        ({}, "sign-in off (SALES_AUTH=none): anyone who reaches this app sees every figure"),
+        ({}, "sign-in off (SERVE_AUTH=none): anyone who reaches this app sees all of it"),
         (
-            {"SALES_AUTH": "none-public", "SALES_AUTH_REQUIRED": "on"},
-            "WARNING: SALES_AUTH=none-public: sign-in is OFF where it is required",
+            {"SERVE_AUTH": "none-public", "SERVE_AUTH_REQUIRED": "on"},
+            "WARNING: SERVE_AUTH=none-public: sign-in is OFF where it is required",
         ),
     ],
 )
-def test_every_start_logs_who_may_see_the_figures(env, line):
+def test_every_start_logs_who_may_see_the_app(env, line):
     with running_server(env=env) as server:
         assert line in server.log()
 
 
 def test_the_rendered_secrets_file_is_private(app: SignInServer):
     """The rendered secrets.toml is private to the server's user and inside a 0700 directory."""
-    rendered = Path(tempfile.gettempdir()).glob("sales-auth-*/secrets.toml")
+    rendered = Path(tempfile.gettempdir()).glob("serving-auth-*/secrets.toml")
     found = [path for path in rendered if app.secret in path.read_text()]
     assert len(found) == 1
     assert found[0].stat().st_mode & 0o077 == 0
@@ -254,9 +254,9 @@ def test_provider_down_keeps_signed_in_users_and_refuses_new_sign_ins_clearly(tm
     provider = provider_running.__enter__()
     try:
         env = {
-            "SALES_AUTH": "oidc",
-            "SALES_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
-            "SALES_OIDC_FILE": str(provider.settings_file(redirect_uri, tmp_path)),
+            "SERVE_AUTH": "oidc",
+            "SERVE_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
+            "SERVE_OIDC_FILE": str(provider.settings_file(redirect_uri, tmp_path)),
             "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32),
         }
         with running_server(env=env, port=port) as server:

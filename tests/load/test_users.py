@@ -173,7 +173,7 @@ def test_in_every_mode_a_user_that_comes_back_without_a_run_goes_on_with_its_day
     a whole-page run (``reconnect`` with no message, checked on the URL's day), the next pick is
     answered by the new session with the user's day, and the picks after it are checked as usual."""
     env = MODE_ENV[mode]
-    with running_server(env={**env, "SALES_WARMUP": "off"}) if env else nullcontext(server) as target:
+    with running_server(env={**env, "SERVE_WARMUP": "off"}) if env else nullcontext(server) as target:
         result = subprocess.run(
             [sys.executable, "-c", SILENT_COME_BACK, target.base_url, mode],
             cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
@@ -195,7 +195,7 @@ def test_in_every_mode_a_user_that_comes_back_without_a_run_goes_on_with_its_day
 
 @pytest.fixture(scope="module")
 def signed_in_server() -> Iterator[SimpleNamespace]:
-    """The app with SALES_AUTH=oidc against the development provider (a local process)."""
+    """The app with SERVE_AUTH=oidc against the development provider (a local process)."""
     with local_target(sign_in=True) as target:
         yield SimpleNamespace(base_url=target.url)
 

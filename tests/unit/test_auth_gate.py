@@ -1,4 +1,4 @@
-"""The sign-in gate (sales_dashboard/auth.py): who is let in (judge), and what the page shows each
+"""The sign-in gate (streamlit_serving/auth.py): who is let in (judge), and what the page shows each
 visitor through Streamlit's AppTest with a simulated st.user: no figure to anyone not let in."""
 
 from __future__ import annotations
@@ -10,17 +10,17 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from sales_dashboard.auth import judge
-from sales_dashboard.settings import load_settings
+from streamlit_serving.auth import judge
+from streamlit_serving.settings import current, load_serving_settings
 
 ENTRY = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
 SIGN_IN = {
-    "SALES_AUTH": "oidc",
-    "SALES_ALLOWED_EMAILS": "ada@example.com",
-    "SALES_ALLOWED_DOMAINS": "sales.example",
-    "SALES_OIDC_FILE": "/run/secrets/oidc",
+    "SERVE_AUTH": "oidc",
+    "SERVE_ALLOWED_EMAILS": "ada@example.com",
+    "SERVE_ALLOWED_DOMAINS": "sales.example",
+    "SERVE_OIDC_FILE": "/run/secrets/oidc",
 }
-SETTINGS = load_settings(SIGN_IN)
+SETTINGS = load_serving_settings(SIGN_IN)
 NOW = 1_800_000_000.0
 
 
@@ -60,19 +60,22 @@ def test_judge(user, outcome, reason):
 
 
 def test_every_domain_still_needs_a_verified_email():
-    everyone = load_settings({**SIGN_IN, "SALES_ALLOWED_EMAILS": "", "SALES_ALLOWED_DOMAINS": "*"})
+    everyone = load_serving_settings({**SIGN_IN, "SERVE_ALLOWED_EMAILS": "", "SERVE_ALLOWED_DOMAINS": "*"})
     assert judge(claims("anyone@anywhere.example"), everyone, NOW).outcome == "allowed"
     assert judge(claims("anyone@anywhere.example", email_verified=False), everyone, NOW).outcome == "refused"
 
 
 @pytest.fixture
 def page(monkeypatch) -> AppTest:
-    """The page with SALES_AUTH=oidc (settings are cached per process: cleared around each test)."""
+    """The page with SERVE_AUTH=oidc (settings are cached per process: both caches cleared around
+    each test)."""
     for name, value in SIGN_IN.items():
         monkeypatch.setenv(name, value)
     st.cache_resource.clear()
+    current.cache_clear()
     yield AppTest.from_file(ENTRY, default_timeout=60)
     st.cache_resource.clear()
+    current.cache_clear()
 
 
 def figures(app: AppTest) -> list:
@@ -122,8 +125,9 @@ def test_refused_or_expired_user_gets_a_clear_message_and_no_figure(page, user, 
 
 
 def test_without_sign_in_the_page_is_open_and_has_no_account_bar(monkeypatch):
-    monkeypatch.delenv("SALES_AUTH", raising=False)
+    monkeypatch.delenv("SERVE_AUTH", raising=False)
     st.cache_resource.clear()
+    current.cache_clear()
     app = AppTest.from_file(ENTRY, default_timeout=60)
     app.user = {"is_logged_in": False}
     app.run()

@@ -1,4 +1,4 @@
-"""Sign-in settings (SALES_AUTH & co. in settings.py) and the provider's secret file
+"""Sign-in settings (SERVE_AUTH & co. in settings.py) and the provider's secret file
 (oidc_config.py): what each bad value does, and what reaches Streamlit's secrets.toml."""
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from sales_dashboard.oidc_config import install_auth_secrets, read_provider, render_auth_section
-from sales_dashboard.settings import SettingsError, load_settings
+from streamlit_serving.oidc_config import install_auth_secrets, read_provider, render_auth_section
+from streamlit_serving.settings import SettingsError, load_serving_settings
 
 SIGN_IN = {
-    "SALES_AUTH": "oidc",
-    "SALES_ALLOWED_EMAILS": "ada@example.com",
-    "SALES_OIDC_FILE": "/run/secrets/oidc",
+    "SERVE_AUTH": "oidc",
+    "SERVE_ALLOWED_EMAILS": "ada@example.com",
+    "SERVE_OIDC_FILE": "/run/secrets/oidc",
 }
 PROVIDER = """\
 server_metadata_url = "https://accounts.example.com/.well-known/openid-configuration"
@@ -29,17 +29,17 @@ COOKIE_SECRET = "c" * 32
 
 
 def test_sign_in_is_off_by_default_and_none_public_is_open_too():
-    assert (load_settings({}).auth, load_settings({}).sign_in) == ("none", False)
-    public = load_settings({"SALES_AUTH": "None-Public", "SALES_AUTH_REQUIRED": "on"})
+    assert (load_serving_settings({}).auth, load_serving_settings({}).sign_in) == ("none", False)
+    public = load_serving_settings({"SERVE_AUTH": "None-Public", "SERVE_AUTH_REQUIRED": "on"})
     assert (public.auth, public.sign_in, public.auth_required) == ("none-public", False, True)
 
 
 def test_oidc_reads_lists_lower_cased_and_the_file():
-    settings = load_settings(
+    settings = load_serving_settings(
         {
             **SIGN_IN,
-            "SALES_ALLOWED_EMAILS": " Ada@Example.com, bob@example.org ,",
-            "SALES_ALLOWED_DOMAINS": "Sales.Example",
+            "SERVE_ALLOWED_EMAILS": " Ada@Example.com, bob@example.org ,",
+            "SERVE_ALLOWED_DOMAINS": "Sales.Example",
         }
     )
     assert settings.sign_in
@@ -47,39 +47,39 @@ def test_oidc_reads_lists_lower_cased_and_the_file():
     assert settings.allowed_domains == {"sales.example"}
     assert settings.oidc_file == Path("/run/secrets/oidc")
     assert settings.auth_max_age_hours == 12
-    assert load_settings(
-        {**SIGN_IN, "SALES_ALLOWED_EMAILS": "", "SALES_ALLOWED_DOMAINS": "*"}
+    assert load_serving_settings(
+        {**SIGN_IN, "SERVE_ALLOWED_EMAILS": "", "SERVE_ALLOWED_DOMAINS": "*"}
     ).allowed_domains == {"*"}
 
 
 @pytest.mark.parametrize(
     ("env", "variable", "reason"),
     [
-        ({"SALES_AUTH": "ldap"}, "SALES_AUTH", "not one of none, oidc, none-public"),
-        ({"SALES_AUTH_REQUIRED": "on"}, "SALES_AUTH", "refused here (SALES_AUTH_REQUIRED=on)"),
+        ({"SERVE_AUTH": "ldap"}, "SERVE_AUTH", "not one of none, oidc, none-public"),
+        ({"SERVE_AUTH_REQUIRED": "on"}, "SERVE_AUTH", "refused here (SERVE_AUTH_REQUIRED=on)"),
         (
-            {"SALES_AUTH": "none", "SALES_AUTH_REQUIRED": "on"},
-            "SALES_AUTH",
-            "SALES_AUTH=none-public to serve",
+            {"SERVE_AUTH": "none", "SERVE_AUTH_REQUIRED": "on"},
+            "SERVE_AUTH",
+            "SERVE_AUTH=none-public to serve",
         ),
-        ({"SALES_AUTH_REQUIRED": "yes"}, "SALES_AUTH_REQUIRED", "not one of on, off"),
-        ({**SIGN_IN, "SALES_ALLOWED_EMAILS": ""}, "SALES_ALLOWED_EMAILS", "lets nobody in"),
+        ({"SERVE_AUTH_REQUIRED": "yes"}, "SERVE_AUTH_REQUIRED", "not one of on, off"),
+        ({**SIGN_IN, "SERVE_ALLOWED_EMAILS": ""}, "SERVE_ALLOWED_EMAILS", "lets nobody in"),
         (
-            {**SIGN_IN, "SALES_ALLOWED_EMAILS": "ada"},
-            "SALES_ALLOWED_EMAILS",
+            {**SIGN_IN, "SERVE_ALLOWED_EMAILS": "ada"},
+            "SERVE_ALLOWED_EMAILS",
             "'ada' is not an e-mail address",
         ),
-        ({**SIGN_IN, "SALES_ALLOWED_EMAILS": "a@b@example.com"}, "SALES_ALLOWED_EMAILS", "not an e-mail"),
-        ({**SIGN_IN, "SALES_ALLOWED_DOMAINS": "@example.com"}, "SALES_ALLOWED_DOMAINS", "not a domain name"),
-        ({**SIGN_IN, "SALES_ALLOWED_DOMAINS": "*, example.com"}, "SALES_ALLOWED_DOMAINS", "or * alone"),
-        ({**SIGN_IN, "SALES_OIDC_FILE": " "}, "SALES_OIDC_FILE", "is not set"),
-        ({**SIGN_IN, "SALES_AUTH_MAX_AGE_HOURS": "0"}, "SALES_AUTH_MAX_AGE_HOURS", "outside 1..720"),
-        ({**SIGN_IN, "SALES_AUTH_MAX_AGE_HOURS": "a day"}, "SALES_AUTH_MAX_AGE_HOURS", "not a whole number"),
+        ({**SIGN_IN, "SERVE_ALLOWED_EMAILS": "a@b@example.com"}, "SERVE_ALLOWED_EMAILS", "not an e-mail"),
+        ({**SIGN_IN, "SERVE_ALLOWED_DOMAINS": "@example.com"}, "SERVE_ALLOWED_DOMAINS", "not a domain name"),
+        ({**SIGN_IN, "SERVE_ALLOWED_DOMAINS": "*, example.com"}, "SERVE_ALLOWED_DOMAINS", "or * alone"),
+        ({**SIGN_IN, "SERVE_OIDC_FILE": " "}, "SERVE_OIDC_FILE", "is not set"),
+        ({**SIGN_IN, "SERVE_AUTH_MAX_AGE_HOURS": "0"}, "SERVE_AUTH_MAX_AGE_HOURS", "outside 1..720"),
+        ({**SIGN_IN, "SERVE_AUTH_MAX_AGE_HOURS": "a day"}, "SERVE_AUTH_MAX_AGE_HOURS", "not a whole number"),
     ],
 )
 def test_bad_sign_in_settings_name_the_variable(env, variable, reason):
     with pytest.raises(SettingsError, match=re.escape(reason)) as error:
-        load_settings(env)
+        load_serving_settings(env)
     assert variable in str(error.value)
 
 
@@ -136,7 +136,7 @@ def test_a_bad_provider_file_names_the_key(tmp_path, text, reason):
     path = provider_file(tmp_path, text)
     with pytest.raises(SettingsError, match=reason) as error:
         read_provider(path)
-    assert f"SALES_OIDC_FILE={path}" in str(error.value)
+    assert f"SERVE_OIDC_FILE={path}" in str(error.value)
 
 
 @pytest.mark.parametrize("host", ["localhost:8080", "127.0.0.1:8501", "sales.localhost", "[::1]:8080"])
@@ -146,12 +146,12 @@ def test_plain_http_redirect_only_on_this_machine(tmp_path, host):
 
 
 def test_missing_provider_file_names_it(tmp_path):
-    with pytest.raises(SettingsError, match=r"SALES_OIDC_FILE=.*/nowhere\.toml cannot be read"):
+    with pytest.raises(SettingsError, match=r"SERVE_OIDC_FILE=.*/nowhere\.toml cannot be read"):
         read_provider(tmp_path / "nowhere.toml")
 
 
 def test_install_writes_a_private_secrets_file_after_the_usual_ones(tmp_path):
-    settings = load_settings({**SIGN_IN, "SALES_OIDC_FILE": str(provider_file(tmp_path, PROVIDER))})
+    settings = load_serving_settings({**SIGN_IN, "SERVE_OIDC_FILE": str(provider_file(tmp_path, PROVIDER))})
     env = {"STREAMLIT_SERVER_COOKIE_SECRET": COOKIE_SECRET}
     target = install_auth_secrets(settings, env)
     assert target is not None
@@ -168,7 +168,7 @@ def test_install_writes_a_private_secrets_file_after_the_usual_ones(tmp_path):
 
 @pytest.mark.parametrize("secret", [None, "short"])
 def test_sign_in_needs_the_shared_cookie_secret(tmp_path, secret):
-    settings = load_settings({**SIGN_IN, "SALES_OIDC_FILE": str(provider_file(tmp_path, PROVIDER))})
+    settings = load_serving_settings({**SIGN_IN, "SERVE_OIDC_FILE": str(provider_file(tmp_path, PROVIDER))})
     env = {} if secret is None else {"STREAMLIT_SERVER_COOKIE_SECRET": secret}
     with pytest.raises(SettingsError, match=r"STREAMLIT_SERVER_COOKIE_SECRET is (unset|shorter than 32)"):
         install_auth_secrets(settings, env)
@@ -177,6 +177,6 @@ def test_sign_in_needs_the_shared_cookie_secret(tmp_path, secret):
 
 def test_without_sign_in_nothing_is_written():
     env: dict[str, str] = {}
-    assert install_auth_secrets(load_settings({}), env) is None
+    assert install_auth_secrets(load_serving_settings({}), env) is None
     assert env == {}
     assert "STREAMLIT_SECRETS_FILES" not in os.environ

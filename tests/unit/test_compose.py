@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sales_dashboard.settings import Settings
+from streamlit_serving.settings import ServingSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Where every SALES_ (the example app's) and SERVE_ (the serving layer's) name is read.
+SETTINGS_FILES = "".join(
+    (ROOT / f).read_text() for f in ("app/sales_dashboard/settings.py", "streamlit_serving/settings.py")
+)
 COMPOSE = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
 
@@ -112,14 +116,14 @@ def test_every_proxy_setting_reaches_the_compose_and_swarm_proxy():
 def test_app_settings_pass_through_without_second_defaults():
     # Unset in the shell means unset in the container: the defaults live in settings.py alone.
     environment = SERVICES["app"]["environment"]
-    settings = {key: value for key, value in environment.items() if key.startswith("SALES_")}
-    assert settings.pop("SALES_OIDC_FILE") == "/run/secrets/oidc"  # where the secret is mounted
+    settings = {key: value for key, value in environment.items() if key.startswith(("SALES_", "SERVE_"))}
+    assert settings.pop("SERVE_OIDC_FILE") == "/run/secrets/oidc"  # where the secret is mounted
     assert settings
     assert set(settings.values()) == {None}
 
 
 def test_every_app_setting_reaches_the_compose_and_swarm_app():
-    known = set(re.findall(r'"(SALES_[A-Z_]+)"', (ROOT / "app/sales_dashboard/settings.py").read_text()))
+    known = set(re.findall(r'"((?:SALES|SERVE)_[A-Z_]+)"', SETTINGS_FILES))
     swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["app"]
     assert known
     assert known <= set(SERVICES["app"]["environment"])
@@ -127,12 +131,12 @@ def test_every_app_setting_reaches_the_compose_and_swarm_app():
 
 
 def test_stop_grace_covers_the_drain_and_the_stop():
-    """SIGTERM drains first (at most SALES_DRAIN_SECONDS), then Streamlit stops and Python exits
+    """SIGTERM drains first (at most SERVE_DRAIN_SECONDS), then Streamlit stops and Python exits
     (measured up to ~11 s on a saturated host): SIGKILL must not come before both are done."""
     swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["app"]
     for spec in (SERVICES["app"], swarm):
         grace = int(re.fullmatch(r"(\d+)s", spec["stop_grace_period"]).group(1))
-        assert grace >= Settings().drain_seconds + 15
+        assert grace >= ServingSettings().drain_seconds + 15
 
 
 @pytest.mark.parametrize(
@@ -183,17 +187,17 @@ def load(path: str) -> dict:
 def test_sign_in_override_mounts_the_provider_file_where_the_app_reads_it():
     oidc = load("deploy/compose.oidc.yaml")
     app = oidc["services"]["app"]
-    assert app["environment"] == {"SALES_AUTH": "oidc"}
+    assert app["environment"] == {"SERVE_AUTH": "oidc"}
     assert app["secrets"] == ["cookie_secret", "oidc"]
-    assert SERVICES["app"]["environment"]["SALES_OIDC_FILE"] == "/run/secrets/oidc"  # compose's secret path
+    assert SERVICES["app"]["environment"]["SERVE_OIDC_FILE"] == "/run/secrets/oidc"  # compose's secret path
     assert oidc["secrets"]["oidc"]["file"].startswith("${OIDC_FILE:?")  # no default: never a stray file
 
 
 def test_production_override_requires_sign_in_and_knows_no_development_provider():
     production = load("deploy/compose.production.yaml")
     assert production["services"]["app"]["environment"] == {
-        "SALES_AUTH": "${SALES_AUTH:-oidc}",
-        "SALES_AUTH_REQUIRED": "on",
+        "SERVE_AUTH": "${SERVE_AUTH:-oidc}",
+        "SERVE_AUTH_REQUIRED": "on",
     }
     assert set(production["services"]) == {"app"}
     for path in ("deploy/compose.yaml", "deploy/compose.oidc.yaml", "deploy/compose.production.yaml"):
@@ -219,9 +223,9 @@ def test_development_provider_is_hardened_and_reachable_from_this_machine_only()
 
 def test_swarm_stack_makes_the_sign_in_choice_explicit():
     app = load("deploy/swarm/stack.yaml")["services"]["app"]
-    assert app["environment"]["SALES_AUTH"].startswith("${SALES_AUTH:?")
-    assert app["environment"]["SALES_AUTH_REQUIRED"] == "on"
-    assert app["environment"]["SALES_OIDC_FILE"] == "/run/secrets/oidc"
+    assert app["environment"]["SERVE_AUTH"].startswith("${SERVE_AUTH:?")
+    assert app["environment"]["SERVE_AUTH_REQUIRED"] == "on"
+    assert app["environment"]["SERVE_OIDC_FILE"] == "/run/secrets/oidc"
     oidc = load("deploy/swarm/oidc.yaml")
     secrets = {secret["source"]: secret for secret in oidc["services"]["app"]["secrets"]}
     assert secrets["oidc"] == {
@@ -237,7 +241,7 @@ def test_swarm_stack_makes_the_sign_in_choice_explicit():
 @pytest.mark.parametrize("path", sorted(Path(ROOT, "deploy/swarm").glob("*.yaml")))
 def test_swarm_required_variable_messages_survive_docker_stack_deploy(path):
     """`docker stack deploy` reads `${VAR:?message}` as `${VAR-default}` when the message holds a
-    hyphen: the task then gets the message's tail as its value (SALES_AUTH='in) or none...')."""
+    hyphen: the task then gets the message's tail as its value (SERVE_AUTH='in) or none...')."""
     for message in re.findall(r"\$\{\w+:\?([^}]*)\}", path.read_text()):
         assert "-" not in message, f"{path.name}: {message!r}"
 
@@ -245,12 +249,12 @@ def test_swarm_required_variable_messages_survive_docker_stack_deploy(path):
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({}, "swarm: set SALES_AUTH=oidc (sign-in, with OIDC_FILE) or SALES_AUTH=none-public"),
+        ({}, "swarm: set SERVE_AUTH=oidc (sign-in, with OIDC_FILE) or SERVE_AUTH=none-public"),
         (
-            {"SALES_AUTH": "none"},
-            "swarm: set SALES_AUTH=oidc (sign-in, with OIDC_FILE) or SALES_AUTH=none-public",
+            {"SERVE_AUTH": "none"},
+            "swarm: set SERVE_AUTH=oidc (sign-in, with OIDC_FILE) or SERVE_AUTH=none-public",
         ),
-        ({"SALES_AUTH": "oidc"}, "swarm: SALES_AUTH=oidc needs OIDC_FILE"),
+        ({"SERVE_AUTH": "oidc"}, "swarm: SERVE_AUTH=oidc needs OIDC_FILE"),
     ],
 )
 def test_swarm_script_refuses_a_missing_sign_in_choice_before_deploying(env, message):

@@ -96,34 +96,27 @@ def test_table_cache_choice_is_read_case_insensitively():
     assert load_settings({"SALES_TABLE_CACHE": " Copy "}).table_cache == "copy"
 
 
-def test_metrics_port_defaults_to_9464_and_0_turns_the_metrics_off():
-    assert (Settings().metrics_port, load_settings({"SALES_METRICS_PORT": "0"}).metrics_port) == (9464, 0)
+def test_shared_cache_switches_off():
+    assert (load_settings({"SALES_SHARED_CACHE": "0"}).shared_cache, Settings().shared_cache) == (0, 1024)
 
 
-def test_drain_seconds_zero_turns_the_drain_off():
-    assert load_settings({"SALES_DRAIN_SECONDS": "0"}).drain_seconds == 0
-    assert Settings().drain_seconds == 10
-
-
-def test_rerun_limit_defaults_and_off():
-    assert (Settings().rerun_rate, Settings().rerun_burst) == (10.0, 40)
-    assert load_settings({"SALES_RERUN_RATE": "0", "SALES_RERUN_BURST": "100"}).rerun_rate == 0
-
-
-def test_shared_cache_and_tcp_nodelay_switch_off():
-    settings = load_settings({"SALES_SHARED_CACHE": "0", "SALES_TCP_NODELAY": "OFF"})
-    assert (settings.shared_cache, settings.tcp_nodelay) == (0, False)
-    assert (Settings().shared_cache, Settings().tcp_nodelay) == (1024, True)
-
-
-def test_fragment_month_rerun_and_warmup_settings():
-    """Defaults: the tutorial's page (fragment on, month change reruns the app), warm-up on."""
-    assert (Settings().fragment, Settings().month_rerun, Settings().warmup) == (True, "app", True)
-    views = load_settings({"SALES_MONTH_RERUN": " Views ", "SALES_WARMUP": "off"})
-    assert (views.fragment, views.month_rerun, views.warmup) == (True, "views", False)
+def test_fragment_and_month_rerun_settings():
+    """Defaults: the tutorial's page (fragment on, month change reruns the app)."""
+    assert (Settings().fragment, Settings().month_rerun) == (True, "app")
+    views = load_settings({"SALES_MONTH_RERUN": " Views "})
+    assert (views.fragment, views.month_rerun) == (True, "views")
     plain = load_settings({"SALES_FRAGMENT": "OFF", "SALES_MONTH_RERUN": "app"})
     assert (plain.fragment, plain.month_rerun) == (False, "app")
     assert load_settings({"SALES_FRAGMENT": "off"}).month_rerun == "app"
+
+
+def test_serving_settings_under_their_old_names_are_refused_with_the_new_ones():
+    """An old deployment file with SALES_AUTH=oidc must not start open: it stops, naming the move."""
+    with pytest.raises(SettingsError) as error:
+        load_settings({"SALES_AUTH": "oidc", "SALES_DRAIN_SECONDS": "5", "SALES_FRAGMENT": "on"})
+    assert "SALES_AUTH -> SERVE_AUTH" in str(error.value)
+    assert "SALES_DRAIN_SECONDS -> SERVE_DRAIN_SECONDS" in str(error.value)
+    assert "FRAGMENT" not in str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -138,20 +131,9 @@ def test_fragment_month_rerun_and_warmup_settings():
         ({"SALES_TABLE_CACHE": "sometimes"}, "not one of shared, copy"),
         ({"SALES_SHARED_CACHE": "lots"}, "not a whole number"),
         ({"SALES_SHARED_CACHE": "-1"}, "outside"),
-        ({"SALES_TCP_NODELAY": "yes"}, "not one of on, off"),
-        ({"SALES_METRICS_PORT": "http"}, "not a whole number"),
-        ({"SALES_METRICS_PORT": "65536"}, "outside"),
-        ({"SALES_DRAIN_SECONDS": "soon"}, "not a number"),
-        ({"SALES_DRAIN_SECONDS": "-1"}, "outside"),
-        ({"SALES_DRAIN_SECONDS": "3601"}, "outside"),
         ({"SALES_FRAGMENT": "sometimes"}, "not one of on, off"),
         ({"SALES_MONTH_RERUN": "page"}, "not one of app, views"),
         ({"SALES_MONTH_RERUN": "views", "SALES_FRAGMENT": "off"}, "views' needs SALES_FRAGMENT=on"),
-        ({"SALES_WARMUP": "1"}, "not one of on, off"),
-        ({"SALES_RERUN_RATE": "fast"}, "not a number"),
-        ({"SALES_RERUN_RATE": "-1"}, "outside"),
-        ({"SALES_RERUN_BURST": "0"}, "outside"),
-        ({"SALES_RERUN_BURST": "2.5"}, "not a whole number"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):

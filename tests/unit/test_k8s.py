@@ -17,9 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from sales_dashboard.settings import Settings, load_settings
+from sales_dashboard.settings import load_settings
+from streamlit_serving.settings import ServingSettings, load_serving_settings
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Where every SALES_ (the example app's) and SERVE_ (the serving layer's) name is read.
+SETTINGS_FILES = "".join(
+    (ROOT / f).read_text() for f in ("app/sales_dashboard/settings.py", "streamlit_serving/settings.py")
+)
 KUBECTL = Path(sys.executable).parent / "kubectl"
 KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
 CHECKOV = ROOT / ".venv-checkov/bin/checkov"
@@ -193,11 +198,11 @@ def test_probes_use_streamlit_health_and_termination_outlasts_the_drain(overlay)
         assert container[probe]["timeoutSeconds"] <= container[probe]["periodSeconds"]
     startup = container["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 30  # a cold start on a busy node
-    # preStop lets the proxies' DNS catch up, then the app's drain (SALES_DRAIN_SECONDS) and its stop.
+    # preStop lets the proxies' DNS catch up, then the app's drain (SERVE_DRAIN_SECONDS) and its stop.
     pause = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     assert 1 <= pause <= 15
     assert pause >= int(proxy_settings(overlay)["PROXY_DNS_INTERVAL"])
-    assert pod["terminationGracePeriodSeconds"] >= pause + Settings().drain_seconds + 15
+    assert pod["terminationGracePeriodSeconds"] >= pause + ServingSettings().drain_seconds + 15
     spread = pod["topologySpreadConstraints"]
     assert {rule["topologyKey"] for rule in spread} == {
         "kubernetes.io/hostname",
@@ -210,9 +215,10 @@ def test_settings_and_secret_reach_the_app(overlay):
     _, container = pod_of(overlay, APP)
     config = overlay.get("ConfigMap", "sales-dashboard-settings")
     assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
-    known = set(re.findall(r'"(SALES_[A-Z_]+)"', (ROOT / "app/sales_dashboard/settings.py").read_text()))
+    known = set(re.findall(r'"((?:SALES|SERVE)_[A-Z_]+)"', SETTINGS_FILES))
     assert set(config["data"]) <= known
-    load_settings(config["data"])  # every value is one the app accepts (else SettingsError)
+    load_settings(config["data"])  # every value is one the app and the serving layer accept
+    load_serving_settings(config["data"])  # (else SettingsError)
     (secret_env,) = container["env"]
     assert secret_env["name"] == "STREAMLIT_SERVER_COOKIE_SECRET"
     reference = secret_env["valueFrom"]["secretKeyRef"]
@@ -444,23 +450,23 @@ def test_production_serves_https_and_redirects_http_with_pinned_images(rendered)
 
 def test_dev_is_open_and_calls_nothing(rendered):
     dev = documents(rendered["dev"])
-    assert "SALES_AUTH" not in dev.get("ConfigMap", "sales-dashboard-settings")["data"]  # the default: none
+    assert "SERVE_AUTH" not in dev.get("ConfigMap", "sales-dashboard-settings")["data"]  # the default: none
     assert dev.get("NetworkPolicy", "sales-dashboard")["spec"]["egress"] == []
 
 
 def test_production_requires_sign_in_with_the_users_provider_file(rendered, tree):
     production = documents(rendered["production"])
     config = production.get("ConfigMap", "sales-dashboard-settings")["data"]
-    assert (config["SALES_AUTH"], config["SALES_AUTH_REQUIRED"]) == ("oidc", "on")
-    assert config["SALES_ALLOWED_DOMAINS"] or config["SALES_ALLOWED_EMAILS"]
+    assert (config["SERVE_AUTH"], config["SERVE_AUTH_REQUIRED"]) == ("oidc", "on")
+    assert config["SERVE_ALLOWED_DOMAINS"] or config["SERVE_ALLOWED_EMAILS"]
     secret = production.get("Secret", "sales-dashboard-oidc")
     assert base64.b64decode(secret["data"]["oidc.toml"]).decode() == OIDC_SETTINGS
     pod, container = pod_of(production, APP)
     (volume,) = [volume for volume in pod["volumes"] if "secret" in volume]
     assert volume["secret"] == {"secretName": secret["metadata"]["name"], "defaultMode": 0o440}
     (mount,) = [mount for mount in container["volumeMounts"] if mount["name"] == volume["name"]]
-    # SALES_OIDC_FILE is the Secret's key in the mounted directory; group-readable for fsGroup 10001.
-    assert config["SALES_OIDC_FILE"] == f"{mount['mountPath']}/oidc.toml"
+    # SERVE_OIDC_FILE is the Secret's key in the mounted directory; group-readable for fsGroup 10001.
+    assert config["SERVE_OIDC_FILE"] == f"{mount['mountPath']}/oidc.toml"
     assert pod["securityContext"]["fsGroup"] == 10001
 
 

@@ -78,7 +78,7 @@ def test_every_app_pod_exposes_its_metrics_port(docs):
     deployment = docs[("Deployment", "sales-dashboard")]  # the app's (the proxy has its own)
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
-    assert ports == {"http": 8501, "metrics": 9464}  # 9464: SALES_METRICS_PORT's default
+    assert ports == {"http": 8501, "metrics": 9464}  # 9464: SERVE_METRICS_PORT's default
 
 
 def test_podmonitor_scrapes_both_endpoints_of_every_app_pod(docs):

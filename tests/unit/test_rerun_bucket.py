@@ -8,7 +8,7 @@ import asyncio
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
-from sales_dashboard.rerun_limit import CLOSE_REASON, POLICY_VIOLATION, RerunLimit, TokenBucket, is_rerun
+from streamlit_serving.rerun_limit import CLOSE_REASON, POLICY_VIOLATION, RerunLimit, TokenBucket, is_rerun
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""sales_dashboard.metrics without a server: how a run's result becomes an outcome, that the
+"""streamlit_serving.metrics without a server: how a run's result becomes an outcome, that the
 run's own error handler still decides what the browser sees, and the cgroup memory limit.
 The integration tier (tests/integration/test_metrics.py) counts real runs."""
 
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client import CollectorRegistry
 
-from sales_dashboard.metrics import RunMetrics, measured_runs, memory_limit_bytes
+from streamlit_serving.metrics import RunMetrics, measured_runs, memory_limit_bytes
 
 
 def run_once(result: tuple, fragments: list[str] | None = None, raise_user_error: bool = False):

@@ -1,9 +1,9 @@
-"""The OpenID provider's settings (the secret file SALES_OIDC_FILE) -> Streamlit's ``[auth]``.
+"""The OpenID provider's settings (the secret file SERVE_OIDC_FILE) -> Streamlit's ``[auth]``.
 
 Streamlit's sign-in (``st.login``, Authlib underneath) reads its provider from the ``[auth]``
 section of a ``secrets.toml``. The image has a read-only root and must never carry a secret, so
 the provider's settings arrive at run time as one file, mounted as a compose/Swarm secret or a
-Kubernetes Secret, and ``app/serve.py`` renders them into a private ``secrets.toml`` on the tmpfs
+Kubernetes Secret, and ``serve.py`` renders them into a private ``secrets.toml`` on the tmpfs
 before the server starts. The file (TOML)::
 
     server_metadata_url = "https://accounts.google.com/.well-known/openid-configuration"
@@ -33,7 +33,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .settings import Settings, SettingsError
+from .settings import ServingSettings, SettingsError
 
 REQUIRED_KEYS = ("server_metadata_url", "client_id", "client_secret", "redirect_uri")
 OPTIONAL_KEYS = ("client_kwargs",)
@@ -94,7 +94,7 @@ def _client_kwargs(source: str, value: object) -> dict[str, str]:
 
 def read_provider(path: Path) -> dict[str, object]:
     """The provider settings of ``path``, checked: {key: value} as Streamlit's [auth] takes them."""
-    source = f"SALES_OIDC_FILE={path}"
+    source = f"SERVE_OIDC_FILE={path}"
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -132,7 +132,7 @@ def cookie_secret(env: Mapping[str, str]) -> str:
     if len(secret) < MIN_COOKIE_SECRET:
         raise SettingsError(
             f"{COOKIE_SECRET_VARIABLE} is {'unset' if not secret else 'shorter than 32 characters'}: "
-            "SALES_AUTH=oidc signs the sign-in cookie with it, the same on every replica "
+            "SERVE_AUTH=oidc signs the sign-in cookie with it, the same on every replica "
             f"(the image reads it from {COOKIE_SECRET_VARIABLE}_FILE, a secret file)"
         )
     return secret
@@ -154,15 +154,15 @@ def render_auth_section(provider: Mapping[str, object], secret: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def install_auth_secrets(settings: Settings, env: MutableMapping[str, str]) -> Path | None:
-    """With SALES_AUTH=oidc: check the provider file and the cookie secret, write Streamlit's
+def install_auth_secrets(settings: ServingSettings, env: MutableMapping[str, str]) -> Path | None:
+    """With SERVE_AUTH=oidc: check the provider file and the cookie secret, write Streamlit's
     secrets.toml into a new private directory (removed at exit) and point Streamlit's
     ``secrets.files`` at it (after the usual locations, so its [auth] wins). Returns its path."""
     if not settings.sign_in:
         return None
-    assert settings.oidc_file is not None  # load_settings() requires it with SALES_AUTH=oidc
+    assert settings.oidc_file is not None  # load_serving_settings() requires it with SERVE_AUTH=oidc
     section = render_auth_section(read_provider(settings.oidc_file), cookie_secret(env))
-    directory = Path(tempfile.mkdtemp(prefix="sales-auth-"))  # mode 0700
+    directory = Path(tempfile.mkdtemp(prefix="serving-auth-"))  # mode 0700
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     target = directory / "secrets.toml"
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -14,11 +14,11 @@ and a Kubernetes pod deletion all send SIGTERM first, so the drain runs there:
    once, through the proxy, to another replica, with its widget states and its URL (``?date=``),
    so the page shows the same day (``failover.py`` answers its next pick there when the browser
    asked for no run on reconnecting).
-4. When no session is left, or after ``SALES_DRAIN_SECONDS``, Streamlit's own stop runs (a run
+4. When no session is left, or after ``SERVE_DRAIN_SECONDS``, Streamlit's own stop runs (a run
    still going then is cut off, as stock Streamlit does).
 
 A second SIGTERM, or SIGINT/SIGQUIT (Ctrl-C), stops at once, as stock Streamlit does.
-``SALES_DRAIN_SECONDS=0`` turns the drain off. The drain prints a line to stderr when it starts,
+``SERVE_DRAIN_SECONDS=0`` turns the drain off. The drain prints a line to stderr when it starts,
 when it ends (sessions moved, seconds taken) and when Streamlit has stopped (seconds since SIGTERM;
 ``docker stop``'s wall time, which the stop grace periods must cover, adds Python's exit).
 
@@ -54,7 +54,7 @@ SERVICE_RESTART = 1012  # WebSocket close code: the server restarts, the client 
 #: Tags each WebSocket the gate passes on, so the drain finds the connection of a session through
 #: the session client's public ``client_context.headers``. Set by the gate only: a client's own
 #: header of that name is dropped.
-CONNECTION_HEADER = b"x-sales-drain-connection"
+CONNECTION_HEADER = b"x-serve-drain-connection"
 POLL_SECONDS = 0.005  # while waiting for a session's last messages to leave its send queue
 
 
@@ -239,7 +239,7 @@ def install(seconds: float) -> None:
         raise RuntimeError(
             "this Streamlit no longer has starlette_server.create_starlette_app or "
             "bootstrap._set_up_signal_handler: update app/drain.py (tests/integration/test_drain.py "
-            "shows what it must do), or start with SALES_DRAIN_SECONDS=0"
+            "shows what it must do), or start with SERVE_DRAIN_SECONDS=0"
         )
     gates: list[DrainGate] = []
 

@@ -1,4 +1,4 @@
-"""The app's own Prometheus metrics, served on a port of their own (``SALES_METRICS_PORT``).
+"""The app's Prometheus metrics, served on a port of their own (``SERVE_METRICS_PORT``).
 
 Streamlit's ``/_stcore/metrics`` already counts sessions (``active_sessions``,
 ``session_events_total``, ``session_duration_seconds``) and cache memory; it says nothing about
@@ -9,12 +9,10 @@ script runs. This module adds, from inside the Streamlit process:
 | streamlit_script_runs_total                   | counter   | kind, outcome   |
 | streamlit_script_run_duration_seconds         | histogram | kind            |
 | streamlit_script_run_cpu_seconds_total        | counter   | kind            |
-| sales_dashboard_shared_cache_hits_total       | counter   | builder         |
-| sales_dashboard_shared_cache_misses_total     | counter   | builder         |
-| sales_dashboard_shared_cache_entries          | gauge     | builder         |
-| sales_dashboard_memory_limit_bytes            | gauge     | (none)          |
+| streamlit_serving_memory_limit_bytes          | gauge     | (none)          |
 
-plus prometheus_client's process collector (``process_cpu_seconds_total``,
+plus the app's own collectors (its ``collectors()`` hook; the example's shared caches are
+``sales_dashboard_shared_cache_*``), prometheus_client's process collector (``process_cpu_seconds_total``,
 ``process_resident_memory_bytes``, open fds, …), its Python GC and platform collectors.
 
 ``kind``: ``full`` when the whole script ran, ``fragment`` when one or more fragments ran
@@ -40,11 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-from .settings import Settings
-from .shared import cache_stats
 
 FULL, FRAGMENT = "full", "fragment"
 KINDS = (FULL, FRAGMENT)
@@ -58,7 +53,6 @@ DURATION_BUCKETS = (
 )  # fmt: skip
 CGROUP_MEMORY_MAX = Path("/sys/fs/cgroup/memory.max")  # cgroup v2, as the container sees it
 CGROUP_V1_MEMORY_LIMIT = Path("/sys/fs/cgroup/memory/memory.limit_in_bytes")
-CACHE = "sales_dashboard_shared_cache"
 UNLIMITED_V1 = 1 << 62  # cgroup v1 reports "no limit" as a number near 2**63
 
 
@@ -149,26 +143,10 @@ def instrument_script_runner(metrics: RunMetrics) -> None:
     if run is None:
         raise RuntimeError(
             "this Streamlit no longer calls script_runner.exec_func_with_error_handling: find the "
-            "per-run hook in its ScriptRunner._run_script and update app/sales_dashboard/metrics.py "
-            "(tests/integration/test_metrics.py), or start with SALES_METRICS_PORT=0"
+            "per-run hook in its ScriptRunner._run_script and update streamlit_serving/metrics.py "
+            "(tests/integration/test_metrics.py), or start with SERVE_METRICS_PORT=0"
         )
     script_runner.exec_func_with_error_handling = measured_runs(run, metrics)
-
-
-class SharedCacheCollector(Collector):
-    """Hits, misses and entries of the shared chart/table caches, read when scraped (no cost
-    per run: ``functools.lru_cache`` counts them anyway)."""
-
-    def collect(self) -> Iterable[Metric]:
-        label = ["builder"]
-        hits = CounterMetricFamily(f"{CACHE}_hits", "Lookups that found a built result.", labels=label)
-        misses = CounterMetricFamily(f"{CACHE}_misses", "Lookups that had to build.", labels=label)
-        entries = GaugeMetricFamily(f"{CACHE}_entries", "Results held in the shared cache.", labels=label)
-        for builder, info in sorted(cache_stats().items()):
-            hits.add_metric([builder], info.hits)
-            misses.add_metric([builder], info.misses)
-            entries.add_metric([builder], info.currsize)
-        return [hits, misses, entries]
 
 
 def memory_limit_bytes(v2: Path = CGROUP_MEMORY_MAX, v1: Path = CGROUP_V1_MEMORY_LIMIT) -> int | None:
@@ -185,24 +163,29 @@ def memory_limit_bytes(v2: Path = CGROUP_MEMORY_MAX, v1: Path = CGROUP_V1_MEMORY
 
 
 class MemoryLimitCollector(Collector):
-    """``sales_dashboard_memory_limit_bytes``: beside ``process_resident_memory_bytes`` it says
+    """``streamlit_serving_memory_limit_bytes``: beside ``process_resident_memory_bytes`` it says
     how near the process is to being killed for memory. Absent when there is no limit."""
 
     def collect(self) -> Iterable[Metric]:
         limit = memory_limit_bytes()
         if limit is None:
             return []
-        return [GaugeMetricFamily("sales_dashboard_memory_limit_bytes", "The cgroup's memory limit.", limit)]
+        return [
+            GaugeMetricFamily("streamlit_serving_memory_limit_bytes", "The cgroup's memory limit.", limit)
+        ]
 
 
-def install(settings: Settings, registry: CollectorRegistry = REGISTRY) -> int | None:
-    """Register the metrics, hook Streamlit's script runner and serve ``/metrics`` on
-    ``settings.metrics_port`` (all interfaces; 0: nothing). Returns the port, or None when off.
+def install(
+    port: int, collectors: Iterable[Collector] = (), registry: CollectorRegistry = REGISTRY
+) -> int | None:
+    """Register the metrics and the app's ``collectors``, hook Streamlit's script runner and serve
+    ``/metrics`` on ``port`` (all interfaces; 0: nothing). Returns the port, or None when off.
     Raises OSError when the port cannot be bound."""
-    if settings.metrics_port == 0:
+    if port == 0:
         return None
     instrument_script_runner(RunMetrics(registry))
-    registry.register(SharedCacheCollector())
     registry.register(MemoryLimitCollector())
-    server, _ = start_http_server(settings.metrics_port, registry=registry)
+    for collector in collectors:
+        registry.register(collector)
+    server, _ = start_http_server(port, registry=registry)
     return server.server_address[1]

@@ -3,11 +3,11 @@
 The proxy limits requests and sockets per client, but it cannot see the messages inside one
 WebSocket: a client can send `rerun_script` BackMsgs as fast as its link allows, and Streamlit
 starts a run for each (docs/operations.md measured 500 of them costing a replica ~1.3 s of CPU).
-Each WebSocket (one browser session) gets a bucket of ``SALES_RERUN_BURST`` reruns that refills at
-``SALES_RERUN_RATE`` per second. A rerun that finds the bucket empty closes that socket with 1008
+Each WebSocket (one browser session) gets a bucket of ``SERVE_RERUN_BURST`` reruns that refills at
+``SERVE_RERUN_RATE`` per second. A rerun that finds the bucket empty closes that socket with 1008
 ("policy violation", reason ``too many reruns``) before Streamlit sees it, and one line goes to
 stderr naming the client; every other message passes untouched, and other sessions are not
-affected. ``SALES_RERUN_RATE=0`` turns the limit off.
+affected. ``SERVE_RERUN_RATE=0`` turns the limit off.
 
 The defaults come from what a person can do. A rerun is a pick, the frontend's R shortcut, a
 reconnect or a URL change; tests/browser/test_rerun_limit.py drives Chromium as fast as a person
@@ -17,7 +17,7 @@ such a person never meets it, while a flood is cut off after its first 40. (Hold
 keyboard's repeat rate, can reach it after a few seconds.)
 
 Streamlit has no hook for it, so ``install`` wraps the Starlette app Streamlit creates in
-``RerunLimit`` (ASGI middleware), as sales_dashboard/drain.py does for the drain.
+``RerunLimit`` (ASGI middleware), as drain.py does for the drain.
 """
 
 from __future__ import annotations
@@ -134,8 +134,8 @@ def install(rate: float, burst: int) -> None:
     if create_app is None:
         raise RuntimeError(
             "this Streamlit no longer has starlette_server.create_starlette_app: update "
-            "sales_dashboard/rerun_limit.py (tests/integration/test_rerun_limit.py shows what it must "
-            "do), or start with SALES_RERUN_RATE=0"
+            "streamlit_serving/rerun_limit.py (tests/integration/test_rerun_limit.py shows what it must "
+            "do), or start with SERVE_RERUN_RATE=0"
         )
 
     def create_limited_app(runtime: Any) -> RerunLimit:

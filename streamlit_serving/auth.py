@@ -1,12 +1,12 @@
-"""The sign-in gate: with SALES_AUTH=oidc nobody sees a figure before the provider has said who
-they are and the allowed lists let them in. The page calls ``gate(settings)`` once, before it
-loads any data; every other outcome ends the run there (``st.stop()``), so neither the page nor
-the WebSocket carries a figure to anyone else.
+"""The sign-in gate: with SERVE_AUTH=oidc nobody sees any of the app before the provider has said
+who they are and the allowed lists let them in. The page calls ``gate()`` once, before it loads any
+data; every other outcome ends the run there (``st.stop()``), so neither the page nor the WebSocket
+carries the app's content to anyone else.
 
 Streamlit's sign-in (``st.login``/``st.user``/``st.logout``) keeps the identity in a cookie that
 the server signs (``_streamlit_user``, 30 days, not stored anywhere): a copied cookie is valid
 until then, even after sign-out, on every replica. The gate refuses a sign-in older than
-SALES_AUTH_MAX_AGE_HOURS (from the ID token's ``iat``), which bounds that window.
+SERVE_AUTH_MAX_AGE_HOURS (from the ID token's ``iat``), which bounds that window.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from typing import Any, NoReturn
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .settings import EVERY_DOMAIN, Settings
+from .settings import EVERY_DOMAIN, ServingSettings, current
 
-PAGE_TITLE = "Daily vs monthly sales, by product"
 CLOCK_SKEW_SECONDS = 300  # an ID token issued this far "in the future" is still believed
 
 
@@ -45,7 +44,7 @@ def email_verified(user: Mapping[str, Any]) -> bool:
     return _true(user.get("email_verified")) or _true(user.get("xms_edov"))
 
 
-def judge(user: Mapping[str, Any], settings: Settings, now: float) -> Verdict:
+def judge(user: Mapping[str, Any], settings: ServingSettings, now: float) -> Verdict:
     """The verdict for a signed-in user's claims (``st.user``) at time ``now`` (epoch seconds)."""
     email = str(user.get("email") or "").strip().lower()
     issued = user.get("iat")
@@ -66,7 +65,7 @@ def judge(user: Mapping[str, Any], settings: Settings, now: float) -> Verdict:
         or EVERY_DOMAIN in settings.allowed_domains
     ):
         return Verdict("allowed", email)
-    return Verdict("refused", email, f"{email} is not among the people allowed to see these figures.")
+    return Verdict("refused", email, f"{email} is not among the people allowed to see this app.")
 
 
 def _plain(text: str, email: str) -> str:
@@ -77,22 +76,27 @@ def _plain(text: str, email: str) -> str:
     return text.replace(email, f"`{email}`")
 
 
-def _sign_in_page() -> None:
-    st.title(PAGE_TITLE)
-    st.write("The sales figures are for signed-in people only.")
+def _title(title: str | None) -> None:
+    if title:
+        st.title(title)
+
+
+def _sign_in_page(title: str | None) -> None:
+    _title(title)
+    st.write("This app is for signed-in people only.")
     st.button("Sign in", type="primary", on_click=st.login)
 
 
-def _expired_page(verdict: Verdict) -> None:
-    st.title(PAGE_TITLE)
-    st.info(f"{verdict.reason} Sign in again to see the sales figures.")
+def _expired_page(verdict: Verdict, title: str | None) -> None:
+    _title(title)
+    st.info(f"{verdict.reason} Sign in again to see this app.")
     st.button("Sign in again", type="primary", on_click=st.login)
 
 
-def _refusal_page(verdict: Verdict) -> None:
-    st.title(PAGE_TITLE)
+def _refusal_page(verdict: Verdict, title: str | None) -> None:
+    _title(title)
     st.error(
-        f"{_plain(verdict.reason, verdict.email)} Ask the dashboard's owner to add you, "
+        f"{_plain(verdict.reason, verdict.email)} Ask the app's owner to add you, "
         "or sign out and sign in with another account."
     )
     st.button("Sign out", type="primary", on_click=st.logout)
@@ -115,19 +119,22 @@ def _stop() -> NoReturn:
     st.stop()
 
 
-def gate(settings: Settings) -> None:
-    """Let the run go on only for a visitor who may see the figures (always, without sign-in)."""
+def gate(title: str | None = None, settings: ServingSettings | None = None) -> None:
+    """Let the run go on only for a visitor who may see the app (always, without sign-in).
+    ``title``: the heading of the sign-in, expired and refusal pages; ``settings``: the serving
+    settings (default: the process's, ``settings.current()``)."""
+    settings = current() if settings is None else settings
     if not settings.sign_in:
         return
     if not st.user.is_logged_in:
-        _sign_in_page()
+        _sign_in_page(title)
         _stop()
     verdict = judge(st.user.to_dict(), settings, time.time())
     if verdict.outcome == "allowed":
         _account_bar(verdict.email)
         return
     if verdict.outcome == "expired":
-        _expired_page(verdict)
+        _expired_page(verdict, title)
     else:
-        _refusal_page(verdict)
+        _refusal_page(verdict, title)
     _stop()

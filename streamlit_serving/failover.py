@@ -23,7 +23,7 @@ from typing import Any
 
 #: Set on a session once it has been asked for a run (the first request is the one that may come
 #: from a page that ran elsewhere).
-ASKED = "_sales_dashboard_asked_for_a_run"
+ASKED = "_streamlit_serving_asked_for_a_run"
 
 
 def whole_page_for_a_new_session(request_rerun: Any) -> Any:
@@ -52,6 +52,6 @@ def install() -> None:
         raise RuntimeError(
             "this Streamlit's AppSession has no request_rerun/has_fragment: check whether a page that "
             "reconnects to a new session still loses its fragment reruns "
-            "(tests/integration/test_failover.py), then update app/sales_dashboard/failover.py"
+            "(tests/integration/test_failover.py), then update streamlit_serving/failover.py"
         )
     AppSession.request_rerun = whole_page_for_a_new_session(request_rerun)

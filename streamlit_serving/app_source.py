@@ -1,0 +1,121 @@
+"""Which app the template serves: the one home of ``APP_DIR`` and ``APP_MAIN``.
+
+| variable | default            | meaning                                                        |
+|----------|--------------------|----------------------------------------------------------------|
+| APP_DIR  | app                | the app's directory (relative to the repository, or absolute): |
+|          |                    | its main script, ``pages/``, modules, data, ``serve_hooks.py``,|
+|          |                    | optionally ``requirements.txt`` (with its hashed lock,         |
+|          |                    | ``requirements.lock``, from ``make lock APP_DIR=...``)         |
+| APP_MAIN | streamlit_app.py   | the main script, relative to APP_DIR                           |
+
+``make run/up/swarm-up/images APP_DIR=...`` check them here before anything starts or builds
+(scripts/stage-app.sh stages APP_DIR into the image's build context; the Dockerfile's build
+args of the same names take the staged copy). An app with a ``requirements.txt`` must have its
+lock, made from that very file: the image installs the lock (the layer's pins and the app's
+packages, hashed), else the example's ``requirements/app.txt``. Standard library only: the
+host's python3 runs it before any venv exists.
+
+    python3 -m streamlit_serving.app_source          # prints APP_DIR's absolute path, then APP_MAIN
+    python3 -m streamlit_serving.app_source --script # prints the main script's absolute path
+    python3 -m streamlit_serving.app_source --lock   # prints requirements.txt, then its lock's path
+    exit 64 with a message naming the variable (or the file) when something is missing or stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+EXIT_BAD_SETTINGS = 64  # as serve.py and the image's entrypoint
+DEFAULT_APP_DIR = "app"
+DEFAULT_APP_MAIN = "streamlit_app.py"
+REQUIREMENTS = "requirements.txt"
+LOCK = "requirements.lock"
+LOCK_STAMP = "# made by `make lock` from requirements.txt sha256="  # the lock's first line
+REPO = Path(__file__).resolve().parents[1]
+
+
+class AppSourceError(ValueError):
+    """APP_DIR or APP_MAIN names no app, or the app's lock is missing or stale."""
+
+
+@dataclass(frozen=True)
+class AppSource:
+    directory: Path  # absolute
+    main: str  # relative to directory, POSIX separators
+    raw_dir: str  # as given, for messages
+
+    @property
+    def script(self) -> Path:
+        return self.directory / self.main
+
+    @property
+    def requirements(self) -> Path | None:
+        path = self.directory / REQUIREMENTS
+        return path if path.is_file() else None
+
+
+def lock_stamp(requirements: Path) -> str:
+    return LOCK_STAMP + hashlib.sha256(requirements.read_bytes()).hexdigest()
+
+
+def load_app_source(
+    env: Mapping[str, str] | None = None, repo: Path = REPO, *, locked: bool = True
+) -> AppSource:
+    """APP_DIR (relative paths from ``repo``) and APP_MAIN, checked: a directory holding a file;
+    with ``locked``, a requirements.txt there has its lock, made from it as it is now."""
+    env = os.environ if env is None else env
+    raw_dir = env.get("APP_DIR", "").strip() or DEFAULT_APP_DIR
+    main = env.get("APP_MAIN", "").strip() or DEFAULT_APP_MAIN
+    directory = (repo / Path(raw_dir).expanduser()).resolve()
+    if not directory.is_dir():
+        raise AppSourceError(f"APP_DIR={raw_dir} is not a directory ({directory})")
+    relative = PurePosixPath(main)
+    if relative.is_absolute() or ".." in relative.parts or not main.endswith(".py"):
+        raise AppSourceError(f"APP_MAIN={main} must be a .py file inside APP_DIR, given relative to it")
+    if not (directory / relative).is_file():
+        raise AppSourceError(f"APP_MAIN={main} is not a file in APP_DIR={raw_dir} ({directory / relative})")
+    source = AppSource(directory, str(relative), raw_dir)
+    if locked and source.requirements is not None:
+        check_lock(source)
+    return source
+
+
+def check_lock(source: AppSource) -> None:
+    requirements = source.requirements
+    assert requirements is not None
+    lock = source.directory / LOCK
+    hint = f"run: make lock APP_DIR={source.raw_dir}"
+    if not lock.is_file():
+        raise AppSourceError(f"APP_DIR={source.raw_dir} has a {REQUIREMENTS} but no {LOCK} (hashed); {hint}")
+    with lock.open(encoding="utf-8") as file:
+        first = file.readline().strip()
+    if first != lock_stamp(requirements):
+        raise AppSourceError(f"{lock} was not made from {requirements} as it is now; {hint}")
+
+
+def main(argv: list[str]) -> int:
+    try:
+        source = load_app_source(locked=argv != ["--lock"])
+        if argv == ["--lock"] and source.requirements is None:
+            raise AppSourceError(f"APP_DIR={source.raw_dir} has no {REQUIREMENTS} to lock")
+    except AppSourceError as error:
+        print(f"app: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    if argv == ["--script"]:
+        print(source.script)
+    elif argv == ["--lock"]:
+        print(source.requirements)
+        print(source.directory / LOCK)
+    else:
+        print(source.directory)
+        print(source.main)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,136 @@
+"""Start any Streamlit app: ``python -m streamlit_serving run <app>/streamlit_app.py [options]``.
+
+Streamlit's own command line (``python -m streamlit``), with these things first:
+
+1. The settings are read before the server starts: the serving layer's (``settings.py``,
+   ``SERVE_*``) and the app's own, through its ``check()`` hook (``hooks.py``). A bad value stops
+   the start with a message naming the variable (exit 64) instead of breaking every page view; a
+   ``serve_hooks.py`` that fails to import stops it with the app's traceback (exit 64).
+2. TCP_NODELAY on every connection (``SERVE_TCP_NODELAY=on``, the default). Streamlit 1.67
+   binds its listening socket itself with ``socket.socket(family)``, so the socket's protocol
+   is 0, and asyncio sets TCP_NODELAY only on connections whose protocol is ``IPPROTO_TCP``.
+   Without it each interaction stalls ~40 ms: the server's second small write waits (Nagle)
+   for the ACK of its first, which the client delays. Here the listening socket's file is
+   re-opened as an ``IPPROTO_TCP`` socket, so asyncio sets TCP_NODELAY on every accepted
+   connection, as it does for servers it binds itself. ``off`` keeps Streamlit's sockets.
+3. Sign-in (``SERVE_AUTH=oidc``): the provider's secret file is checked and rendered into the
+   ``secrets.toml`` Streamlit reads (``oidc_config.py``); a bad one stops the start (exit 64).
+   The page calls ``auth.gate()``. The sign-in mode is logged at every start, loudly when the app
+   is public where sign-in is required (``SERVE_AUTH=none-public``).
+4. The app's warm-up (``SERVE_WARMUP=on`` and a ``warm_up()`` hook): a background thread that
+   waits for the server to be healthy, then runs it.
+5. A drain on SIGTERM (``SERVE_DRAIN_SECONDS`` > 0, the default): the replica stops taking
+   sessions, lets running script runs finish and moves its sessions to the other replicas before
+   Streamlit stops (``drain.py``).
+6. Prometheus metrics (``metrics.py``): script runs by kind and outcome, their duration and CPU,
+   the memory limit and the app's own collectors (a ``collectors()`` hook), on
+   ``SERVE_METRICS_PORT`` (a port of their own, never routed by the proxy). A port that cannot be
+   bound stops the start (exit 64).
+7. A per-session limit on reruns inside the WebSocket (``SERVE_RERUN_RATE`` > 0, the default;
+   ``rerun_limit.py``): a client flooding reruns is closed with 1008.
+8. A page that comes back on a replica that never held its session gets a whole-page run for its
+   first fragment pick there, which Streamlit would drop (``failover.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import traceback
+from collections.abc import Callable
+
+from . import drain, failover, metrics, rerun_limit
+from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
+from .oidc_config import install_auth_secrets
+from .settings import ServingSettings, SettingsError, load_serving_settings
+
+EXIT_BAD_SETTINGS = 64  # EX_USAGE, as deploy/app/entrypoint.sh uses for a bad secret file
+
+
+def bind_with_tcp_protocol(bind: Callable[..., socket.socket]) -> Callable[..., socket.socket]:
+    """Wrap Streamlit's socket binder so the socket it returns says it is TCP."""
+
+    def bind_tcp(*args: object, **kwargs: object) -> socket.socket:
+        sock = bind(*args, **kwargs)
+        return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+
+    return bind_tcp
+
+
+def enable_tcp_nodelay() -> None:
+    """Make every connection Streamlit accepts a TCP_NODELAY one (see the module docstring)."""
+    from streamlit.web.server.starlette import starlette_server
+
+    bind = getattr(starlette_server, "_bind_socket", None)
+    if bind is None:
+        raise RuntimeError(
+            "this Streamlit no longer has starlette_server._bind_socket: check whether it sets "
+            "TCP_NODELAY itself (tests/integration/test_server_sockets.py), then update "
+            "streamlit_serving/serve.py, or start with SERVE_TCP_NODELAY=off"
+        )
+    starlette_server._bind_socket = bind_with_tcp_protocol(bind)
+
+
+def auth_notice(settings: ServingSettings) -> str:
+    """The line every start logs about who may see the app."""
+    if settings.auth == "oidc":
+        allowed = sorted(settings.allowed_emails | settings.allowed_domains)
+        return (
+            f"serve: sign-in on (SERVE_AUTH=oidc): {len(allowed)} allowed e-mail(s)/domain(s), "
+            f"sign-ins valid {settings.auth_max_age_hours} h"
+        )
+    if settings.auth == "none-public":
+        return (
+            "serve: WARNING: SERVE_AUTH=none-public: sign-in is OFF where it is required; the "
+            "app is public to anyone who reaches this app"
+        )
+    return "serve: sign-in off (SERVE_AUTH=none): anyone who reaches this app sees all of it"
+
+
+def app_hooks(argv: list[str]) -> AppHooks:
+    """The hooks of the app that ``argv`` runs (hooks.py). Raises SettingsError when its main
+    script is missing; an error importing ``serve_hooks.py`` is the app's own and propagates."""
+    script = main_script(argv)
+    if script is None:
+        return AppHooks()
+    if not script.is_file():
+        raise SettingsError(f"the app's main script {script} is not a file")
+    return load_hooks(script)
+
+
+def main() -> int:
+    try:
+        settings = load_serving_settings()
+        install_auth_secrets(settings, os.environ)
+        hooks = app_hooks(sys.argv[1:])
+    except SettingsError as error:
+        print(f"serve: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    except Exception:  # noqa: BLE001 - the app's own error: its traceback, then exit 64
+        traceback.print_exc()
+        print(f"serve: the app's {HOOKS_FILE} failed to import (traceback above)", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    try:
+        if hooks.check is not None:
+            hooks.check()  # the app's own settings
+    except ValueError as error:  # SettingsError or the app's own
+        print(f"serve: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    print(auth_notice(settings), file=sys.stderr)
+    if settings.tcp_nodelay:
+        enable_tcp_nodelay()
+    try:
+        metrics.install(settings.metrics_port, hooks.collectors() if hooks.collectors else ())
+    except OSError as error:
+        print(f"serve: SERVE_METRICS_PORT={settings.metrics_port} cannot be served: {error}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    if settings.rerun_rate > 0:  # inside the drain's gate, which must see every socket first
+        rerun_limit.install(settings.rerun_rate, settings.rerun_burst)
+    if settings.drain_seconds > 0:
+        drain.install(settings.drain_seconds)
+    failover.install()
+    start_warmup(hooks, settings.warmup)
+    from streamlit.web.cli import main as streamlit_main
+
+    return streamlit_main(prog_name="streamlit")

@@ -1,0 +1,182 @@
+"""Environment -> typed settings of the serving layer, for any app. The one home of every
+``SERVE_`` setting (an app's own settings live with the app, as the example's ``SALES_`` ones do).
+
+| variable                   | default     | meaning                                                  |
+|----------------------------|-------------|----------------------------------------------------------|
+| SERVE_TCP_NODELAY          | on          | on: TCP_NODELAY on the server's sockets (serve.py);      |
+|                            |             | off: Streamlit's stock sockets (Nagle, ~40 ms stalls)    |
+| SERVE_METRICS_PORT         | 9464        | the app's Prometheus metrics (metrics.py) on this port,  |
+|                            |             | all interfaces; 0 = none                                 |
+| SERVE_DRAIN_SECONDS        | 10          | on SIGTERM: seconds to let running script runs finish    |
+|                            |             | and move sessions off before stopping (drain.py);        |
+|                            |             | 0 = stop at once, as stock Streamlit                     |
+| SERVE_WARMUP               | on          | on: once the server is healthy, run the app's warm_up()  |
+|                            |             | hook (hooks.py) in a background thread; off: never       |
+| SERVE_RERUN_RATE           | 10          | reruns a session may ask for per second, after its burst |
+|                            |             | (rerun_limit.py); over it the socket is closed with      |
+|                            |             | 1008; 0 = no limit                                       |
+| SERVE_RERUN_BURST          | 40          | reruns a session may ask for at once (the bucket's size) |
+| SERVE_AUTH                 | none        | oidc: sign-in (st.login) before any page content; none:  |
+|                            |             | open; none-public: open where sign-in is required (logged) |
+| SERVE_AUTH_REQUIRED        | off         | on: refuse SERVE_AUTH=none or unset (production files)   |
+| SERVE_ALLOWED_EMAILS       | (empty)     | verified e-mails let in, comma-separated                 |
+| SERVE_ALLOWED_DOMAINS      | (empty)     | e-mail domains let in, comma-separated; * = every        |
+|                            |             | verified e-mail the provider vouches for                 |
+| SERVE_AUTH_MAX_AGE_HOURS   | 12          | a sign-in older than this must sign in again (1-720)     |
+| SERVE_OIDC_FILE            | (empty)     | the provider's settings: a secret file (TOML; keys in    |
+|                            |             | oidc_config.py)                                          |
+
+Bad values fail at start-up with a message naming the variable, never silently fall back. The
+``read_*`` helpers are for apps' own settings too, so every setting fails the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+MAX_DRAIN_SECONDS = 3600.0
+MAX_RERUN_RATE = 1000.0
+MAX_RERUN_BURST = 10_000
+SWITCHES = {"on": True, "off": False}
+AUTH_MODES = ("none", "oidc", "none-public")
+MAX_AUTH_AGE_HOURS = 720  # Streamlit's own identity cookie lasts 30 days
+EVERY_DOMAIN = "*"
+_EMAIL = re.compile(r"[^@\s,]+@([a-z0-9-]+\.)+[a-z0-9-]+")
+_DOMAIN = re.compile(r"([a-z0-9-]+\.)+[a-z0-9-]+")
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the app cannot use."""
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    tcp_nodelay: bool = True
+    metrics_port: int = 9464
+    warmup: bool = True
+    auth: str = "none"
+    auth_required: bool = False
+    allowed_emails: frozenset[str] = frozenset()
+    allowed_domains: frozenset[str] = frozenset()
+    auth_max_age_hours: int = 12
+    oidc_file: Path | None = None
+    drain_seconds: float = 10.0
+    rerun_rate: float = 10.0
+    rerun_burst: int = 40
+
+    @property
+    def sign_in(self) -> bool:
+        """True when every visitor must sign in before seeing any page content."""
+        return self.auth == "oidc"
+
+
+def read_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def read_float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:  # also rejects nan
+        raise SettingsError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def read_choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise SettingsError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
+def read_switch(env: Mapping[str, str], name: str, default: str) -> bool:
+    return SWITCHES[read_choice(env, name, default, tuple(SWITCHES))]
+
+
+def read_list(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what: str) -> frozenset[str]:
+    """A comma-separated list, lower-cased; every item must match ``pattern``."""
+    items = [item.strip().lower() for item in env.get(name, "").split(",")]
+    items = [item for item in items if item]
+    for item in items:
+        if not pattern.fullmatch(item):
+            raise SettingsError(f"{name}: {item!r} is not {what}")
+    return frozenset(items)
+
+
+def _read_auth(env: Mapping[str, str]) -> dict[str, Any]:
+    """SERVE_AUTH and what it needs. With sign-in on, nobody is let in unless named by an
+    allowed e-mail or domain: an empty list is a mistake, never "everyone"."""
+    raw = env.get("SERVE_AUTH", "").strip().lower()
+    required = read_switch(env, "SERVE_AUTH_REQUIRED", "off")
+    if required and raw in ("", "none"):
+        raise SettingsError(
+            f"SERVE_AUTH={raw!r} is refused here (SERVE_AUTH_REQUIRED=on): set SERVE_AUTH=oidc for "
+            "sign-in, or SERVE_AUTH=none-public to serve the app to anyone who reaches the proxy"
+        )
+    auth = read_choice(env, "SERVE_AUTH", "none", AUTH_MODES)
+    emails = read_list(env, "SERVE_ALLOWED_EMAILS", _EMAIL, "an e-mail address")
+    raw_domains = env.get("SERVE_ALLOWED_DOMAINS", "").strip()
+    if raw_domains == EVERY_DOMAIN:
+        domains = frozenset({EVERY_DOMAIN})
+    else:
+        what = f"a domain name (or {EVERY_DOMAIN} alone)"
+        domains = read_list(env, "SERVE_ALLOWED_DOMAINS", _DOMAIN, what)
+    if auth == "oidc" and not emails and not domains:
+        raise SettingsError(
+            "SERVE_AUTH=oidc lets nobody in: set SERVE_ALLOWED_EMAILS and/or SERVE_ALLOWED_DOMAINS "
+            f"(SERVE_ALLOWED_DOMAINS={EVERY_DOMAIN} lets in every verified e-mail of the provider)"
+        )
+    raw_file = env.get("SERVE_OIDC_FILE", "").strip()
+    if auth == "oidc" and not raw_file:
+        raise SettingsError("SERVE_OIDC_FILE is not set: SERVE_AUTH=oidc needs the provider's settings file")
+    return {
+        "auth": auth,
+        "auth_required": required,
+        "allowed_emails": emails,
+        "allowed_domains": domains,
+        "auth_max_age_hours": read_int(env, "SERVE_AUTH_MAX_AGE_HOURS", 12, 1, MAX_AUTH_AGE_HOURS),
+        "oidc_file": Path(raw_file) if raw_file else None,
+    }
+
+
+def load_serving_settings(env: Mapping[str, str] | None = None) -> ServingSettings:
+    """Read the serving settings from `env` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    return ServingSettings(
+        tcp_nodelay=read_switch(env, "SERVE_TCP_NODELAY", "on"),
+        warmup=read_switch(env, "SERVE_WARMUP", "on"),
+        drain_seconds=read_float(env, "SERVE_DRAIN_SECONDS", 10.0, 0.0, MAX_DRAIN_SECONDS),
+        metrics_port=read_int(env, "SERVE_METRICS_PORT", 9464, 0, 65535),
+        rerun_rate=read_float(env, "SERVE_RERUN_RATE", 10.0, 0.0, MAX_RERUN_RATE),
+        rerun_burst=read_int(env, "SERVE_RERUN_BURST", 40, 1, MAX_RERUN_BURST),
+        **_read_auth(env),
+    )
+
+
+@cache
+def current() -> ServingSettings:
+    """The process's serving settings, read once (serve.py has checked them before the server
+    started, so a page never meets a bad value here)."""
+    return load_serving_settings()

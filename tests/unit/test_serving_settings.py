@@ -1,0 +1,54 @@
+"""The serving layer's settings (streamlit_serving/settings.py, SERVE_*): defaults, switches, and
+what each bad value does (a SettingsError naming the variable; serve.py exits 64 with it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamlit_serving.settings import ServingSettings, SettingsError, load_serving_settings
+
+
+def test_defaults():
+    assert load_serving_settings({}) == ServingSettings()
+    defaults = ServingSettings()
+    assert (defaults.metrics_port, defaults.drain_seconds, defaults.tcp_nodelay, defaults.warmup) == (
+        9464, 10, True, True,
+    )  # fmt: skip
+    assert (defaults.rerun_rate, defaults.rerun_burst) == (10.0, 40)
+
+
+def test_zero_or_off_turns_each_part_off():
+    off = {"SERVE_METRICS_PORT": "0", "SERVE_DRAIN_SECONDS": "0", "SERVE_RERUN_RATE": "0"}
+    settings = load_serving_settings(
+        {**off, "SERVE_TCP_NODELAY": "OFF", "SERVE_WARMUP": "off", "SERVE_RERUN_BURST": "100"}
+    )
+    assert (settings.metrics_port, settings.drain_seconds, settings.rerun_rate) == (0, 0, 0)
+    assert (settings.tcp_nodelay, settings.warmup, settings.rerun_burst) == (False, False, 100)
+
+
+def test_the_app_s_settings_are_not_the_layer_s():
+    """SALES_* (the example's) and unknown names are left to the app: the layer reads SERVE_* only."""
+    assert load_serving_settings({"SALES_FRAGMENT": "sometimes", "SALES_AUTH": "oidc"}) == ServingSettings()
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"SERVE_TCP_NODELAY": "yes"}, "not one of on, off"),
+        ({"SERVE_METRICS_PORT": "http"}, "not a whole number"),
+        ({"SERVE_METRICS_PORT": "65536"}, "outside"),
+        ({"SERVE_DRAIN_SECONDS": "soon"}, "not a number"),
+        ({"SERVE_DRAIN_SECONDS": "-1"}, "outside"),
+        ({"SERVE_DRAIN_SECONDS": "3601"}, "outside"),
+        ({"SERVE_DRAIN_SECONDS": "nan"}, "outside"),
+        ({"SERVE_WARMUP": "1"}, "not one of on, off"),
+        ({"SERVE_RERUN_RATE": "fast"}, "not a number"),
+        ({"SERVE_RERUN_RATE": "-1"}, "outside"),
+        ({"SERVE_RERUN_BURST": "0"}, "outside"),
+        ({"SERVE_RERUN_BURST": "2.5"}, "not a whole number"),
+    ],
+)
+def test_bad_settings_name_the_variable(env, reason):
+    with pytest.raises(SettingsError, match=reason) as error:
+        load_serving_settings(env)
+    assert next(iter(env)) in str(error.value)
