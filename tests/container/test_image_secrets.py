@@ -77,6 +77,15 @@ def test_no_secret_in_history_or_config(image, docker):
     for word in SECRET_WORDS:
         assert word not in text, f"{tag}: {word!r} in the history or config"
     # Build args that reach the history are only the documented, harmless ones.
-    environment = {"PATH", "HOME", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PIP_CERT", "NODE_ENV"}
+    # APP_DIR and APP_MAIN: which app the image serves (the staged directory, its main script).
+    environment = {
+        "PATH",
+        "HOME",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONUNBUFFERED",
+        "PIP_CERT",
+        "NODE_ENV",
+        "APP_MAIN",
+    }
     build_args = set(re.findall(r"\b([A-Z_]+)=", history)) - environment
-    assert build_args <= {"BASE_IMAGE", "VERSION", "REVISION", "SOURCE"}, build_args
+    assert build_args <= {"BASE_IMAGE", "VERSION", "REVISION", "SOURCE", "APP_DIR"}, build_args

@@ -244,6 +244,34 @@ def test_publish_registry_is_a_repository_variable_defaulting_to_ghcr():
     assert name["run"].startswith('echo "image=${REGISTRY}/')
 
 
+def test_the_app_image_serves_the_app_of_the_repository_variables_app_dir_and_app_main():
+    """Both jobs stage APP_DIR (scripts/stage-app.sh: checked, exit 64 naming a bad one) before
+    the app image's build and hand the staged copy to it; the other images take no app."""
+    workflow = load(ROOT / ".github/workflows/ci.yml")
+    # Unset variables read as empty: the defaults stay in streamlit_serving/app_source.py alone.
+    assert workflow["env"]["APP_DIR"] == "${{ vars.APP_DIR }}"
+    assert workflow["env"]["APP_MAIN"] == "${{ vars.APP_MAIN }}"
+    for job_id in ("test", "publish"):
+        job_steps = workflow["jobs"][job_id]["steps"]
+        (stage,) = [i for i, step in enumerate(job_steps) if "scripts/stage-app.sh" in step.get("run", "")]
+        assert job_steps[stage]["id"] == "app"
+        assert "APP_DIR=build/app-src" in job_steps[stage]["run"]
+        builds = [
+            (i, step["with"])
+            for i, step in enumerate(job_steps)
+            if step.get("uses", "").startswith("docker/build-push-action@")
+        ]
+        takes_app = [i for i, options in builds if "steps.app.outputs.build-args" in options["build-args"]]
+        # The test job's build of the Dockerfile; the publish job's one build (of every matrix image).
+        app_build = next(
+            i for i, options in builds if options["file"] in ("Dockerfile", "${{ matrix.file }}")
+        )
+        assert takes_app == [app_build]
+        assert stage < app_build
+    publish_stage = next(s for s in workflow["jobs"]["publish"]["steps"] if s.get("id") == "app")
+    assert publish_stage["if"] == "${{ matrix.name == 'app' }}"
+
+
 def test_every_action_but_checkout_has_a_local_stand_in_taking_its_inputs():
     """make ci-local resolves each marketplace action to tests/ci/actions/OWNER/REPO[/PATH]."""
     for _, _, step in steps(load(ROOT / ".github/workflows/ci.yml")):
