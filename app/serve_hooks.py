@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from prometheus_client.registry import Collector
 
+from sales_dashboard import TITLE
 from sales_dashboard.cache_metrics import SharedCacheCollector
 from sales_dashboard.settings import load_settings
+
+SIGN_IN_TITLE = TITLE  # the sign-in page's heading (SERVE_AUTH=oidc: the layer gates every run)
 
 
 def check() -> None:

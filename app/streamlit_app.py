@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from sales_dashboard import TITLE
 from sales_dashboard.data import load_sales
 from sales_dashboard.settings import Settings, load_settings
 from sales_dashboard.views import page_views
-from streamlit_serving.auth import gate
 
 # An emoji icon becomes a data: URL in the page; a ":material/...:" icon would be fetched from
 # Google's font host, which the proxy's Content-Security-Policy (and offline users) refuse.
@@ -30,9 +30,9 @@ def copied_sales(current: Settings):
     return load_sales(current)
 
 
-TITLE = "Daily vs monthly sales, by product"
+# SERVE_AUTH=oidc: the serving layer has run its sign-in gate before this script's first line
+# (streamlit_serving/auth.py); nobody who is not signed in and allowed gets here.
 current = settings()
-gate(TITLE)  # SERVE_AUTH=oidc: the run ends here for anyone not signed in and allowed
 data = shared_sales(current) if current.table_cache == "shared" else copied_sales(current)
 
 st.title(TITLE)

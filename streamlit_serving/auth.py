@@ -1,7 +1,11 @@
 """The sign-in gate: with SERVE_AUTH=oidc nobody sees any of the app before the provider has said
-who they are and the allowed lists let them in. The page calls ``gate()`` once, before it loads any
-data; every other outcome ends the run there (``st.stop()``), so neither the page nor the WebSocket
-carries the app's content to anyone else.
+who they are and the allowed lists let them in. The serving layer runs ``gate()`` before every
+whole-script run of any app (``install()``, from ``serve.py``): the app's own code is not asked to
+call it, so an app that knows nothing of sign-in (Streamlit's ``hello`` demo) is gated too. Every
+outcome but "allowed" ends the run there (``st.stop()``), before the app's first line, so neither
+the page nor the WebSocket carries the app's content to anyone else. A fragment run runs without
+the page, so without the gate: only a session that passed the gate holds fragments (``_stop``
+forgets them), and the proxy's routing cannot give a session another's.
 
 Streamlit's sign-in (``st.login``/``st.user``/``st.logout``) keeps the identity in a cookie that
 the server signs (``_streamlit_user``, 30 days, not stored anywhere): a copied cookie is valid
@@ -12,7 +16,7 @@ SERVE_AUTH_MAX_AGE_HOURS (from the ID token's ``iat``), which bounds that window
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -78,6 +82,7 @@ def _plain(text: str, email: str) -> str:
 
 def _title(title: str | None) -> None:
     if title:
+        st.set_page_config(page_title=title)  # the tab's title: the app's own call comes later
         st.title(title)
 
 
@@ -138,3 +143,32 @@ def gate(title: str | None = None, settings: ServingSettings | None = None) -> N
     else:
         _refusal_page(verdict, title)
     _stop()
+
+
+def gated_script_start(on_script_start: Callable[[Any], None], title: str | None) -> Callable[[Any], None]:
+    """Wrap ``ScriptRunContext.on_script_start``, which Streamlit 1.67 calls once per run on the
+    run's script thread after the widgets' callbacks (so "Sign in" and "Sign out" have acted) and
+    right before the script's first line: a whole-script run then goes through ``gate(title)``; a
+    fragment run (``fragment_ids_this_run``) is left as it is."""
+
+    def start(self: Any) -> None:
+        on_script_start(self)
+        if not self.fragment_ids_this_run:
+            gate(title)
+
+    return start
+
+
+def install(title: str | None = None) -> None:
+    """Gate every whole-script run of this process (see the module docstring). ``title``: the
+    heading of the sign-in, expired and refusal pages (the app's ``SIGN_IN_TITLE`` hook)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+
+    on_script_start = getattr(ScriptRunContext, "on_script_start", None)
+    if on_script_start is None:
+        raise RuntimeError(
+            "this Streamlit's ScriptRunContext has no on_script_start: find the call its ScriptRunner "
+            "makes before a script's first line, then update streamlit_serving/auth.py "
+            "(tests/unit/test_auth_gate.py); until then sign-in cannot be served"
+        )
+    ScriptRunContext.on_script_start = gated_script_start(on_script_start, title)

@@ -11,6 +11,10 @@ script, with any of these functions (none is required; an app without the file r
 |                | is healthy (``SERVE_WARMUP=on``)              | views cost what repeats do          |
 | ``collectors()`` | once, with the metrics (``SERVE_METRICS_PORT``) | extra Prometheus collectors       |
 
+and one optional constant, ``SIGN_IN_TITLE`` (a string): the heading of the sign-in, expired and
+refusal pages when sign-in is on (``SERVE_AUTH=oidc``; the serving layer gates every run of the
+app before its first line, ``auth.py``). Without it those pages have no heading.
+
 The main script's directory goes first on ``sys.path`` (as ``streamlit run`` puts it), so the
 hooks import the app's own modules as the page does.
 """
@@ -27,6 +31,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .settings import SettingsError
+
 HOOKS_FILE = "serve_hooks.py"
 WARMUP_POLL_SECONDS = 0.25  # how often the warm-up thread looks whether the server is healthy
 
@@ -36,6 +42,7 @@ class AppHooks:
     check: Callable[[], None] | None = None
     warm_up: Callable[[], None] | None = None
     collectors: Callable[[], Iterable[Any]] | None = None
+    sign_in_title: str | None = None
 
 
 def main_script(argv: Sequence[str]) -> Path | None:
@@ -70,10 +77,14 @@ def load_hooks(script: Path) -> AppHooks:
     if not path.is_file():
         return AppHooks()
     module = _import(path)
+    title = getattr(module, "SIGN_IN_TITLE", None)
+    if title is not None and not isinstance(title, str):
+        raise SettingsError(f"{path}: SIGN_IN_TITLE must be a string, not {type(title).__name__}")
     return AppHooks(
         check=getattr(module, "check", None),
         warm_up=getattr(module, "warm_up", None),
         collectors=getattr(module, "collectors", None),
+        sign_in_title=title,
     )
 
 

@@ -15,8 +15,9 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    connection, as it does for servers it binds itself. ``off`` keeps Streamlit's sockets.
 3. Sign-in (``SERVE_AUTH=oidc``): the provider's secret file is checked and rendered into the
    ``secrets.toml`` Streamlit reads (``oidc_config.py``); a bad one stops the start (exit 64).
-   The page calls ``auth.gate()``. The sign-in mode is logged at every start, loudly when the app
-   is public where sign-in is required (``SERVE_AUTH=none-public``).
+   Every whole-script run of the app starts with the gate (``auth.py``), whatever the app's own
+   code does: nobody sees its first line before signing in. The sign-in mode is logged at every
+   start, loudly when the app is public where sign-in is required (``SERVE_AUTH=none-public``).
 4. The app's warm-up (``SERVE_WARMUP=on`` and a ``warm_up()`` hook): a background thread that
    waits for the server to be healthy, then runs it.
 5. A drain on SIGTERM (``SERVE_DRAIN_SECONDS`` > 0, the default): the replica stops taking
@@ -40,7 +41,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from . import drain, failover, metrics, rerun_limit
+from . import auth, drain, failover, metrics, rerun_limit
 from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
 from .oidc_config import install_auth_secrets
 from .settings import ServingSettings, SettingsError, load_serving_settings
@@ -120,6 +121,8 @@ def main() -> int:
     print(auth_notice(settings), file=sys.stderr)
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
+    if settings.sign_in:
+        auth.install(hooks.sign_in_title)
     try:
         metrics.install(settings.metrics_port, hooks.collectors() if hooks.collectors else ())
     except OSError as error:

@@ -7,9 +7,12 @@ so a tier that cannot start (no engine, no browser) turns CI red instead of gree
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import streamlit.hello
 
 from sales_load.swarm_engine import SwarmEngine, started_swarm_engine
 
@@ -30,3 +33,18 @@ def swarm_engine() -> Iterator[SwarmEngine]:
     built on the host's engine. Started for the session unless it runs already."""
     with started_swarm_engine() as engine:
         yield engine
+
+
+def copy_hello(dest: Path) -> Path:
+    """Streamlit's own ``hello`` multipage demo (``st.navigation``, five pages; it ships inside the
+    streamlit wheel), copied to ``dest`` as a user copies an app of theirs: an app nobody here wrote,
+    with no ``serve_hooks.py`` and no call into the serving layer. Its main script is
+    ``streamlit_app.py``, APP_MAIN's default."""
+    shutil.copytree(Path(streamlit.hello.__file__).parent, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def hello_app(tmp_path_factory) -> Path:
+    """A copy of Streamlit's hello demo outside the repository (``copy_hello``)."""
+    return copy_hello(tmp_path_factory.mktemp("hello") / "hello")

@@ -1,5 +1,7 @@
 """The sign-in gate (streamlit_serving/auth.py): who is let in (judge), and what the page shows each
-visitor through Streamlit's AppTest with a simulated st.user: no figure to anyone not let in."""
+visitor through Streamlit's AppTest with a simulated st.user: no figure to anyone not let in. The
+gate is installed as serve.py installs it (before every whole-script run, whatever the app's code
+does), and holds for the example and for Streamlit's hello demo, which knows nothing of it."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from sales_dashboard import TITLE
+from streamlit_serving import auth
 from streamlit_serving.auth import judge
 from streamlit_serving.settings import current, load_serving_settings
 
@@ -66,16 +70,27 @@ def test_every_domain_still_needs_a_verified_email():
 
 
 @pytest.fixture
-def page(monkeypatch) -> AppTest:
-    """The page with SERVE_AUTH=oidc (settings are cached per process: both caches cleared around
-    each test)."""
+def signed_in_only(monkeypatch) -> None:
+    """SERVE_AUTH=oidc and the gate installed as serve.py installs it (with the example's
+    SIGN_IN_TITLE), both undone after the test (settings are cached per process: both caches
+    cleared around each test)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+
     for name, value in SIGN_IN.items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setattr(ScriptRunContext, "on_script_start", ScriptRunContext.on_script_start)
+    auth.install(TITLE)
     st.cache_resource.clear()
     current.cache_clear()
-    yield AppTest.from_file(ENTRY, default_timeout=60)
+    yield
     st.cache_resource.clear()
     current.cache_clear()
+
+
+@pytest.fixture
+def page(signed_in_only) -> AppTest:
+    """The example's page with sign-in on."""
+    return AppTest.from_file(ENTRY, default_timeout=60)
 
 
 def figures(app: AppTest) -> list:
@@ -134,3 +149,36 @@ def test_without_sign_in_the_page_is_open_and_has_no_account_bar(monkeypatch):
     assert not app.exception
     assert app.button.len == 0
     assert len(app.dataframe) == 3
+
+
+@pytest.fixture
+def hello(signed_in_only, hello_app) -> AppTest:
+    """Streamlit's hello demo (st.navigation, five pages) with sign-in on: no line of it calls the
+    gate."""
+    return AppTest.from_file(str(hello_app / "streamlit_app.py"), default_timeout=60)
+
+
+def test_an_app_that_never_calls_the_gate_is_gated_all_the_same(hello):
+    hello.user = {"is_logged_in": False}
+    hello.run()
+    assert not hello.exception
+    assert [button.label for button in hello.button] == ["Sign in"]
+    assert [title.value for title in hello.title] == [TITLE]  # the SIGN_IN_TITLE installed
+    assert "open-source app framework" not in " ".join(block.value for block in hello.markdown)
+
+
+def test_the_gate_lets_an_allowed_user_into_an_app_that_never_calls_it(hello):
+    hello.user = {"is_logged_in": True, **claims(iat=int(time.time()))}
+    hello.run()
+    assert not hello.exception
+    assert [title.value for title in hello.title] == ["Welcome to Streamlit! 👋"]
+    assert "open-source app framework" in " ".join(block.value for block in hello.markdown)
+    assert [button.label for button in hello.button] == ["Sign out"]
+
+
+def test_a_refused_user_sees_nothing_of_an_app_that_never_calls_the_gate(hello):
+    hello.user = {"is_logged_in": True, **claims("eve@example.net", iat=int(time.time()))}
+    hello.run()
+    assert not hello.exception
+    assert "not among the people allowed" in hello.error[0].value
+    assert [title.value for title in hello.title] == [TITLE]

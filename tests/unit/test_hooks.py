@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from streamlit_serving.hooks import AppHooks, load_hooks, main_script, start_warmup
+from streamlit_serving.settings import SettingsError
 
 
 @pytest.mark.parametrize(
@@ -40,10 +41,27 @@ def test_hooks_are_read_from_beside_the_main_script(tmp_path, monkeypatch):
     check = "def check():\n    if LIMIT > 2:\n        raise ValueError(f'LIMIT={LIMIT}')\n"
     (tmp_path / "serve_hooks.py").write_text(f"from own_settings import LIMIT\n\n{check}")
     hooks = load_hooks(tmp_path / "streamlit_app.py")
-    assert (hooks.warm_up, hooks.collectors) == (None, None)
+    assert (hooks.warm_up, hooks.collectors, hooks.sign_in_title) == (None, None, None)
     with pytest.raises(ValueError, match="LIMIT=3"):
         hooks.check()
 
 
 def test_warmup_is_off_when_switched_off_even_with_a_hook():
     assert start_warmup(AppHooks(warm_up=lambda: None), enabled=False) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "outcome"), [('"Team reports"', "Team reports"), ("3", "must be a string, not int")]
+)
+def test_the_sign_in_title_is_a_string_or_the_start_stops_naming_it(tmp_path, monkeypatch, value, outcome):
+    """SIGN_IN_TITLE: the sign-in page's heading; anything but a string is a SettingsError (serve.py:
+    exit 64 with this message)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "serve_hooks", raising=False)
+    (tmp_path / "streamlit_app.py").write_text("")
+    (tmp_path / "serve_hooks.py").write_text(f"SIGN_IN_TITLE = {value}\n")
+    if outcome == "Team reports":
+        assert load_hooks(tmp_path / "streamlit_app.py").sign_in_title == outcome
+    else:
+        with pytest.raises(SettingsError, match=f"serve_hooks.py: SIGN_IN_TITLE {outcome}"):
+            load_hooks(tmp_path / "streamlit_app.py")
