@@ -168,6 +168,19 @@ wait_healthy() {
   done
 }
 
+# The app's main script run once in one replica (streamlit_serving/first_run.py): a healthy server
+# can still hold an app that fails on its first page load; this stops `up` with the app's own
+# traceback (exit 64) before any visitor meets it. The stack stays up for its logs.
+first_run() {
+  local replica
+  replica=$("${compose[@]}" ps -q app | head -n 1)
+  # shellcheck disable=SC2016 # $APP_MAIN is the container's (the image's build arg)
+  if ! $docker exec "$replica" sh -c 'exec python3 -m streamlit_serving.first_run "app/$APP_MAIN"' >&2; then
+    echo "stack: the app failed its first run (its traceback above); the stack is still up: its logs: 'scripts/stack.sh logs app', stop it with 'make down'" >&2
+    exit 64
+  fi
+}
+
 case ${1:-} in
   up)
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
@@ -176,6 +189,7 @@ case ${1:-} in
     auth_files
     "${compose[@]}" "${profile[@]}" up --detach --no-build --scale "app=$replicas" >&2
     wait_healthy
+    first_run
     case $auth in
       oidc) echo "stack: sign-in is on (SERVE_AUTH=oidc)" >&2 ;;
       none-public) echo "stack: WARNING: sign-in is off (SERVE_AUTH=none-public): every figure is public" >&2 ;;

@@ -164,6 +164,7 @@ class StreamlitSession:
         # cookies given and those the server set, sent with the socket
         self.cookie_header: str | None = "; ".join(f"{k}={v}" for k, v in (cookies or {}).items()) or None
         self.page_script_hash = ""
+        self.pages: dict[str, str] = {}  # url path of each page (st.navigation, pages/) -> its script hash
         self.widget_ids: dict[str, str] = {}  # user key and label -> widget id
         self.widget_fragments: dict[str, str] = {}  # widget id -> fragment id ("" = none)
         self.seen_fragment_ids: set[str] = set()
@@ -336,6 +337,17 @@ class StreamlitSession:
         if interaction.exceptions:
             raise ServerError(f"exception in the page: {interaction.exceptions}", interaction)
         return interaction
+
+    def goto(self, url_path: str, *, timeout: float | None = None) -> Interaction:
+        """Open another page of a multipage app, as its navigation link does: a whole run of the
+        page whose URL path (``""``: the default page) the server listed in ``pages``. The
+        widget states of the page left behind are not sent."""
+        if url_path not in self.pages:
+            raise StreamlitClientError(f"no page {url_path!r}; the app's pages: {sorted(self.pages)}")
+        self.page_script_hash = self.pages[url_path]
+        self.page_url = f"{self.base_url}/{url_path}"
+        self._widget_states.clear()
+        return self.rerun(kind="page", timeout=timeout)
 
     def click(self, name: str, *, timeout: float | None = None) -> Interaction:
         """Press button ``name`` (user key or label) as the frontend does: a trigger sent with one
@@ -576,6 +588,9 @@ class StreamlitSession:
             self._account_delta(interaction, msg)
         elif kind == "auth_redirect":
             interaction.redirects.append(msg.auth_redirect.url)
+        elif kind == "navigation":  # a multipage app's pages (st.navigation or a pages/ folder)
+            self.pages = {page.url_pathname: page.page_script_hash for page in msg.navigation.app_pages}
+            self.page_script_hash = msg.navigation.page_script_hash or self.page_script_hash
 
     def _account_delta(self, interaction: Interaction, msg: ForwardMsg) -> None:
         delta = msg.delta

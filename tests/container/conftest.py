@@ -65,22 +65,54 @@ def proxy_image(images: dict[str, str]) -> str:
     return images["PROXY_IMAGE"]
 
 
-@pytest.fixture(scope="session")
-def app_container(docker: str, app_image: str) -> Iterator[dict[str, str]]:
-    """The image run as production runs it: read-only root, tmpfs /tmp, no capabilities."""
+@contextmanager
+def hardened_container(docker: str, image: str, name_prefix: str) -> Iterator[dict[str, str]]:
+    """``image`` run as production runs it (read-only root, tmpfs /tmp, no capabilities, no new
+    privileges) on a free port of 127.0.0.1, until healthy; removed afterwards."""
     port = free_port()
-    name = f"sales-dashboard-test-{port}"
+    name = f"{name_prefix}-{port}"
     run(
         docker, "run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp",
         "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-        "-p", f"127.0.0.1:{port}:8501", app_image,
+        "-p", f"127.0.0.1:{port}:8501", image,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(docker, name, url)
-        yield {"name": name, "url": url, "docker": docker}
+        yield {"name": name, "url": url, "docker": docker, "image": image}
     finally:
         run(docker, "rm", "-f", name, check=False)
+
+
+@pytest.fixture(scope="session")
+def app_container(docker: str, app_image: str) -> Iterator[dict[str, str]]:
+    """The example's image run as production runs it (``hardened_container``)."""
+    with hardened_container(docker, app_image, "sales-dashboard-test") as container:
+        yield container
+
+
+def build_app_image(app_dir: Path, app_main: str, tag: str) -> subprocess.CompletedProcess[str]:
+    """``scripts/build-images.sh app`` with the knob alone (APP_DIR, APP_MAIN), as a user builds
+    their app: no file of the template changed. IMAGES_PREBUILT=0: built here even where CI built
+    the session's images beforehand."""
+    env = {"APP_DIR": str(app_dir), "APP_MAIN": app_main, "APP_IMAGE": tag, "IMAGES_PREBUILT": "0"}
+    return run("env", *(f"{k}={v}" for k, v in env.items()), "scripts/build-images.sh", "app", check=False)
+
+
+@pytest.fixture(scope="session")
+def hello_image(docker: str, images: dict[str, str], hello_app: Path) -> Iterator[str]:
+    """The app image of Streamlit's hello demo (tests/conftest.py's copy outside the repository),
+    built with the knob alone after the session's images (its staging replaces theirs, put back
+    after)."""
+    tag = f"hello-app-test:{os.getpid()}"
+    built = build_app_image(hello_app, "streamlit_app.py", tag)
+    try:
+        assert built.returncode == 0, built.stderr[-4000:]
+        assert built.stdout.split() == [tag]
+        yield tag
+    finally:
+        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+        run(docker, "rmi", "-f", tag, check=False)
 
 
 def wait_healthy(docker: str, name: str, url: str, timeout: float = 60) -> None:

@@ -5,6 +5,7 @@ runs hardened as the example does, under the serving layer, with its pages and i
 
 from __future__ import annotations
 
+import os
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,10 +13,9 @@ from pathlib import Path
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from sales_load.local_server import free_port
 from streamlit_client.session import StreamlitSession
 
-from .conftest import ROOT, run, wait_healthy
+from .conftest import ROOT, build_app_image, hardened_container, run
 
 HOME = """import streamlit as st
 import tabulate
@@ -44,27 +44,16 @@ def own_app(tmp_path_factory) -> Path:
 def own_container(docker: str, images: dict[str, str], own_app: Path) -> Iterator[dict[str, str]]:
     """The app image built from own_app (after the session's images: its staging replaces theirs),
     run read-only with no capabilities, as app_container runs the example."""
-    port = free_port()
-    tag = f"own-app-test:{port}"
+    tag = f"own-app-test:{os.getpid()}"
     locked = run("env", f"APP_DIR={own_app}", "APP_MAIN=Home.py", "scripts/lock-app.sh", check=False)
     assert locked.returncode == 0, locked.stderr[-4000:]
-    # IMAGES_PREBUILT=0: built here even where CI built the session's images beforehand.
-    env = {"APP_DIR": str(own_app), "APP_MAIN": "Home.py", "APP_IMAGE": tag, "IMAGES_PREBUILT": "0"}
-    built = run("env", *(f"{k}={v}" for k, v in env.items()), "scripts/build-images.sh", "app", check=False)
+    built = build_app_image(own_app, "Home.py", tag)
     assert built.returncode == 0, built.stderr[-4000:]
     assert built.stdout.split() == [tag]
-    name = f"own-app-test-{port}"
-    run(
-        docker, "run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp",
-        "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-        "-p", f"127.0.0.1:{port}:8501", tag,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(docker, name, url)
-        yield {"name": name, "url": url, "docker": docker, "image": tag}
+        with hardened_container(docker, tag, "own-app-test") as container:
+            yield container
     finally:
-        run(docker, "rm", "-f", name, check=False)
         run(docker, "rmi", tag, check=False)
         run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
 
@@ -118,11 +107,7 @@ def test_the_serving_layer_runs_for_an_app_without_hooks(own_container):
 
 
 def test_a_missing_main_script_stops_the_build_naming_it(own_app):
-    result = run(
-        "env", f"APP_DIR={own_app}", "APP_MAIN=streamlit_app.py", "APP_IMAGE=own-app-test:never",
-        "IMAGES_PREBUILT=0",
-        "scripts/build-images.sh", "app", check=False,
-    )  # fmt: skip
+    result = build_app_image(own_app, "streamlit_app.py", "own-app-test:never")
     assert result.returncode == 64
     assert f"APP_MAIN=streamlit_app.py is not a file in APP_DIR={own_app}" in result.stderr
     assert run("docker", "image", "inspect", "own-app-test:never", check=False).returncode != 0
