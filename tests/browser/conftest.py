@@ -17,7 +17,6 @@ download. If it cannot start, every test of the tier fails with the reason: neve
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -27,14 +26,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Error, Playwright, sync_playwright
 
-from dashboard import DESKTOP, LOAD_TIMEOUT_MS, READY_TEXT, Dashboard, PageWatch
-from sales_load.dev_provider import ALLOWED_USER
-from signin import SIGN_IN_TEXT, sign_in
-from stack import Stack, free_port
+from dashboard import DESKTOP, READY_TEXT, Dashboard, PageWatch
+from signin import signed_in_state
+from stack import Stack, free_port, started_stack
 from streamlit_client.tls import CA_FILE_VARIABLE
 
 APP_REPLICAS = 3
-ROUTE_COOKIE = "st_route"  # the proxy's sticky cookie (nginx.conf)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # build-environment.md: what Debian's Chromium needs to run headless as root in a container.
@@ -103,46 +100,25 @@ def untrusting_browser(playwright: Playwright, tmp_path: Path) -> Iterator[Brows
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tls_dir = tmp_path_factory.mktemp("local-tls")
-    env = {
-        **{key: value for key, value in os.environ.items() if not key.startswith("TLS_")},
-        # Own project and tags (APP_IMAGE/PROXY_IMAGE when set): the engine may be shared with other
-        # stacks and builds.
-        "STACK_PROJECT": f"browser-e2e-{os.getpid()}",
-        "APP_IMAGE": os.environ.get("APP_IMAGE", "browser-e2e-app:test"),
-        "PROXY_IMAGE": os.environ.get("PROXY_IMAGE", "browser-e2e-proxy:test"),
-        "OIDC_DEV_IMAGE": os.environ.get("OIDC_DEV_IMAGE", "browser-e2e-oidc-dev:test"),
-        "PROXY_METRICS_IMAGE": os.environ.get("PROXY_METRICS_IMAGE", "browser-e2e-proxy-metrics:test"),
-        "PROMETHEUS_IMAGE": os.environ.get("PROMETHEUS_IMAGE", "browser-e2e-prometheus:test"),
-        "PROXY_BIND": "127.0.0.1",
-        "PROXY_PORT": str(free_port()),
-        "PROXY_TLS_PORT": str(free_port()),
-        "LOCAL_TLS_DIR": str(tls_dir),  # make up makes its CA and localhost certificate here
+def local_tls(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The local CA and localhost certificate `make up` makes, shared by the tier's stacks."""
+    return tmp_path_factory.mktemp("local-tls")
+
+
+@pytest.fixture(scope="session")
+def stack(local_tls: Path) -> Iterator[Stack]:
+    settings = {
         "APP_REPLICAS": str(APP_REPLICAS),
-        # Sign-in through the development provider (no OIDC_FILE), on a free port of its own.
-        "SERVE_AUTH": "oidc",
-        "OIDC_DEV_PORT": str(free_port()),
         # Prometheus too, for its graph page (test_prometheus_page.py).
         "OBSERVABILITY": "1",
         "PROMETHEUS_PORT": str(free_port()),
     }
-    for name in ("OIDC_FILE", "SERVE_ALLOWED_EMAILS", "SERVE_ALLOWED_DOMAINS", "STACK_PRODUCTION"):
-        env.pop(name, None)
-    started = Stack("", env, ca_file=tls_dir / "ca.pem")
-    up = started.stack("up")
-    try:
-        assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
-        started.prometheus_url, started.url = up.stdout.strip().splitlines()[-2:]  # the app's is last
-        assert started.url == f"https://127.0.0.1:{env['PROXY_TLS_PORT']}/"
-        started.printed = up.stdout
+    with started_stack(f"browser-e2e-{os.getpid()}", local_tls, settings) as started:
+        started.prometheus_url = started.printed.strip().splitlines()[-2]  # before the app's URL
         # The tier's protocol clients (streamlit_client.tls) trust the stack's CA as Chromium does.
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv(CA_FILE_VARIABLE, str(started.ca_file))
             yield started
-    finally:
-        down = started.stack("down", "--volumes")
-        assert down.returncode == 0, f"scripts/stack.sh down failed:\n{down.stderr[-4000:]}"
 
 
 @pytest.fixture(scope="session")
@@ -152,21 +128,8 @@ def app_url(stack: Stack) -> str:
 
 @pytest.fixture(scope="session")
 def signed_in(browser: Browser, app_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The cookies of ALLOWED_USER, signed in once through the provider's form (a storage state
-    file), without the proxy's route cookie."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(app_url, timeout=LOAD_TIMEOUT_MS)
-    # The sign-in page drawn (the app's first run), as the tier waits for every page load.
-    page.get_by_text(SIGN_IN_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
-    sign_in(page, app_url, ALLOWED_USER)
-    page.get_by_text(READY_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
-    state = context.storage_state()
-    context.close()
-    state["cookies"] = [cookie for cookie in state["cookies"] if cookie["name"] != ROUTE_COOKIE]
-    path = tmp_path_factory.mktemp("signed-in") / "state.json"
-    path.write_text(json.dumps(state))
-    return path
+    """The example's signed-in user (``signed_in_state``)."""
+    return signed_in_state(browser, app_url, READY_TEXT, tmp_path_factory.mktemp("signed-in") / "state.json")
 
 
 @pytest.fixture

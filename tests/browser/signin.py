@@ -5,15 +5,18 @@ network."""
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
-from sales_load.dev_provider import password
+from sales_load.dev_provider import ALLOWED_USER, password
 
 PROVIDER_FORM = re.compile(r"^http://sales-oidc\.localhost:\d+/interaction/")
 SIGN_IN_TEXT = "This app is for signed-in people only."
 TIMEOUT_MS = 60_000
+ROUTE_COOKIE = "st_route"  # the proxy's sticky cookie (nginx.conf)
 
 
 def provider_form(page: Page) -> None:
@@ -34,3 +37,21 @@ def sign_in(page: Page, app_url: str, email: str) -> None:
 def shown(text: str) -> str:
     """Markdown source as the page shows it (the app shows e-mails as code, not as mailto: links)."""
     return text.replace("`", "")
+
+
+def signed_in_state(browser: Browser, app_url: str, ready_text: str, path: Path) -> Path:
+    """The cookies of ALLOWED_USER, signed in once through the provider's form on the app at
+    ``app_url`` until its page shows ``ready_text``, saved as a storage state file at ``path``,
+    without the proxy's route cookie (so each page lands on whichever replica the proxy picks)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(app_url, timeout=TIMEOUT_MS)
+    # The sign-in page drawn (the app's first run), as the tier waits for every page load.
+    page.get_by_text(SIGN_IN_TEXT).wait_for(timeout=TIMEOUT_MS)
+    sign_in(page, app_url, ALLOWED_USER)
+    page.get_by_text(ready_text).wait_for(timeout=TIMEOUT_MS)
+    state = context.storage_state()
+    context.close()
+    state["cookies"] = [cookie for cookie in state["cookies"] if cookie["name"] != ROUTE_COOKIE]
+    path.write_text(json.dumps(state))
+    return path

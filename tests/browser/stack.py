@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sales_load.local_server import free_port  # noqa: F401 - the browser tests' ports come from here too
+from sales_load.local_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -158,3 +161,47 @@ def healthy(url: str, ca_file: Path) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+# Images of the tier's stacks: their own tags (APP_IMAGE/PROXY_IMAGE... when set): the engine may be
+# shared with other stacks and builds.
+IMAGE_TAGS = {
+    "APP_IMAGE": "browser-e2e-app:test",
+    "PROXY_IMAGE": "browser-e2e-proxy:test",
+    "OIDC_DEV_IMAGE": "browser-e2e-oidc-dev:test",
+    "PROXY_METRICS_IMAGE": "browser-e2e-proxy-metrics:test",
+    "PROMETHEUS_IMAGE": "browser-e2e-prometheus:test",
+}
+
+
+@contextmanager
+def started_stack(project: str, tls_dir: Path, settings: dict[str, str]) -> Iterator[Stack]:
+    """`scripts/stack.sh up` as a user runs it, with sign-in through the development provider
+    (SERVE_AUTH=oidc, no OIDC_FILE), free ports on 127.0.0.1, the local CA in ``tls_dir`` (shared
+    by the tier's stacks, so the browser trusts each) and ``settings`` over that; `down --volumes`
+    after. The URL it printed last is the stack's."""
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("TLS_")},
+        **{name: os.environ.get(name, tag) for name, tag in IMAGE_TAGS.items()},
+        "STACK_PROJECT": project,
+        "PROXY_BIND": "127.0.0.1",
+        "PROXY_PORT": str(free_port()),
+        "PROXY_TLS_PORT": str(free_port()),
+        "LOCAL_TLS_DIR": str(tls_dir),  # make up makes its CA and localhost certificate here
+        "SERVE_AUTH": "oidc",
+        "OIDC_DEV_PORT": str(free_port()),
+        **settings,
+    }
+    for name in ("OIDC_FILE", "SERVE_ALLOWED_EMAILS", "SERVE_ALLOWED_DOMAINS", "STACK_PRODUCTION"):
+        env.pop(name, None)
+    started = Stack("", env, ca_file=tls_dir / "ca.pem")
+    up = started.stack("up")
+    try:
+        assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
+        started.url = up.stdout.strip().splitlines()[-1]
+        assert started.url == f"https://127.0.0.1:{env['PROXY_TLS_PORT']}/"
+        started.printed = up.stdout
+        yield started
+    finally:
+        down = started.stack("down", "--volumes")
+        assert down.returncode == 0, f"scripts/stack.sh down failed:\n{down.stderr[-4000:]}"

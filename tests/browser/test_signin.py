@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, READY_TEXT, SCREENSHOTS, PageWatch, load_page
 from sales_load.dev_provider import ALLOWED_USER, OTHER_USER, password
-from signin import SIGN_IN_TEXT, provider_form, shown, sign_in
+from signin import ROUTE_COOKIE, SIGN_IN_TEXT, provider_form, shown, sign_in
 from stack import Stack
 from streamlit_client.tls import client_context
 from wire import Run, Wire
@@ -26,7 +26,6 @@ from wire import Run, Wire
 #: the gate does not let in, not even in a frame the page never shows.
 FIGURE_ELEMENTS = {"plotly_chart", "arrow_data_frame", "metric", "date_input"}
 FIGURE_TEST_IDS = ("stPlotlyChart", "stDataFrame", "stMetric", "stDateInput")
-ROUTE_COOKIE = "st_route"
 USER_COOKIE = "_streamlit_user"
 RECONNECT_TIMEOUT = 120.0
 
