@@ -34,8 +34,10 @@ def failures(script: Path, timeout: float = TIMEOUT_SECONDS) -> list[str]:
     from streamlit import config
     from streamlit.testing.v1 import AppTest
 
-    # Streamlit's own log of the error ("Uncaught app execution", with its frames) would repeat it.
-    logging.getLogger("streamlit.error_util").disabled = True
+    # Streamlit's own log of the error ("Uncaught app execution", with its frames) would repeat it;
+    # AppTest's set-up outside a run logs a "missing ScriptRunContext" warning that means nothing here.
+    for noise in ("streamlit.error_util", "streamlit.runtime.scriptrunner_utils.script_run_context"):
+        logging.getLogger(noise).disabled = True
 
     app = AppTest.from_file(str(script.resolve()), default_timeout=timeout)
     app.user = FIRST_RUN_USER
