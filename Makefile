@@ -101,8 +101,13 @@ bench-tls: venv ## what TLS at the proxy costs: handshakes, a session, a pick, C
 bench-rolling: venv ## a rolling update of the Swarm stack under RealisticMix users: failures, moves, p95 (BENCH_ARGS=...)
 	$(PY) scripts/bench_rolling_update.py $(BENCH_ARGS)
 
-loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...)
+# APP_DIR=...: that app under AnyAppUser load, its fragment runs against its full runs (scripts/loadtest_app.py).
+loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...; APP_DIR=...: your app's)
+ifdef APP_DIR
+	$(PY) scripts/loadtest_app.py $(LOADTEST_ARGS)
+else
 	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
+endif
 
 capacity: venv ## concurrent users the stack serves at p95 <= 250 ms, fragments on/off (CAPACITY_ARGS=--quick)
 	$(PY) scripts/capacity.py $(CAPACITY_ARGS)

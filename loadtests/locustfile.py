@@ -1,4 +1,6 @@
-"""Locust entry point: the dashboard's load-test scenarios (classes in ``sales_load/users.py``).
+"""Locust entry point: the dashboard's load-test scenarios (classes in ``sales_load/users.py``) and
+``AnyAppUser``, the user for any app (``app_load/users.py``: it learns the app's widgets from
+the frames and names each interaction by what the server ran, fragment or full).
 
 Web UI against a running app or stack (open http://127.0.0.1:8089, pick users and rate); for the
 stack `make up` started, its local CA in STACK_CA_FILE (streamlit_client/tls.py):
@@ -28,11 +30,12 @@ from locust.runners import WorkerRunner
 
 # Locust puts this file's directory on sys.path, so the package beside it imports as it does in
 # the tests and scripts (pyproject's pythonpath, the venv's .pth).
+from app_load.users import AnyAppUser
 from sales_load.harness import raise_fd_limit
 from sales_load.picks import DEFAULT_SEED
 from sales_load.users import FragmentUser, FullRerunUser, MonthHopper, RealisticMix
 
-__all__ = ["FragmentUser", "FullRerunUser", "MonthHopper", "RealisticMix"]
+__all__ = ["AnyAppUser", "FragmentUser", "FullRerunUser", "MonthHopper", "RealisticMix"]
 
 
 @events.init_command_line_parser.add_listener
@@ -82,6 +85,12 @@ def _options(parser) -> None:
         metavar="EMAIL",
         help="sign each user in once as this test user of the development OpenID provider "
         "(deploy/oidc-dev/users.json; the app runs with SERVE_AUTH=oidc)",
+    )
+    parser.add_argument(
+        "--app-think",
+        type=float,
+        default=0.0,
+        help="AnyAppUser: mean seconds between a user's interactions (0.5x to 1.5x of it; default 0)",
     )
     parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
     parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")

@@ -107,11 +107,16 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
 
 @contextmanager
 def running_server(
-    *options: str, env: dict[str, str] | None = None, base_path: str = "", port: int | None = None
+    *options: str,
+    env: dict[str, str] | None = None,
+    base_path: str = "",
+    port: int | None = None,
+    app: Path = APP,
 ) -> Iterator[Server]:
     """Start the app (repo root as cwd, so .streamlit/config.toml applies), wait for
     /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath; ``port``
-    a port known beforehand (a sign-in redirect URI names it), else a free one."""
+    a port known beforehand (a sign-in redirect URI names it), else a free one; ``app`` the main
+    script (default: the example's)."""
     port = port or free_port()
     env = {"SERVE_METRICS_PORT": str(free_port()), **(env or {})}
     metrics_port = int(env["SERVE_METRICS_PORT"]) if env["SERVE_METRICS_PORT"].strip().isdigit() else 0
@@ -121,7 +126,7 @@ def running_server(
         sys.executable,
         *SERVE,
         "run",
-        str(APP),
+        str(app),
         "--server.port",
         str(port),
         "--server.address",

@@ -28,7 +28,7 @@ from streamlit_client.tls import CA_FILE_VARIABLE
 
 from .dev_provider import DEV_ALLOWED_EMAILS, running_provider
 from .harness import MACHINE_PACED, REPO
-from .local_server import Server, free_port, healthy, running_server
+from .local_server import APP, Server, free_port, healthy, running_server
 from .prometheus import prometheus_sessions
 from .server_probe import (
     CgroupProbe,
@@ -64,18 +64,22 @@ class Target:
 
 @contextlib.contextmanager
 def local_target(
-    env: dict[str, str] | None = None, options: list[str] | None = None, *, sign_in: bool = False
+    env: dict[str, str] | None = None,
+    options: list[str] | None = None,
+    *,
+    sign_in: bool = False,
+    app: Path = APP,
 ) -> Iterator[Target]:
-    """The app on a free local port, with ``env`` and extra streamlit ``options``; ``sign_in``:
-    SERVE_AUTH=oidc against the development provider (its test users marked allowed let in). A
-    benchmark's server, so without the per-session rerun limit unless ``env`` sets one
-    (harness.MACHINE_PACED)."""
+    """The app (``app``: its main script, default the example's) on a free local port, with
+    ``env`` and extra streamlit ``options``; ``sign_in``: SERVE_AUTH=oidc against the development
+    provider (its test users marked allowed let in). A benchmark's server, so without the
+    per-session rerun limit unless ``env`` sets one (harness.MACHINE_PACED)."""
     with contextlib.ExitStack() as stack:
         port = free_port()
         env = {**MACHINE_PACED, **(env or {})}
         if sign_in:
             env = {**env, **stack.enter_context(dev_sign_in(port))}
-        server = stack.enter_context(running_server(*(options or []), env=env, port=port))
+        server = stack.enter_context(running_server(*(options or []), env=env, port=port, app=app))
         yield Target(
             server.base_url,
             ProcessProbe(server.pid),

@@ -39,7 +39,6 @@ from .messages import (
     date_state,
     delta_exception,
     delta_text,
-    delta_widget,
     finished_name,
     heartbeat_msg,
     query_binding,
@@ -55,6 +54,7 @@ from .modes import (  # the statuses stay importable from here too
     PageMode,
 )
 from .tls import client_context
+from .widgets import Widget, widget_of
 
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
@@ -167,6 +167,7 @@ class StreamlitSession:
         self.pages: dict[str, str] = {}  # url path of each page (st.navigation, pages/) -> its script hash
         self.widget_ids: dict[str, str] = {}  # user key and label -> widget id
         self.widget_fragments: dict[str, str] = {}  # widget id -> fragment id ("" = none)
+        self.widgets: dict[str, Widget] = {}  # the widgets the page shows now, by id (widgets.py)
         self.seen_fragment_ids: set[str] = set()
         self.pings = 0  # server pings answered (websocket-client sends the pong)
         self.connects = 0  # sockets opened: the first, then one per reconnect
@@ -349,15 +350,26 @@ class StreamlitSession:
         self._widget_states.clear()
         return self.rerun(kind="page", timeout=timeout)
 
-    def click(self, name: str, *, timeout: float | None = None) -> Interaction:
-        """Press button ``name`` (user key or label) as the frontend does: a trigger sent with one
-        run only (of the button's fragment, if it is in one)."""
-        widget = self.widget_id(name)
-        self._widget_states[widget] = WidgetState(id=widget, trigger_value=True)
+    def change(
+        self, state: WidgetState, *, kind: str = "widget", timeout: float | None = None
+    ) -> Interaction:
+        """Send one widget's new value as the frontend does (``widgets.new_state`` makes one for
+        any widget the page shows): with the page's other values, as a run of the widget's
+        fragment if it is in one; a trigger (a button press) goes with this run only."""
+        fragment = self.widget_fragments.get(state.id) or None
+        if state.WhichOneof("value") != "trigger_value":
+            self.set_widget_state(state)
+            return self.rerun(fragment, kind=kind, timeout=timeout)
+        self._widget_states[state.id] = state
         try:
-            return self.rerun(self.widget_fragments.get(widget) or None, kind="click", timeout=timeout)
+            return self.rerun(fragment, kind=kind, timeout=timeout)
         finally:
-            del self._widget_states[widget]
+            del self._widget_states[state.id]
+
+    def click(self, name: str, *, timeout: float | None = None) -> Interaction:
+        """Press button ``name`` (user key or label) as the frontend does (``change``)."""
+        press = WidgetState(id=self.widget_id(name), trigger_value=True)
+        return self.change(press, kind="click", timeout=timeout)
 
     def cookies(self) -> dict[str, str]:
         """The cookies this session sends (those given, and those the server set)."""
@@ -576,6 +588,9 @@ class StreamlitSession:
         kind = msg.WhichOneof("type")
         if kind == "new_session":
             self._run_fragments = tuple(msg.metadata.run.fragment_ids)
+            # A run redraws its part of the page: the widgets it drew before go (a whole run: all).
+            ran = set(self._run_fragments)
+            self.widgets = {i: w for i, w in self.widgets.items() if ran and w.fragment_id not in ran}
             interaction.runs.append(self._run_fragments)
             self.seen_fragment_ids.update(self._run_fragments)
             self.page_script_hash = msg.new_session.page_script_hash or self.page_script_hash
@@ -604,8 +619,9 @@ class StreamlitSession:
             interaction.texts.append(text)
         if (error := delta_exception(delta)) is not None:
             interaction.exceptions.append(error)
-        if (widget := delta_widget(delta)) is not None:
-            widget_id, label, _ = widget
+        if (widget := widget_of(delta)) is not None:
+            widget_id, label = widget.id, widget.label
+            self.widgets[widget_id] = widget
             self.widget_fragments[widget_id] = delta.fragment_id
             if label:
                 self.widget_ids[label] = widget_id
