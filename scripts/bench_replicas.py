@@ -21,16 +21,17 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
 import uuid
 from collections import Counter
 from itertools import cycle
+from pathlib import Path
 
 from sales_load import harness
 from sales_load.harness import MACHINE_PACED, REPO
-from sales_load.local_server import free_port
 from sales_load.swarm_engine import started_swarm_engine
 from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
 from streamlit_client.tls import CA_FILE_VARIABLE, client_context
@@ -153,26 +154,28 @@ def measure(stack: Stack, users: int, seconds: float) -> dict:
 def main() -> None:
     args = parse_args()
     counts = [int(x) for x in args.replicas.split(",")]
-    port = free_port()
-    name = f"benchreplicas{port}"
-    # HTTPS with make up's local CA (deploy/secrets/local-tls), trusted by this process's clients.
-    os.environ.setdefault(CA_FILE_VARIABLE, str(REPO / "deploy/secrets/local-tls/ca.pem"))
-    env = {**os.environ, "SWARM_STACK": name, "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(free_port()),
-           "APP_REPLICAS": str(counts[0]),
-           # The benchmark opens more sessions than a browser would, all from 127.0.0.1, and picks
-           # back to back.
-           "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "1000", **MACHINE_PACED,
-           # Cold: replicas added by a scale-up would warm their caches in the measured phase.
-           "SERVE_WARMUP": "off",
-           # Capacity without sign-in (the Swarm stack requires the choice to be explicit).
-           "SERVE_AUTH": os.environ.get("SERVE_AUTH", "none-public")}  # fmt: skip
+    settings = {
+        "APP_REPLICAS": str(counts[0]),
+        # The benchmark opens more sessions than a browser would, all from 127.0.0.1, and picks
+        # back to back.
+        "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "1000", **MACHINE_PACED,
+        # Cold: replicas added by a scale-up would warm their caches in the measured phase.
+        "SERVE_WARMUP": "off",
+        # Capacity without sign-in (the Swarm stack requires the choice to be explicit).
+        "SERVE_AUTH": os.environ.get("SERVE_AUTH", "none-public"),
+    }  # fmt: skip
     sh("scripts/build-images.sh")  # on the host's engine; the Swarm engine builds nothing
     images = dict(line.split("=", 1) for line in sh("scripts/images.sh", "--env").split())
     results: dict[int, list[dict]] = {n: [] for n in counts}
-    with started_swarm_engine() as engine:
+    with started_swarm_engine() as engine, tempfile.TemporaryDirectory() as scratch:
         engine.load(*images.values())
+        # HTTPS with a local CA made in the scratch directory, trusted by this process's clients.
+        env = engine.https_stack_env(
+            "benchreplicas", images, Path(scratch), Path(scratch) / "local-tls", **settings
+        )
+        os.environ[CA_FILE_VARIABLE] = str(Path(env["LOCAL_TLS_DIR"]) / "ca.pem")
         os.environ["DOCKER_HOST"] = engine.host  # every docker call below goes to the Swarm engine
-        env = engine.env({**env, **images, "SKIP_BUILD": "1"})
+        name = env["SWARM_STACK"]
         up = subprocess.run(["scripts/swarm.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True)
         if up.returncode != 0:
             raise SystemExit(f"bench: scripts/swarm.sh up failed:\n{up.stderr[-3000:]}")

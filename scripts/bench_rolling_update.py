@@ -24,7 +24,6 @@ from pathlib import Path
 
 from sales_load import harness
 from sales_load.harness import REPO
-from sales_load.local_server import free_port
 from sales_load.locust_runs import warm_up
 from sales_load.rolling import UsersUnderLoad, replaced_replica, rolling_update, service_containers
 from sales_load.swarm_engine import started_swarm_engine
@@ -92,20 +91,15 @@ def print_results(report: harness.Report, load: UsersUnderLoad, windows: dict, r
             report.line(f"failures in {name}: {summary.failures[:20]}")
 
 
-def stack_env(engine, images: dict[str, str], secret: Path, local_tls: Path, args) -> dict[str, str]:
-    port = free_port()
-    env = engine.env({
-        **images, "SWARM_STACK": f"benchroll{port}", "PROXY_PORT": str(port), "SKIP_BUILD": "1",
-        # HTTPS on a free port with make up's local CA, made in the scratch directory (as test_swarm.py).
-        "PROXY_TLS_PORT": str(free_port()), "LOCAL_TLS_DIR": str(local_tls),
-        "APP_REPLICAS": str(args.replicas), "COOKIE_SECRET_FILE": str(secret),
-        # The Swarm stack asks for an explicit choice; the users do not sign in (as test_swarm.py).
-        "SERVE_AUTH": "none-public",
+def stack_env(engine, images: dict[str, str], scratch: Path, args) -> dict[str, str]:
+    """The Swarm stack over HTTPS with make up's local CA, made in ``scratch`` (as test_swarm.py);
+    the users do not sign in (as test_swarm.py)."""
+    return engine.https_stack_env(
+        "benchroll", images, scratch, scratch / "local-tls", APP_REPLICAS=str(args.replicas),
         # Every user reaches nginx from 127.0.0.1: its per-client limits would count them as one.
-        "PROXY_WS_PER_CLIENT": str(4 * args.users + 50), "PROXY_RATE_PER_CLIENT": "1000r/s",
-        "PROXY_BURST_PER_CLIENT": str(20 * args.users + 200),
-    })  # fmt: skip
-    return {key: value for key, value in env.items() if key not in ("TLS_CERT_FILE", "TLS_KEY_FILE")}
+        PROXY_WS_PER_CLIENT=str(4 * args.users + 50), PROXY_RATE_PER_CLIENT="1000r/s",
+        PROXY_BURST_PER_CLIENT=str(20 * args.users + 200),
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -118,13 +112,9 @@ def main() -> None:
         images = built_images()
         with started_swarm_engine() as engine, tempfile.TemporaryDirectory() as scratch:
             engine.load(*images.values())
-            secret = Path(scratch) / "cookie_secret"
-            secret.write_text(os.urandom(32).hex())
-            secret.chmod(0o600)
-            local_tls = Path(scratch) / "local-tls"
-            env = stack_env(engine, images, secret, local_tls, args)
+            env = stack_env(engine, images, Path(scratch), args)
             # Every client of this process and of Locust trusts the CA swarm.sh up makes there.
-            os.environ[CA_FILE_VARIABLE] = str(local_tls / "ca.pem")
+            os.environ[CA_FILE_VARIABLE] = str(Path(env["LOCAL_TLS_DIR"]) / "ca.pem")
             up = subprocess.run(["scripts/swarm.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True)
             try:
                 if up.returncode != 0:

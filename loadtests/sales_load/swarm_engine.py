@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .local_server import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "swarm-engine.sh"
 
@@ -54,6 +56,27 @@ class SwarmEngine:
     def load(self, *images: str) -> None:
         """Copies images from the host's engine, those missing or different here only."""
         _script("load", *images)
+
+    def https_stack_env(
+        self, prefix: str, images: dict[str, str], scratch: Path, local_tls: Path, **settings: str
+    ) -> dict[str, str]:
+        """The environment of ``scripts/swarm.sh`` for a stack of this engine served as `make up`
+        serves the compose stack, over HTTPS: named ``prefix`` + its HTTP port, PROXY_PORT and
+        PROXY_TLS_PORT free on 127.0.0.1, ``images`` as they are (SKIP_BUILD=1), a cookie secret
+        made in ``scratch`` (0600: copied into a Swarm secret), the local CA and its certificate in
+        ``local_tls`` (made by `swarm.sh up` when missing: clients trust ``local_tls/ca.pem``; the
+        caller's TLS_CERT_FILE/TLS_KEY_FILE are left out so that certificate is the one served),
+        open (SERVE_AUTH=none-public: the Swarm stack wants the choice made), then ``settings``."""
+        port = free_port()
+        secret = scratch / f"cookie_secret-{port}"
+        secret.write_text(os.urandom(32).hex())
+        secret.chmod(0o600)
+        env = self.env({
+            **images, "SWARM_STACK": f"{prefix}{port}", "PROXY_PORT": str(port),
+            "PROXY_TLS_PORT": str(free_port()), "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret),
+            "LOCAL_TLS_DIR": str(local_tls), "SERVE_AUTH": "none-public", **settings,
+        })  # fmt: skip
+        return {key: value for key, value in env.items() if key not in ("TLS_CERT_FILE", "TLS_KEY_FILE")}
 
 
 def _lock_file() -> Path:

@@ -10,10 +10,10 @@ deploy and about a minute for the update (paced faster than the stack file's: 3 
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
@@ -21,7 +21,7 @@ from playwright.sync_api import Browser
 from dashboard import Dashboard, PageWatch
 from sales_load.rolling import rolling_update, service_containers
 from sales_load.swarm_engine import SwarmEngine, started_swarm_engine
-from stack import ROOT, Stack, free_port
+from stack import ROOT, Stack
 
 SwarmStack = tuple[SwarmEngine, str, str]
 # This test's pace (the stack file's 10 s delay and 30 s monitor, for production, take ~160 s).
@@ -36,18 +36,11 @@ def swarm_stack(
     images = {name: stack.env[name] for name in ("APP_IMAGE", "PROXY_IMAGE")}
     with started_swarm_engine() as engine:
         engine.load(*images.values())
-        secret = tmp_path_factory.mktemp("swarm-secret") / "cookie_secret"
-        secret.write_text(os.urandom(32).hex())
-        secret.chmod(0o600)
-        port, tls_port = free_port(), free_port()
-        env = engine.env({**images, "SWARM_STACK": f"browserroll{port}", "PROXY_PORT": str(port),
-                          "PROXY_TLS_PORT": str(tls_port), "SKIP_BUILD": "1",
-                          "COOKIE_SECRET_FILE": str(secret),
-                          # The compose stack's local CA, which the tier's Chromium trusts.
-                          "LOCAL_TLS_DIR": stack.env["LOCAL_TLS_DIR"],
-                          # Open, as the container tier's Swarm stack: sign-in is the compose stack's here.
-                          "SERVE_AUTH": "none-public"})  # fmt: skip
-        env = {key: value for key, value in env.items() if key not in ("TLS_CERT_FILE", "TLS_KEY_FILE")}
+        # The compose stack's local CA, which the tier's Chromium trusts; open, as the container
+        # tier's Swarm stack: sign-in is the compose stack's here.
+        local_tls, scratch = Path(stack.env["LOCAL_TLS_DIR"]), tmp_path_factory.mktemp("swarm-secret")
+        env = engine.https_stack_env("browserroll", images, scratch, local_tls)
+        tls_port = env["PROXY_TLS_PORT"]
         up = subprocess.run(["scripts/swarm.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
         try:
             assert up.returncode == 0, f"scripts/swarm.sh up failed:\n{up.stderr[-4000:]}"

@@ -10,7 +10,6 @@ the proxy's JSON access log (`upstream_addr`), as in test_stack.py.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 import time
@@ -107,18 +106,12 @@ def swarm_script(env: dict[str, str], command: str) -> subprocess.CompletedProce
 @pytest.fixture(scope="module")
 def swarm(swarm_engine: SwarmEngine, images: dict[str, str], local_tls, tmp_path_factory) -> Iterator[Swarm]:
     swarm_engine.load(*images.values())
-    port, tls_port = free_port(), free_port()
-    secret = tmp_path_factory.mktemp("swarm-secret") / "cookie_secret"
-    secret.write_text(os.urandom(32).hex())
-    secret.chmod(0o600)  # copied into a Swarm secret: the host file needs no wider access
     prometheus_port = free_port()
-    env = swarm_engine.env({
-        **images, "SWARM_STACK": f"swarmtest{port}", "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(tls_port),
-        "SKIP_BUILD": "1", "COOKIE_SECRET_FILE": str(secret), "LOCAL_TLS_DIR": str(local_tls),
-        "OBSERVABILITY": "1", "PROMETHEUS_PORT": str(prometheus_port),
-        "SERVE_AUTH": "none-public",  # the Swarm stack makes the choice explicit; sign-in: other tiers
-    })  # fmt: skip
-    env = {key: value for key, value in env.items() if key not in ("TLS_CERT_FILE", "TLS_KEY_FILE")}
+    env = swarm_engine.https_stack_env(
+        "swarmtest", images, tmp_path_factory.mktemp("swarm-secret"), local_tls,
+        OBSERVABILITY="1", PROMETHEUS_PORT=str(prometheus_port),
+    )  # fmt: skip
+    tls_port = env["PROXY_TLS_PORT"]
     before = node_state(swarm_engine)
     up = swarm_script(env, "up")
     urls = [url.rstrip("/") for url in up.stdout.split()]
