@@ -109,7 +109,7 @@ else
 	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
 endif
 
-capacity: venv ## concurrent users the stack serves at p95 <= 250 ms, fragments on/off (CAPACITY_ARGS=--quick)
+capacity: venv ## concurrent users the stack serves at p95 <= 250 ms, fragments on/off (CAPACITY_ARGS=--quick; APP_DIR=...: your app's)
 	$(PY) scripts/capacity.py $(CAPACITY_ARGS)
 
 soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn

@@ -1,4 +1,5 @@
-"""Locust entry point of ``make capacity``: RealisticMix users stepped up by the CapacityLadder shape.
+"""Locust entry point of ``make capacity``: RealisticMix users (the example; AnyAppUser for any app)
+stepped up by the CapacityLadder shape.
 
     .venv/bin/locust -f loadtests/capacity_locustfile.py --host http://127.0.0.1:8080 --headless \\
         --ladder 10,25,50,100 --ladder-hold 30 --think-min 10 --think-max 30 --forwarded-for \\
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 from locust import events
 
-from locustfile import RealisticMix  # the scenario, with the locustfile's options and listeners
+from locustfile import AnyAppUser, RealisticMix  # the scenarios, with the locustfile's options and listeners
 from sales_load.capacity_shape import CapacityLadder
 
-__all__ = ["CapacityLadder", "RealisticMix"]
+__all__ = ["AnyAppUser", "CapacityLadder", "RealisticMix"]
 
 
 @events.init_command_line_parser.add_listener

@@ -54,28 +54,44 @@ SATURATED = 0.9  # a resource at 90 % of its limit counts as saturated
 
 @dataclass(frozen=True)
 class Config:
-    """One stack configuration the capacity is measured for."""
+    """One stack configuration the capacity is measured for: the example's (fragments on or off,
+    its products), or, with ``app`` (its name), any app's (APP_DIR; its image built by the stack),
+    driven by AnyAppUser with the same think time instead of RealisticMix."""
 
     fragments: bool
     replicas: int
     products: int
+    app: str = ""
 
     @property
     def name(self) -> str:
+        if self.app:
+            return f"app-{self.replicas}r"
         return f"{'on' if self.fragments else 'off'}-{self.replicas}r-{self.products}p"
 
     @property
     def label(self) -> str:
         replicas = f"{self.replicas} replica{'s' if self.replicas > 1 else ''}"
+        if self.app:
+            return f"{self.app}, {replicas}"
         return f"fragments {'on' if self.fragments else 'off'}, {replicas}, {self.products:,} products"
 
     @property
     def settings(self) -> dict[str, str]:
+        if self.app:
+            return {"APP_REPLICAS": str(self.replicas)}
         return {
             "SALES_FRAGMENT": "on" if self.fragments else "off",
             "SALES_PRODUCT_COUNT": str(self.products),
             "APP_REPLICAS": str(self.replicas),
         }
+
+    def users(self) -> tuple[str, list[str]]:
+        """The Locust user class and its options: AnyAppUser thinking THINK's mean for any app;
+        RealisticMix in the page's mode for the example."""
+        if self.app:
+            return "AnyAppUser", ["--app-think", f"{sum(THINK) / 2:g}"]
+        return "RealisticMix", ["--page-mode", self.mode.name]
 
     @property
     def mode(self) -> PageMode:
@@ -196,7 +212,10 @@ def wait_for_warmup(stack: ComposeStack, timeout: float) -> float:
 
 def check_mode(url: str, config: Config) -> None:
     """The stack runs the page the configuration asks for: a day pick reruns the fragment alone
-    (fragments on) or the whole page (off)."""
+    (fragments on) or the whole page (off); any app's page loads with no exception."""
+    if config.app:
+        with StreamlitSession(url, timeout=120):  # raises on an exception in the page
+            return
     with StreamlitSession(url, timeout=120, mode=config.mode) as session:
         pick = session.pick_date("2023-01-02")
         (expect_fragment if config.fragments else expect_full)(pick)
@@ -326,7 +345,8 @@ def run_config(
     """Start the stack in ``config``'s settings, climb the ladder, analyse."""
     began = time.monotonic()
     stack.start(config.settings, fresh_app=True)
-    wait_for_warmup(stack, warmup_timeout)
+    if not config.app:  # the example's cache warm-up (any app's, if it has one, is not waited for)
+        wait_for_warmup(stack, warmup_timeout)
     check_mode(stack.url, config)
     prefix = out / config.name
     for stale in out.glob(f"{config.name}_*"):
@@ -334,10 +354,11 @@ def run_config(
     app = Sampler(stack.app_probe(), stack.app_sessions(), interval=1.0, sessions_every=10)
     proxy = Sampler(stack.proxy_probe(), interval=1.0)
     host = Sampler(HostProbe(), interval=1.0)
-    extra = [*ladder.options(prefix), "--page-mode", config.mode.name]
+    user, options = config.users()
+    extra = [*ladder.options(prefix), *options]
     if processes > 1:
         extra += ["--processes", str(processes)]
-    run = LocustRun(["RealisticMix"], ladder.steps[-1], ladder.spawn_rate, ladder.seconds(), extra=extra)
+    run = LocustRun([user], ladder.steps[-1], ladder.spawn_rate, ladder.seconds(), extra=extra)
     started = time.time()
     with app, proxy, host:
         outcome = run_locust(stack.url, run, prefix)

@@ -11,12 +11,19 @@ on a short ladder in about 3 minutes, for CI.
 
     .venv/bin/python scripts/capacity.py --quick
     .venv/bin/python scripts/capacity.py --configs on-2r-26p off-2r-26p --processes 2
+
+With APP_DIR set (`make capacity APP_DIR=...`), the app there is measured instead: its stack (its
+image built from APP_DIR) with ``--replicas`` app replicas (default 1), AnyAppUser users thinking
+20 s on average (10-30 s), the same ladder and budget; ``--quick`` climbs the short ladder. The
+example's goals table and chart are left out.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 from . import harness
 from .capacity import (
@@ -25,6 +32,7 @@ from .capacity import (
     P95_BUDGET_MS,
     QUICK_CONFIG,
     QUICK_LADDER,
+    Config,
     Ladder,
     peer_address,
     run_config,
@@ -57,10 +65,24 @@ def parse_args(argv: list[str] | None = None):
         "--warmup-timeout", type=float, default=600, help="seconds to wait for the cache warm-up"
     )
     parser.add_argument("--stack-project", default=f"capacity{free_port()}", help="compose project name")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="with APP_DIR: app replicas to measure (default 1)",
+    )
     args = parser.parse_args(argv)
     if args.quick and args.configs:
         parser.error("--quick runs one configuration; leave out --configs")
-    args.config_list = [QUICK_CONFIG] if args.quick else [NAMES[n] for n in args.configs or NAMES]
+    app_dir = os.environ.get("APP_DIR", "").strip()
+    if app_dir and args.configs:
+        parser.error("--configs are the example's; with APP_DIR set use --replicas")
+    if app_dir:
+        name = Path(app_dir).expanduser().resolve().name
+        args.config_list = [Config(True, replicas, 0, app=name) for replicas in args.replicas]
+    else:
+        args.config_list = [QUICK_CONFIG] if args.quick else [NAMES[n] for n in args.configs or NAMES]
     steps = (
         tuple(int(x) for x in args.ladder.split(","))
         if args.ladder

@@ -178,6 +178,8 @@ def write_outputs(results: list[ConfigResult], report: Report) -> None:
     report.line("## Capacity per configuration")
     for line in summary_table(results):
         report.line(line)
+    if any(r.config.app for r in results):  # the goals and the chart are the example's
+        return
     report.line()
     report.line("## Goals")
     for line in goals_table(results):

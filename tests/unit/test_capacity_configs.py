@@ -1,0 +1,38 @@
+"""`make capacity` measures the example's configurations, or, with APP_DIR set, the app there
+(sales_load/capacity_cli.py): AnyAppUser with the same think time on each --replicas count, named
+after the app's directory, without the example's SALES_ settings; a bad mix of options is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from sales_load.capacity import THINK
+from sales_load.capacity_cli import parse_args
+
+
+def test_without_app_dir_the_example_is_measured(monkeypatch):
+    monkeypatch.delenv("APP_DIR", raising=False)
+    args = parse_args(["--configs", "on-2r-26p", "off-2r-26p"])
+    assert [config.name for config in args.config_list] == ["on-2r-26p", "off-2r-26p"]
+    assert args.config_list[0].users() == ("RealisticMix", ["--page-mode", "fragment"])
+    assert args.config_list[0].settings["SALES_FRAGMENT"] == "on"
+
+
+def test_with_app_dir_the_app_is_measured_by_any_app_users(monkeypatch, tmp_path):
+    app = tmp_path / "hello"
+    app.mkdir()
+    monkeypatch.setenv("APP_DIR", str(app))
+    args = parse_args(["--replicas", "1", "2", "--quick"])
+    assert [config.name for config in args.config_list] == ["app-1r", "app-2r"]
+    assert [config.label for config in args.config_list] == ["hello, 1 replica", "hello, 2 replicas"]
+    assert args.config_list[1].settings == {"APP_REPLICAS": "2"}  # no SALES_ setting
+    assert args.config_list[0].users() == ("AnyAppUser", ["--app-think", f"{sum(THINK) / 2:g}"])
+    assert args.ladder_spec.steps[0] == 10  # --quick: the short ladder
+
+
+def test_the_examples_configurations_are_refused_with_app_dir(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("APP_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as stopped:
+        parse_args(["--configs", "on-2r-26p"])
+    assert stopped.value.code == 2
+    assert "--configs are the example's; with APP_DIR set use --replicas" in capsys.readouterr().err
