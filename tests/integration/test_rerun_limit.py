@@ -137,3 +137,21 @@ def test_other_sessions_keep_their_latency_while_a_flooder_comes_back(server: Se
     assert set(cut_off) == {POLICY_VIOLATION}
     assert p95(comparison.under_ms) <= p95(comparison.baseline_ms) * ALLOWED_SLOWDOWN + NOISE_MS
     assert server.healthy()
+
+
+def test_an_app_that_knows_nothing_of_the_limit_is_guarded_all_the_same(hello_app) -> None:
+    """Streamlit's hello demo under the serving layer's defaults: a flood of whole-page reruns is
+    closed with 1008 and logged, as the example's fragment reruns are; a new session is served."""
+    with running_server(app=hello_app / "streamlit_app.py") as hello:
+        with StreamlitSession(hello.base_url, timeout=20) as flooder:
+            payload = rerun_msg(
+                widget_states=(), page_script_hash=flooder.page_script_hash,
+                page_url=flooder.page_url, query_string="",
+            ).SerializeToString()  # fmt: skip
+            for _ in range(BURST + 10):
+                flooder.send_raw(payload)
+            assert flooder.wait_closed(10) == POLICY_VIOLATION
+        time.sleep(0.5)
+        assert f"1008 {CLOSE_REASON}" in hello.log()
+        with StreamlitSession(hello.base_url, timeout=60) as fresh:
+            assert fresh.initial.has_text("Welcome to Streamlit! 👋")
