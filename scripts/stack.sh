@@ -168,15 +168,11 @@ wait_healthy() {
   done
 }
 
-# The app's main script run once in one replica (streamlit_serving/first_run.py): a healthy server
-# can still hold an app that fails on its first page load; this stops `up` with the app's own
-# traceback (exit 64) before any visitor meets it. The stack stays up for its logs.
+# The app's main script run once in one replica (scripts/first-run.sh): an app that fails on its
+# first page load stops `up` with its own traceback (exit 64). The stack stays up for its logs.
 first_run() {
-  local replica
-  replica=$("${compose[@]}" ps -q app | head -n 1)
-  # shellcheck disable=SC2016 # $APP_MAIN is the container's (the image's build arg)
-  if ! $docker exec "$replica" sh -c 'exec python3 -m streamlit_serving.first_run "app/$APP_MAIN"' >&2; then
-    echo "stack: the app failed its first run (its traceback above); the stack is still up: its logs: 'scripts/stack.sh logs app', stop it with 'make down'" >&2
+  if ! DOCKER=$docker scripts/first-run.sh "$("${compose[@]}" ps -q app | head -n 1)"; then
+    echo "stack: the stack is still up: its logs: 'scripts/stack.sh logs app', stop it with 'make down'" >&2
     exit 64
   fi
 }

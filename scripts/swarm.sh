@@ -189,6 +189,11 @@ case ${1:-} in
       [ -n "$ca" ] || probe="http://127.0.0.1:$port/healthz"
     fi
     wait_ready "$probe" "$ca"
+    # The app's main script run once in one replica: an app that fails on its first page load
+    # stops `up` with its own traceback (exit 64); the stack stays up for its logs.
+    replica=$($docker ps -q --filter "label=com.docker.swarm.service.name=${stack}_app" | head -n 1)
+    DOCKER=$docker scripts/first-run.sh "$replica" \
+      || { echo "swarm: the stack is still up: scripts/swarm.sh down removes it" >&2; exit 64; }
     if [ "$observability" = 1 ]; then
       echo "swarm: Prometheus at http://127.0.0.1:$prometheus_port/ (published on every address of its node)" >&2
       echo "http://127.0.0.1:$prometheus_port/"  # before the app's URL, which stays the last line

@@ -4,6 +4,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tiers=("$@")
+# The tiers test the template with its example (and Streamlit's hello demo, tests/conftest.py).
+# With APP_DIR set (make test APP_DIR=..., or the workflow's repository variable), your app joins
+# the container tier's tests for any app (tests/container/test_any_app.py) as YOUR_APP_DIR and
+# YOUR_APP_MAIN, its image YOUR_APP_IMAGE (the one CI built beforehand, IMAGES_PREBUILT=1, or built
+# by the tier), while the session's images stay the example's (built here under their own tag).
+if [ -n "${APP_DIR:-}" ]; then
+  source=$(python3 -m streamlit_serving.app_source) || exit $?
+  { read -r YOUR_APP_DIR; read -r YOUR_APP_MAIN; } <<<"$source"
+  export YOUR_APP_DIR YOUR_APP_MAIN
+  if [ "${IMAGES_PREBUILT:-}" = 1 ]; then
+    export YOUR_APP_IMAGE=${APP_IMAGE:-$(scripts/images.sh --env | sed -n 's/^APP_IMAGE=//p')}
+    APP_IMAGE="$YOUR_APP_IMAGE-example"
+    export APP_IMAGE
+    unset APP_DIR APP_MAIN
+    scripts/ensure-docker.sh >/dev/null
+    # shellcheck disable=SC2097,SC2098 # IMAGES_PREBUILT for this build only
+    IMAGES_PREBUILT=0 scripts/build-images.sh app >/dev/null
+  fi
+  unset APP_DIR APP_MAIN
+  echo "test: the template with its example; your app ($YOUR_APP_DIR/$YOUR_APP_MAIN) in the container tier's tests for any app" >&2
+fi
 [ ${#tiers[@]} -gt 0 ] || tiers=(unit integration load container browser)
 for tier in "${tiers[@]}"; do
   [ -d "tests/$tier" ] || { echo "no such tier: tests/$tier" >&2; exit 2; }

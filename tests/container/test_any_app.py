@@ -1,17 +1,20 @@
 """What the template does for any app, run against both apps: the example (app/) and Streamlit's
 own hello demo (st.navigation, five pages; copied outside the repository and built with the knob
-alone, APP_DIR). Each image is run as production runs it (read-only root, tmpfs /tmp, no
-capabilities): it runs as UID 10001 under the serving layer, passes its first run inside the image
-(`make up`'s check), serves every page, reruns on a widget change and is counted in the serving
-layer's metrics. And `make up` with an app that fails on its first run stops with that app's own
-traceback (exit 64)."""
+alone, APP_DIR), and against yours too with `make test APP_DIR=...` (scripts/test.sh:
+YOUR_APP_DIR; its pages and widgets learnt from the frames). Each image is run as production runs
+it (read-only root, tmpfs /tmp, no capabilities): it runs as UID 10001 under the serving layer,
+passes its first run inside the image (`make up`'s check), serves every page, reruns on a widget
+change and is counted in the serving layer's metrics. And `make up` with an app that fails on its
+first run stops with that app's own traceback (exit 64)."""
 
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -19,8 +22,9 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from sales_load.local_server import free_port
 from streamlit_client import StreamlitSession
 from streamlit_client.session import Interaction
+from streamlit_client.widgets import new_state
 
-from .conftest import ROOT, hardened_container, run
+from .conftest import ROOT, build_app_image, hardened_container, run
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,8 @@ class ServedApp:
     (by URL path; "" is the default page) and one widget change that reruns it."""
 
     main: str
-    pages: dict[str, str]
-    change: Callable[[StreamlitSession], Interaction]
+    pages: dict[str, str]  # {}: learnt from the frames (an app the tests do not know)
+    change: Callable[[StreamlitSession], Interaction | None]
 
 
 def pick_a_day(session: StreamlitSession) -> Interaction:
@@ -44,6 +48,13 @@ def less_detail(session: StreamlitSession) -> Interaction:
     return session.rerun()
 
 
+def any_widget(session: StreamlitSession) -> Interaction | None:
+    """A value for one widget of the page, as AnyAppUser makes it (None: no widget to change)."""
+    widgets = [widget for widget in session.widgets.values() if widget.changeable]
+    return session.change(new_state(widgets[0], random.Random(1))) if widgets else None
+
+
+YOURS = os.environ.get("YOUR_APP_DIR", "")
 APPS = {
     "example": ServedApp("streamlit_app.py", {"": "Daily vs monthly sales, by product"}, pick_a_day),
     "hello": ServedApp(
@@ -57,6 +68,11 @@ APPS = {
         },
         less_detail,
     ),
+    **(
+        {"yours": ServedApp(os.environ.get("YOUR_APP_MAIN", "streamlit_app.py"), {}, any_widget)}
+        if YOURS
+        else {}
+    ),
 }
 
 
@@ -68,9 +84,27 @@ def served(request, docker: str, app_container: dict[str, str]) -> Iterator[tupl
     if request.param == "example":
         yield app, app_container
         return
-    image = request.getfixturevalue("hello_image")
-    with hardened_container(docker, image, "hello-app-test") as container:
+    image = request.getfixturevalue(f"{request.param}_image")
+    with hardened_container(docker, image, f"{request.param}-app-test") as container:
         yield app, container
+
+
+@pytest.fixture(scope="session")
+def yours_image(docker: str, images: dict[str, str]) -> Iterator[str]:
+    """Your app's image (make test APP_DIR=...): the one CI built (YOUR_APP_IMAGE), or built here
+    with the knob alone."""
+    prebuilt = os.environ.get("YOUR_APP_IMAGE", "")
+    if prebuilt:
+        yield prebuilt
+        return
+    tag = f"your-app-test:{os.getpid()}"
+    built = build_app_image(Path(YOURS), os.environ.get("YOUR_APP_MAIN", "streamlit_app.py"), tag)
+    try:
+        assert built.returncode == 0, built.stderr[-4000:]
+        yield tag
+    finally:
+        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+        run(docker, "rmi", "-f", tag, check=False)
 
 
 def inside(container: dict[str, str], *command: str):
@@ -99,14 +133,17 @@ def test_every_page_loads_and_a_widget_change_reruns_it(served):
     app, container = served
     with StreamlitSession(container["url"]) as session:
         assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
-        assert set(session.pages) == (set(app.pages) if len(app.pages) > 1 else set())
-        for path, text in app.pages.items():
+        if app.pages:
+            assert set(session.pages) == (set(app.pages) if len(app.pages) > 1 else set())
+        for path in session.pages or [""]:
             shown = session.goto(path) if session.pages else session.initial
             assert shown.outcomes == ["FINISHED_SUCCESSFULLY"], path
-            assert shown.has_text(text), (path, shown.texts[:5])
+            if app.pages:
+                assert shown.has_text(app.pages[path]), (path, shown.texts[:5])
         changed = app.change(session)
-        assert changed.outcome in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
-        assert not changed.exceptions
+        if changed is not None or app.pages:  # an app of yours may have no widget
+            assert changed.outcome in ("FINISHED_SUCCESSFULLY", "FINISHED_FRAGMENT_RUN_SUCCESSFULLY")
+            assert not changed.exceptions
 
 
 def test_the_serving_layer_counts_its_runs(served):
@@ -161,7 +198,8 @@ def test_make_up_stops_with_the_apps_own_traceback_when_its_first_run_fails(dock
         assert "Traceback (the app's first run):" in up.stderr
         assert 'File "/srv/app/app/streamlit_app.py", line 4' in up.stderr
         assert "ModuleNotFoundError: No module named 'reporting_backend'" in up.stderr
-        assert "stack: the app failed its first run" in up.stderr
+        assert "first-run: the app failed its first run" in up.stderr
+        assert "stack: the stack is still up" in up.stderr
     finally:
         stack("down")
         run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
