@@ -43,8 +43,19 @@ PROBE_CONSOLE_ERROR = (
 def hello_stack(stack: Stack, local_tls: Path, hello_app: Path) -> Iterator[Stack]:
     """`make up APP_DIR=<the copy> APP_REPLICAS=2 SERVE_AUTH=oidc`, beside the tier's stack (its
     CA, so the browser trusts both; its images but the app's)."""
-    settings = {"APP_DIR": str(hello_app), "APP_IMAGE": "browser-e2e-hello-app:test", "APP_REPLICAS": "2"}
+    # The app image alone, built with the knob (the other images are the tier stack's, prebuilt
+    # in CI, where IMAGES_PREBUILT=1 would build nothing), then the stack on them (SKIP_BUILD=1).
+    knob = {
+        "APP_DIR": str(hello_app),
+        "APP_MAIN": "streamlit_app.py",
+        "APP_IMAGE": "browser-e2e-hello-app:test",
+        "IMAGES_PREBUILT": "0",
+    }
+    build = ["scripts/build-images.sh", "app"]
+    built = subprocess.run(build, cwd=ROOT, env={**os.environ, **knob}, capture_output=True, text=True)
     try:
+        assert built.returncode == 0, built.stderr[-4000:]
+        settings = {**knob, "APP_REPLICAS": "2", "SKIP_BUILD": "1"}
         with started_stack(f"browser-hello-{os.getpid()}", local_tls, settings) as started:
             yield started
     finally:

@@ -176,11 +176,14 @@ def test_make_up_stops_with_the_apps_own_traceback_when_its_first_run_fails(dock
     app.mkdir()
     (app / "streamlit_app.py").write_text(BROKEN_APP)
     project = f"broken-app-{os.getpid()}"
+    tag = f"broken-app-test:{os.getpid()}"
+    built = build_app_image(app, "streamlit_app.py", tag)
+    assert built.returncode == 0, built.stderr[-4000:]
     env = {
         **{key: value for key, value in os.environ.items() if not key.startswith(("TLS_", "SERVE_"))},
-        "APP_DIR": str(app),
-        "APP_IMAGE": f"broken-app-test:{os.getpid()}",
-        "IMAGES_PREBUILT": "0",
+        **images,  # the session's images, and the app's alone built with the knob
+        "APP_IMAGE": tag,
+        "SKIP_BUILD": "1",
         "STACK_PROJECT": project,
         "PROXY_BIND": "127.0.0.1",
         "PROXY_PORT": str(free_port()),
