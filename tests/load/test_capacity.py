@@ -40,7 +40,7 @@ def test_quick_capacity_run_judges_its_steps(quick):
     code, record = quick
     assert code == 0, (REPORT_DIR / "capacity.txt").read_text()
     (result,) = record["figures"]["results"]
-    assert result["config"] == {"fragments": True, "replicas": 1, "products": 26}
+    assert result["config"] == {"fragments": True, "replicas": 1, "products": 26, "app": ""}  # the example
     steps = result["steps"]
     assert steps, "no step was judged"
     assert [s["users"] for s in steps] == list(QUICK_LADDER[: len(steps)])
