@@ -24,6 +24,7 @@ that kind; 2 on bad use (a bad APP_DIR/APP_MAIN: 64, naming it).
 from __future__ import annotations
 
 import contextlib
+import math
 import statistics
 import sys
 import threading
@@ -150,7 +151,7 @@ def kind_row(kind: str, times: list[Timed], sizes: dict[str, float], server: Ser
     size = sizes.get(kind)
     return KindRow(
         kind, len(ok), failed, statistics.median(ok) if ok else None, p95,
-        size / 1000 if size is not None and size == size else None, runs, cpu,
+        size / 1000 if size is not None and not math.isnan(size) else None, runs, cpu,
     )  # fmt: skip
 
 
