@@ -20,4 +20,11 @@ if [ -n "$file" ]; then
   export STREAMLIT_SERVER_COOKIE_SECRET
   unset STREAMLIT_SERVER_COOKIE_SECRET_FILE
 fi
-exec python3 -m streamlit_serving run "app/${APP_MAIN:?is unset: the image sets it from its build arg}" "$@"
+# APP_MAIN may be overridden at run time (docker run -e, compose, a manifest): a wrong one stops the
+# start here, naming it, instead of Streamlit's own "file does not exist" (exit 2).
+main=${APP_MAIN:-}
+if [ -z "$main" ] || [ ! -f "app/$main" ]; then
+  echo "app: APP_MAIN=$main is not a file in the image's app/ (its main script, set by the build arg APP_MAIN)" >&2
+  exit 64
+fi
+exec python3 -m streamlit_serving run "app/$main" "$@"

@@ -106,6 +106,27 @@ def test_the_serving_layer_runs_for_an_app_without_hooks(own_container):
         assert response.read() == b"ok"
 
 
+def test_a_wrong_app_main_at_run_time_stops_the_container_naming_it(docker, app_image):
+    """An APP_MAIN overridden at run time that is empty, missing or a directory (the example's
+    package): the entrypoint stops with exit 64 naming it; Streamlit never starts."""
+    for main in ("", "missing.py", "sales_dashboard"):
+        result = run(
+            docker,
+            "run",
+            "--rm",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+            "-e",
+            f"APP_MAIN={main}",
+            app_image,
+            check=False,
+        )
+        assert result.returncode == 64, (main, result.stderr[-2000:])
+        assert f"app: APP_MAIN={main} is not a file in the image's app/" in result.stderr
+        assert "Streamlit" not in result.stdout
+
+
 def test_a_missing_main_script_stops_the_build_naming_it(own_app):
     result = build_app_image(own_app, "streamlit_app.py", "own-app-test:never")
     assert result.returncode == 64
