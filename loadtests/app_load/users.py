@@ -16,8 +16,10 @@ and an exception when it timed out, the page showed an exception, or the socket 
 then loads the page anew). A page with no widget to change is reloaded (``initial_load``).
 
 Options (the locustfile's): ``--stream-seed`` (user n draws from ``Random(f"{seed}:{n}")``),
-``--interaction-timeout``, ``--message-cache``, ``--sign-in EMAIL`` and ``--app-think SECONDS``
-(the mean pause between a user's interactions; default 0: machine-paced, as the comparison runs).
+``--interaction-timeout``, ``--message-cache``, ``--sign-in EMAIL``, ``--app-think SECONDS``
+(the mean pause between a user's interactions; default 0: machine-paced, as the comparison runs)
+and ``--forwarded-for`` (each user sends an X-Forwarded-For address of its own, so a proxy in
+load-balancer mode applies its per-client limits to each user, as `make capacity` runs it).
 """
 
 from __future__ import annotations
@@ -58,6 +60,14 @@ def think(user: User) -> float:
     return 0.0
 
 
+def client_address(environment, number: int) -> str:
+    """Simulated user ``number``'s own client address (``--forwarded-for``),
+    10.<worker>.<n // 256>.<n % 256>: unique per load generator process (``--processes`` workers
+    have an index each) for 65,536 users apiece."""
+    worker = getattr(environment.runner, "worker_index", 0) % 256
+    return f"10.{worker}.{number // 256 % 256}.{number % 256}"
+
+
 class AnyAppUser(User):
     """One browser session on any app; a new one when it was lost."""
 
@@ -74,6 +84,8 @@ class AnyAppUser(User):
         self.sign_in_as = getattr(options, "sign_in", "") or ""
         self.cookies: dict[str, str] | None = None
         self.session: StreamlitSession | None = None
+        forwarded = getattr(options, "forwarded_for", False)
+        self.headers = {"X-Forwarded-For": client_address(environment, self.number)} if forwarded else {}
 
     def on_start(self) -> None:
         self.load()
@@ -93,7 +105,11 @@ class AnyAppUser(User):
             if self.cookies is None:
                 return False
         session = StreamlitSession(
-            self.host, timeout=self.timeout, message_cache=self.message_cache, cookies=self.cookies
+            self.host,
+            timeout=self.timeout,
+            message_cache=self.message_cache,
+            headers=self.headers,
+            cookies=self.cookies,
         )
         self.session = session
         return self.report("WS", INITIAL, session.open) is not None

@@ -40,6 +40,7 @@ from typing import ClassVar
 
 from locust import User, tag, task
 
+from app_load.users import client_address
 from streamlit_client import Interaction, PageMode, StreamlitSession
 from streamlit_client.errors import SessionClosed, StreamlitClientError, UnexpectedOutcome
 from streamlit_client.signin import sign_in
@@ -107,10 +108,8 @@ class StreamlitUser(User):
             self.headers["X-Forwarded-For"] = self.address(environment)
 
     def address(self, environment) -> str:
-        """This user's own client address, 10.<worker>.<n // 256>.<n % 256>: unique per load
-        generator process (``--processes`` workers have an index each) for 65,536 users apiece."""
-        worker = getattr(environment.runner, "worker_index", 0) % 256
-        return f"10.{worker}.{self.number // 256 % 256}.{self.number % 256}"
+        """This user's own client address (``app_load.users.client_address``)."""
+        return client_address(environment, self.number)
 
     @classmethod
     def stream_family(cls) -> str:
