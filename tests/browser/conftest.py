@@ -28,7 +28,7 @@ from playwright.sync_api import Browser, Error, Playwright, sync_playwright
 
 from dashboard import DESKTOP, READY_TEXT, Dashboard, PageWatch
 from signin import signed_in_state
-from stack import Stack, free_port, started_stack
+from stack import ROOT, Stack, free_port, started_stack
 from streamlit_client.tls import CA_FILE_VARIABLE
 
 APP_REPLICAS = 3
@@ -119,6 +119,30 @@ def stack(local_tls: Path) -> Iterator[Stack]:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv(CA_FILE_VARIABLE, str(started.ca_file))
             yield started
+
+
+@pytest.fixture(scope="session")
+def hello_image(hello_app: Path) -> str:
+    """The app image of Streamlit's hello demo, built with the knob alone (`scripts/build-images.sh
+    app` with APP_DIR/APP_MAIN; IMAGES_PREBUILT=0: CI prebuilds only the example's images), for the
+    hello stack (test_hello.py) and the Swarm stack's rolling update to it (test_rolling_update.py)."""
+    tag = "browser-e2e-hello-app:test"
+    knob = {
+        "APP_DIR": str(hello_app),
+        "APP_MAIN": "streamlit_app.py",
+        "APP_IMAGE": tag,
+        "IMAGES_PREBUILT": "0",
+    }
+    built = subprocess.run(
+        ["scripts/build-images.sh", "app"],
+        cwd=ROOT,
+        env={**os.environ, **knob},
+        capture_output=True,
+        text=True,
+    )
+    subprocess.run(["scripts/stage-app.sh"], cwd=ROOT, capture_output=True, check=False)  # the example back
+    assert built.returncode == 0, built.stderr[-4000:]
+    return tag
 
 
 @pytest.fixture(scope="session")

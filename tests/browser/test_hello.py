@@ -9,59 +9,32 @@ drain) and works on."""
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext
 
-from dashboard import LOAD_TIMEOUT_MS, SCREENSHOTS, PageWatch
+from dashboard import LOAD_TIMEOUT_MS, SCREENSHOTS
+from hello import HOME_HEADING, PAGES, RECONNECT_TIMEOUT, HelloPage
 from signin import SIGN_IN_TEXT, signed_in_state
-from stack import ROOT, Stack, started_stack
-from wire import Wire
-
-HOME_HEADING = "Welcome to Streamlit! 👋"
-PAGES = {  # url path -> the heading the page shows
-    "": HOME_HEADING,
-    "dataframe_demo": "DataFrame demo",
-    "plotting_demo": "Plotting demo",
-    "mapping_demo": "Mapping demo",
-    "animation_demo": "Animation demo",
-}
-RECONNECT_TIMEOUT = 120.0
-ICON_HOST = "https://fonts.gstatic.com/"
-LEFT_BEHIND = re.compile(r"https://[^/]+/media/[0-9a-f]+\.(jpg|png): net::ERR_ABORTED")
-BASE_PATH_PROBE = re.compile(r"https://[^/]+/[a-z_]+/_stcore/(health|host-config): 404")
-PROBE_CONSOLE_ERROR = (
-    "console error: Failed to load resource: the server responded with a status of 404 (Not Found)"
-)
+from stack import Stack, started_stack
 
 
 @pytest.fixture(scope="module")
-def hello_stack(stack: Stack, local_tls: Path, hello_app: Path) -> Iterator[Stack]:
+def hello_stack(stack: Stack, local_tls: Path, hello_app: Path, hello_image: str) -> Iterator[Stack]:
     """`make up APP_DIR=<the copy> APP_REPLICAS=2 SERVE_AUTH=oidc`, beside the tier's stack (its
-    CA, so the browser trusts both; its images but the app's)."""
-    # The app image alone, built with the knob (the other images are the tier stack's, prebuilt
-    # in CI, where IMAGES_PREBUILT=1 would build nothing), then the stack on them (SKIP_BUILD=1).
-    knob = {
+    CA, so the browser trusts both; its images but the app's, ``hello_image``: SKIP_BUILD=1)."""
+    settings = {
         "APP_DIR": str(hello_app),
         "APP_MAIN": "streamlit_app.py",
-        "APP_IMAGE": "browser-e2e-hello-app:test",
+        "APP_IMAGE": hello_image,
+        "APP_REPLICAS": "2",
         "IMAGES_PREBUILT": "0",
+        "SKIP_BUILD": "1",
     }
-    build = ["scripts/build-images.sh", "app"]
-    built = subprocess.run(build, cwd=ROOT, env={**os.environ, **knob}, capture_output=True, text=True)
-    try:
-        assert built.returncode == 0, built.stderr[-4000:]
-        settings = {**knob, "APP_REPLICAS": "2", "SKIP_BUILD": "1"}
-        with started_stack(f"browser-hello-{os.getpid()}", local_tls, settings) as started:
-            yield started
-    finally:
-        subprocess.run(
-            ["scripts/stage-app.sh"], cwd=ROOT, capture_output=True, check=False
-        )  # the example back
+    with started_stack(f"browser-hello-{os.getpid()}", local_tls, settings) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
@@ -69,53 +42,6 @@ def hello_signed_in(browser: Browser, hello_stack: Stack, tmp_path_factory: pyte
     return signed_in_state(
         browser, hello_stack.url, HOME_HEADING, tmp_path_factory.mktemp("hello") / "state.json"
     )
-
-
-class HelloPage:
-    """One signed-in tab on the hello demo, its frames (``wire``) and its problems (``watch``)."""
-
-    def __init__(self, context: BrowserContext, url: str) -> None:
-        self.watch = PageWatch(context)
-        self.page: Page = context.new_page()
-        self.watch.attach(self.page)
-        self.wire = Wire(self.page)
-        self.url = url
-
-    def problems(self) -> list[str]:
-        """The page's problems (``PageWatch``: console errors, page errors, CSP violations, and here
-        every failed request too), less three that are not faults of the deployment:
-
-        - the frontend's base-path probes of a link to a page: loaded at ``/<page>``, Streamlit's
-          frontend first asks ``/<page>/_stcore/health`` and ``host-config`` (404: the page's path
-          is no base path), then the root's, as it does from Streamlit's own server;
-        - the app's Material page icons (``page_icon=":material/..."``), which the browser would
-          fetch from Google's font host: the proxy's Content-Security-Policy refuses third-party
-          images (``img-src 'self' data: blob:``), so the tab shows no icon (README: "Deploy your
-          own app");
-        - images of a page left before they loaded (``/media/...``, aborted by the navigation)."""
-        icon = [e for e in self.watch.http_errors if e.startswith(ICON_HOST) and e.endswith(": csp")]
-        probes = [e for e in self.watch.http_errors if BASE_PATH_PROBE.fullmatch(e)]
-        aborted = [e for e in self.watch.http_errors if LEFT_BEHIND.fullmatch(e)]
-        excused = {*icon, *probes, *aborted}
-        others = [f"failed request: {error}" for error in self.watch.http_errors if error not in excused]
-        problems = [
-            problem
-            for problem in self.watch.problems()
-            if f"'{ICON_HOST}" not in problem and f"blocked {ICON_HOST}" not in problem
-        ]
-        for _ in probes:
-            if PROBE_CONSOLE_ERROR in problems:
-                problems.remove(PROBE_CONSOLE_ERROR)
-        return others + problems
-
-    def heading(self, text: str) -> None:
-        self.page.get_by_role("heading", name=text).first.wait_for(timeout=LOAD_TIMEOUT_MS)
-
-    def open(self, path: str = "") -> None:
-        mark = self.wire.mark()
-        self.response = self.page.goto(f"{self.url}{path}", timeout=LOAD_TIMEOUT_MS)
-        self.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
-        self.heading(PAGES[path])
 
 
 @pytest.fixture
