@@ -9,7 +9,7 @@ import re
 from playwright.sync_api import BrowserContext, Page
 
 from dashboard import LOAD_TIMEOUT_MS, PageWatch
-from wire import Wire
+from wire import Run, Wire
 
 HOME_HEADING = "Welcome to Streamlit! 👋"
 PAGES = {  # url path -> the heading the page shows
@@ -73,3 +73,28 @@ class HelloPage:
         self.response = self.page.goto(f"{self.url}{path}", timeout=LOAD_TIMEOUT_MS)
         self.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
         self.heading(PAGES[path])
+
+    def move_slider(self, key: str) -> Run:
+        """``key`` pressed on the page's first slider (ArrowLeft: one step down); the run it caused."""
+        mark = self.wire.mark()
+        self.page.locator('[data-testid="stSlider"]').first.get_by_role("slider").focus()
+        self.page.keyboard.press(key)
+        return self.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
+
+    def slider_level(self) -> str:
+        """The value the page's first slider shows on its thumb."""
+        return (
+            self.page.locator('[data-testid="stSlider"]')
+            .first.get_by_test_id("stSliderThumbValue")
+            .inner_text()
+        )
+
+
+def slider_values_sent(run: Run) -> list[list[float]]:
+    """The slider values (double arrays) the page sent with the rerun requests of ``run``."""
+    return [
+        list(widget.double_array_value.data)
+        for msg in run.reruns
+        for widget in msg.rerun_script.widget_states.widgets
+        if widget.HasField("double_array_value")
+    ]

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext
 
 from dashboard import LOAD_TIMEOUT_MS, SCREENSHOTS
-from hello import HOME_HEADING, PAGES, RECONNECT_TIMEOUT, HelloPage
+from hello import HOME_HEADING, PAGES, RECONNECT_TIMEOUT, HelloPage, slider_values_sent
 from signin import SIGN_IN_TEXT, signed_in_state
 from stack import Stack, started_stack
 
@@ -96,17 +96,8 @@ def test_every_page_loads_from_its_link_with_no_console_error(open_hello):
 def test_a_widget_change_reruns_the_page(open_hello):
     hello = open_hello()
     hello.open("animation_demo")  # its run (the animation's 100 frames) ended
-    mark = hello.wire.mark()
-    thumb = hello.page.locator('[data-testid="stSlider"]').first.get_by_role("slider")
-    thumb.focus()
-    hello.page.keyboard.press("ArrowLeft")
-    run = hello.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
-    sent = [
-        list(widget.double_array_value.data)
-        for msg in run.reruns
-        for widget in msg.rerun_script.widget_states.widgets
-        if widget.HasField("double_array_value")
-    ]
+    run = hello.move_slider("ArrowLeft")
+    sent = slider_values_sent(run)
     assert [9.0] in sent, sent  # Level of detail: 10 -> 9
     assert "FINISHED_SUCCESSFULLY" in run.outcomes
     assert hello.problems() == []
@@ -135,7 +126,7 @@ def test_a_page_whose_replica_stops_moves_to_the_other_and_works_on(open_hello, 
     hello = open_hello()
     hello.open("animation_demo")
     holder = hello_stack.holder()
-    sockets, mark = hello.wire.opened, hello.wire.mark()
+    sockets = hello.wire.opened
     hello.page.evaluate("() => { window.__e2eSamePage = true; }")  # gone if the page reloads
     hello_stack.stop_replica(holder)
     try:
@@ -148,12 +139,7 @@ def test_a_page_whose_replica_stops_moves_to_the_other_and_works_on(open_hello, 
         assert hello_stack.holder() != holder
         log = hello_stack.logs(holder)
         assert "drain: moved 1 session(s)" in log, log[-2000:]
-        mark = hello.wire.mark()
-        hello.page.locator('[data-testid="stSlider"]').first.get_by_role("slider").focus()
-        hello.page.keyboard.press("ArrowRight")
-        assert (
-            "FINISHED_SUCCESSFULLY" in hello.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000).outcomes
-        )
+        assert "FINISHED_SUCCESSFULLY" in hello.move_slider("ArrowRight").outcomes
         assert hello.problems() == []
     finally:
         hello_stack.start_replica(holder)

@@ -18,10 +18,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
-from dashboard import LOAD_TIMEOUT_MS, Dashboard, PageWatch
-from hello import RECONNECT_TIMEOUT, HelloPage
+from dashboard import Dashboard, PageWatch
+from hello import RECONNECT_TIMEOUT, HelloPage, slider_values_sent
 from sales_load.rolling import rolling_update, service_containers
 from sales_load.swarm_engine import SwarmEngine, started_swarm_engine
 from stack import ROOT, Stack
@@ -100,11 +100,6 @@ def test_a_rolling_update_keeps_the_open_page_on_its_day(
     print(f"{len(before)} replicas replaced; the page opened {wire.opened - sockets} new socket(s)")
 
 
-def slider_level(page: Page) -> str:
-    """The value the page's first slider shows on its thumb."""
-    return page.locator('[data-testid="stSlider"]').first.get_by_test_id("stSliderThumbValue").inner_text()
-
-
 # Two rolling updates and the image copied into the Swarm engine: 102 s here, 245 s when both
 # updated one replica at a time.
 @pytest.mark.timeout(600)
@@ -124,13 +119,8 @@ def test_hello_keeps_its_open_page_and_its_widget_through_a_rolling_update(
     try:
         hello = HelloPage(context, url.rstrip("/") + "/")
         hello.open("animation_demo")
-        mark = hello.wire.mark()
-        hello.page.locator('[data-testid="stSlider"]').first.get_by_role("slider").focus()
-        hello.page.keyboard.press("ArrowLeft")
-        assert (
-            "FINISHED_SUCCESSFULLY" in hello.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000).outcomes
-        )
-        assert slider_level(hello.page) == "9"
+        assert "FINISHED_SUCCESSFULLY" in hello.move_slider("ArrowLeft").outcomes
+        assert hello.slider_level() == "9"
         hello.page.evaluate("() => { window.__e2eSamePage = true; }")  # gone if the page reloads
         before, sockets = service_containers(engine.run, service), hello.wire.opened
 
@@ -142,17 +132,9 @@ def test_hello_keeps_its_open_page_and_its_widget_through_a_rolling_update(
         hello.wire.wait_until(connected, RECONNECT_TIMEOUT, "reconnection")
         hello.heading("Animation demo")
         assert hello.page.evaluate("() => window.__e2eSamePage === true"), "the page was reloaded"
-        assert slider_level(hello.page) == "9"
-        mark = hello.wire.mark()
-        hello.page.locator('[data-testid="stSlider"]').first.get_by_role("slider").focus()
-        hello.page.keyboard.press("ArrowRight")
-        run = hello.wire.wait_run_end(mark, timeout=LOAD_TIMEOUT_MS / 1000)
-        sent = [
-            list(widget.double_array_value.data)
-            for msg in run.reruns
-            for widget in msg.rerun_script.widget_states.widgets
-            if widget.HasField("double_array_value")
-        ]
+        assert hello.slider_level() == "9"
+        run = hello.move_slider("ArrowRight")
+        sent = slider_values_sent(run)
         assert [10.0] in sent, sent
         assert "FINISHED_SUCCESSFULLY" in run.outcomes
         assert hello.problems() == []
