@@ -1,13 +1,15 @@
 """After the proxy or the app container restarts, the open page reconnects by itself (Streamlit's
-own reconnect loop, through nginx) and works again: no reload, no click on anything."""
+own reconnect loop, through nginx) and works again: no reload, no click on anything. A page opened
+while no replica answers gets the proxy's error page, which brings the app back by itself."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
+from playwright.sync_api import Browser
 
-from dashboard import Dashboard
+from dashboard import DESKTOP, READY_TEXT, Dashboard, PageWatch
 from stack import Stack
 
 RECONNECT_TIMEOUT = 120.0
@@ -79,3 +81,38 @@ def test_the_page_moves_to_another_replica_with_its_day_when_its_replica_stops(
         assert dashboard.watch.page_errors == []
     finally:
         stack.start_replica(holder)
+
+
+def test_the_error_page_brings_the_app_back_by_itself(
+    browser: Browser, app_url: str, signed_in, stack: Stack
+) -> None:
+    """Every replica down (a host reboot, `docker compose up -d` recreating them all): a link
+    opened then gets the proxy's 502 page, which asks the health check with a growing pause and
+    reloads the same URL once a replica answers. Nobody reloads by hand; no CSP violation."""
+    replicas = stack.containers("app")
+    for name in replicas:
+        stack.stop_replica(name)
+    context = browser.new_context(viewport=DESKTOP, storage_state=signed_in)
+    try:
+        watch = PageWatch(context)
+        page = context.new_page()
+        watch.attach(page)
+        response = page.goto(f"{app_url.rstrip('/')}/?date=2023-03-09")
+        assert response is not None
+        assert response.status in (502, 503, 504)  # refused, draining, or a stopped address timed out
+        page.get_by_text("This app is restarting").wait_for()
+        page.get_by_text("Trying again in").wait_for()
+
+        stack.docker("start", *replicas)
+        for name in replicas:
+            stack.start_replica(name)  # already started: waits until healthy and seen by the proxy
+        page.get_by_text(READY_TEXT).wait_for(timeout=RECONNECT_TIMEOUT * 1000)
+        page.get_by_text("Best sellers, March 9, 2023").wait_for()
+        assert page.url.endswith("/?date=2023-03-09"), "the link is kept"
+        assert watch.csp_violations == []
+        assert watch.page_errors == []
+    finally:
+        for name in replicas:
+            if not stack.healthy(name):
+                stack.start_replica(name)
+        context.close()

@@ -119,7 +119,7 @@ def test_app_killed_under_load_gets_502_at_once_and_comes_back(fault_stack, app_
         print(f"while down: {status} in {answered * 1000:.0f} ms")
         if status != 200:  # the restart policy may already have the app back
             assert status in (502, 503, 504)
-            assert b"The sales dashboard is restarting" in body
+            assert b"This app is restarting" in body
             for name in SECURITY_HEADERS:
                 assert headers[name]
         assert answered < 2
@@ -175,7 +175,7 @@ def test_sigterm_stops_the_app_gracefully_within_the_stop_timeout(fault_stack):
             status, _, body = request(fault_stack.url, "/")
             answers.append((status, time.monotonic() - started))
             assert status in (502, 503, 504)
-            assert b"The sales dashboard is restarting" in body
+            assert b"This app is restarting" in body
         print("while stopped: " + ", ".join(f"{status} in {took:.2f} s" for status, took in answers))
         assert all(took < 2 + 2 for _, took in answers)
         assert answers[-1][0] == 502

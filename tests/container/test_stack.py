@@ -284,7 +284,7 @@ def test_proxy_serves_friendly_page_when_no_app_answers(docker, proxy_image):
                 assert time.monotonic() < deadline, "proxy did not start"
                 time.sleep(0.3)
         assert status == 502
-        assert b"The sales dashboard is restarting" in body
+        assert b"This app is restarting" in body
         for header in SECURITY_HEADERS:
             assert headers[header]
         assert request(url, "/healthz")[0] == 200  # the proxy itself is healthy

@@ -1,0 +1,34 @@
+"""The proxy's error page (deploy/proxy/50x.html): its retry script is allowed by the proxy's CSP,
+by hash, and its words are no app's in particular. Its behaviour (it reloads itself once a replica
+answers) is tested in Chromium: tests/browser/test_reconnect.py."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ROOT / "deploy/proxy/50x.html"
+
+
+def csp_script_hashes() -> set[str]:
+    nginx = (ROOT / "nginx.conf").read_text()
+    csp = re.search(r'add_header Content-Security-Policy "([^"]*)"', nginx).group(1)
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    return set(re.findall(r"'(sha256-[A-Za-z0-9+/=]+)'", script_src))
+
+
+def test_every_inline_script_of_the_error_page_is_allowed_by_its_hash() -> None:
+    scripts = re.findall(r"<script>(.*?)</script>", PAGE.read_text(), re.S)
+    assert scripts, "the error page retries by itself: it has a script"
+    for script in scripts:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"sha256-{digest}" in csp_script_hashes(), (
+            f"nginx.conf's CSP does not allow the error page's script: add 'sha256-{digest}'"
+        )
+
+
+def test_the_error_page_names_no_app() -> None:
+    assert "sales" not in PAGE.read_text().lower()
