@@ -59,6 +59,7 @@ RUN apt-get update \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /srv/app
+# Streamlit's defaults an app may change, read from the working directory (the pinned options: streamlit_serving/pinned.py).
 COPY .streamlit/config.toml .streamlit/config.toml
 # The serving layer (any app's production parts), then the app it serves.
 COPY streamlit_serving/ streamlit_serving/

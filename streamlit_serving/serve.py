@@ -31,6 +31,11 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    ``rerun_limit.py``): a client flooding reruns is closed with 1008.
 8. A page that comes back on a replica that never held its session gets a whole-page run for its
    first fragment pick there, which Streamlit would drop (``failover.py``).
+9. The production-critical Streamlit options (XSRF, CORS, error details, toolbar, headless, file
+   watcher, telemetry, upload and message size caps) are pinned whatever a config file or
+   variable says: passed as the last command-line flags, which win over every file
+   (``pinned.py``). Each value overridden is logged, one line per option; a config file that is
+   not valid TOML stops the start (exit 64, naming it).
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from collections.abc import Callable
 from . import auth, drain, failover, metrics, rerun_limit
 from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
 from .oidc_config import install_auth_secrets
+from .pinned import pinned_argv
 from .settings import ServingSettings, SettingsError, load_serving_settings
 
 EXIT_BAD_SETTINGS = 64  # EX_USAGE, as deploy/app/entrypoint.sh uses for a bad secret file
@@ -101,10 +107,15 @@ def app_hooks(argv: list[str]) -> AppHooks:
 
 
 def main() -> int:
+    argv = sys.argv[1:]
     try:
         settings = load_serving_settings()
         install_auth_secrets(settings, os.environ)
-        hooks = app_hooks(sys.argv[1:])
+        hooks = app_hooks(argv)
+        script = main_script(argv)
+        overrides: list[str] = []
+        if script is not None:  # `run`: the options pinned over every config file and variable
+            argv, overrides = pinned_argv(argv, script)
     except SettingsError as error:
         print(f"serve: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
@@ -119,6 +130,8 @@ def main() -> int:
         print(f"serve: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     print(auth_notice(settings), file=sys.stderr)
+    for line in overrides:
+        print(line, file=sys.stderr)
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
     if settings.sign_in:
@@ -136,4 +149,4 @@ def main() -> int:
     start_warmup(hooks, settings.warmup)
     from streamlit.web.cli import main as streamlit_main
 
-    return streamlit_main(prog_name="streamlit")
+    return streamlit_main(args=argv, prog_name="streamlit")

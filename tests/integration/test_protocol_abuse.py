@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-import tomllib
 from collections.abc import Callable
 
 import psutil
@@ -20,9 +19,10 @@ import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from sales_load.bystander import Activity, compare, p95
-from sales_load.local_server import REPO, Server
+from sales_load.local_server import Server
 from streamlit_client import SessionClosed, StreamlitSession
 from streamlit_client.messages import rerun_msg
+from streamlit_serving.pinned import MESSAGE_LIMIT_MB
 from streamlit_serving.settings import ServingSettings
 
 ALLOWED_SLOWDOWN = 1.20
@@ -82,10 +82,10 @@ def test_oversized_but_valid_backmsg_is_ignored(server: Server, session: Streaml
 
 
 def test_frame_above_the_size_limit_is_refused(server: Server, session: StreamlitSession) -> None:
-    """server.maxMessageSize (MB; .streamlit/config.toml ships 4) is uvicorn's ws_max_size: a
-    bigger frame closes that socket (1009 "message too big", or a dropped connection) before it is
-    parsed; the server and other sessions carry on."""
-    limit = config_value("server.maxMessageSize")
+    """server.maxMessageSize (MB; the serving layer caps it at 4, streamlit_serving/pinned.py) is
+    uvicorn's ws_max_size: a bigger frame closes that socket (1009 "message too big", or a dropped
+    connection) before it is parsed; the server and other sessions carry on."""
+    limit = MESSAGE_LIMIT_MB
     assert limit == 4
     with StreamlitSession(server.base_url, timeout=10) as victim:
         try:
@@ -97,12 +97,6 @@ def test_frame_above_the_size_limit_is_refused(server: Server, session: Streamli
         assert not victim.connected
     assert server.healthy()
     assert session.pick_date("2023-01-14").has_text("Best sellers, January 14, 2023")
-
-
-def config_value(option: str) -> object:
-    """An option of the shipped .streamlit/config.toml (section.name)."""
-    section, name = option.split(".")
-    return tomllib.loads((REPO / ".streamlit/config.toml").read_text())[section][name]
 
 
 def test_websocket_with_foreign_origin_is_refused(server: Server) -> None:

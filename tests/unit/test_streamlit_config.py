@@ -1,5 +1,6 @@
-"""The production server options of .streamlit/config.toml that docs/operations.md relies on, and
-the proxy limit that must match one of them."""
+"""The production server options docs/operations.md relies on: the template's
+.streamlit/config.toml (the options an app may change), the options the serving layer pins
+(streamlit_serving/pinned.py, their one home) and the proxy limit that must match one of them."""
 
 from __future__ import annotations
 
@@ -7,13 +8,22 @@ import re
 import tomllib
 from pathlib import Path
 
+from streamlit_serving.pinned import PINS, PROXY_BODY_LIMIT_MB
+
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = tomllib.loads((ROOT / ".streamlit/config.toml").read_text())
+PINNED = {pin.key: pin.value for pin in PINS}
 
 
 def test_xsrf_and_cors_protection_stay_on():
-    assert CONFIG["server"]["enableXsrfProtection"] is True
-    assert CONFIG["server"]["enableCORS"] is True
+    assert PINNED["server.enableXsrfProtection"] is True
+    assert PINNED["server.enableCORS"] is True
+
+
+def test_the_pinned_options_have_one_home_not_the_templates_config():
+    template = {f"{section}.{name}" for section, options in CONFIG.items() for name in options}
+    assert template == {"server.disconnectedSessionTTL", "runner.postScriptGC", "logger.level"}
+    assert not template & set(PINNED)
 
 
 def test_closed_sessions_are_kept_30_s_for_a_reconnect():
@@ -23,4 +33,4 @@ def test_closed_sessions_are_kept_30_s_for_a_reconnect():
 def test_nginx_body_limit_matches_streamlits_upload_limit():
     nginx = (ROOT / "nginx.conf").read_text()
     (limit,) = re.findall(r"^\s*client_max_body_size\s+(\d+)m;", nginx, flags=re.M)
-    assert int(limit) == CONFIG["server"]["maxUploadSize"]
+    assert int(limit) == PROXY_BODY_LIMIT_MB == PINNED["server.maxUploadSize"]

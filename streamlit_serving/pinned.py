@@ -1,0 +1,241 @@
+"""The production-critical Streamlit options the serving layer pins: the one home of their values.
+
+Streamlit reads up to three ``config.toml`` files, each over the one before (``config.py``,
+``get_config_files``): ``~/.streamlit/``, the working directory's ``.streamlit/`` (the template's,
+which the image copies) and the main script's ``.streamlit/`` (the app's own). Then come the
+``STREAMLIT_*`` environment variables and the command line's flags, over every file. So an app
+that ships ``enableXsrfProtection = false`` would get exactly that. Here the options below are
+passed to Streamlit as command-line flags after every other (``serve.py``): the last flag wins,
+over any file and variable, and Streamlit applies its flags again whenever it re-reads a config
+file (``bootstrap._install_config_watchers``).
+
+| option                       | pinned to  | why                                                        |
+|------------------------------|------------|------------------------------------------------------------|
+| server.enableXsrfProtection  | true       | the socket and uploads need the XSRF cookie's token        |
+| server.enableCORS            | true       | no cross-origin requests (XSRF protection implies it)       |
+| client.showErrorDetails      | none       | no stack traces in the browser; they go to the log         |
+| client.toolbarMode           | viewer     | no Deploy button or developer menu for visitors            |
+| server.headless              | true       | no browser, no e-mail prompt                               |
+| server.fileWatcherType       | none       | code does not change in production; watching costs CPU     |
+| server.runOnSave             | false      | idem                                                       |
+| browser.gatherUsageStats     | false      | no telemetry from a production server                      |
+| server.maxUploadSize         | <= 16 (MB) | nginx's client_max_body_size: a bigger body never arrives  |
+| server.maxMessageSize        | <= 4 (MB)  | no client makes a replica buffer 200 MB (docs/operations.md)|
+
+The two sizes are caps: a value at or below the cap, from any file, variable or flag, is kept (an
+app may lower them); a bigger one is lowered to the cap. Each value overridden is logged, one line
+per option, naming where it came from. A config file that is not valid TOML stops the start (exit
+64, naming it): Streamlit itself logs the parse error and drops the whole file, every other option
+in it with it. An app's other options (its theme, ...) stay its own.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .settings import SettingsError
+
+# The proxy's request body limit (nginx.conf's client_max_body_size, in MB): the cap of
+# server.maxUploadSize. One constant, so a per-app setting can feed it later.
+PROXY_BODY_LIMIT_MB = 16
+# The cap of server.maxMessageSize (MB; Streamlit's default 200), the largest WebSocket message
+# each way: a bigger incoming frame closes that socket (1009) before it is parsed; a bigger
+# outgoing message becomes an error in the page. The example app's largest: 0.51 MB sent (the
+# month's table and chart at 1,000 products), 0.3 kB received (a rerun); scripts/bench_messages.py
+# measures them. 4 MB keeps ~8x room for the server's own messages, and no client can make a
+# replica buffer 200 MB. Raise it for data with more than ~7,000 products (the month's table grows
+# ~0.5 kB a product). (docs/operations.md)
+MESSAGE_LIMIT_MB = 4
+CONFIG_FILE = "config.toml"
+PINNED = "production"  # said in every override line
+
+
+@dataclass(frozen=True)
+class Pin:
+    key: str  # section.option
+    value: bool | str | int  # the pinned value, or the cap of a capped option
+    capped: bool = False  # a whole number of MB, the given one kept when it is 1..value
+
+    @property
+    def env_var(self) -> str:
+        """Streamlit's variable for the option (``ConfigOption.env_var``)."""
+        snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", self.key.replace(".", "_"))
+        return "STREAMLIT_" + re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", snake).upper()
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.key}"
+
+
+PINS: tuple[Pin, ...] = (
+    Pin("server.enableXsrfProtection", True),
+    Pin("server.enableCORS", True),
+    Pin("client.showErrorDetails", "none"),
+    Pin("client.toolbarMode", "viewer"),
+    Pin("server.headless", True),
+    Pin("server.fileWatcherType", "none"),
+    Pin("server.runOnSave", False),
+    Pin("browser.gatherUsageStats", False),
+    Pin("server.maxUploadSize", PROXY_BODY_LIMIT_MB, capped=True),
+    Pin("server.maxMessageSize", MESSAGE_LIMIT_MB, capped=True),
+)
+
+_TRUE = {"1", "true", "t", "yes", "y", "on"}  # click's BOOL, as Streamlit's flags parse them
+_FALSE = {"0", "false", "f", "no", "n", "off"}
+
+
+@dataclass(frozen=True)
+class Given:
+    value: object
+    where: str  # a config file's path, an environment variable or "the command line"
+
+
+def config_files(script: Path, home: Path | None = None, cwd: Path | None = None) -> list[Path]:
+    """The config files Streamlit reads for ``script``, first to last (later ones win)."""
+    home = Path(os.path.expanduser("~")) if home is None else home
+    cwd = Path.cwd() if cwd is None else cwd
+    files = [home / ".streamlit" / CONFIG_FILE, cwd / ".streamlit" / CONFIG_FILE]
+    own = Path(os.path.abspath(script)).parent / ".streamlit" / CONFIG_FILE
+    return files if own in files else [*files, own]
+
+
+def read_config(path: Path) -> dict[str, object]:
+    """The options of one config file as ``section.option`` -> value (nested theme sections
+    flattened as Streamlit does); SettingsError naming the file when it is not valid TOML."""
+    try:
+        parsed = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise SettingsError(
+            f"{path} is not valid TOML ({error}); Streamlit would drop every option in it"
+        ) from error
+    options: dict[str, object] = {}
+
+    def flatten(prefix: str, table: Mapping[str, object]) -> None:
+        for name, value in table.items():
+            if isinstance(value, dict):
+                flatten(f"{prefix}{name}.", value)
+            else:
+                options[f"{prefix}{name}"] = value
+
+    flatten("", parsed)
+    return options
+
+
+def command_line_options(argv: Sequence[str]) -> dict[str, str]:
+    """``--section.option value`` and ``--section.option=value`` in ``argv`` (before ``--``)."""
+    args = list(argv)
+    if "--" in args:
+        args = args[: args.index("--")]
+    found: dict[str, str] = {}
+    for index, arg in enumerate(args):
+        if not arg.startswith("--") or "." not in arg:
+            continue
+        name, equals, value = arg[2:].partition("=")
+        if not equals:
+            if index + 1 >= len(args):
+                continue
+            value = args[index + 1]
+        found[name] = value
+    return found
+
+
+def given_values(files: Sequence[Path], env: Mapping[str, str], argv: Sequence[str]) -> dict[str, Given]:
+    """What the files, the environment and the command line set for each pinned option, as
+    Streamlit would see it: the last file, then a variable, then a flag wins."""
+    given: dict[str, Given] = {}
+    for path in files:
+        if path.is_file():
+            options = read_config(path)
+            for pin in PINS:
+                if pin.key in options:
+                    given[pin.key] = Given(options[pin.key], str(path))
+    flags = command_line_options(argv)
+    for pin in PINS:
+        if pin.env_var in env:
+            given[pin.key] = Given(env[pin.env_var], pin.env_var)
+        if pin.key in flags:
+            given[pin.key] = Given(flags[pin.key], "the command line")
+    return given
+
+
+def _same(pin: Pin, value: object) -> bool:
+    if isinstance(pin.value, bool):
+        if isinstance(value, str):
+            return value.strip().lower() in (_TRUE if pin.value else _FALSE)
+        return value is pin.value
+    return isinstance(value, str) and value == pin.value
+
+
+def _size(pin: Pin, given: Given) -> int:
+    value = given.value
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SettingsError(
+            f"{given.where} sets {pin.key}={_shown(given.value)}: it must be a whole number of MB, "
+            f"1 to {pin.value} (the cap of the serving layer, streamlit_serving/pinned.py)"
+        )
+    return value
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f'"{value}"' if isinstance(value, str) else str(value)
+
+
+def _flag_value(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    values: dict[str, bool | str | int]  # every pinned option's value for this start
+    overrides: list[str]  # one line per option whose given value was overridden
+
+    @property
+    def flags(self) -> list[str]:
+        return [f"--{key}={_flag_value(value)}" for key, value in self.values.items()]
+
+
+def resolve(given: Mapping[str, Given]) -> Resolved:
+    """The value of each pinned option for this start, and a line for each one overridden.
+    SettingsError when a capped option's given value is not a whole number of MB."""
+    values: dict[str, bool | str | int] = {}
+    overrides: list[str] = []
+    for pin in PINS:
+        value = pin.value
+        setting = given.get(pin.key)
+        if setting is not None and pin.capped:
+            size = _size(pin, setting)
+            value = min(size, int(pin.value))
+            if size > int(pin.value):
+                overrides.append(
+                    f"serve: {setting.where} sets {pin.key}={size}; capped to {pin.value} "
+                    f"({PINNED}: streamlit_serving/pinned.py)"
+                )
+        elif setting is not None and not _same(pin, setting.value):
+            overrides.append(
+                f"serve: {setting.where} sets {pin.key}={_shown(setting.value)}; pinned to "
+                f"{_shown(pin.value)} ({PINNED}: streamlit_serving/pinned.py)"
+            )
+        values[pin.key] = value
+    return Resolved(values, overrides)
+
+
+def pinned_argv(
+    argv: Sequence[str], script: Path, env: Mapping[str, str] | None = None
+) -> tuple[list[str], list[str]]:
+    """``argv`` (``run <script> [options] [-- args]``) with the pinned options' flags after every
+    other option, and the override lines to log. SettingsError for a config file that is not valid
+    TOML or a size that is not a whole number of MB."""
+    env = os.environ if env is None else env
+    resolved = resolve(given_values(config_files(script), env, argv))
+    args = list(argv)
+    end = args.index("--") if "--" in args else len(args)
+    return [*args[:end], *resolved.flags, *args[end:]], resolved.overrides

@@ -1,0 +1,176 @@
+"""The pinning logic of streamlit_serving/pinned.py on real config files and Streamlit's own option
+table: which files it reads (Streamlit's), what wins (the last file, a variable, a flag), what it
+overrides and logs, what an app may lower, and what stops a start (exit 64, naming the file)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit import config as st_config
+
+from streamlit_serving.pinned import (
+    MESSAGE_LIMIT_MB,
+    PINS,
+    PROXY_BODY_LIMIT_MB,
+    Given,
+    config_files,
+    given_values,
+    pinned_argv,
+    resolve,
+)
+from streamlit_serving.settings import SettingsError
+
+REPO = Path(__file__).resolve().parents[2]
+UNSAFE = """[server]
+enableXsrfProtection = false
+enableCORS = false
+maxUploadSize = 500
+maxMessageSize = 500
+headless = false
+fileWatcherType = "auto"
+runOnSave = true
+[browser]
+gatherUsageStats = true
+[client]
+showErrorDetails = "full"
+toolbarMode = "developer"
+[theme]
+primaryColor = "#ff00aa"
+"""
+SAFE = {pin.key: pin.value for pin in PINS}
+
+
+def an_app(directory: Path, config: str | None) -> Path:
+    """A main script in ``directory``, with ``config`` as its own .streamlit/config.toml."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if config is not None:
+        (directory / ".streamlit").mkdir()
+        (directory / ".streamlit" / "config.toml").write_text(config)
+    script = directory / "streamlit_app.py"
+    script.write_text("import streamlit as st\nst.write('hi')\n")
+    return script
+
+
+def test_every_pin_is_a_streamlit_option_of_its_type_with_streamlits_variable():
+    for pin in PINS:
+        option = st_config._config_options_template[pin.key]
+        assert pin.env_var == option.env_var
+        assert isinstance(pin.value, option.type), pin.key
+
+
+def test_the_files_are_the_ones_streamlit_reads_in_its_order(tmp_path, monkeypatch):
+    script = an_app(tmp_path / "app", None)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(st_config, "_main_script_path", str(script))
+    assert [str(path) for path in config_files(script)] == st_config.get_config_files("config.toml")
+    # an app run from its own directory: its file is the project's, read once
+    monkeypatch.chdir(script.parent)
+    assert [str(path) for path in config_files(script)] == st_config.get_config_files("config.toml")
+    assert len(config_files(script)) == 2
+
+
+def test_an_apps_unsafe_values_are_pinned_and_each_is_logged_once(tmp_path):
+    script = an_app(tmp_path / "app", UNSAFE)
+    resolved = resolve(given_values(config_files(script, tmp_path, REPO), {}, []))
+    assert resolved.values == SAFE
+    own = script.parent / ".streamlit" / "config.toml"
+    assert len(resolved.overrides) == len(PINS)
+    assert (
+        f"serve: {own} sets server.enableXsrfProtection=false; pinned to true (production"
+        in resolved.overrides[0]
+    )
+    assert any('sets client.showErrorDetails="full"; pinned to "none"' in line for line in resolved.overrides)
+    assert any(
+        f"sets server.maxUploadSize=500; capped to {PROXY_BODY_LIMIT_MB}" in line
+        for line in resolved.overrides
+    )
+    assert not any("theme" in line for line in resolved.overrides)
+
+
+def test_the_templates_config_and_an_app_without_one_give_the_pinned_values_silently(tmp_path):
+    script = an_app(tmp_path / "app", None)
+    resolved = resolve(given_values(config_files(script, tmp_path, REPO), {}, []))
+    assert resolved.values == SAFE
+    assert resolved.overrides == []
+
+
+def test_an_app_that_sets_the_pinned_values_itself_is_not_logged(tmp_path):
+    safe = '[server]\nenableXsrfProtection = true\nheadless = true\n[client]\ntoolbarMode = "viewer"\n'
+    script = an_app(tmp_path / "app", safe)
+    assert resolve(given_values(config_files(script, tmp_path, REPO), {}, [])).overrides == []
+
+
+def test_an_app_may_lower_the_caps_and_keeps_its_values(tmp_path):
+    script = an_app(tmp_path / "app", "[server]\nmaxUploadSize = 8\nmaxMessageSize = 2\n")
+    resolved = resolve(given_values(config_files(script, tmp_path, REPO), {}, []))
+    assert resolved.values["server.maxUploadSize"] == 8
+    assert resolved.values["server.maxMessageSize"] == 2
+    assert resolved.overrides == []
+    at_the_cap = f"[server]\nmaxUploadSize = {PROXY_BODY_LIMIT_MB}\nmaxMessageSize = {MESSAGE_LIMIT_MB}\n"
+    script = an_app(tmp_path / "capped", at_the_cap)
+    resolved = resolve(given_values(config_files(script, tmp_path, REPO), {}, []))
+    assert (resolved.values["server.maxUploadSize"], resolved.values["server.maxMessageSize"]) == (16, 4)
+    assert resolved.overrides == []
+
+
+def test_a_variable_and_a_flag_are_pinned_too_and_the_last_source_is_the_one_named(tmp_path):
+    script = an_app(tmp_path / "app", "[server]\nmaxUploadSize = 8\nenableCORS = false\n")
+    env = {"STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION": "false", "STREAMLIT_SERVER_MAX_UPLOAD_SIZE": "12"}
+    argv = [
+        "run",
+        str(script),
+        "--server.port",
+        "8501",
+        "--server.maxUploadSize",
+        "4",
+        "--server.enableCORS=0",
+    ]
+    resolved = resolve(given_values(config_files(script, tmp_path, REPO), env, argv))
+    assert resolved.values["server.maxUploadSize"] == 4  # the flag: over the variable, over the file
+    assert resolved.values["server.enableXsrfProtection"] is True
+    assert resolved.overrides == [
+        'serve: STREAMLIT_SERVER_ENABLE_XSRF_PROTECTION sets server.enableXsrfProtection="false"; '
+        "pinned to true (production: streamlit_serving/pinned.py)",
+        'serve: the command line sets server.enableCORS="0"; pinned to true '
+        "(production: streamlit_serving/pinned.py)",
+    ]
+    assert resolve({"server.headless": Given("TRUE", "STREAMLIT_SERVER_HEADLESS")}).overrides == []
+
+
+def test_the_flags_go_after_every_option_and_before_the_scripts_own_arguments(tmp_path):
+    script = an_app(tmp_path / "app", UNSAFE)
+    argv = ["run", str(script), "--server.port", "8501", "--", "--server.headless", "false"]
+    pinned, overrides = pinned_argv(argv, script, {})
+    flags = [f"--{key}={str(value).lower()}" for key, value in SAFE.items()]
+    assert pinned == ["run", str(script), "--server.port", "8501", *flags, "--", "--server.headless", "false"]
+    assert len(overrides) == len(PINS)
+    assert "--server.enableXsrfProtection=true" in flags
+    assert "--client.showErrorDetails=none" in flags
+
+
+@pytest.mark.parametrize("size", ['"big"', "0", "-3", "8.5", "true"])
+def test_a_size_that_is_not_a_whole_number_of_mb_stops_the_start(tmp_path, size):
+    script = an_app(tmp_path / "app", f"[server]\nmaxUploadSize = {size}\n")
+    with pytest.raises(
+        SettingsError, match=r"config\.toml sets server\.maxUploadSize=.*whole number of MB, 1 to 16"
+    ):
+        resolve(given_values(config_files(script, tmp_path, REPO), {}, []))
+
+
+def test_a_malformed_config_stops_the_start_with_64_naming_the_file(tmp_path):
+    """Streamlit itself logs "Error parsing config toml" and drops the whole file (every option
+    in it, the app's theme too); the serving layer stops before the server starts instead."""
+    script = an_app(tmp_path / "app", "[server\nenableXsrfProtection = false\n")
+    with pytest.raises(SettingsError, match="is not valid TOML"):
+        given_values(config_files(script, tmp_path, REPO), {}, [])
+    result = subprocess.run(
+        [sys.executable, "-m", "streamlit_serving", "run", str(script)],
+        cwd=REPO, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SERVE_METRICS_PORT": "0"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 64, result.stderr
+    assert f"serve: {script.parent / '.streamlit' / 'config.toml'} is not valid TOML" in result.stderr
