@@ -397,7 +397,66 @@ def test_network_policies_let_the_proxy_take_the_gateway_and_reach_app_and_dns(o
     to_app, to_dns = policy["egress"]
     assert to_app["to"] == [{"podSelector": {"matchLabels": APP_LABELS}}]
     assert to_app["ports"] == [{"port": 8501, "protocol": "TCP"}]
-    assert {port["port"] for port in to_dns["ports"]} == {53}
+    assert dns_faults(to_dns) == []
+
+
+# Where a pod's DNS queries go, by cluster: the kube-dns/CoreDNS pods (every cluster), NodeLocal
+# DNSCache's link-local address on the node (host network: no pod a selector could name), GKE's
+# metadata server (Cloud DNS for GKE answers there).
+KUBE_DNS_PODS = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+NODELOCAL_DNS, METADATA_DNS = "169.254.20.10/32", "169.254.169.254/32"
+DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+
+
+def dns_faults(rule: dict[str, Any]) -> list[str]:
+    """What keeps an egress rule from being the DNS rule every cluster needs, and only that."""
+    faults = []
+    if rule["ports"] != DNS_PORTS:
+        faults.append(f"ports {rule['ports']}, not 53/UDP and 53/TCP only")
+    peers = rule["to"]
+    if KUBE_DNS_PODS not in peers:
+        faults.append("the kube-dns pods are not reached")
+    blocks = {peer["ipBlock"]["cidr"] for peer in peers if "ipBlock" in peer}
+    for cidr, name in ((NODELOCAL_DNS, "NodeLocal DNSCache"), (METADATA_DNS, "the metadata server's DNS")):
+        if cidr not in blocks:
+            faults.append(f"{name} ({cidr}) is not reached")
+    if blocks - {NODELOCAL_DNS, METADATA_DNS}:
+        faults.append(f"other addresses reached: {sorted(blocks - {NODELOCAL_DNS, METADATA_DNS})}")
+    if any(peer != KUBE_DNS_PODS and "ipBlock" not in peer for peer in peers):
+        faults.append("other pods reached")
+    if any(peer["ipBlock"].get("except") for peer in peers if "ipBlock" in peer):
+        faults.append("an ipBlock with exceptions")
+    return faults
+
+
+@pytest.mark.parametrize(
+    ("mutation", "fault"),
+    [
+        ("drop NodeLocal", "NodeLocal DNSCache (169.254.20.10/32) is not reached"),
+        ("drop metadata", "the metadata server's DNS (169.254.169.254/32) is not reached"),
+        ("metadata HTTP", "not 53/UDP and 53/TCP only"),
+        ("link-local range", "other addresses reached: ['169.254.0.0/16']"),
+        ("any pod", "other pods reached"),
+    ],
+)
+def test_the_dns_check_finds_a_rule_too_narrow_or_too_wide(rendered, mutation, fault):
+    """The check above fails on each way the DNS rule could break a cluster's lookups or open more."""
+    policy = documents(rendered["dev"]).get("NetworkPolicy", PROXY)["spec"]
+    rule = policy["egress"][1]
+    if mutation == "drop NodeLocal":
+        rule["to"] = [peer for peer in rule["to"] if peer.get("ipBlock", {}).get("cidr") != NODELOCAL_DNS]
+    elif mutation == "drop metadata":
+        rule["to"] = [peer for peer in rule["to"] if peer.get("ipBlock", {}).get("cidr") != METADATA_DNS]
+    elif mutation == "metadata HTTP":
+        rule["ports"].append({"port": 80, "protocol": "TCP"})
+    elif mutation == "link-local range":
+        rule["to"].append({"ipBlock": {"cidr": "169.254.0.0/16"}})
+    else:
+        rule["to"].append({"podSelector": {}})
+    assert any(fault in found for found in dns_faults(rule))
 
 
 def test_no_experimental_gateway_field_is_needed(overlay):
@@ -474,9 +533,8 @@ def test_production_pods_reach_dns_and_https_only(rendered):
     """Sign-in needs the provider (discovery, keys, token exchange): DNS and HTTPS out, nothing else."""
     egress = documents(rendered["production"]).get("NetworkPolicy", "sales-dashboard")["spec"]["egress"]
     dns, https = egress
-    assert dns["ports"] == [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
-    (peer,) = dns["to"]
-    assert peer["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
-    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "kube-system"}
+    assert dns_faults(dns) == []
+    # One DNS rule for both kinds of pods (the proxy's in base/proxy-networkpolicy.yaml).
+    assert dns == documents(rendered["production"]).get("NetworkPolicy", PROXY)["spec"]["egress"][1]
     assert https["ports"] == [{"port": 443, "protocol": "TCP"}]
     assert {block["ipBlock"]["cidr"] for block in https["to"]} == {"0.0.0.0/0", "::/0"}
