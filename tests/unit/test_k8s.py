@@ -507,6 +507,103 @@ def test_production_serves_https_and_redirects_http_with_pinned_images(rendered)
     assert production.get("HorizontalPodAutoscaler", APP)["spec"]["minReplicas"] >= 3
 
 
+# -- the namespace and Pod Security Admission ------------------------------------------------
+
+
+# The restricted profile of the Pod Security Standards, as Pod Security Admission enforces it
+# (kubernetes.io/docs/concepts/security/pod-security-standards), for the fields a pod here could set.
+RESTRICTED_VOLUME_KINDS = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral"}
+RESTRICTED_VOLUME_KINDS |= {"persistentVolumeClaim", "projected", "secret"}
+
+
+def restricted_faults(pod: dict[str, Any]) -> list[str]:
+    """What in a pod spec Pod Security Admission's restricted profile would refuse."""
+    faults = [f"{key} on" for key in ("hostNetwork", "hostPID", "hostIPC") if pod.get(key)]
+    for volume in pod.get("volumes", []):
+        kinds = set(volume) - {"name"}
+        if not kinds <= RESTRICTED_VOLUME_KINDS:
+            faults.append(f"volume {volume['name']}: {sorted(kinds - RESTRICTED_VOLUME_KINDS)}")
+    pod_security = pod.get("securityContext", {})
+    for container in pod.get("initContainers", []) + pod["containers"]:
+        name, security = container["name"], container.get("securityContext", {})
+        if security.get("privileged"):
+            faults.append(f"{name}: privileged")
+        if security.get("allowPrivilegeEscalation") is not False:
+            faults.append(f"{name}: allowPrivilegeEscalation not false")
+        capabilities = security.get("capabilities", {})
+        if "ALL" not in capabilities.get("drop", []):
+            faults.append(f"{name}: capabilities ALL not dropped")
+        if set(capabilities.get("add", [])) - {"NET_BIND_SERVICE"}:
+            faults.append(f"{name}: capabilities added")
+        if security.get("runAsNonRoot", pod_security.get("runAsNonRoot")) is not True:
+            faults.append(f"{name}: runAsNonRoot not true")
+        if security.get("runAsUser", pod_security.get("runAsUser")) == 0:
+            faults.append(f"{name}: runAsUser 0")
+        seccomp = security.get("seccompProfile", pod_security.get("seccompProfile", {}))
+        if seccomp.get("type") not in ("RuntimeDefault", "Localhost"):
+            faults.append(f"{name}: seccompProfile {seccomp.get('type')}")
+        if any(port.get("hostPort") for port in container.get("ports", [])):
+            faults.append(f"{name}: hostPort")
+        if security.get("procMount", "Default") != "Default":
+            faults.append(f"{name}: procMount")
+    return faults
+
+
+def pod_templates(manifests: Manifests) -> dict[str, dict[str, Any]]:
+    return {doc["metadata"]["name"]: doc["spec"]["template"]["spec"] for doc in manifests.all("Deployment")}
+
+
+@pytest.mark.parametrize("name", OVERLAYS)
+def test_the_overlay_creates_its_namespace_and_every_pod_meets_its_restricted_profile(rendered, name):
+    """A first `kubectl apply -k` on a fresh cluster needs the namespace among the objects, first."""
+    docs = [doc for doc in yaml.safe_load_all(rendered[name].read_text()) if doc]
+    namespace = docs[0]
+    assert namespace["kind"] == "Namespace"
+    overlay_namespace = yaml.safe_load((ROOT / f"deploy/k8s/overlays/{name}/kustomization.yaml").read_text())[
+        "namespace"
+    ]
+    assert namespace["metadata"]["name"] == overlay_namespace
+    assert {doc["metadata"]["namespace"] for doc in docs[1:]} == {overlay_namespace}
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    templates = pod_templates(Manifests(docs))
+    assert set(templates) == {APP, PROXY}
+    for deployment, pod in templates.items():
+        assert restricted_faults(pod) == [], deployment
+
+
+@pytest.mark.parametrize(
+    ("mutation", "fault"),
+    [
+        ("privileged", "app: privileged"),
+        ("escalation", "app: allowPrivilegeEscalation not false"),
+        ("capability", "app: capabilities added"),
+        ("root", "app: runAsUser 0"),
+        ("seccomp", "app: seccompProfile Unconfined"),
+        ("hostPath", "volume data: ['hostPath']"),
+        ("hostNetwork", "hostNetwork on"),
+    ],
+)
+def test_the_restricted_check_finds_what_admission_would_refuse(rendered, mutation, fault):
+    pod = pod_templates(documents(rendered["dev"]))[APP]
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    if mutation == "privileged":
+        security["privileged"] = True
+    elif mutation == "escalation":
+        del security["allowPrivilegeEscalation"]
+    elif mutation == "capability":
+        security["capabilities"]["add"] = ["NET_ADMIN"]
+    elif mutation == "root":
+        security["runAsUser"] = 0
+    elif mutation == "seccomp":
+        security["seccompProfile"] = {"type": "Unconfined"}
+    elif mutation == "hostPath":
+        pod["volumes"].append({"name": "data", "hostPath": {"path": "/srv"}})
+    else:
+        pod["hostNetwork"] = True
+    assert fault in restricted_faults(pod)
+
+
 def test_dev_is_open_and_calls_nothing(rendered):
     dev = documents(rendered["dev"])
     assert "SERVE_AUTH" not in dev.get("ConfigMap", "sales-dashboard-settings")["data"]  # the default: none

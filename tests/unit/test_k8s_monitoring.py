@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from test_k8s import restricted_faults
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = Path(sys.executable).parent / "kubectl"
@@ -182,3 +183,11 @@ def test_only_the_scraper_reaches_the_proxy_sidecar(docs):
         {"port": "nginx-status", "protocol": "TCP"},
         {"port": "nginx-log", "protocol": "TCP"},
     ]
+
+
+def test_the_sidecar_keeps_every_pod_within_the_namespaces_restricted_profile(docs):
+    """Pod Security Admission refuses a pod of the namespace that breaks the restricted profile."""
+    namespace = docs["Namespace", "sales-dashboard"]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for name in ("sales-dashboard", "sales-dashboard-proxy"):
+        assert restricted_faults(docs["Deployment", name]["spec"]["template"]["spec"]) == [], name
