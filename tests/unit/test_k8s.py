@@ -211,6 +211,53 @@ def test_probes_use_streamlit_health_and_termination_outlasts_the_drain(overlay)
     assert all(rule["labelSelector"]["matchLabels"] == APP_LABELS for rule in spread)
 
 
+def image_healthcheck(dockerfile: str) -> dict[str, int]:
+    """The HEALTHCHECK options of a Dockerfile, in seconds (interval, timeout, start-period) and
+    retries."""
+    text = (ROOT / dockerfile).read_text()
+    (options,) = re.findall(r"^HEALTHCHECK ((?:--[a-z-]+=\S+ ?)+)", text, re.MULTILINE)
+    found = dict(re.findall(r"--([a-z-]+)=(\d+)s?", options))
+    return {key: int(value) for key, value in found.items()}
+
+
+def swarm_healthcheck(service: str) -> dict[str, int]:
+    """deploy/swarm/stack.yaml's healthcheck of a service, in seconds and retries."""
+    stack = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())
+    check = stack["services"][service]["healthcheck"]
+    return {key: int(str(value).removesuffix("s")) for key, value in check.items()}
+
+
+def test_app_probes_are_timed_as_the_images_check_and_swarms(overlay):
+    """The image's HEALTHCHECK gives a busy replica 5 s to answer; Swarm replaces a task only after
+    about a minute of failing (5 checks, 5 s apart, up to 10 s each). Kubernetes the same."""
+    image, swarm = image_healthcheck("Dockerfile"), swarm_healthcheck("app")
+    _, container = pod_of(overlay, APP)
+    liveness, readiness = container["livenessProbe"], container["readinessProbe"]
+    assert liveness["timeoutSeconds"] == readiness["timeoutSeconds"] == image["timeout"] == 5
+    assert liveness["periodSeconds"] == image["interval"]
+    # A hung replica (every check times out) is restarted after period x threshold; Swarm replaces
+    # it after retries checks, each waiting its interval and taking up to its timeout.
+    restart_after = liveness["periodSeconds"] * liveness["failureThreshold"]
+    swarm_fastest = swarm["retries"] * swarm["interval"]
+    swarm_slowest = swarm["retries"] * (swarm["interval"] + swarm["timeout"])
+    assert max(swarm_fastest, image["interval"] * image["retries"]) <= restart_after <= swarm_slowest
+    assert restart_after >= 60  # "about a minute" (stack.yaml)
+
+
+def test_proxy_probes_are_timed_as_its_images_check(overlay):
+    image = image_healthcheck("deploy/proxy/Dockerfile")
+    stack = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())
+    assert "healthcheck" not in stack["services"]["proxy"]  # Swarm runs the image's own
+    _, container = pod_of(overlay, PROXY)
+    liveness, readiness = container["livenessProbe"], container["readinessProbe"]
+    assert (liveness["periodSeconds"], liveness["timeoutSeconds"], liveness["failureThreshold"]) == (
+        image["interval"],
+        image["timeout"],
+        image["retries"],
+    )
+    assert readiness["timeoutSeconds"] == image["timeout"]
+
+
 def test_settings_and_secret_reach_the_app(overlay):
     _, container = pod_of(overlay, APP)
     config = overlay.get("ConfigMap", "sales-dashboard-settings")
