@@ -1,16 +1,36 @@
-"""The sign-in gate: with SERVE_AUTH=oidc nobody sees any of the app before the provider has said
-who they are and the allowed lists let them in. The serving layer runs ``gate()`` before every
-whole-script run of any app (``install()``, from ``serve.py``): the app's own code is not asked to
-call it, so an app that knows nothing of sign-in (Streamlit's ``hello`` demo) is gated too. Every
-outcome but "allowed" ends the run there (``st.stop()``), before the app's first line, so neither
-the page nor the WebSocket carries the app's content to anyone else. A fragment run runs without
-the page, so without the gate: only a session that passed the gate holds fragments (``_stop``
-forgets them), and the proxy's routing cannot give a session another's.
+"""The sign-in gate: with SERVE_AUTH=oidc nobody sees any of the app, and none of the app's code
+runs for them, before the provider has said who they are and the allowed lists let them in. The
+serving layer installs it (``install()``, from ``serve.py``), so an app that knows nothing of
+sign-in (Streamlit's ``hello`` demo) is gated too. Every run of a session is checked, whatever
+started it, against the sign-in, its age (SERVE_AUTH_MAX_AGE_HOURS) and the allowed lists:
+
+- Widget callbacks run before the script's first line (Streamlit 1.67's ``ScriptRunner``:
+  ``SessionState.on_script_will_rerun`` calls them, then ``ScriptRunContext.on_script_start``).
+  So the check is made first in ``on_script_will_rerun`` (``gated_callbacks``): a session that
+  fails it keeps only the widget states of the gate's own buttons ("Sign in", "Sign in again",
+  "Sign out": callbacks ``st.login``/``st.logout``), so no other callback runs and no other
+  widget value is taken.
+- A whole-script run goes through ``gate()`` at ``on_script_start`` (after the callbacks, so a
+  "Sign out" pressed has acted): the sign-in, expired or refusal page, then ``st.stop()`` before
+  the app's first line; an allowed user gets the account bar and the app.
+- A fragment run (``fragment_ids_this_run``) is checked at ``on_script_start`` too. One that
+  fails becomes a whole-script run (a ``RerunException`` with the page's URL and no fragment,
+  as ``st.rerun(scope="app")`` from a fragment does): the fragment's body never starts, and that
+  run meets ``gate()``, which shows its page and stops. ``_stop`` also forgets the fragments an
+  earlier, allowed run registered, so a later fragment rerun of that session is dropped by
+  Streamlit as stale.
+
+The check reads the session's claims and the settings in memory (no I/O): 7.6 µs added to a
+fragment run, two checks, measured by ``loadtests/gate_timing.py``. A user whose sign-in passes
+SERVE_AUTH_MAX_AGE_HOURS while the page is open gets the "Sign in again" page on their next
+interaction of any kind.
 
 Streamlit's sign-in (``st.login``/``st.user``/``st.logout``) keeps the identity in a cookie that
 the server signs (``_streamlit_user``, 30 days, not stored anywhere): a copied cookie is valid
 until then, even after sign-out, on every replica. The gate refuses a sign-in older than
-SERVE_AUTH_MAX_AGE_HOURS (from the ID token's ``iat``), which bounds that window.
+SERVE_AUTH_MAX_AGE_HOURS (from the ID token's ``iat``), which bounds that window. A session reads
+the cookie once, when its WebSocket opens: signing out in another tab ends this page's access only
+when it reconnects or reloads, or at the age limit.
 """
 
 from __future__ import annotations
@@ -124,6 +144,24 @@ def _stop() -> NoReturn:
     st.stop()
 
 
+def verdict(settings: ServingSettings) -> Verdict:
+    """The verdict for this run's session now: ``anonymous`` when nobody is signed in, else
+    ``judge()`` of its claims at ``clock()``. The claims are those ``st.user`` shows, read from the
+    run's context (``user_info``, which Streamlit fills from the identity cookie when the session's
+    WebSocket opens and ``st.logout`` empties): ``st.user`` itself re-reads the secrets files at
+    every access, ~70 µs, where this is ~1 µs (loadtests/gate_timing.py)."""
+    context = get_script_run_ctx()
+    user: Mapping[str, Any] = {} if context is None else context.user_info
+    if not user.get("is_logged_in"):
+        return Verdict("anonymous")
+    return judge(user, settings, clock())
+
+
+def clock() -> float:
+    """The time the gate judges a sign-in's age by (epoch seconds); a test app may move it."""
+    return time.time()
+
+
 def gate(title: str | None = None, settings: ServingSettings | None = None) -> None:
     """Let the run go on only for a visitor who may see the app (always, without sign-in).
     ``title``: the heading of the sign-in, expired and refusal pages; ``settings``: the serving
@@ -131,44 +169,103 @@ def gate(title: str | None = None, settings: ServingSettings | None = None) -> N
     settings = current() if settings is None else settings
     if not settings.sign_in:
         return
-    if not st.user.is_logged_in:
-        _sign_in_page(title)
-        _stop()
-    verdict = judge(st.user.to_dict(), settings, time.time())
-    if verdict.outcome == "allowed":
-        _account_bar(verdict.email)
+    decided = verdict(settings)
+    if decided.outcome == "allowed":
+        _account_bar(decided.email)
         return
-    if verdict.outcome == "expired":
-        _expired_page(verdict, title)
+    if decided.outcome == "anonymous":
+        _sign_in_page(title)
+    elif decided.outcome == "expired":
+        _expired_page(decided, title)
     else:
-        _refusal_page(verdict, title)
+        _refusal_page(decided, title)
     _stop()
+
+
+def _let_in() -> bool:
+    """True when this run may run the app's code: sign-in off, or the session is allowed now."""
+    settings = current()
+    return not settings.sign_in or verdict(settings).outcome == "allowed"
+
+
+def gate_widgets_only(widget_states: Any, metadata: Mapping[str, Any]) -> Any:
+    """``widget_states`` (a WidgetStates message) with only the states of widgets whose callback
+    is ``st.login`` or ``st.logout`` (the gate's own buttons; ``metadata``: widget id -> its
+    WidgetMetadata from the session's last run)."""
+    gate_callbacks = (st.login, st.logout)
+    kept = type(widget_states)()
+    for state in widget_states.widgets:
+        known = metadata.get(state.id)
+        if known is not None and getattr(known, "callback", None) in gate_callbacks:
+            kept.widgets.add().CopyFrom(state)
+    return kept
+
+
+def gated_callbacks(on_script_will_rerun: Callable[..., None]) -> Callable[..., None]:
+    """Wrap ``SessionState.on_script_will_rerun``, which Streamlit 1.67 calls on the run's script
+    thread before the script (fragment or whole) starts, to apply the browser's widget states and
+    call the changed widgets' callbacks: a session that is not let in keeps only the gate's own
+    buttons' states (see the module docstring), so no callback of the app runs."""
+
+    def will_rerun(self: Any, fresh_widget_states: Any, **options: Any) -> None:
+        if _let_in():
+            return on_script_will_rerun(self, fresh_widget_states, **options)
+        if fresh_widget_states is not None:
+            metadata = self._new_widget_state.widget_metadata
+            fresh_widget_states = gate_widgets_only(fresh_widget_states, metadata)
+        options = {**options, "replay_trigger_states": None, "replay_trigger_values": None}
+        return on_script_will_rerun(self, fresh_widget_states, **options)
+
+    return will_rerun
+
+
+def _whole_page_instead(context: Any) -> NoReturn:
+    """End this fragment run before its fragment starts; the page runs whole instead (and meets
+    the gate)."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+    raise RerunException(
+        RerunData(
+            query_string=context.query_string,
+            page_script_hash=context.page_script_hash,
+            context_info=context.context_info,
+        )
+    )
 
 
 def gated_script_start(on_script_start: Callable[[Any], None], title: str | None) -> Callable[[Any], None]:
     """Wrap ``ScriptRunContext.on_script_start``, which Streamlit 1.67 calls once per run on the
     run's script thread after the widgets' callbacks (so "Sign in" and "Sign out" have acted) and
-    right before the script's first line: a whole-script run then goes through ``gate(title)``; a
-    fragment run (``fragment_ids_this_run``) is left as it is."""
+    right before the script's first line or the fragments of a fragment run: a whole-script run
+    goes through ``gate(title)``; a fragment run (``fragment_ids_this_run``) of a session not let
+    in becomes a whole-script run (see the module docstring)."""
 
     def start(self: Any) -> None:
         on_script_start(self)
         if not self.fragment_ids_this_run:
             gate(title)
+        elif not _let_in():
+            _whole_page_instead(self)
 
     return start
 
 
 def install(title: str | None = None) -> None:
-    """Gate every whole-script run of this process (see the module docstring). ``title``: the
-    heading of the sign-in, expired and refusal pages (the app's ``SIGN_IN_TITLE`` hook)."""
+    """Gate every run of this process: callbacks, whole-script and fragment runs (see the module
+    docstring). ``title``: the heading of the sign-in, expired and refusal pages (the app's
+    ``SIGN_IN_TITLE`` hook)."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+    from streamlit.runtime.state.session_state import SessionState
 
     on_script_start = getattr(ScriptRunContext, "on_script_start", None)
-    if on_script_start is None:
+    on_script_will_rerun = getattr(SessionState, "on_script_will_rerun", None)
+    if on_script_start is None or on_script_will_rerun is None:
         raise RuntimeError(
-            "this Streamlit's ScriptRunContext has no on_script_start: find the call its ScriptRunner "
-            "makes before a script's first line, then update streamlit_serving/auth.py "
+            "this Streamlit's ScriptRunContext has no on_script_start or its SessionState no "
+            "on_script_will_rerun: find the calls its ScriptRunner makes before widget callbacks and "
+            "before a script's first line, then update streamlit_serving/auth.py "
             "(tests/unit/test_auth_gate.py); until then sign-in cannot be served"
         )
+    SessionState.on_script_will_rerun = gated_callbacks(on_script_will_rerun)
     ScriptRunContext.on_script_start = gated_script_start(on_script_start, title)

@@ -15,8 +15,9 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    connection, as it does for servers it binds itself. ``off`` keeps Streamlit's sockets.
 3. Sign-in (``SERVE_AUTH=oidc``): the provider's secret file is checked and rendered into the
    ``secrets.toml`` Streamlit reads (``oidc_config.py``); a bad one stops the start (exit 64).
-   Every whole-script run of the app starts with the gate (``auth.py``), whatever the app's own
-   code does: nobody sees its first line before signing in. The sign-in mode is logged at every
+   Every run of the app (whole-script, fragment, and the widget callbacks before it) is checked by
+   the gate (``auth.py``), whatever the app's own code does: nobody runs its first line before
+   signing in, nor after the sign-in expires. The sign-in mode is logged at every
    start, loudly when the app is public where sign-in is required (``SERVE_AUTH=none-public``).
 4. The app's warm-up (``SERVE_WARMUP=on`` and a ``warm_up()`` hook): a background thread that
    waits for the server to be healthy, then runs it.

@@ -1,7 +1,9 @@
 """The sign-in gate (streamlit_serving/auth.py): who is let in (judge), and what the page shows each
 visitor through Streamlit's AppTest with a simulated st.user: no figure to anyone not let in. The
-gate is installed as serve.py installs it (before every whole-script run, whatever the app's code
-does), and holds for the example and for Streamlit's hello demo, which knows nothing of it."""
+gate is installed as serve.py installs it (before every run and its widget callbacks, whatever the
+app's code does), and holds for the example and for Streamlit's hello demo, which knows nothing of
+it. A sign-in that expires while the page is open runs no callback of the app on the next click
+(fragment runs, which AppTest cannot make, are in tests/integration/test_signin.py)."""
 
 from __future__ import annotations
 
@@ -75,10 +77,12 @@ def signed_in_only(monkeypatch) -> None:
     SIGN_IN_TITLE), both undone after the test (settings are cached per process: both caches
     cleared around each test)."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
+    from streamlit.runtime.state.session_state import SessionState
 
     for name, value in SIGN_IN.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(ScriptRunContext, "on_script_start", ScriptRunContext.on_script_start)
+    monkeypatch.setattr(SessionState, "on_script_will_rerun", SessionState.on_script_will_rerun)
     auth.install(TITLE)
     st.cache_resource.clear()
     current.cache_clear()
@@ -182,3 +186,93 @@ def test_a_refused_user_sees_nothing_of_an_app_that_never_calls_the_gate(hello):
     assert not hello.exception
     assert "not among the people allowed" in hello.error[0].value
     assert [title.value for title in hello.title] == [TITLE]
+
+
+CALLBACK_APP = """
+import os
+from pathlib import Path
+
+import streamlit as st
+
+MARKS = Path(os.environ["GATE_TEST_MARKS"])
+
+
+def note(what):
+    with MARKS.open("a") as marks:
+        marks.write(what + "\\n")
+
+
+st.button("Count", on_click=note, args=("callback",))
+st.checkbox("Detail", key="detail", on_change=note, args=("on_change",))
+note("body")
+"""
+
+
+@pytest.fixture
+def callback_app(signed_in_only, tmp_path, monkeypatch) -> tuple[AppTest, Path]:
+    """An app whose callbacks and body each write a line to a marks file."""
+    script = tmp_path / "callback_app.py"
+    script.write_text(CALLBACK_APP)
+    marks = tmp_path / "marks"
+    monkeypatch.setenv("GATE_TEST_MARKS", str(marks))
+    return AppTest.from_file(str(script), default_timeout=60), marks
+
+
+def lines(marks: Path) -> list[str]:
+    return marks.read_text().split() if marks.exists() else []
+
+
+def test_an_allowed_user_s_callbacks_run(callback_app):
+    app, marks = callback_app
+    app.user = {"is_logged_in": True, **claims(iat=int(time.time()))}
+    app.run()
+    app.button[1].click().run()  # [0] is the account bar's "Sign out"
+    app.checkbox[0].check().run()
+    assert lines(marks) == ["body", "callback", "body", "on_change", "body"]
+
+
+@pytest.mark.parametrize(
+    ("later", "message"),
+    [
+        ({"iat": 1}, "more than 12 hours old"),
+        ({"email": "eve@example.net"}, "eve@example.net is not among the people allowed"),
+        ({"is_logged_in": False}, ""),
+    ],
+)
+def test_a_session_no_longer_let_in_runs_no_callback_on_its_next_click(callback_app, later, message):
+    """The sign-in expires (or the session is no longer allowed, or signed out) while the page is
+    open: the next click shows the gate's page and runs neither the button's callback nor the
+    body; the next widget change neither."""
+    app, marks = callback_app
+    app.user = {"is_logged_in": True, **claims(iat=int(time.time()))}
+    app.run()
+    assert lines(marks) == ["body"]
+    count, detail = app.button[1], app.checkbox[0]
+    app.user = {**app.user, **later}
+    count.click().run()
+    assert not app.exception
+    shown = [element.value.replace("`", "") for element in (*app.error, *app.info)]
+    if message:
+        assert len(shown) == 1
+        assert message in shown[0]
+    else:
+        assert [button.label for button in app.button] == ["Sign in"]
+    detail.check().run()
+    assert lines(marks) == ["body"]
+
+
+def test_the_gate_keeps_only_its_own_buttons_states():
+    """gate_widgets_only: the states of widgets whose callback is st.login/st.logout stay."""
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+    from streamlit.runtime.state.common import WidgetMetadata
+
+    states = WidgetStates()
+    for widget in ("sign-in", "sign-out", "count", "unknown"):
+        states.widgets.add(id=widget, trigger_value=True)
+    metadata = {
+        "sign-in": WidgetMetadata("sign-in", lambda x: x, lambda x: x, "trigger_value", callback=st.login),
+        "sign-out": WidgetMetadata("sign-out", lambda x: x, lambda x: x, "trigger_value", callback=st.logout),
+        "count": WidgetMetadata("count", lambda x: x, lambda x: x, "trigger_value", callback=print),
+    }
+    kept = auth.gate_widgets_only(states, metadata)
+    assert [state.id for state in kept.widgets] == ["sign-in", "sign-out"]
