@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -123,8 +124,8 @@ def test_user_outside_the_list_is_refused_with_a_sign_out_button(app, email, rea
 
 
 def test_nobody_runs_the_daily_fragment_without_the_gate(app):
-    """A fragment rerun runs the fragment alone, without the page's gate: a session that never
-    passed the gate, or has signed out since, must not be able to run it (the server ignores it)."""
+    """A session that never passed the gate, or has signed out since, holds no fragment (the gate
+    forgets them): its fragment rerun is dropped by the server, no run at all."""
     with StreamlitSession(app.url, cookies=app.cookies_of(ALLOWED_USER)) as ada:
         fragment, widget = ada.fragment_of(DATE_WIDGET), ada.widget_id(DATE_WIDGET)
         signed_out = ada.click("Sign out")
@@ -271,3 +272,122 @@ def test_provider_down_keeps_signed_in_users_and_refuses_new_sign_ins_clearly(tm
     finally:
         if provider_running is not None:
             provider_running.__exit__(None, None, None)
+
+
+#: An app whose callbacks and fragment write a line to GATE_TEST_MARKS when they run, and whose
+#: gate clock is a day late while GATE_TEST_AGED exists: every sign-in is then past
+#: SERVE_AUTH_MAX_AGE_HOURS (the provider's ID tokens are fresh; 1 h is the setting's minimum).
+GATE_APP = """
+import os
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from streamlit_serving import auth
+
+MARKS = Path(os.environ["GATE_TEST_MARKS"])
+AGED = Path(os.environ["GATE_TEST_AGED"])
+
+
+def a_day_late_while_aged():
+    return time.time() + (24 * 3600 if AGED.exists() else 0)
+
+
+auth.clock = a_day_late_while_aged
+
+
+def note(what):
+    with MARKS.open("a") as marks:
+        marks.write(what + "\\n")
+
+
+st.button("Count", on_click=note, args=("callback",))
+
+
+@st.fragment
+def part():
+    note("fragment")
+    st.button("Again", on_click=note, args=("fragment-callback",))
+
+
+part()
+"""
+EXPIRED_TEXT = "Your sign-in is more than 12 hours old. Sign in again to see this app."
+
+
+@dataclass
+class GatedApp:
+    server: Server
+    marks: Path
+    aged: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.base_url
+
+    def ran(self) -> list[str]:
+        """What the app's code ran since the last call."""
+        done = self.marks.read_text().split() if self.marks.exists() else []
+        self.marks.unlink(missing_ok=True)
+        return done
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory) -> Iterator[GatedApp]:
+    directory = tmp_path_factory.mktemp("gate_app")
+    script = directory / "streamlit_app.py"
+    script.write_text(GATE_APP)
+    port = free_port()
+    redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
+    with running_provider([redirect_uri]) as provider:
+        env = {
+            "SERVE_AUTH": "oidc",
+            "SERVE_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
+            "SERVE_OIDC_FILE": str(provider.settings_file(redirect_uri, directory)),
+            "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32),
+            "GATE_TEST_MARKS": str(directory / "marks"),
+            "GATE_TEST_AGED": str(directory / "aged"),
+        }
+        with running_server(env=env, port=port, app=script) as server:
+            yield GatedApp(server, directory / "marks", directory / "aged")
+
+
+@pytest.fixture
+def ada(gated) -> Iterator[StreamlitSession]:
+    """ada, signed in through the provider, on the gated app's page; the app's marks cleared."""
+    gated.ran()
+    with StreamlitSession(gated.url, cookies=sign_in(gated.url, ALLOWED_USER, password(ALLOWED_USER))) as ada:
+        assert {"Count", "Again", "Sign out"} <= set(ada.widget_ids)
+        assert gated.ran() == ["fragment"]
+        yield ada
+    gated.aged.unlink(missing_ok=True)
+
+
+def test_an_allowed_session_runs_its_fragment_and_callbacks(gated, ada):
+    again = ada.click("Again")
+    assert again.runs == [(ada.fragment_of("Again"),)]
+    assert ada.click("Count").runs == [()]
+    assert gated.ran() == ["fragment-callback", "fragment", "callback", "fragment"]
+
+
+def test_an_expired_sign_in_s_next_fragment_run_runs_nothing_of_the_app(gated, ada):
+    """The sign-in passes SERVE_AUTH_MAX_AGE_HOURS while the page is open: the next pick inside the
+    fragment runs neither the fragment nor its button's callback; the run becomes a whole-page run
+    that shows the "Sign in again" page, whose button still signs in."""
+    fragment = ada.fragment_of("Again")
+    gated.aged.touch()
+    expired = ada.click("Again")
+    assert expired.runs == [(fragment,), ()]
+    assert EXPIRED_TEXT in expired.texts
+    assert gated.ran() == []
+    again = ada.click("Sign in again")
+    assert [urlsplit(url).path for url in again.redirects] == ["/auth/login"]
+    assert gated.ran() == []
+
+
+def test_an_expired_sign_in_s_next_callback_does_not_run(gated, ada):
+    gated.aged.touch()
+    expired = ada.click("Count")
+    assert EXPIRED_TEXT in expired.texts
+    assert gated.ran() == []
