@@ -17,7 +17,8 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    ``secrets.toml`` Streamlit reads (``oidc_config.py``); a bad one stops the start (exit 64).
    Every run of the app (whole-script, fragment, and the widget callbacks before it) is checked by
    the gate (``auth.py``), whatever the app's own code does: nobody runs its first line before
-   signing in, nor after the sign-in expires. The sign-in mode is logged at every
+   signing in, nor after the sign-in expires. A link opened before signing in is where the page
+   opens after it (``sign_in_link.py``). The sign-in mode is logged at every
    start, loudly when the app is public where sign-in is required (``SERVE_AUTH=none-public``).
 4. The app's warm-up (``SERVE_WARMUP=on`` and a ``warm_up()`` hook): a background thread that
    waits for the server to be healthy, then runs it.
@@ -47,7 +48,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from . import auth, drain, failover, metrics, rerun_limit
+from . import auth, drain, failover, metrics, rerun_limit, sign_in_link
 from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
 from .oidc_config import install_auth_secrets
 from .pinned import pinned_argv
@@ -137,6 +138,7 @@ def main() -> int:
         enable_tcp_nodelay()
     if settings.sign_in:
         auth.install(hooks.sign_in_title)
+        sign_in_link.install()
     try:
         metrics.install(settings.metrics_port, hooks.collectors() if hooks.collectors else ())
     except OSError as error:

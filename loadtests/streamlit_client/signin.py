@@ -74,7 +74,9 @@ class Browser:
     def jar(self, url: str) -> dict[str, str]:
         return self.jars.setdefault(urlsplit(url).netloc, {})
 
-    def request(self, method: str, url: str, form: dict[str, str] | None = None) -> Response:
+    def request(
+        self, method: str, url: str, form: dict[str, str] | None = None, *, referer: str | None = None
+    ) -> Response:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SignInError(f"refusing to follow {url!r}")
@@ -83,6 +85,8 @@ class Browser:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         connection = self._connect(parts.scheme, host, address, port)
         headers = {"Host": parts.netloc, "User-Agent": "streamlit-client-signin"}
+        if referer is not None:
+            headers["Referer"] = referer
         jar = self.jar(url)
         if jar:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in jar.items())
@@ -105,9 +109,12 @@ class Browser:
         location = response.headers.get("Location")
         return Response(url, response.status, urljoin(url, location) if location else None, text)
 
-    def follow(self, method: str, url: str, form: dict[str, str] | None = None) -> Response:
-        """The request, then every redirect (as GETs) until a page that is not one."""
-        response = self.request(method, url, form)
+    def follow(
+        self, method: str, url: str, form: dict[str, str] | None = None, *, referer: str | None = None
+    ) -> Response:
+        """The request (with ``referer``, if given), then every redirect (as GETs, without one)
+        until a page that is not one."""
+        response = self.request(method, url, form, referer=referer)
         for _ in range(MAX_REDIRECTS):
             if response.status not in (301, 302, 303, 307, 308) or not response.location:
                 return response
@@ -139,6 +146,14 @@ def login_redirect(session: StreamlitSession) -> str:
     return urljoin(session.page_url, pressed.redirects[0])
 
 
+@dataclass
+class SignedIn:
+    """A sign-in's end: the app's cookies, and the app's page the browser was sent to at last."""
+
+    cookies: dict[str, str]
+    landed: str
+
+
 def sign_in(
     base_url: str,
     email: str,
@@ -150,12 +165,30 @@ def sign_in(
     """Sign ``email`` in to the app at ``base_url`` through its provider's form; returns the
     app's cookies (identity cookie included) for ``StreamlitSession(base_url, cookies=…)``.
     Raises SignInError where the flow stopped (a refused password included)."""
-    with StreamlitSession(base_url, timeout=timeout) as session:
+    return sign_in_from(base_url, email, password, timeout=timeout, context=context).cookies
+
+
+def sign_in_from(
+    page: str,
+    email: str,
+    password: str,
+    *,
+    referer: str | None = "",
+    cookies: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    context: ssl.SSLContext | None = None,
+) -> SignedIn:
+    """``sign_in`` from the app's page at URL ``page`` (a link: ``http://host/?date=2023-03-09``):
+    "Sign in" pressed there, the browser goes to ``/auth/login`` with the page's address as its
+    ``Referer``, as a browser does (``referer``: another one; None: none). ``cookies``: more
+    cookies the browser holds for the app. Returns the cookies and the page it lands on."""
+    with StreamlitSession(page, timeout=timeout) as session:
         start = login_redirect(session)
         app_cookies = session.cookies()
+        address = session.page_url + (f"?{session.query_string}" if session.query_string else "")
     browser = Browser(timeout=timeout, context=context)
-    browser.jar(start).update(app_cookies)
-    form_page = browser.follow("GET", start)
+    browser.jar(start).update({**(cookies or {}), **app_cookies})
+    form_page = browser.follow("GET", start, referer=address if referer == "" else referer)
     action = _FORM_ACTION.search(form_page.body)
     if form_page.status != 200 or action is None:
         raise SignInError(f"no sign-in form at the provider: {browser.visited}")
@@ -166,4 +199,4 @@ def sign_in(
         raise SignInError(
             f"{email}: the app set no {USER_COOKIE} cookie: {browser.visited}; last page {done.body[:300]!r}"
         )
-    return dict(cookies)
+    return SignedIn(dict(cookies), done.url)

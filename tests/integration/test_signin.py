@@ -2,7 +2,8 @@
 provider (deploy/oidc-dev, panva's oidc-provider) as a local Node.js process. Each visitor is a
 protocol client; signed-in ones got their cookie through the provider's form (scripted HTTP, as a
 browser would: streamlit_client.signin). What each one receives over the WebSocket is checked:
-no figure reaches anyone the gate does not let in."""
+no figure reaches anyone the gate does not let in, no code of the app runs for a sign-in that
+expired while its page was open, and a link opened before signing in is where the page opens after."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -30,7 +31,8 @@ from sales_load.dev_provider import (
 from sales_load.local_server import APP, REPO, SERVE, Server, free_port, running_server
 from streamlit_client import DATE_WIDGET, InteractionTimeout, StreamlitSession
 from streamlit_client.messages import date_state
-from streamlit_client.signin import USER_COOKIE, Browser, SignInError, sign_in
+from streamlit_client.signin import USER_COOKIE, Browser, SignInError, sign_in, sign_in_from
+from streamlit_serving.sign_in_link import RETURN_COOKIE
 
 #: Elements that carry sales figures (or let a visitor ask for them).
 FIGURE_ELEMENTS = {"plotly_chart", "arrow_data_frame", "metric", "date_input"}
@@ -138,6 +140,52 @@ def test_nobody_runs_the_daily_fragment_without_the_gate(app):
         anonymous.set_widget_state(date_state(widget, "2023-01-17"))
         with pytest.raises(InteractionTimeout):
             anonymous.rerun(fragment, timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("link", "referer", "opens_at"),
+    [
+        ("/?date=2023-03-09", "", "/?date=2023-03-09"),  # the page's own address, as a browser sends it
+        ("/", "{url}/page?x=1", "/page?x=1"),  # a page of a multipage app
+        ("/", "{url}//evil.example", "/"),
+        ("/", "{url}/\\evil.example", "/"),
+        ("/", "https://evil.example/", "/"),
+        ("/", None, "/"),
+    ],
+)
+def test_a_link_opened_before_sign_in_is_where_the_page_opens_after_it(app, link, referer, opens_at):
+    """The provider's round trip ends at the link the visitor opened (its path and query, from the
+    sign-in request's Referer), never at another site's or an unsafe address."""
+    done = sign_in_from(
+        f"{app.url}{link}",
+        ALLOWED_USER,
+        password(ALLOWED_USER),
+        referer=referer and referer.format(url=app.url),
+    )
+    assert done.landed == f"{app.url}{opens_at}"
+    assert RETURN_COOKIE not in done.cookies  # used once, then cleared
+    if opens_at == "/?date=2023-03-09":
+        with StreamlitSession(done.landed, cookies=done.cookies) as ada:
+            assert ada.initial.has_text("Best sellers, March 9, 2023")
+
+
+@pytest.mark.parametrize(
+    ("kept", "opens_at"),
+    [
+        ("//evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("/%2F/x", "/%2F/x"),  # a path of this app, however odd: followed
+    ],
+)
+def test_a_return_cookie_is_checked_again_at_the_callback(app, kept, opens_at):
+    """A return cookie the app did not set (here with no Referer to replace it) is checked again
+    at the callback: an unsafe one falls back to the app's root."""
+    cookies = {RETURN_COOKIE: quote(kept, safe="")}
+    done = sign_in_from(app.url, ALLOWED_USER, password(ALLOWED_USER), referer=None, cookies=cookies)
+    assert done.landed == f"{app.url}{opens_at}"
+    assert RETURN_COOKIE not in done.cookies
 
 
 def test_sign_out_clears_the_cookie_and_ends_the_provider_session(app):
