@@ -123,6 +123,8 @@ def test_user_outside_the_list_is_refused_with_a_sign_out_button(app, email, rea
         assert set(refused.widget_ids) == {"Sign out"}
         assert_no_figure([], refused.initial.elements)
         assert not any("$" in text for text in refused.initial.texts)
+        # The gate's own button acts for a session it does not let in (no other callback does).
+        assert refused.click("Sign out").redirects == ["/auth/logout"]
 
 
 def test_nobody_runs_the_daily_fragment_without_the_gate(app):
