@@ -20,8 +20,12 @@ started it, against the sign-in, its age (SERVE_AUTH_MAX_AGE_HOURS) and the allo
   earlier, allowed run registered, so a later fragment rerun of that session is dropped by
   Streamlit as stale.
 
-The check reads the session's claims and the settings in memory (no I/O): 7.6 µs added to a
-fragment run, two checks, measured by ``loadtests/gate_timing.py``. A user whose sign-in passes
+The allow-lists come from the settings, read at start; with SERVE_ALLOWED_FILE they are the file's,
+re-read when it changes (``AllowFile``: one ``stat`` at most every RECHECK_SECONDS a process), so
+taking someone off the file refuses their next interaction, open pages included, with no restart.
+The check reads the session's claims and the settings in memory (no other I/O): 4-8 µs added to
+a fragment run, two checks (medians of ``loadtests/gate_timing.py`` on a shared 2-core machine,
+with the lists in variables or in the file alike). A user whose sign-in passes
 SERVE_AUTH_MAX_AGE_HOURS while the page is open gets the "Sign in again" page on their next
 interaction of any kind.
 
@@ -35,17 +39,21 @@ when it reconnects or reloads, or at the age limit.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from .settings import EVERY_DOMAIN, ServingSettings, current
+from .settings import EVERY_DOMAIN, ServingSettings, SettingsError, current, read_allowed_file
 
 CLOCK_SKEW_SECONDS = 300  # an ID token issued this far "in the future" is still believed
+RECHECK_SECONDS = 1.0  # SERVE_ALLOWED_FILE is looked at (one stat) at most this often a process
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,71 @@ def _stop() -> NoReturn:
     st.stop()
 
 
+Lists = tuple[frozenset[str], frozenset[str]]  # allowed e-mails, allowed domains
+
+
+class AllowFile:
+    """The allow-lists of SERVE_ALLOWED_FILE as they are now: the file is looked at (``os.stat``) at
+    most every RECHECK_SECONDS, and read again when its modification time, size or inode changed
+    (an edit in place, a Kubernetes ConfigMap's update). A file that became unreadable, invalid or
+    empty keeps the last good lists, and says so in the log once per change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._checked = float("-inf")
+        self._stamp: tuple[int, int, int] | None = None
+        self._lists: Lists | None = None
+        self._merged: tuple[ServingSettings, Lists, ServingSettings] | None = None
+
+    def settings(self, settings: ServingSettings) -> ServingSettings:
+        """``settings`` with the file's lists as they are now (as given without a file)."""
+        if settings.allowed_file is None:
+            return settings
+        now = time.monotonic()
+        if now - self._checked >= RECHECK_SECONDS:
+            with self._lock:
+                if now - self._checked >= RECHECK_SECONDS:
+                    self._checked = now
+                    self._look(settings)
+        lists = self._lists
+        if lists is None:
+            return settings
+        merged = self._merged  # the settings with these lists, made once a change
+        if merged is None or merged[0] is not settings or merged[1] is not lists:
+            merged = (settings, lists, replace(settings, allowed_emails=lists[0], allowed_domains=lists[1]))
+            self._merged = merged
+        return merged[2]
+
+    def _look(self, settings: ServingSettings) -> None:
+        path = settings.allowed_file
+        assert path is not None
+        try:
+            found = os.stat(path)
+            stamp = (found.st_mtime_ns, found.st_size, found.st_ino)
+        except OSError as error:
+            stamp = (-1, -1, -1)
+            if stamp != self._stamp:
+                self._stamp = stamp
+                print(f"serve: SERVE_ALLOWED_FILE={path} cannot be read ({error}): the last lists hold",
+                      file=sys.stderr)  # fmt: skip
+            return
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            emails, domains = read_allowed_file(path)
+        except SettingsError as error:
+            print(f"serve: {error}: the last lists hold", file=sys.stderr)
+            return
+        if self._lists is not None and self._lists != (emails, domains):
+            print(f"serve: SERVE_ALLOWED_FILE={path} read again: {len(emails | domains)} allowed "
+                  "e-mail(s)/domain(s)", file=sys.stderr)  # fmt: skip
+        self._lists = (emails, domains)
+
+
+ALLOW_FILE = AllowFile()
+
+
 def verdict(settings: ServingSettings) -> Verdict:
     """The verdict for this run's session now: ``anonymous`` when nobody is signed in, else
     ``judge()`` of its claims at ``clock()``. The claims are those ``st.user`` shows, read from the
@@ -154,7 +227,7 @@ def verdict(settings: ServingSettings) -> Verdict:
     user: Mapping[str, Any] = {} if context is None else context.user_info
     if not user.get("is_logged_in"):
         return Verdict("anonymous")
-    return judge(user, settings, clock())
+    return judge(user, ALLOW_FILE.settings(settings), clock())
 
 
 def clock() -> float:

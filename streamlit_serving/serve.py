@@ -85,8 +85,13 @@ def auth_notice(settings: ServingSettings) -> str:
     """The line every start logs about who may see the app."""
     if settings.auth == "oidc":
         allowed = sorted(settings.allowed_emails | settings.allowed_domains)
+        source = (
+            ""
+            if settings.allowed_file is None
+            else f" (SERVE_ALLOWED_FILE={settings.allowed_file}, re-read when it changes)"
+        )
         return (
-            f"serve: sign-in on (SERVE_AUTH=oidc): {len(allowed)} allowed e-mail(s)/domain(s), "
+            f"serve: sign-in on (SERVE_AUTH=oidc): {len(allowed)} allowed e-mail(s)/domain(s){source}, "
             f"sign-ins valid {settings.auth_max_age_hours} h"
         )
     if settings.auth == "none-public":

@@ -22,6 +22,9 @@
 | SERVE_ALLOWED_EMAILS       | (empty)     | verified e-mails let in, comma-separated                 |
 | SERVE_ALLOWED_DOMAINS      | (empty)     | e-mail domains let in, comma-separated; * = every        |
 |                            |             | verified e-mail the provider vouches for                 |
+| SERVE_ALLOWED_FILE         | (empty)     | instead of the two lists: a file of allowed e-mails and  |
+|                            |             | domains, one a line (# comments); re-read by the gate    |
+|                            |             | when it changes (auth.py), no restart                    |
 | SERVE_AUTH_MAX_AGE_HOURS   | 12          | a sign-in older than this must sign in again (1-720)     |
 | SERVE_OIDC_FILE            | (empty)     | the provider's settings: a secret file (TOML; keys in    |
 |                            |             | oidc_config.py)                                          |
@@ -64,6 +67,7 @@ class ServingSettings:
     auth_required: bool = False
     allowed_emails: frozenset[str] = frozenset()
     allowed_domains: frozenset[str] = frozenset()
+    allowed_file: Path | None = None
     auth_max_age_hours: int = 12
     oidc_file: Path | None = None
     drain_seconds: float = 10.0
@@ -125,6 +129,38 @@ def read_list(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what:
     return frozenset(items)
 
 
+def read_allowed_file(path: Path) -> tuple[frozenset[str], frozenset[str]]:
+    """The allowed e-mails and domains of the file SERVE_ALLOWED_FILE=``path``: one a line,
+    lower-cased; blank lines and ``#`` comments ignored; ``*`` alone: every verified e-mail. An
+    unreadable file, a bad line or no entry raises SettingsError naming the file (and line)."""
+    source = f"SERVE_ALLOWED_FILE={path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"{source} cannot be read: {error}") from None
+    emails: set[str] = set()
+    domains: set[str] = set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        item = line.split("#", 1)[0].strip().lower()
+        if not item:
+            continue
+        if item == EVERY_DOMAIN:
+            domains.add(item)
+        elif "@" in item:
+            if not _EMAIL.fullmatch(item):
+                raise SettingsError(f"{source}: line {number}: {item!r} is not an e-mail address")
+            emails.add(item)
+        elif _DOMAIN.fullmatch(item):
+            domains.add(item)
+        else:
+            raise SettingsError(f"{source}: line {number}: {item!r} is not an e-mail or a domain")
+    if EVERY_DOMAIN in domains and (emails or len(domains) > 1):
+        raise SettingsError(f"{source}: {EVERY_DOMAIN} (every verified e-mail) must be the only entry")
+    if not emails and not domains:
+        raise SettingsError(f"{source} lets nobody in: it has no e-mail address or domain")
+    return frozenset(emails), frozenset(domains)
+
+
 def _read_auth(env: Mapping[str, str]) -> dict[str, Any]:
     """SERVE_AUTH and what it needs. With sign-in on, nobody is let in unless named by an
     allowed e-mail or domain: an empty list is a mistake, never "everyone"."""
@@ -143,10 +179,20 @@ def _read_auth(env: Mapping[str, str]) -> dict[str, Any]:
     else:
         what = f"a domain name (or {EVERY_DOMAIN} alone)"
         domains = read_list(env, "SERVE_ALLOWED_DOMAINS", _DOMAIN, what)
+    raw_allowed = env.get("SERVE_ALLOWED_FILE", "").strip()
+    allowed_file = Path(raw_allowed) if raw_allowed else None
+    if allowed_file is not None:
+        if emails or domains:
+            raise SettingsError(
+                "SERVE_ALLOWED_FILE and SERVE_ALLOWED_EMAILS/SERVE_ALLOWED_DOMAINS are all set: the "
+                "allow-list has one home; keep the file or the two lists"
+            )
+        emails, domains = read_allowed_file(allowed_file)
     if auth == "oidc" and not emails and not domains:
         raise SettingsError(
-            "SERVE_AUTH=oidc lets nobody in: set SERVE_ALLOWED_EMAILS and/or SERVE_ALLOWED_DOMAINS "
-            f"(SERVE_ALLOWED_DOMAINS={EVERY_DOMAIN} lets in every verified e-mail of the provider)"
+            "SERVE_AUTH=oidc lets nobody in: set SERVE_ALLOWED_EMAILS and/or SERVE_ALLOWED_DOMAINS, "
+            f"or SERVE_ALLOWED_FILE (SERVE_ALLOWED_DOMAINS={EVERY_DOMAIN} lets in every verified e-mail "
+            "of the provider)"
         )
     raw_file = env.get("SERVE_OIDC_FILE", "").strip()
     if auth == "oidc" and not raw_file:
@@ -156,6 +202,7 @@ def _read_auth(env: Mapping[str, str]) -> dict[str, Any]:
         "auth_required": required,
         "allowed_emails": emails,
         "allowed_domains": domains,
+        "allowed_file": allowed_file,
         "auth_max_age_hours": read_int(env, "SERVE_AUTH_MAX_AGE_HOURS", 12, 1, MAX_AUTH_AGE_HOURS),
         "oidc_file": Path(raw_file) if raw_file else None,
     }

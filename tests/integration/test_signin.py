@@ -12,6 +12,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from sales_load.local_server import APP, REPO, SERVE, Server, free_port, running
 from streamlit_client import DATE_WIDGET, InteractionTimeout, StreamlitSession
 from streamlit_client.messages import date_state
 from streamlit_client.signin import USER_COOKIE, Browser, SignInError, sign_in, sign_in_from
+from streamlit_serving.auth import RECHECK_SECONDS
 from streamlit_serving.sign_in_link import RETURN_COOKIE
 
 #: Elements that carry sales figures (or let a visitor ask for them).
@@ -371,6 +373,7 @@ class GatedApp:
     server: Server
     marks: Path
     aged: Path
+    allowed: Path  # SERVE_ALLOWED_FILE
 
     @property
     def url(self) -> str:
@@ -388,19 +391,21 @@ def gated(tmp_path_factory) -> Iterator[GatedApp]:
     directory = tmp_path_factory.mktemp("gate_app")
     script = directory / "streamlit_app.py"
     script.write_text(GATE_APP)
+    allowed = directory / "allowed"
+    allowed.write_text("".join(f"{email}\n" for email in DEV_ALLOWED_EMAILS.split(",")))
     port = free_port()
     redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
     with running_provider([redirect_uri]) as provider:
         env = {
             "SERVE_AUTH": "oidc",
-            "SERVE_ALLOWED_EMAILS": DEV_ALLOWED_EMAILS,
+            "SERVE_ALLOWED_FILE": str(allowed),
             "SERVE_OIDC_FILE": str(provider.settings_file(redirect_uri, directory)),
             "STREAMLIT_SERVER_COOKIE_SECRET": secrets.token_hex(32),
             "GATE_TEST_MARKS": str(directory / "marks"),
             "GATE_TEST_AGED": str(directory / "aged"),
         }
         with running_server(env=env, port=port, app=script) as server:
-            yield GatedApp(server, directory / "marks", directory / "aged")
+            yield GatedApp(server, directory / "marks", directory / "aged", allowed)
 
 
 @pytest.fixture
@@ -441,3 +446,24 @@ def test_an_expired_sign_in_s_next_callback_does_not_run(gated, ada):
     expired = ada.click("Count")
     assert EXPIRED_TEXT in expired.texts
     assert gated.ran() == []
+
+
+def test_a_user_taken_off_the_allowed_file_is_refused_on_the_next_interaction(gated, ada):
+    """SERVE_ALLOWED_FILE edited while ada's page is open, no restart: within RECHECK_SECONDS her
+    next pick inside the fragment runs nothing of the app and shows the refusal."""
+    assert f"(SERVE_ALLOWED_FILE={gated.allowed}, re-read when it changes)" in gated.server.log()
+    fragment = ada.fragment_of("Again")
+    kept = gated.allowed.read_text()
+    gated.allowed.write_text(kept.replace(ALLOWED_USER, f"# {ALLOWED_USER} taken off"))
+    try:
+        time.sleep(RECHECK_SECONDS + 0.5)
+        refused = ada.click("Again")
+        assert refused.runs == [(fragment,), ()]
+        assert f"{ALLOWED_USER} is not among the people allowed to see this app." in " ".join(
+            map(shown, refused.texts)
+        )
+        assert gated.ran() == []
+        assert f"SERVE_ALLOWED_FILE={gated.allowed} read again" in gated.server.log()
+    finally:
+        gated.allowed.write_text(kept)
+        time.sleep(RECHECK_SECONDS + 0.5)  # the other tests' ada is let in again

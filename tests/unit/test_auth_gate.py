@@ -276,3 +276,39 @@ def test_the_gate_keeps_only_its_own_buttons_states():
     }
     kept = auth.gate_widgets_only(states, metadata)
     assert [state.id for state in kept.widgets] == ["sign-in", "sign-out"]
+
+
+def test_a_user_taken_off_the_allowed_file_runs_no_callback_on_the_next_click(
+    signed_in_only, tmp_path, monkeypatch
+):
+    """SERVE_ALLOWED_FILE is re-read when it changes, without a restart: a user taken off it is
+    refused at their open page's next click (no callback runs), and let in again when put back; a
+    file made invalid meanwhile keeps the last good lists."""
+    allowed = tmp_path / "allowed"
+    allowed.write_text("ada@example.com\nbob@example.com\n")
+    monkeypatch.delenv("SERVE_ALLOWED_EMAILS")
+    monkeypatch.delenv("SERVE_ALLOWED_DOMAINS")
+    monkeypatch.setenv("SERVE_ALLOWED_FILE", str(allowed))
+    monkeypatch.setattr(auth, "ALLOW_FILE", auth.AllowFile())
+    monkeypatch.setattr(auth, "RECHECK_SECONDS", 0.0)  # looked at every check (1 s in service)
+    current.cache_clear()
+    script = tmp_path / "callback_app.py"
+    script.write_text(CALLBACK_APP)
+    marks = tmp_path / "marks"
+    monkeypatch.setenv("GATE_TEST_MARKS", str(marks))
+    app = AppTest.from_file(str(script), default_timeout=60)
+    app.user = {"is_logged_in": True, **claims(iat=int(time.time()))}
+    app.run()
+    count = app.button[1]
+    allowed.write_text("bob@example.com\n")
+    count.click().run()
+    assert "ada@example.com is not among the people allowed" in app.error[0].value.replace("`", "")
+    assert lines(marks) == ["body"]
+    allowed.write_text("ada@example.com\n")
+    app.run()
+    count = app.button[1]
+    count.click().run()
+    assert lines(marks) == ["body", "body", "callback", "body"]
+    allowed.write_text("ada\n")  # a bad edit: the last good lists hold
+    app.button[1].click().run()
+    assert lines(marks)[-2:] == ["callback", "body"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from streamlit_serving.oidc_config import install_auth_secrets, read_provider, render_auth_section
-from streamlit_serving.settings import SettingsError, load_serving_settings
+from streamlit_serving.settings import SettingsError, load_serving_settings, read_allowed_file
 
 SIGN_IN = {
     "SERVE_AUTH": "oidc",
@@ -81,6 +81,43 @@ def test_bad_sign_in_settings_name_the_variable(env, variable, reason):
     with pytest.raises(SettingsError, match=re.escape(reason)) as error:
         load_serving_settings(env)
     assert variable in str(error.value)
+
+
+def test_the_allowed_file_holds_e_mails_and_domains_one_a_line(tmp_path):
+    allowed = tmp_path / "allowed"
+    allowed.write_text("# who may see the figures\n Ada@Example.com\n\nsales.example  # the team\n")
+    env = {**SIGN_IN, "SERVE_ALLOWED_EMAILS": "", "SERVE_ALLOWED_FILE": f"{allowed} "}
+    settings = load_serving_settings(env)
+    assert settings.allowed_file == allowed
+    assert (settings.allowed_emails, settings.allowed_domains) == ({"ada@example.com"}, {"sales.example"})
+    allowed.write_text("*\n")
+    assert read_allowed_file(allowed) == (frozenset(), frozenset({"*"}))
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("ada@example.com\nada\n", "line 2: 'ada' is not an e-mail or a domain"),
+        ("a@b@example.com\n", "line 1: 'a@b@example.com' is not an e-mail address"),
+        ("*\nexample.com\n", "* (every verified e-mail) must be the only entry"),
+        ("# nobody yet\n\n", "lets nobody in"),
+        (None, "cannot be read"),
+    ],
+)
+def test_a_bad_allowed_file_names_itself_and_the_line(tmp_path, text, reason):
+    allowed = tmp_path / "allowed"
+    if text is not None:
+        allowed.write_text(text)
+    with pytest.raises(SettingsError, match=re.escape(reason)) as error:
+        load_serving_settings({**SIGN_IN, "SERVE_ALLOWED_EMAILS": "", "SERVE_ALLOWED_FILE": str(allowed)})
+    assert f"SERVE_ALLOWED_FILE={allowed}" in str(error.value)
+
+
+def test_the_allowed_file_and_the_lists_are_not_both_set(tmp_path):
+    allowed = tmp_path / "allowed"
+    allowed.write_text("ada@example.com\n")
+    with pytest.raises(SettingsError, match="the allow-list has one home"):
+        load_serving_settings({**SIGN_IN, "SERVE_ALLOWED_FILE": str(allowed)})
 
 
 def provider_file(tmp_path: Path, text: str) -> Path:
