@@ -11,6 +11,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -125,6 +126,20 @@ def test_anonymous_visitor_gets_only_the_sign_in_page(visitor: Visitor) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     visitor.page.screenshot(path=SCREENSHOTS / "sign-in.png")
     assert visitor.watch.problems() == []
+
+
+def test_a_link_opened_before_sign_in_is_where_the_page_opens_after_it(visitor: Visitor) -> None:
+    """A shared link (a day of the daily view) opened before signing in: after the provider's
+    round trip the page opens at that link, not at the root (streamlit_serving/sign_in_link.py:
+    the sign-in request's Referer, as Chromium sends it through the proxy)."""
+    link = f"{visitor.url}/?date=2023-03-09"
+    visitor.page.goto(link, timeout=LOAD_TIMEOUT_MS)
+    visitor.page.get_by_text(SIGN_IN_TEXT).wait_for(timeout=LOAD_TIMEOUT_MS)
+    sign_in(visitor.page, visitor.url, ALLOWED_USER)
+    visitor.signed_in_as(ALLOWED_USER)
+    expect(visitor.page.get_by_text("Best sellers, March 9, 2023")).to_be_visible()
+    assert urlsplit(visitor.page.url)[2:4] == ("/", "date=2023-03-09")
+    assert "_serve_return_to" not in visitor.cookie_names()  # used once, then cleared
 
 
 def test_signed_in_on_every_replica_and_after_a_replica_restart(visitor: Visitor, stack: Stack) -> None:
