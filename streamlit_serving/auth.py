@@ -222,7 +222,7 @@ def verdict(settings: ServingSettings) -> Verdict:
     ``judge()`` of its claims at ``clock()``. The claims are those ``st.user`` shows, read from the
     run's context (``user_info``, which Streamlit fills from the identity cookie when the session's
     WebSocket opens and ``st.logout`` empties): ``st.user`` itself re-reads the secrets files at
-    every access, ~70 µs, where this is ~1 µs (loadtests/gate_timing.py)."""
+    every access, ~70 µs, where this takes a few µs (loadtests/gate_timing.py)."""
     context = get_script_run_ctx()
     user: Mapping[str, Any] = {} if context is None else context.user_info
     if not user.get("is_logged_in"):
