@@ -10,6 +10,7 @@ script runs. This module adds, from inside the Streamlit process:
 | streamlit_script_run_duration_seconds         | histogram | kind            |
 | streamlit_script_run_cpu_seconds_total        | counter   | kind            |
 | streamlit_serving_memory_limit_bytes          | gauge     | (none)          |
+| streamlit_serving_sessions                    | gauge     | (none)          |
 
 plus the app's own collectors (its ``collectors()`` hook; the example's shared caches are
 ``sales_dashboard_shared_cache_*``), prometheus_client's process collector (``process_cpu_seconds_total``,
@@ -162,6 +163,43 @@ def memory_limit_bytes(v2: Path = CGROUP_MEMORY_MAX, v1: Path = CGROUP_V1_MEMORY
     return None
 
 
+SESSIONS = "streamlit_serving_sessions"
+# Streamlit 1.67's session manager reports its connected sessions under this stats family (the
+# ``active_sessions`` of /_stcore/metrics).
+ACTIVE_SESSIONS_FAMILY = "active_sessions"
+
+
+def live_sessions(runtime: Any) -> int:
+    """The sessions ``runtime`` holds with a browser connected (Streamlit's ``active_sessions``)."""
+    families = runtime.stats_mgr.get_stats(family_names=[ACTIVE_SESSIONS_FAMILY])
+    stats = families.get(ACTIVE_SESSIONS_FAMILY)
+    if not stats:
+        raise RuntimeError(
+            f"this Streamlit reports no {ACTIVE_SESSIONS_FAMILY!r} stats: find its session count and "
+            "update streamlit_serving/metrics.py (tests/integration/test_metrics.py)"
+        )
+    return sum(int(stat.value) for stat in stats)
+
+
+class SessionsCollector(Collector):
+    """``streamlit_serving_sessions``: the live sessions of this process, on the metrics port, so
+    an autoscaler reads the per-replica load from the serving layer's own endpoint
+    (deploy/k8s/components/autoscale-sessions). Absent until Streamlit's runtime exists."""
+
+    def collect(self) -> Iterable[Metric]:
+        from streamlit.runtime import Runtime
+
+        if not Runtime.exists():
+            return []
+        return [
+            GaugeMetricFamily(
+                SESSIONS,
+                "Sessions with a browser connected to this process (Streamlit's active_sessions).",
+                live_sessions(Runtime.instance()),
+            )
+        ]
+
+
 class MemoryLimitCollector(Collector):
     """``streamlit_serving_memory_limit_bytes``: beside ``process_resident_memory_bytes`` it says
     how near the process is to being killed for memory. Absent when there is no limit."""
@@ -185,6 +223,7 @@ def install(
         return None
     instrument_script_runner(RunMetrics(registry))
     registry.register(MemoryLimitCollector())
+    registry.register(SessionsCollector())
     for collector in collectors:
         registry.register(collector)
     server, _ = start_http_server(port, registry=registry)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
@@ -123,6 +124,45 @@ def test_shared_cache_hits_and_misses_are_counted() -> None:
     misses = increments(before, after, "sales_dashboard_shared_cache_misses_total")
     for builder in ("money_table", "ranked_bar_chart"):  # two tables and two charts a pick
         assert (misses[builder,], hits[builder,]) == (2, 2)  # 2023-12-29 built, 2023-12-30 found
+
+
+def streamlit_active_sessions(server: Server) -> float:
+    """Streamlit's own count, from /_stcore/metrics on the app's port."""
+    with urllib.request.urlopen(f"{server.base_url}/_stcore/metrics", timeout=5) as response:
+        text = response.read().decode()
+    (value,) = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "active_sessions"
+    ]
+    return value
+
+
+def sessions_become(server: Server, expected: int, within: float = 10.0) -> float:
+    """Scrape until streamlit_serving_sessions is ``expected`` (a session's socket is counted and
+    forgotten by the server's event loop, a moment after the client's call returns)."""
+    deadline = time.monotonic() + within
+    while True:
+        value = scrape(server)["streamlit_serving_sessions", ()]
+        if value == expected or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_live_sessions_are_counted_on_the_metrics_port(server: Server) -> None:
+    """The autoscaler's per-pod metric (deploy/k8s/components/autoscale-sessions): two sessions
+    opened through the protocol client count two while their sockets are open, each is forgotten
+    when it closes, and the count is Streamlit's own active_sessions."""
+    baseline = int(sessions_become(server, 0, within=35.0))  # an earlier test's socket may linger
+    with StreamlitSession(server.base_url, timeout=20) as first:
+        assert first.pick_date("2023-01-09").has_text("Best sellers, January 9, 2023")
+        assert sessions_become(server, baseline + 1) == baseline + 1
+        with StreamlitSession(server.base_url, timeout=20):
+            assert sessions_become(server, baseline + 2) == baseline + 2
+            assert streamlit_active_sessions(server) == baseline + 2
+        assert sessions_become(server, baseline + 1) == baseline + 1
+    assert sessions_become(server, baseline) == baseline
 
 
 def test_process_metrics_and_no_limit_outside_a_container(server: Server) -> None:
