@@ -21,6 +21,7 @@ set -eu
 : "${PROXY_TLS_KEY:=/run/secrets/tls_key}"    # PEM private key of that certificate
 : "${PROXY_TLS_PUBLIC_PORT:=443}"   # the HTTPS port browsers reach (where HTTP redirects to)
 : "${PROXY_HSTS_MAX_AGE:=31536000}" # Strict-Transport-Security max-age (s) on HTTPS; 0: no header
+: "${PROXY_WORKERS:=}"              # nginx worker processes; empty: the container's CPU limit, rounded up
 
 conf=/tmp/nginx
 
@@ -31,6 +32,8 @@ for var in APP_PORT PROXY_BURST_PER_CLIENT PROXY_WS_PER_CLIENT PROXY_DNS_INTERVA
   eval "value=\${$var}"
   echo "$value" | grep -Eq '^[1-9][0-9]*$' || die "$var must be a positive whole number, got '$value'"
 done
+[ -z "$PROXY_WORKERS" ] || echo "$PROXY_WORKERS" | grep -Eq '^([1-9][0-9]?|1[0-9]{2}|2[0-4][0-9]|25[0-6])$' \
+  || die "PROXY_WORKERS must be a whole number from 1 to 256 (empty: from the CPU limit), got '$PROXY_WORKERS'"
 
 [ -z "$PROXY_LOG_EXPORTER" ] || echo "$PROXY_LOG_EXPORTER" | grep -Eq '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[1-9][0-9]{0,4}$' \
   || die "PROXY_LOG_EXPORTER must look like proxy-metrics:5140 (host:port), got '$PROXY_LOG_EXPORTER'"
@@ -75,6 +78,35 @@ for hop in $trusted_hops; do
 done
 
 mkdir -p "$conf"
+
+# Worker processes: one per CPU the container may use, not one per core of the host (nginx's
+# `auto` counts the host's): on a 32-core node `auto` meant 32 idle workers of ~7 MB each against a
+# 320 MB limit. The CPU limit is the cgroup's CFS quota (v2 cpu.max, v1 cpu.cfs_quota_us over
+# cpu.cfs_period_us), rounded up; at least 1, at most the CPUs this process may run on.
+cpu_workers() {
+  cpus=$(nproc)
+  quota=max period=100000
+  if [ -r /sys/fs/cgroup/cpu.max ]; then
+    read -r quota period </sys/fs/cgroup/cpu.max
+  elif [ -r /sys/fs/cgroup/cpu/cpu.cfs_quota_us ] && [ -r /sys/fs/cgroup/cpu/cpu.cfs_period_us ]; then
+    quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)
+  fi
+  case $quota in max | -1 | "") echo "$cpus"; return ;; esac
+  workers=$(((quota + period - 1) / period))
+  [ "$workers" -ge 1 ] || workers=1
+  [ "$workers" -le "$cpus" ] || workers=$cpus
+  echo "$workers"
+}
+workers=${PROXY_WORKERS:-$(cpu_workers)}
+# The proxy's connections (two per WebSocket session) are shared out among its workers: 16,384 in
+# all, 8,000 sessions, about what its 320 MB memory limit holds (~36 kB a session). nginx allocates
+# every worker's connection table at start (~440 bytes a connection, written, so private memory):
+# 16,384 per worker made each idle worker ~7 MB, and each generation of workers a reload leaves
+# behind holding WebSockets (worker_shutdown_timeout) as big again.
+connections=$(((16384 + workers - 1) / workers))
+[ "$connections" -ge 1024 ] || connections=1024
+echo "worker_processes $workers;" >"$conf/workers.conf"
+echo "worker_connections $connections;" >"$conf/connections.conf"
 cat >"$conf/limits.conf" <<LIMITS
 limit_req_zone \$binary_remote_addr zone=per_client:10m rate=$PROXY_RATE_PER_CLIENT;
 limit_req zone=per_client burst=$PROXY_BURST_PER_CLIENT nodelay;
@@ -190,6 +222,7 @@ pid=$!
 # docker stop sends SIGQUIT (graceful: finish requests); SIGTERM/SIGINT stop at once.
 trap 'kill -QUIT $pid 2>/dev/null' QUIT
 trap 'kill -TERM $pid 2>/dev/null' TERM INT
+echo "proxy: $workers worker process(es) of $connections connections each (PROXY_WORKERS='$PROXY_WORKERS', $(nproc) CPU(s))" >&2
 echo "proxy: upstream $APP_HOST:$APP_PORT ->" $addrs >&2
 while kill -0 "$pid" 2>/dev/null; do
   sleep "$PROXY_DNS_INTERVAL" &
