@@ -15,6 +15,27 @@ if [ -n "${DOCKER_HOST:-}" ]; then
   echo "ensure-docker: no engine answers at DOCKER_HOST=$DOCKER_HOST" >&2
   exit 1
 fi
+# An engine runs (its socket is there) but this user may not use it: say so before anything is
+# started. Debian's docker client says only "errors pretty printing info" on a permission error.
+socket=/var/run/docker.sock
+no_access() {
+  [ "$(id -u)" != 0 ] && [ -S "$socket" ] && ! { [ -r "$socket" ] && [ -w "$socket" ]; }
+}
+refuse() {
+  local user
+  user=$(id -un)
+  if [[ " $(id -nG "$user") " == *" docker "* ]]; then
+    # In the group file, but not in this login's groups: added since the user logged in.
+    echo "ensure-docker: the Docker engine runs, but $user may not use it ($socket): $user was" \
+      "added to the docker group after this login. Log in again (or run 'newgrp docker' in this shell)" >&2
+  else
+    echo "ensure-docker: the Docker engine runs, but $user may not use it ($socket):" \
+      "$user is not in the docker group. Add it (sudo usermod -aG docker $user) and log in again" \
+      "(or run 'newgrp docker' in this shell)" >&2
+  fi
+  exit 1
+}
+no_access && refuse
 if ! command -v dockerd >/dev/null; then
   "$here/apt-install.sh" docker.io
   client=/usr/bin/docker
@@ -32,6 +53,7 @@ if [ -z "$pid" ] || [ ! -d "/proc/$pid" ]; then
 fi
 for _ in $(seq 60); do $client info >/dev/null 2>&1 && break; sleep 1; done
 if ! error=$($client info 2>&1 >/dev/null); then
+  no_access && refuse
   if [[ $error == *"permission denied"* ]]; then
     echo "ensure-docker: the engine runs but $(id -un) may not use it: add the user to the docker" \
       "group (sudo usermod -aG docker $(id -un)) and log in again" >&2
