@@ -17,12 +17,15 @@
 #                  without OIDC_FILE the development OpenID provider starts beside the stack
 #                  (deploy/compose.oidc-dev.yaml, on OIDC_DEV_PORT, default 9400) and its URL and
 #                  test users are printed before the app's URL
+#   PROXY_BIND     the host address the proxy is published on (default 127.0.0.1: this machine
+#                  only); 0.0.0.0 for every interface, with a warning: Docker's published ports
+#                  bypass ufw and firewalld
 #   STACK_PRODUCTION=1  also deploy/compose.production.yaml: sign-in required (SERVE_AUTH=oidc
 #                  unless set, with OIDC_FILE; `none` is refused, `none-public` logged at every start)
 #   TLS_CERT_FILE, TLS_KEY_FILE  your certificate and key; unset: a local CA's certificate for
 #                  localhost (scripts/tls-cert.sh, in LOCAL_TLS_DIR), served with a 5-minute HSTS
 #                  max-age unless PROXY_HSTS_MAX_AGE says otherwise
-# and those deploy/compose.yaml reads (PROXY_PORT, PROXY_TLS_PORT, PROXY_BIND, APP_IMAGE, SALES_*, …).
+# and those deploy/compose.yaml reads (PROXY_PORT, PROXY_TLS_PORT, APP_IMAGE, SALES_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # APP_IMAGE, PROXY_IMAGE, … for compose: as set, else their defaults in deploy/images.tsv.
@@ -59,6 +62,24 @@ profile=()
 # `down`, `ps` and `logs` read compose.yaml alone (down's --remove-orphans takes the others' containers).
 base_compose=("${compose[@]}")
 auth=${SERVE_AUTH:-}
+# Production starts only with the choice made: sign-in (your provider's OIDC_FILE) or, said out
+# loud, none-public. Checked before anything is built or started.
+if [ "${STACK_PRODUCTION:-0}" = 1 ] && [ "${1:-}" = up ]; then
+  case $auth in
+    oidc | none-public) ;;
+    "")
+      if [ -z "${OIDC_FILE:-}" ]; then
+        echo "stack: STACK_PRODUCTION=1 requires sign-in: set OIDC_FILE (your provider's settings," \
+          "docs/deploy.md), or SERVE_AUTH=none-public to serve every figure to anyone who reaches the proxy" >&2
+        exit 2
+      fi
+      ;;
+    *)
+      echo "stack: STACK_PRODUCTION=1 refuses SERVE_AUTH='$auth': set oidc (with OIDC_FILE) or none-public" >&2
+      exit 2
+      ;;
+  esac
+fi
 [ "${STACK_PRODUCTION:-0}" = 1 ] && auth=${auth:-oidc}
 dev_provider=0
 if [ "$auth" = oidc ]; then
@@ -82,7 +103,7 @@ cookie_secret() {
 # The URL browsers use for the dashboard (a sign-in redirect URI is built on it): HTTPS on
 # PROXY_TLS_PORT, or plain HTTP on PROXY_PORT with PROXY_TLS=off.
 public_url() {
-  local host=${PROXY_BIND:-0.0.0.0}
+  local host=${PROXY_BIND:-127.0.0.1}
   [ "$host" = 0.0.0.0 ] && host=localhost
   if [ "${PROXY_TLS:-on}" = off ]; then
     echo "http://$host:${PROXY_PORT:-8080}"
@@ -205,7 +226,15 @@ case ${1:-} in
       scheme=https address=$("${compose[@]}" port proxy 8443)
     fi
     host=${address%:*} port=${address##*:}
-    [ "$host" = 0.0.0.0 ] && host=localhost
+    if [ "$host" = 0.0.0.0 ]; then
+      host=localhost
+      echo "stack: WARNING: the proxy listens on every interface of this host (PROXY_BIND=0.0.0.0," \
+        "ports $("${compose[@]}" port proxy 8080 | sed 's/.*://') and $port): Docker's published ports" \
+        "bypass ufw and firewalld, so anyone who can reach this host reaches it;" \
+        "PROXY_BIND=127.0.0.1 (the default) keeps it to this machine" >&2
+    else
+      echo "stack: the proxy listens on $host only (PROXY_BIND)" >&2
+    fi
     echo "stack: $project is up with $replicas app replica(s)" >&2
     echo "$scheme://$host:$port/"
     ;;

@@ -16,7 +16,7 @@ def test_the_users_stack_answers_unchanged_after_the_whole_tier(users_stack):
     # The same containers, never restarted; the same published port.
     assert after.containers == before.containers
     assert len(after.containers) == 2  # one app replica and the proxy, as `make up` starts them
-    assert after.published == before.published == f"0.0.0.0:{users_stack.port}"
+    assert after.published == before.published == f"127.0.0.1:{users_stack.port}"  # this machine only
     # The host's engine was never put into a swarm by the tier (its Swarm tests have their own engine)
     # and still holds its NAT rules for the port (a second dockerd with iptables on would flush them).
     assert after.host_swarm == before.host_swarm

@@ -79,7 +79,7 @@ def started_users_stack(
 ) -> Iterator[UsersStack]:
     """`make up` (scripts/stack.sh up: builds, starts, waits until healthy) with its defaults but
     for the project name, the ports and where its local CA lives: one app replica, the proxy
-    published on every address."""
+    published on 127.0.0.1 only."""
     port, tls_port = free_port(), free_port()
     secret = secret_dir / "cookie_secret"
     secret.write_text(secrets.token_hex(32))
@@ -91,7 +91,10 @@ def started_users_stack(
     up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
     try:
         assert up.returncode == 0, f"make up failed:\n{up.stderr[-4000:]}"
-        assert up.stdout.splitlines()[-1] == f"https://localhost:{tls_port}/"
+        # The URL names the address it is bound to; no warning about every interface.
+        assert up.stdout.splitlines()[-1] == f"https://127.0.0.1:{tls_port}/"
+        assert "stack: the proxy listens on 127.0.0.1 only (PROXY_BIND)" in up.stderr
+        assert "WARNING: the proxy listens on every interface" not in up.stderr
         stack.before = stack.snapshot()
         yield stack
     finally:

@@ -73,8 +73,8 @@ def test_only_the_proxy_is_published_and_waits_for_a_healthy_app():
     assert "ports" not in SERVICES["app"]
     assert SERVICES["app"]["expose"] == ["8501", "9464"]  # Streamlit; the app's metrics
     assert SERVICES["proxy"]["ports"] == [
-        "${PROXY_BIND:-0.0.0.0}:${PROXY_PORT:-8080}:8080",  # plain HTTP: redirects to HTTPS
-        "${PROXY_BIND:-0.0.0.0}:${PROXY_TLS_PORT:-8443}:8443",
+        "${PROXY_BIND:-127.0.0.1}:${PROXY_PORT:-8080}:8080",  # plain HTTP: redirects to HTTPS
+        "${PROXY_BIND:-127.0.0.1}:${PROXY_TLS_PORT:-8443}:8443",  # this machine only by default
     ]
     assert SERVICES["proxy"]["depends_on"] == {"app": {"condition": "service_healthy"}}
 
