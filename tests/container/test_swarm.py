@@ -241,6 +241,24 @@ def test_every_task_runs_hardened_with_the_shared_secret(swarm):
     assert request(swarm.url, "/healthz")[1]["Strict-Transport-Security"] == "max-age=300"
 
 
+def test_the_overlay_is_encrypted_and_every_tasks_log_rotated(swarm):
+    """IPsec between nodes (TLS ends at the proxy), and the engine's log rotation on every task
+    (the stack's and the observability file's). One node sends no packet between nodes: the
+    encryption itself cannot be seen here, only that the engine made the network with it."""
+    network = json.loads(swarm.engine.run("network", "inspect", f"{swarm.name}_backend").stdout)[0]
+    assert network["Driver"] == "overlay"
+    assert network["Options"]["encrypted"] == ""
+    names = [
+        name
+        for service in ("app", "proxy", "proxy-metrics", "prometheus")
+        for name in swarm.containers(service)
+    ]
+    assert len(names) == STACK_REPLICAS + 3
+    for name in names:
+        log = swarm.inspect(name)["HostConfig"]["LogConfig"]
+        assert log == {"Type": "json-file", "Config": {"max-size": "10m", "max-file": "5"}}, name
+
+
 def test_prometheus_finds_every_replica_and_the_proxys_exporters(swarm):
     """The same Prometheus image and DNS discovery as the compose profile: with dnsrr every
     replica's address is its own target, and the proxy's access log reaches mtail."""

@@ -269,3 +269,35 @@ def test_swarm_script_refuses_a_missing_sign_in_choice_before_deploying(env, mes
     )
     assert result.returncode == 2
     assert message in result.stderr
+
+
+#: Every compose and Swarm file with services: each service's log is rotated by the engine.
+SERVICE_FILES = (
+    "deploy/compose.yaml",
+    "deploy/compose.oidc-dev.yaml",
+    "deploy/swarm/stack.yaml",
+    "deploy/swarm/observability.yaml",
+)
+ROTATED = {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}
+
+
+@pytest.mark.parametrize("path", SERVICE_FILES)
+def test_every_service_log_is_rotated_from_one_anchor(path):
+    """nginx logs a JSON line per request and Docker's json-file log has no limit by default: every
+    service of every stack gets the file's one `x-logging` anchor (the proxy of
+    swarm/observability.yaml is stack.yaml's, merged)."""
+    text = (ROOT / path).read_text()
+    document = yaml.safe_load(text)
+    assert document["x-logging"] == ROTATED
+    assert text.count("&logging") == 1
+    for name, service in document["services"].items():
+        if path.endswith("observability.yaml") and name == "proxy":
+            continue
+        assert service["logging"] == ROTATED, f"{path}: {name}"
+
+
+def test_the_swarm_overlay_is_encrypted():
+    """TLS ends at the proxy: cookies and OpenID tokens cross the nodes on this network."""
+    networks = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["networks"]
+    assert networks["backend"]["driver"] == "overlay"
+    assert networks["backend"]["driver_opts"] == {"encrypted": ""}
