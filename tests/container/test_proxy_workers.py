@@ -95,6 +95,20 @@ def test_workers_follow_the_cpu_limit_not_the_hosts_cores(docker, proxy_image, c
         assert f"proxy: {min(expected, host_cpus)} worker process(es)" in log
 
 
+@pytest.mark.parametrize(
+    ("cpu_max", "expected"), [("50000 100000", 1), ("150000 100000", 2), ("max 100000", 0)]
+)
+def test_workers_follow_cgroup_v2_cpu_max(docker, proxy_image, tmp_path, cpu_max, expected):
+    """cgroup v2's cpu.max (these machines run v1: a file mounted in its place, read first)."""
+    host_cpus = int(run(docker, "run", "--rm", "--entrypoint", "nproc", proxy_image).stdout)
+    cpu_max_file = tmp_path / "cpu.max"
+    cpu_max_file.write_text(f"{cpu_max}\n")
+    cpu_max_file.chmod(0o644)
+    with proxy(docker, proxy_image, "-v", f"{cpu_max_file}:/sys/fs/cgroup/cpu.max:ro") as name:
+        # "max": no limit, one worker per CPU it may run on.
+        assert workers(nginx_processes(docker, name)) == min(expected or host_cpus, host_cpus)
+
+
 def test_proxy_workers_overrides_the_cpu_limit(docker, proxy_image):
     with proxy(docker, proxy_image, "--cpus=0.5", env={"PROXY_WORKERS": "3"}) as name:
         assert workers(nginx_processes(docker, name)) == 3
