@@ -31,7 +31,10 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    bound stops the start (exit 64).
 7. A per-session limit on reruns inside the WebSocket (``SERVE_RERUN_RATE`` > 0, the default;
    ``rerun_limit.py``): a client flooding reruns is closed with 1008.
-8. A page that comes back on a replica that never held its session gets a whole-page run for its
+8. Uploads only from a session whose page has a file uploader and (with sign-in) that passed the
+   gate, to file ids handed to it, and capped per session (``SERVE_UPLOAD_MAX_FILES``,
+   ``SERVE_UPLOAD_MAX_MB``; ``uploads.py``): anything else gets 403 or 413, and nothing is stored.
+9. A page that comes back on a replica that never held its session gets a whole-page run for its
    first fragment pick there, which Streamlit would drop (``failover.py``).
 9. The production-critical Streamlit options (XSRF, CORS, error details, toolbar, headless, file
    watcher, telemetry, upload and message size caps) are pinned whatever a config file or
@@ -48,7 +51,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from . import auth, drain, failover, metrics, rerun_limit, sign_in_link
+from . import auth, drain, failover, metrics, rerun_limit, sign_in_link, uploads
 from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
 from .oidc_config import install_auth_secrets
 from .pinned import pinned_argv
@@ -151,6 +154,7 @@ def main() -> int:
         return EXIT_BAD_SETTINGS
     if settings.rerun_rate > 0:  # inside the drain's gate, which must see every socket first
         rerun_limit.install(settings.rerun_rate, settings.rerun_burst)
+    uploads.install(settings.upload_max_files, settings.upload_max_mb, settings.sign_in)
     if settings.drain_seconds > 0:
         drain.install(settings.drain_seconds)
     failover.install()

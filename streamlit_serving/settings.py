@@ -16,6 +16,10 @@
 |                            |             | (rerun_limit.py); over it the socket is closed with      |
 |                            |             | 1008; 0 = no limit                                       |
 | SERVE_RERUN_BURST          | 40          | reruns a session may ask for at once (the bucket's size) |
+| SERVE_UPLOAD_MAX_FILES     | 10          | uploaded files a session may hold at once (uploads.py);  |
+|                            |             | over it an upload gets 413 and nothing is stored         |
+| SERVE_UPLOAD_MAX_MB        | 32          | megabytes of uploaded files a session may hold at once   |
+|                            |             | (each file is also capped by server.maxUploadSize)       |
 | SERVE_AUTH                 | none        | oidc: sign-in (st.login) before any page content; none:  |
 |                            |             | open; none-public: open where sign-in is required (logged) |
 | SERVE_AUTH_REQUIRED        | off         | on: refuse SERVE_AUTH=none or unset (production files)   |
@@ -46,6 +50,8 @@ from typing import Any
 MAX_DRAIN_SECONDS = 3600.0
 MAX_RERUN_RATE = 1000.0
 MAX_RERUN_BURST = 10_000
+MAX_UPLOAD_FILES = 10_000
+MAX_UPLOAD_MB = 100_000
 SWITCHES = {"on": True, "off": False}
 AUTH_MODES = ("none", "oidc", "none-public")
 MAX_AUTH_AGE_HOURS = 720  # Streamlit's own identity cookie lasts 30 days
@@ -73,6 +79,8 @@ class ServingSettings:
     drain_seconds: float = 10.0
     rerun_rate: float = 10.0
     rerun_burst: int = 40
+    upload_max_files: int = 10
+    upload_max_mb: int = 32
 
     @property
     def sign_in(self) -> bool:
@@ -218,6 +226,8 @@ def load_serving_settings(env: Mapping[str, str] | None = None) -> ServingSettin
         metrics_port=read_int(env, "SERVE_METRICS_PORT", 9464, 0, 65535),
         rerun_rate=read_float(env, "SERVE_RERUN_RATE", 10.0, 0.0, MAX_RERUN_RATE),
         rerun_burst=read_int(env, "SERVE_RERUN_BURST", 40, 1, MAX_RERUN_BURST),
+        upload_max_files=read_int(env, "SERVE_UPLOAD_MAX_FILES", 10, 1, MAX_UPLOAD_FILES),
+        upload_max_mb=read_int(env, "SERVE_UPLOAD_MAX_MB", 32, 1, MAX_UPLOAD_MB),
         **_read_auth(env),
     )
 

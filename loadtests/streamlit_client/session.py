@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Mapping
@@ -467,6 +468,73 @@ class StreamlitSession:
         except SessionClosed as closed:
             return closed.code
         raise InteractionTimeout(f"the server did not close the socket within {timeout}s")
+
+    # -- uploads, as the frontend does them (st.file_uploader and the like) ------------------
+
+    def file_urls(self, file_names: list[str], *, timeout: float | None = None) -> list[tuple[str, str]]:
+        """Ask the server for upload URLs (a ``file_urls_request`` BackMsg, as the frontend sends
+        when a file is picked); returns its (file id, upload URL) pairs, [] when it hands out none."""
+        self._file_urls_requests = getattr(self, "_file_urls_requests", 0) + 1
+        request_id = f"uploads-{self._file_urls_requests}"
+        msg = BackMsg()
+        msg.file_urls_request.request_id = request_id
+        msg.file_urls_request.session_id = self.session_id
+        msg.file_urls_request.file_names.extend(file_names)
+        self.send_back_msg(msg)
+        deadline = time.perf_counter() + (timeout or self.timeout)
+        scratch = Interaction("file_urls")
+        while True:
+            received = self._receive(deadline)
+            self._account(scratch, *received)
+            answer = received[0]
+            if answer.WhichOneof("type") == "file_urls_response" and (
+                answer.file_urls_response.response_id == request_id
+            ):
+                return [(urls.file_id, urls.upload_url) for urls in answer.file_urls_response.file_urls]
+
+    def upload_url(self, file_id: str) -> str:
+        """Where a file of this session goes, whether or not the server handed the id out."""
+        return f"{self.base_url}/_stcore/upload_file/{self.session_id}/{file_id}"
+
+    def put_file(self, url: str, data: bytes, name: str = "file.bin", *, timeout: float | None = None) -> int:
+        """PUT ``data`` as the frontend does (multipart, the XSRF header and the session's cookies:
+        behind the proxy the route cookie brings it to the session's replica); the HTTP status."""
+        if url.startswith("/"):  # as handed out: relative to the app's base URL
+            url = f"{self.base_url}{url}"
+        boundary = f"----streamlit-client-{os.urandom(8).hex()}"
+        body = b"".join([
+            f"--{boundary}\r\n".encode(),
+            f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'.encode(),
+            b"Content-Type: application/octet-stream\r\n\r\n",
+            data,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ])  # fmt: skip
+        return self._upload_request("PUT", url, body, f"multipart/form-data; boundary={boundary}", timeout)
+
+    def delete_file(self, url: str, *, timeout: float | None = None) -> int:
+        """DELETE a file as the frontend does when one is removed from the widget; the HTTP status."""
+        if url.startswith("/"):
+            url = f"{self.base_url}{url}"
+        return self._upload_request("DELETE", url, None, None, timeout)
+
+    def _upload_request(
+        self, method: str, url: str, body: bytes | None, content_type: str | None, timeout: float | None
+    ) -> int:
+        headers = {**self.headers, "X-Xsrftoken": self.cookies().get(XSRF_COOKIE, NO_XSRF_TOKEN)}
+        if self.cookie_header:
+            headers["Cookie"] = self.cookie_header
+        if content_type:
+            headers["Content-Type"] = content_type
+        opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self.tls)
+        )
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - http(s)
+        try:
+            with opener.open(request, timeout=timeout or self.timeout) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            error.read()
+            return error.code
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -15,6 +15,12 @@ def test_defaults():
         9464, 10, True, True,
     )  # fmt: skip
     assert (defaults.rerun_rate, defaults.rerun_burst) == (10.0, 40)
+    assert (defaults.upload_max_files, defaults.upload_max_mb) == (10, 32)
+
+
+def test_upload_caps_are_read():
+    settings = load_serving_settings({"SERVE_UPLOAD_MAX_FILES": "3", "SERVE_UPLOAD_MAX_MB": " 5 "})
+    assert (settings.upload_max_files, settings.upload_max_mb) == (3, 5)
 
 
 def test_zero_or_off_turns_each_part_off():
@@ -46,6 +52,11 @@ def test_the_app_s_settings_are_not_the_layer_s():
         ({"SERVE_RERUN_RATE": "-1"}, "outside"),
         ({"SERVE_RERUN_BURST": "0"}, "outside"),
         ({"SERVE_RERUN_BURST": "2.5"}, "not a whole number"),
+        ({"SERVE_UPLOAD_MAX_FILES": "0"}, "outside"),
+        ({"SERVE_UPLOAD_MAX_FILES": "many"}, "not a whole number"),
+        ({"SERVE_UPLOAD_MAX_MB": "0"}, "outside"),
+        ({"SERVE_UPLOAD_MAX_MB": "1.5"}, "not a whole number"),
+        ({"SERVE_UPLOAD_MAX_MB": "100001"}, "outside"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):
