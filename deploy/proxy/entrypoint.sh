@@ -13,6 +13,10 @@ set -eu
 : "${PROXY_RATE_PER_CLIENT:=30r/s}" # HTTP requests per client address (nginx rate syntax)
 : "${PROXY_BURST_PER_CLIENT:=200}"  # requests above the rate served at once before 429s
 : "${PROXY_WS_PER_CLIENT:=50}"      # open WebSockets (sessions) per client address
+: "${PROXY_UPLOAD_RATE_PER_CLIENT:=2r/s}" # file uploads (PUT/DELETE) per client address
+: "${PROXY_UPLOAD_BURST_PER_CLIENT:=10}"  # uploads above that rate served at once before 429s
+: "${SERVE_AUTH:=none}"             # the app's sign-in mode, set from the app's own SERVE_AUTH;
+                                    # oidc: uploads without the sign-in cookie get 403 here
 : "${PROXY_DNS_INTERVAL:=5}"        # seconds between DNS checks of APP_HOST
 : "${PROXY_LOG_EXPORTER:=}"         # host:port (UDP syslog) of the access-log exporter; empty: none
 : "${PROXY_TRUSTED_HOPS:=}"         # load-balancer mode: CIDRs of the hops in front (empty: none)
@@ -26,9 +30,11 @@ set -eu
 conf=/tmp/nginx
 
 die() { echo "proxy: $*" >&2; exit 64; }
-echo "$PROXY_RATE_PER_CLIENT" | grep -Eq '^[1-9][0-9]*r/[sm]$' \
-  || die "PROXY_RATE_PER_CLIENT must look like 30r/s or 600r/m, got '$PROXY_RATE_PER_CLIENT'"
-for var in APP_PORT PROXY_BURST_PER_CLIENT PROXY_WS_PER_CLIENT PROXY_DNS_INTERVAL; do
+for var in PROXY_RATE_PER_CLIENT PROXY_UPLOAD_RATE_PER_CLIENT; do
+  eval "value=\${$var}"
+  echo "$value" | grep -Eq '^[1-9][0-9]*r/[sm]$' || die "$var must look like 30r/s or 600r/m, got '$value'"
+done
+for var in APP_PORT PROXY_BURST_PER_CLIENT PROXY_WS_PER_CLIENT PROXY_DNS_INTERVAL PROXY_UPLOAD_BURST_PER_CLIENT; do
   eval "value=\${$var}"
   echo "$value" | grep -Eq '^[1-9][0-9]*$' || die "$var must be a positive whole number, got '$value'"
 done
@@ -72,6 +78,11 @@ case $PROXY_TLS in
   off) ;;
   *) die "PROXY_TLS must be on or off, got '$PROXY_TLS'" ;;
 esac
+sign_in=$(echo "$SERVE_AUTH" | tr '[:upper:]' '[:lower:]' | tr -d '[:space:]')
+case $sign_in in
+  oidc | none | none-public | "") ;;
+  *) die "SERVE_AUTH must be oidc, none or none-public (the app's sign-in mode), got '$SERVE_AUTH'" ;;
+esac
 trusted_hops=$(echo "$PROXY_TRUSTED_HOPS" | tr ',' ' ')
 for hop in $trusted_hops; do
   valid_cidr "$hop" || die "PROXY_TRUSTED_HOPS must list addresses or CIDRs (10.0.0.0/8, fd00::/8), got '$hop'"
@@ -112,7 +123,24 @@ limit_req_zone \$binary_remote_addr zone=per_client:10m rate=$PROXY_RATE_PER_CLI
 limit_req zone=per_client burst=$PROXY_BURST_PER_CLIENT nodelay;
 limit_conn_zone \$websocket_client zone=ws_per_client:10m;
 limit_conn ws_per_client $PROXY_WS_PER_CLIENT;
+limit_req_zone \$binary_remote_addr zone=uploads_per_client:10m rate=$PROXY_UPLOAD_RATE_PER_CLIENT;
 LIMITS
+
+# The upload location's own limits (nginx.conf): the uploads' small burst, and the site-wide
+# limit again (a location's own limit_req replaces the ones it would inherit). With sign-in on,
+# an upload that carries no sign-in cookie is refused before its body is read (the app would
+# refuse it too, 403, but only once the body reached it).
+cat >"$conf/uploads.conf" <<UPLOADS
+limit_req zone=per_client burst=$PROXY_BURST_PER_CLIENT nodelay;
+limit_req zone=uploads_per_client burst=$PROXY_UPLOAD_BURST_PER_CLIENT nodelay;
+UPLOADS
+if [ "$sign_in" = oidc ]; then
+  cat >>"$conf/uploads.conf" <<'SIGNIN'
+if ($cookie__streamlit_user = "") {
+    return 403;
+}
+SIGNIN
+fi
 
 # Load-balancer mode: requests from these peers may name the client (X-Forwarded-For) and the
 # scheme (X-Forwarded-Proto); nginx.conf's realip settings and its $from_trusted_hop geo read these.

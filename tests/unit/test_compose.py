@@ -188,6 +188,7 @@ def test_sign_in_override_mounts_the_provider_file_where_the_app_reads_it():
     oidc = load("deploy/compose.oidc.yaml")
     app = oidc["services"]["app"]
     assert app["environment"] == {"SERVE_AUTH": "oidc"}
+    assert oidc["services"]["proxy"]["environment"] == {"SERVE_AUTH": "oidc"}  # the same value, for uploads
     assert app["secrets"] == ["cookie_secret", "oidc"]
     assert SERVICES["app"]["environment"]["SERVE_OIDC_FILE"] == "/run/secrets/oidc"  # compose's secret path
     assert oidc["secrets"]["oidc"]["file"].startswith("${OIDC_FILE:?")  # no default: never a stray file
@@ -199,7 +200,9 @@ def test_production_override_requires_sign_in_and_knows_no_development_provider(
         "SERVE_AUTH": "${SERVE_AUTH:-oidc}",
         "SERVE_AUTH_REQUIRED": "on",
     }
-    assert set(production["services"]) == {"app"}
+    # The proxy refuses uploads without the sign-in cookie when the app signs in: the same value.
+    assert production["services"]["proxy"]["environment"] == {"SERVE_AUTH": "${SERVE_AUTH:-oidc}"}
+    assert set(production["services"]) == {"app", "proxy"}
     for path in ("deploy/compose.yaml", "deploy/compose.oidc.yaml", "deploy/compose.production.yaml"):
         assert "oidc-dev" not in (ROOT / path).read_text().replace("compose.oidc-dev.yaml", "")
 

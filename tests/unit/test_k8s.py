@@ -288,13 +288,24 @@ def proxy_settings(manifests: Manifests) -> dict[str, str]:
     (source,) = container["envFrom"]
     config = manifests.get("ConfigMap", "sales-dashboard-proxy-settings")
     assert source == {"configMapRef": {"name": config["metadata"]["name"]}}
-    return {**config["data"], **{item["name"]: item["value"] for item in container.get("env", [])}}
+    env = {}
+    for item in container.get("env", []):
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        else:  # a key of another ConfigMap (the app's settings): its value, if it is set there
+            ref = item["valueFrom"]["configMapKeyRef"]
+            named = [doc for doc in manifests.all("ConfigMap") if doc["metadata"]["name"] == ref["name"]]
+            (config_map,) = named
+            data = config_map["data"]
+            if ref["key"] in data or not ref.get("optional"):
+                env[item["name"]] = data[ref["key"]]
+    return {**config["data"], **env}
 
 
 def test_the_proxy_runs_in_load_balancer_mode_over_the_headless_app_service(overlay):
     settings = proxy_settings(overlay)
     entrypoint = (ROOT / "deploy/proxy/entrypoint.sh").read_text()
-    known = set(re.findall(r'^: "\$\{((?:APP|PROXY)_[A-Z_]+):=', entrypoint, re.MULTILINE))
+    known = set(re.findall(r'^: "\$\{((?:APP|PROXY|SERVE)_[A-Z_]+):=', entrypoint, re.MULTILINE))
     assert set(settings) <= known  # every setting is one the entrypoint reads
     assert settings["PROXY_TLS"] == "off"  # TLS ends at the Gateway
     hops = settings["PROXY_TRUSTED_HOPS"].split(",")
@@ -307,6 +318,18 @@ def test_the_proxy_runs_in_load_balancer_mode_over_the_headless_app_service(over
     (port,) = app_service["spec"]["ports"]
     assert port["targetPort"] == app["ports"][0]["name"]
     assert port["port"] == app["ports"][0]["containerPort"]  # APP_PORT's default, 8501
+
+
+def test_the_proxy_knows_the_app_s_sign_in_mode_from_the_app_s_own_settings(overlay):
+    """The proxy refuses uploads without the sign-in cookie when the app signs in: it reads the
+    app's SERVE_AUTH from the app's ConfigMap (one home), never a copy of its own."""
+    _, proxy = pod_of(overlay, PROXY)
+    (item,) = [item for item in proxy["env"] if item["name"] == "SERVE_AUTH"]
+    ref = item["valueFrom"]["configMapKeyRef"]
+    assert ref["name"] == overlay.get("ConfigMap", "sales-dashboard-settings")["metadata"]["name"]
+    assert ref["key"] == "SERVE_AUTH"
+    app_settings = overlay.get("ConfigMap", "sales-dashboard-settings")["data"]
+    assert proxy_settings(overlay).get("SERVE_AUTH") == app_settings.get("SERVE_AUTH")
 
 
 def test_proxy_pods_have_their_own_probes_and_budget(overlay):
