@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from streamlit_client import StreamlitSession
@@ -78,14 +78,16 @@ def compare(
     rounds: int = 4,
     picks: int = 10,
     timeout: float = 30,
+    cookies: Mapping[str, str] | None = None,
 ) -> Comparison:
     """Bystander fragment picks: ``rounds`` x (``picks`` with ``control``, ``picks`` with ``activity``).
 
     Each round is a session of its own: its picks, back to back, stay within the burst of the
-    app's per-session rerun limit (SERVE_RERUN_BURST, 40), which a whole comparison would not."""
+    app's per-session rerun limit (SERVE_RERUN_BURST, 40), which a whole comparison would not.
+    ``cookies``: the bystander's (the sign-in cookies of ``streamlit_client.signin.sign_in``)."""
     result = Comparison()
     for _ in range(rounds):
-        with StreamlitSession(url, timeout=timeout) as session:
+        with StreamlitSession(url, timeout=timeout, cookies=cookies) as session:
             session.pick_date("2023-01-02")  # warm the session's caches before measuring
             result.baseline_ms += _phase(session, control, picks, result.activity_errors)
             result.under_ms += _phase(session, activity, picks, result.activity_errors)

@@ -16,9 +16,10 @@ as many sessions as its open-file limit allows (``sales_load.harness.raise_fd_li
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import time
-import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Mapping
@@ -525,16 +526,22 @@ class StreamlitSession:
             headers["Cookie"] = self.cookie_header
         if content_type:
             headers["Content-Type"] = content_type
-        opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self.tls)
-        )
-        request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - http(s)
+        parts = urlsplit(url)
+        if parts.scheme == "https":
+            connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+                parts.netloc, timeout=timeout or self.timeout, context=self.tls
+            )
+        else:
+            connection = http.client.HTTPConnection(parts.netloc, timeout=timeout or self.timeout)
         try:
-            with opener.open(request, timeout=timeout or self.timeout) as response:
-                return response.status
-        except urllib.error.HTTPError as error:
-            error.read()
-            return error.code
+            # Refused before the whole body was sent (as an over-the-cap upload is): the answer waits.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                connection.request(method, parts.path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()
 
     # -- internals ---------------------------------------------------------------------------
 

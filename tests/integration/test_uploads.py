@@ -8,6 +8,7 @@ Before uploads.py, every PUT here was taken (204) and kept until the session end
 
 from __future__ import annotations
 
+import http.client
 import re
 import secrets
 import time
@@ -15,6 +16,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -139,6 +141,38 @@ def test_a_content_length_over_the_cap_is_refused_before_the_body_is_read(upload
         assert visitor.put_file(url, b"x" * (1100 * KB)) == 413  # SERVE_UPLOAD_MAX_MB=1
         assert held_bytes(uploader) == before
     assert "would take the session's uploads over 1 MB" in uploader.log_path.read_text()
+
+
+def put_chunked(session: StreamlitSession, url: str, data: bytes) -> int:
+    """PUT ``data`` as a multipart form with no Content-Length (Transfer-Encoding: chunked), so
+    nothing can be refused before the body is read."""
+    boundary = "chunked-upload-boundary"
+    head = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.bin"\r\n\r\n'
+    parts = [head.encode(), data, f"\r\n--{boundary}--\r\n".encode()]
+    target = urlsplit(f"{session.base_url}{url}")
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=20)
+    try:
+        headers = {
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "X-Xsrftoken": session.cookies()["_streamlit_xsrf"],
+            "Cookie": session.cookie_header or "",
+        }
+        connection.request("PUT", target.path, body=iter(parts), headers=headers, encode_chunked=True)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_a_chunked_upload_over_the_cap_is_refused_once_read_and_nothing_stored(uploader):
+    before = held_bytes(uploader)
+    with StreamlitSession(uploader.base_url, timeout=20) as visitor:
+        ((_, big), (_, small)) = visitor.file_urls(["big", "small"])
+        assert put_chunked(visitor, big, b"x" * (1100 * KB)) == 413  # SERVE_UPLOAD_MAX_MB=1
+        assert held_bytes(uploader) == before
+        assert put_chunked(visitor, small, b"x" * (100 * KB)) == 204
+        assert held_bytes(uploader) == before + 100 * KB
 
 
 @pytest.fixture(scope="module")
