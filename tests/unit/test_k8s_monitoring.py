@@ -136,7 +136,7 @@ def test_every_proxy_pod_carries_the_metrics_sidecar_on_its_loopback(docs):
     assert sidecar["image"] == proxy["image"].replace(
         "sales-dashboard-proxy:", "sales-dashboard-proxy-metrics:"
     )
-    proxy_env = {e["name"]: e["value"] for e in proxy["env"]}
+    proxy_env = {e["name"]: e.get("value") for e in proxy["env"]}  # SERVE_AUTH: from the app's ConfigMap
     sidecar_env = {e["name"]: e["value"] for e in sidecar["env"]}
     # nginx's access log to mtail, and the exporter to nginx's stub_status (nginx.conf), in the pod.
     assert proxy_env["PROXY_LOG_EXPORTER"] == sidecar_env["LOG_LISTEN"] == "127.0.0.1:5140"
