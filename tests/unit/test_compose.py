@@ -189,6 +189,7 @@ def test_sign_in_override_mounts_the_provider_file_where_the_app_reads_it():
     app = oidc["services"]["app"]
     assert app["environment"] == {"SERVE_AUTH": "oidc"}
     assert oidc["services"]["proxy"]["environment"] == {"SERVE_AUTH": "oidc"}  # the same value, for uploads
+    assert "SERVE_AUTH" in SERVICES["proxy"]["environment"]  # compose.yaml: from where the app's comes
     assert app["secrets"] == ["cookie_secret", "oidc"]
     assert SERVICES["app"]["environment"]["SERVE_OIDC_FILE"] == "/run/secrets/oidc"  # compose's secret path
     assert oidc["secrets"]["oidc"]["file"].startswith("${OIDC_FILE:?")  # no default: never a stray file
@@ -225,8 +226,11 @@ def test_development_provider_is_hardened_and_reachable_from_this_machine_only()
 
 
 def test_swarm_stack_makes_the_sign_in_choice_explicit():
-    app = load("deploy/swarm/stack.yaml")["services"]["app"]
+    services = load("deploy/swarm/stack.yaml")["services"]
+    app = services["app"]
     assert app["environment"]["SERVE_AUTH"].startswith("${SERVE_AUTH:?")
+    # The proxy refuses uploads without the sign-in cookie when the app signs in: the same value.
+    assert services["proxy"]["environment"]["SERVE_AUTH"] == app["environment"]["SERVE_AUTH"]
     assert app["environment"]["SERVE_AUTH_REQUIRED"] == "on"
     assert app["environment"]["SERVE_OIDC_FILE"] == "/run/secrets/oidc"
     oidc = load("deploy/swarm/oidc.yaml")
