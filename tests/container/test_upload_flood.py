@@ -63,6 +63,7 @@ def signed_in_stack(docker: str, images: dict[str, str], tls_dir: Path, secret_d
         "STACK_PROJECT": f"uploadflood{port}", "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(free_port()),
         "PROXY_BIND": "127.0.0.1", "APP_REPLICAS": "1", "SKIP_BUILD": "1", "SERVE_AUTH": "oidc",
         "OIDC_DEV_PORT": str(free_port()), "COOKIE_SECRET_FILE": str(secret), "LOCAL_TLS_DIR": str(tls_dir),
+        "OIDC_DEV_DIR": str(secret_dir / "oidc-dev"),  # not in the checkout's deploy/secrets
     }  # fmt: skip
     for name in ("OIDC_FILE", "SERVE_ALLOWED_EMAILS", "SERVE_ALLOWED_DOMAINS", "STACK_PRODUCTION"):
         env.pop(name, None)
