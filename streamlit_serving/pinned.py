@@ -26,13 +26,16 @@ The two sizes are caps: a value at or below the cap, from any file, variable or 
 app may lower them); a bigger one is lowered to the cap. Each value overridden is logged, one line
 per option, naming where it came from. A config file that is not valid TOML stops the start (exit
 64, naming it): Streamlit itself logs the parse error and drops the whole file, every other option
-in it with it. An app's other options (its theme, ...) stay its own.
+in it with it. An app's other options (its theme, ...) stay its own. While the app runs, an
+``st.set_option`` on a pinned option (Streamlit lets a script set ``client.showErrorDetails`` and
+``client.toolbarMode``) is ignored and logged (``guard_set_option``).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -239,3 +242,33 @@ def pinned_argv(
     args = list(argv)
     end = args.index("--") if "--" in args else len(args)
     return [*args[:end], *resolved.flags, *args[end:]], resolved.overrides
+
+
+def guard_set_option() -> None:
+    """Keep the pins while the app runs: Streamlit lets a script change the ``client`` options it
+    marks scriptable (``st.set_option("client.showErrorDetails", "full")``, ``client.toolbarMode``),
+    which would undo two pins for every session from then on. A call that would change a pinned
+    option is ignored, with one log line per option and value; every other call goes through."""
+    import streamlit
+    from streamlit import config
+
+    pins = {pin.key: pin for pin in PINS}
+    set_option = streamlit.set_option
+    said: set[tuple[str, str]] = set()
+
+    def guarded(key: str, value: object) -> None:
+        pin = pins.get(key)
+        if pin is None or pin.capped:  # capped options are not scriptable: Streamlit refuses them
+            set_option(key, value)
+            return
+        if config.get_option(key) == value:
+            return
+        if (key, repr(value)) not in said:
+            said.add((key, repr(value)))
+            print(
+                f"serve: the app calls st.set_option({key!r}, {value!r}); ignored, pinned to "
+                f"{_shown(pin.value)} ({PINNED}: streamlit_serving/pinned.py)",
+                file=sys.stderr,
+            )
+
+    streamlit.set_option = guarded

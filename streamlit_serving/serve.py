@@ -54,7 +54,7 @@ from collections.abc import Callable
 from . import auth, drain, failover, metrics, rerun_limit, sign_in_link, uploads
 from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
 from .oidc_config import install_auth_secrets
-from .pinned import pinned_argv
+from .pinned import guard_set_option, pinned_argv
 from .settings import ServingSettings, SettingsError, load_serving_settings
 
 EXIT_BAD_SETTINGS = 64  # EX_USAGE, as deploy/app/entrypoint.sh uses for a bad secret file
@@ -142,6 +142,8 @@ def main() -> int:
     print(auth_notice(settings), file=sys.stderr)
     for line in overrides:
         print(line, file=sys.stderr)
+    if script is not None:
+        guard_set_option()  # and while the app runs: st.set_option cannot undo a pin
     if settings.tcp_nodelay:
         enable_tcp_nodelay()
     if settings.sign_in:

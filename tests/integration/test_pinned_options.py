@@ -3,6 +3,7 @@ value, on a real server started through `python -m streamlit_serving` (the templ
 the working directory, the app's beside its main script, as in the image): the serving layer's
 pins win (streamlit_serving/pinned.py), observed over HTTP and the WebSocket; the app's theme is
 still its own; the log names each override. An app that lowers the two size caps keeps its values.
+An app that calls st.set_option on a pinned option while it runs changes nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ APP = f"""import streamlit as st
 
 st.title("pinned options")
 st.file_uploader("a file")
+if "unpin" in st.query_params:  # an app that turns the pins off from its own code
+    st.set_option("client.showErrorDetails", "full")
+    st.set_option("client.toolbarMode", "developer")
 if "boom" in st.query_params:
     raise ValueError("{DETAIL}")
 """
@@ -146,7 +150,8 @@ def test_an_upload_above_the_proxys_limit_is_refused_by_the_app(unsafe: Server) 
         token = dict(item.strip().partition("=")[::2] for item in (session.cookie_header or "").split(";"))
         connection = http.client.HTTPConnection(unsafe.base_url.removeprefix("http://"), timeout=10)
         try:
-            connection.putrequest("PUT", f"/_stcore/upload_file/{session.session_id}/a-file")
+            ((_, url),) = session.file_urls(["big.bin"])  # an id the server handed out (uploads.py)
+            connection.putrequest("PUT", url.removeprefix(unsafe.base_url))
             connection.putheader("Cookie", session.cookie_header or "")
             connection.putheader("X-Xsrftoken", token["_streamlit_xsrf"])
             connection.putheader("Content-Type", "multipart/form-data; boundary=x")
@@ -167,6 +172,21 @@ def test_an_exception_shows_no_details_in_the_page(unsafe: Server) -> None:
     assert "ValueError" not in str(error)
     assert not error.stack_trace
     assert DETAIL in unsafe.log()  # the details go to the log
+
+
+def test_st_set_option_from_the_app_cannot_undo_a_pin(unsafe: Server) -> None:
+    with Recording(f"{unsafe.base_url}/?unpin=1") as session:  # the app asks for full details
+        pass
+    session = Recording(f"{unsafe.base_url}/?unpin=1&boom=1")
+    with pytest.raises(ServerError), session:
+        pass
+    (error,) = session.elements("exception")
+    assert "redacted" in error.message
+    assert DETAIL not in str(error)
+    assert session.new_session().new_session.config.toolbar_mode == Config.ToolbarMode.VIEWER
+    log = unsafe.log()
+    for key in ("client.showErrorDetails", "client.toolbarMode"):
+        assert log.count(f"serve: the app calls st.set_option('{key}'") == 1, log[-3000:]
 
 
 def test_a_frame_above_the_message_cap_closes_the_socket(unsafe: Server) -> None:
