@@ -23,6 +23,17 @@ from .users_stack import UsersStack, started_users_stack
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# What `make test` puts in the environment of its commands. A `make` run with them is a sub-make,
+# which prints "make[N]: Entering/Leaving directory" around its output: a test that runs a
+# command as a user types it in a shell (`make up`, and reads its URL) drops them.
+MAKE_VARIABLES = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+
+
+def as_typed(env: dict[str, str]) -> dict[str, str]:
+    """``env`` without make's own variables (MAKE_VARIABLES)."""
+    return {key: value for key, value in env.items() if key not in MAKE_VARIABLES}
+
+
 def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=check)
 

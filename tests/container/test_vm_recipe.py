@@ -26,7 +26,7 @@ import pytest
 from sales_load.local_server import free_port
 from streamlit_client.tls import client_context
 
-from .conftest import ROOT, run
+from .conftest import ROOT, as_typed, run
 
 DOCS = ROOT / "docs/deploy.md"
 AS_ROOT = ROOT / "scripts/as-root.sh"
@@ -57,7 +57,7 @@ def replace(block: str, replacements: dict[str, str]) -> str:
 def bash(script: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """The script as a user types it in bash, `sudo` being scripts/as-root.sh (root needs none)."""
     prelude = f'set -e\nsudo() {{ "{AS_ROOT}" "$@"; }}\n'
-    return subprocess.run(["bash", "-c", prelude + script], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run(["bash", "-c", prelude + script], cwd=ROOT, env=as_typed(env), capture_output=True,
                           text=True, timeout=timeout, check=False)  # fmt: skip
 
 
