@@ -1,6 +1,6 @@
 # The app image. Multi-stage: a builder makes the venv from the hashed lock; the runtime
 # stage gets Debian's python3, the venv and the app — no compiler, pip or curl.
-# Build: DOCKER_BUILDKIT=1 docker build -t sales-dashboard .   (the example app, app/)
+# Build: DOCKER_BUILDKIT=1 docker build -t NAME .   (the app in app/; make images names it, app_settings.py)
 #   another app: APP_DIR=path/to/app scripts/stage-app.sh (prints APP_MAIN), then add
 #   --build-arg APP_DIR=build/app-src --build-arg APP_MAIN=<it>; or just: make images APP_DIR=...
 #   behind a TLS-inspecting proxy add: --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt
@@ -44,9 +44,11 @@ RUN cd /opt/venv/lib/python3*/site-packages \
 FROM ${BASE_IMAGE} AS runtime
 ARG VERSION=dev
 ARG REVISION=unknown
-ARG SOURCE=https://github.com/your-org/streamlit-fragment-sales
-LABEL org.opencontainers.image.title="sales-dashboard" \
-      org.opencontainers.image.description="Streamlit fragment sales dashboard" \
+ARG SOURCE=https://github.com/your-org/your-repo
+# The app's name (its serving.toml, else its directory's: scripts/build-images.sh passes it).
+ARG APP_NAME=app
+LABEL org.opencontainers.image.title="${APP_NAME}" \
+      org.opencontainers.image.description="A Streamlit app behind the serving layer (streamlit_serving)" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
@@ -87,5 +89,5 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
 STOPSIGNAL SIGTERM
 # app-entrypoint reads the cookie secret file, then execs the serving layer on app/$APP_MAIN
 # (Streamlit's CLI after a settings check, with TCP_NODELAY on its sockets) as PID 1. Arguments
-# after the image name are passed on as extra Streamlit options (e.g. --server.baseUrlPath=sales).
+# after the image name are passed on as extra Streamlit options (e.g. --server.baseUrlPath=dashboard).
 ENTRYPOINT ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501"]

@@ -21,9 +21,9 @@ $(VENV)/.installed: requirements/dev.txt
 	touch $@
 
 # The repo's import roots (the repo for streamlit_serving, app/, loadtests/) on the venv's path, as pyproject's pythonpath does for
-# pytest: scripts import sales_load and streamlit_client without touching sys.path.
+# pytest: scripts import the load packages and streamlit_client without touching sys.path.
 $(VENV)/.paths: $(VENV)/.installed
-	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "sales_dashboard_repo.pth").write_text("$(CURDIR)\n$(CURDIR)/app\n$(CURDIR)/loadtests\n")'
+	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "template_repo.pth").write_text("$(CURDIR)\n$(CURDIR)/app\n$(CURDIR)/loadtests\n")'
 	touch $@
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
@@ -35,7 +35,7 @@ venv: $(VENV)/.installed $(VENV)/.paths $(CHECKOV_VENV)/.installed ## create .ve
 run: venv ## run the app locally on PORT (default 8501), no containers (APP_DIR=..., APP_MAIN=...: another app)
 	script=$$($(PY) -m streamlit_serving.app_source --script) && $(PY) -m streamlit_serving run "$$script" --server.port $(PORT)
 
-up: ## build the images, start the compose stack, wait until healthy, print the URL (APP_DIR=...: your app; OBSERVABILITY=1: Prometheus too)
+up: ## build the images, start the compose stack named after the app, wait until healthy, print the URL (APP_DIR=...: your app; OBSERVABILITY=1: Prometheus too)
 	scripts/stack.sh up
 
 down: ## stop the compose stack

@@ -30,6 +30,7 @@ if [ "${IMAGES_PREBUILT:-}" = 1 ]; then
   exit 0
 fi
 app_main=$(scripts/stage-app.sh)
+app_name=$(scripts/images.sh --name)  # the app image's title label
 base=$(scripts/base-image.sh)
 ca=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 secret=()
@@ -37,7 +38,8 @@ secret=()
 for line in "${images[@]}"; do
   read -r name tag dockerfile context <<<"$line"
   app=()
-  [ "$name" = app ] && app=(--build-arg APP_DIR=build/app-src --build-arg "APP_MAIN=$app_main")
+  [ "$name" = app ] && app=(--build-arg APP_DIR=build/app-src --build-arg "APP_MAIN=$app_main"
+    --build-arg "APP_NAME=$app_name")
   DOCKER_BUILDKIT=1 $docker build --quiet "${secret[@]}" \
     --build-arg "BASE_IMAGE=$base" \
     --build-arg "VERSION=$(git describe --tags --always 2>/dev/null || echo dev)" \

@@ -5,7 +5,10 @@
 #   scripts/stack.sh down   stop and remove the stack's containers and network
 #   scripts/stack.sh ps|logs|compose ARGS…   look at it
 # Environment:
-#   STACK_PROJECT  compose project name (default sales-dashboard); several stacks can coexist
+#   STACK_PROJECT  compose project name (default: the app's name, streamlit_serving/app_settings.py);
+#                  several stacks can coexist, one per app by default
+#   APP_ENV_FILE   a file of the app's own non-secret settings (KEY=value lines) for its
+#                  containers (compose env_file); empty: none
 #   APP_REPLICAS   app replicas behind the proxy (default 1)
 #   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
 #   STACK_TIMEOUT  seconds to wait for health (default 120)
@@ -25,12 +28,21 @@
 #   TLS_CERT_FILE, TLS_KEY_FILE  your certificate and key; unset: a local CA's certificate for
 #                  localhost (scripts/tls-cert.sh, in LOCAL_TLS_DIR), served with a 5-minute HSTS
 #                  max-age unless PROXY_HSTS_MAX_AGE says otherwise
-# and those deploy/compose.yaml reads (PROXY_PORT, PROXY_TLS_PORT, APP_IMAGE, SALES_*, …).
+# and those deploy/compose.yaml reads (PROXY_PORT, PROXY_TLS_PORT, APP_IMAGE, SERVE_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# APP_IMAGE, PROXY_IMAGE, … for compose: as set, else their defaults in deploy/images.tsv.
-while IFS='=' read -r variable tag; do export "$variable=$tag"; done < <(scripts/images.sh --env)
-project=${STACK_PROJECT:-sales-dashboard}
+# APP_IMAGE, PROXY_IMAGE, … for compose: as set, else their defaults in deploy/images.tsv, named
+# after the app (a bad name in its serving.toml stops here: exit 64).
+images=$(scripts/images.sh --env) || exit $?
+while IFS='=' read -r variable tag; do export "$variable=$tag"; done <<<"$images"
+project=${STACK_PROJECT:-$(scripts/images.sh --name)}
+# The app's own settings file, absolute (compose reads env_file paths from deploy/); none: /dev/null.
+if [ -n "${APP_ENV_FILE:-}" ]; then
+  [ -f "$APP_ENV_FILE" ] && [ -r "$APP_ENV_FILE" ] \
+    || { echo "stack: APP_ENV_FILE='$APP_ENV_FILE' is not a readable file" >&2; exit 64; }
+  APP_ENV_FILE=$(realpath "$APP_ENV_FILE")
+fi
+export APP_ENV_FILE=${APP_ENV_FILE:-/dev/null}
 replicas=${APP_REPLICAS:-1}
 # Checked before anything is built or started: compose's own errors come late and say less.
 if ! [[ $project =~ ^[a-z0-9][a-z0-9_-]*$ ]]; then
@@ -133,8 +145,8 @@ dev_provider_files() {
   [ -s "$dir/client_secret" ] || python3 -c 'import secrets; print(secrets.token_hex(32))' >"$dir/client_secret"
   cat >"$dir/oidc.toml" <<TOML
 # The development OpenID provider of stack $project (scripts/stack.sh); not for production.
-server_metadata_url = "http://sales-oidc.localhost:$OIDC_DEV_PORT/.well-known/openid-configuration"
-client_id = "sales-dashboard"
+server_metadata_url = "http://oidc-dev.localhost:$OIDC_DEV_PORT/.well-known/openid-configuration"
+client_id = "app"
 client_secret = "$(cat "$dir/client_secret")"
 redirect_uri = "$OIDC_DEV_REDIRECT_URIS"
 TOML
@@ -151,7 +163,7 @@ TOML
 
 # On stdout, before the app's URL: where the development provider is and who can sign in.
 dev_provider_notice() {
-  echo "oidc-dev: development OpenID provider (never for production): http://sales-oidc.localhost:$OIDC_DEV_PORT/"
+  echo "oidc-dev: development OpenID provider (never for production): http://oidc-dev.localhost:$OIDC_DEV_PORT/"
   python3 -c '
 import json, os, sys
 allowed = set(os.environ.get("SERVE_ALLOWED_EMAILS", "").lower().split(","))

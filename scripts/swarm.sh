@@ -7,7 +7,10 @@
 #                           leave the swarm if `up` created it and no other stack runs on it
 #   scripts/swarm.sh ps     the stack's tasks
 # Environment:
-#   SWARM_STACK    stack name (default sales-dashboard); several stacks can coexist
+#   SWARM_STACK    stack name (default: the app's name, streamlit_serving/app_settings.py);
+#                  several stacks can coexist, one per app by default
+#   APP_ENV_FILE   a file of the app's own non-secret settings (KEY=value lines) for its tasks
+#                  (env_file, read on this manager); empty: none
 #   APP_REPLICAS   app replicas (default 3, in the stack file)
 #   PROXY_PORT     plain-HTTP port the proxy publishes on the node (default 8080, in the stack file)
 #   PROXY_TLS_PORT HTTPS port the proxy publishes on the node (default 8443, in the stack file)
@@ -19,11 +22,21 @@
 #                  `up` prints Prometheus' URL (PROMETHEUS_PORT, default 9090) before the app's
 #   SERVE_AUTH     required: oidc (sign-in; OIDC_FILE: the provider's settings, deploy/swarm/oidc.yaml)
 #                  or none-public (open to anyone who reaches the proxy)
-# and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SALES_*, …).
+# and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SERVE_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-while IFS='=' read -r variable tag; do export "$variable=$tag"; done < <(scripts/images.sh --env)
-stack=${SWARM_STACK:-sales-dashboard}
+# APP_IMAGE, PROXY_IMAGE, …: as set, else deploy/images.tsv's, named after the app (a bad name
+# in its serving.toml stops here: exit 64).
+images=$(scripts/images.sh --env) || exit $?
+while IFS='=' read -r variable tag; do export "$variable=$tag"; done <<<"$images"
+stack=${SWARM_STACK:-$(scripts/images.sh --name)}
+# The app's own settings file, absolute (the stack file's paths are read from deploy/swarm/).
+if [ -n "${APP_ENV_FILE:-}" ]; then
+  [ -f "$APP_ENV_FILE" ] && [ -r "$APP_ENV_FILE" ] \
+    || { echo "swarm: APP_ENV_FILE='$APP_ENV_FILE' is not a readable file" >&2; exit 64; }
+  APP_ENV_FILE=$(realpath "$APP_ENV_FILE")
+fi
+export APP_ENV_FILE=${APP_ENV_FILE:-/dev/null}
 observability=${OBSERVABILITY:-0}
 [[ $observability =~ ^[01]$ ]] || { echo "swarm: OBSERVABILITY='$observability' is not 0 or 1" >&2; exit 2; }
 # Checked before an engine is needed: a deployment states who may see the figures.
@@ -36,7 +49,7 @@ if [ "${1:-}" = up ]; then
 fi
 docker=$(scripts/ensure-docker.sh)
 # Marks a swarm this script initialised, on the node itself: it is gone once the node leaves.
-init_label=sales-dashboard.swarm-init
+init_label=streamlit-serving.swarm-init
 
 swarm_state() { $docker info --format '{{.Swarm.LocalNodeState}}'; }
 

@@ -36,7 +36,7 @@ flock 9  # stacks started at once share one CA
 renew=2592000  # 30 days: a certificate closer to its end is made again
 if ! openssl x509 -in "$dir/ca.pem" -noout -checkend "$renew" >/dev/null 2>&1 || [ ! -s "$dir/ca.key" ]; then
   openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
-    -keyout "$dir/ca.key" -out "$dir/ca.pem" -subj "/O=sales-dashboard local development CA/CN=local CA $(hostname)" \
+    -keyout "$dir/ca.key" -out "$dir/ca.pem" -subj "/O=streamlit-serving local development CA/CN=local CA $(hostname)" \
     -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -addext "nameConstraints=critical,permitted;DNS:localhost,permitted;IP:127.0.0.0/255.0.0.0,permitted;IP:::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" \

@@ -18,6 +18,8 @@ host's python3 runs it before any venv exists.
     python3 -m streamlit_serving.app_source          # prints APP_DIR's absolute path, then APP_MAIN
     python3 -m streamlit_serving.app_source --script # prints the main script's absolute path
     python3 -m streamlit_serving.app_source --lock   # prints requirements.txt, then its lock's path
+    python3 -m streamlit_serving.app_source --name   # prints the app's name (app_settings.py: the
+                                                     # images, compose project, Swarm stack, registry path)
     exit 64 with a message naming the variable (or the file) when something is missing or stale.
 """
 
@@ -29,6 +31,8 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from streamlit_serving.app_settings import AppSettingsError, load_app_settings
 
 EXIT_BAD_SETTINGS = 64  # as serve.py and the image's entrypoint
 DEFAULT_APP_DIR = "app"
@@ -103,10 +107,13 @@ def main(argv: list[str]) -> int:
         source = load_app_source(locked=argv != ["--lock"])
         if argv == ["--lock"] and source.requirements is None:
             raise AppSourceError(f"APP_DIR={source.raw_dir} has no {REQUIREMENTS} to lock")
-    except AppSourceError as error:
+        name = load_app_settings(source.directory, repo=REPO).name if argv == ["--name"] else ""
+    except (AppSourceError, AppSettingsError) as error:
         print(f"app: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    if argv == ["--script"]:
+    if argv == ["--name"]:
+        print(name)
+    elif argv == ["--script"]:
         print(source.script)
     elif argv == ["--lock"]:
         print(source.requirements)

@@ -12,8 +12,8 @@ script runs. This module adds, from inside the Streamlit process:
 | streamlit_serving_memory_limit_bytes          | gauge     | (none)          |
 | streamlit_serving_sessions                    | gauge     | (none)          |
 
-plus the app's own collectors (its ``collectors()`` hook; the example's shared caches are
-``sales_dashboard_shared_cache_*``), prometheus_client's process collector (``process_cpu_seconds_total``,
+plus the app's own collectors (its ``collectors()`` hook, e.g. the example's shared-cache
+counters), prometheus_client's process collector (``process_cpu_seconds_total``,
 ``process_resident_memory_bytes``, open fds, …), its Python GC and platform collectors.
 
 ``kind``: ``full`` when the whole script ran, ``fragment`` when one or more fragments ran

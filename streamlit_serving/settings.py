@@ -1,5 +1,6 @@
 """Environment -> typed settings of the serving layer, for any app. The one home of every
-``SERVE_`` setting (an app's own settings live with the app, as the example's ``SALES_`` ones do).
+``SERVE_`` setting (an app's own settings live with the app, as the example's do, and reach the
+stacks through its env file, APP_ENV_FILE; its name through its serving.toml, app_settings.py).
 
 | variable                   | default     | meaning                                                  |
 |----------------------------|-------------|----------------------------------------------------------|

@@ -1,13 +1,13 @@
-// A development OpenID provider for the sales dashboard: panva's oidc-provider (OpenID Certified)
+// A development OpenID provider for the served app: panva's oidc-provider (OpenID Certified)
 // with one registered client (the dashboard) and the test users of users.json. For tests and a
 // first look (`make up SERVE_AUTH=oidc`); never part of a production file.
 //
 // Environment:
 //   OIDC_ISSUER              issuer URL, the same for the browser and the app, e.g.
-//                            http://sales-oidc.localhost:9400 (browsers resolve *.localhost to
+//                            http://oidc-dev.localhost:9400 (browsers resolve *.localhost to
 //                            this machine; the app resolves it on the compose network)
 //   OIDC_PORT                port to listen on (default: the issuer's port)
-//   OIDC_CLIENT_ID           the dashboard's client id (default sales-dashboard)
+//   OIDC_CLIENT_ID           the app's client id (default app)
 //   OIDC_CLIENT_SECRET_FILE  file holding the client secret (a compose secret; never in the image)
 //   OIDC_REDIRECT_URIS       the dashboard's redirect URIs (…/oauth2callback), comma-separated; they
 //                            are also its post-logout redirect URIs (Streamlit sends that one)
@@ -59,7 +59,7 @@ const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 const provider = new Provider(issuer.href.replace(/\/$/, ''), {
   clients: [{
-    client_id: process.env.OIDC_CLIENT_ID || 'sales-dashboard',
+    client_id: process.env.OIDC_CLIENT_ID || 'app',
     client_secret: clientSecret,
     redirect_uris: redirectUris,
     post_logout_redirect_uris: redirectUris,

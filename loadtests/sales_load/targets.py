@@ -42,6 +42,20 @@ from .server_probe import (
 
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 STACK = str(REPO / "scripts" / "stack.sh")
+#: The example's own settings: what a stack gets through its app env file (APP_ENV_FILE).
+APP_PREFIX = "SALES_"
+
+
+def with_app_env_file(env: dict[str, str], name: str) -> dict[str, str]:
+    """``env`` with its example settings (SALES_*) written to ``build/app-env/<name>.env`` and
+    that file as APP_ENV_FILE: the stacks pass an app's own settings only through that file."""
+    path = REPO / "build" / "app-env" / f"{name}.env"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{key}={value}\n" for key, value in sorted(env.items()) if key.startswith(APP_PREFIX)]
+    path.write_text("".join(lines))
+    return {**env, "APP_ENV_FILE": str(path)}
+
+
 Sessions = Callable[[], int | None]
 
 
@@ -161,8 +175,9 @@ def container_sessions(container: str, port: int = 8501) -> Sessions:
 @dataclass
 class ComposeStack:
     """``deploy/compose.yaml`` through ``scripts/stack.sh`` (as ``make up``), project ``project`` on
-    free ports of 127.0.0.1. ``settings`` (SALES_*, PROXY_*, APP_REPLICAS) are passed to every
-    start; the images are built on the first start unless ``build`` is False (SKIP_BUILD=1).
+    free ports of 127.0.0.1. ``settings`` (SALES_* through the app env file, PROXY_*, APP_REPLICAS)
+    are passed to every start; the images are built on the first start unless ``build`` is False
+    (SKIP_BUILD=1).
     ``PROXY_TLS=off`` in the settings serves plain HTTP (the URL then says http)."""
 
     project: str
@@ -194,7 +209,7 @@ class ComposeStack:
     def start(self, settings: dict[str, str], *, fresh_app: bool = False) -> str:
         """Start (or change) the stack with ``settings``; ``fresh_app``: new app containers even
         when the settings did not change (a cold server per run). Returns the proxy's URL."""
-        self.env.update(settings)
+        self.env = with_app_env_file({**self.env, **settings}, self.project)
         self.env["SKIP_BUILD"] = "0" if self.build else "1"
         if fresh_app and self.url:
             replicas = self.env.get("APP_REPLICAS", "1")

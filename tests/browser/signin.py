@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page
 
 from sales_load.dev_provider import ALLOWED_USER, password
 
-PROVIDER_FORM = re.compile(r"^http://sales-oidc\.localhost:\d+/interaction/")
+PROVIDER_FORM = re.compile(r"^http://oidc-dev\.localhost:\d+/interaction/")
 SIGN_IN_TEXT = "This app is for signed-in people only."
 TIMEOUT_MS = 60_000
 ROUTE_COOKIE = "st_route"  # the proxy's sticky cookie (nginx.conf)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sales_load.local_server import free_port
+from sales_load.targets import with_app_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,7 +45,7 @@ class Stack:
         """Recreate the app containers with ``settings`` (SALES_*) over the stack's environment
         (``{}``: as it was started), then wait until every replica is healthy and the proxy,
         which re-resolves the replicas every few seconds, serves them."""
-        env = {**self.env, **settings}
+        env = with_app_env_file({**self.env, **settings}, self.env["STACK_PROJECT"])
         scale = f"app={env.get('APP_REPLICAS', '1')}"
         up = ["compose", "up", "--detach", "--no-build", "--no-deps", "--force-recreate", "--scale", scale]
         done = subprocess.run(

@@ -213,7 +213,7 @@ def test_make_up_prints_the_provider_and_its_test_users_before_the_app_url(stack
     *before, last = stack.printed.strip().splitlines()
     assert last == stack.url
     port = stack.env["OIDC_DEV_PORT"]
-    issuer = f"http://sales-oidc.localhost:{port}/"
+    issuer = f"http://oidc-dev.localhost:{port}/"
     assert f"oidc-dev: development OpenID provider (never for production): {issuer}" in before
     for email, outcome in (
         (ALLOWED_USER, "on the allow-list: signed in"),

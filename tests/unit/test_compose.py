@@ -14,10 +14,10 @@ import yaml
 from streamlit_serving.settings import ServingSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Where every SALES_ (the example app's) and SERVE_ (the serving layer's) name is read.
-SETTINGS_FILES = "".join(
-    (ROOT / f).read_text() for f in ("app/sales_dashboard/settings.py", "streamlit_serving/settings.py")
-)
+#: Where every SERVE_ (the serving layer's) name is read; an app's own reach it through APP_ENV_FILE.
+SETTINGS_FILES = (ROOT / "streamlit_serving/settings.py").read_text()
+GENERIC_FILES = ("compose.yaml", "compose.oidc.yaml", "compose.oidc-dev.yaml", "compose.production.yaml",
+                 "swarm/stack.yaml", "swarm/observability.yaml", "swarm/oidc.yaml")  # fmt: skip
 COMPOSE = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
 
@@ -60,13 +60,33 @@ def test_every_service_is_hardened(service):
     assert re.fullmatch(r"\d+[mg]", limits["memory"])
 
 
-def test_image_defaults_are_those_of_the_image_list():
-    defaults = {}
+def test_images_are_the_image_list_s_variables_with_no_default_of_their_own():
+    """The tags come from deploy/images.tsv, named after the app (scripts/images.sh): a default
+    here would name one app's images in every copy of the template."""
+    variables = set()
     development = yaml.safe_load((ROOT / "deploy/compose.oidc-dev.yaml").read_text())["services"]
-    for spec in [*SERVICES.values(), *development.values()]:
-        variable, default = re.fullmatch(r"\$\{(\w+):-([^}]+)\}", spec["image"]).groups()
-        defaults[variable] = default
-    assert defaults == listed_images()
+    swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]
+    observed = yaml.safe_load((ROOT / "deploy/swarm/observability.yaml").read_text())["services"]
+    for spec in [*SERVICES.values(), *development.values(), *swarm.values(), *observed.values()]:
+        if "image" not in spec:  # observability.yaml's proxy: only its environment added
+            continue
+        variable = re.fullmatch(r"\$\{(\w+):\?[^}]+\}", spec["image"])
+        assert variable, spec["image"]
+        variables.add(variable[1])
+    assert variables == set(listed_images())
+    assert all("{name}" in tag for tag in listed_images().values())
+
+
+def test_the_app_s_own_settings_come_from_one_env_file_and_no_file_names_the_example():
+    """An app's own settings (whatever names it reads) reach its containers through APP_ENV_FILE
+    alone (scripts/stack.sh and swarm.sh make it absolute; /dev/null when unset)."""
+    swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["app"]
+    for spec in (SERVICES["app"], swarm):
+        assert spec["env_file"] == ["${APP_ENV_FILE:-/dev/null}"]
+        assert all(key.startswith(("SERVE_", "STREAMLIT_")) for key in spec["environment"])
+    for name in GENERIC_FILES:
+        text = (ROOT / "deploy" / name).read_text()
+        assert not re.search("sales", text, re.IGNORECASE), name
 
 
 def test_only_the_proxy_is_published_and_waits_for_a_healthy_app():
@@ -116,14 +136,14 @@ def test_every_proxy_setting_reaches_the_compose_and_swarm_proxy():
 def test_app_settings_pass_through_without_second_defaults():
     # Unset in the shell means unset in the container: the defaults live in settings.py alone.
     environment = SERVICES["app"]["environment"]
-    settings = {key: value for key, value in environment.items() if key.startswith(("SALES_", "SERVE_"))}
+    settings = {key: value for key, value in environment.items() if key.startswith("SERVE_")}
     assert settings.pop("SERVE_OIDC_FILE") == "/run/secrets/oidc"  # where the secret is mounted
     assert settings
     assert set(settings.values()) == {None}
 
 
 def test_every_app_setting_reaches_the_compose_and_swarm_app():
-    known = set(re.findall(r'"((?:SALES|SERVE)_[A-Z_]+)"', SETTINGS_FILES))
+    known = set(re.findall(r'"(SERVE_[A-Z_]+)"', SETTINGS_FILES))
     swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["app"]
     assert known
     assert known <= set(SERVICES["app"]["environment"])
@@ -215,13 +235,13 @@ def test_development_provider_is_hardened_and_reachable_from_this_machine_only()
     assert provider["read_only"] is True
     assert provider["cap_drop"] == ["ALL"]
     assert "no-new-privileges:true" in provider["security_opt"]
-    assert provider["image"] == "${OIDC_DEV_IMAGE:-" + listed_images()["OIDC_DEV_IMAGE"] + "}"
+    assert provider["image"].startswith("${OIDC_DEV_IMAGE:?")  # deploy/images.tsv's, named after the app
     (port,) = provider["ports"]
     assert port.startswith("127.0.0.1:")
     # One issuer name for the browser (*.localhost is this machine) and for the app (the alias).
     issuer = provider["environment"]["OIDC_ISSUER"]
-    assert issuer == "http://sales-oidc.localhost:${OIDC_DEV_PORT:-9400}"
-    assert provider["networks"]["default"]["aliases"] == ["sales-oidc.localhost"]
+    assert issuer == "http://oidc-dev.localhost:${OIDC_DEV_PORT:-9400}"
+    assert provider["networks"]["default"]["aliases"] == ["oidc-dev.localhost"]
     assert provider["secrets"] == ["oidc_dev_client_secret"]
 
 

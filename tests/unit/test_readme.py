@@ -19,7 +19,7 @@ def deploy_section() -> str:
 
 def test_every_step_names_a_test_that_exists():
     rows = [line for line in deploy_section().splitlines() if line.startswith("| ") and "---" not in line]
-    steps = rows[1:]  # after the header
+    steps = [row for row in rows if not row.rstrip(" |").endswith("tested by")]  # the tables' headers
     assert len(steps) >= 6
     for row in steps:
         tested_by = row.rstrip(" |").rsplit(" | ", 1)[-1]
