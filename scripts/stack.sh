@@ -36,13 +36,13 @@ cd "$(dirname "$0")/.."
 images=$(scripts/images.sh --env) || exit $?
 while IFS='=' read -r variable tag; do export "$variable=$tag"; done <<<"$images"
 project=${STACK_PROJECT:-$(scripts/images.sh --name)}
-# The app's own settings file, absolute (compose reads env_file paths from deploy/); none: /dev/null.
+# The app's own settings file, absolute (compose reads env_file paths from deploy/); unset: the empty deploy/app-settings.env.
 if [ -n "${APP_ENV_FILE:-}" ]; then
   [ -f "$APP_ENV_FILE" ] && [ -r "$APP_ENV_FILE" ] \
     || { echo "stack: APP_ENV_FILE='$APP_ENV_FILE' is not a readable file" >&2; exit 64; }
   APP_ENV_FILE=$(realpath "$APP_ENV_FILE")
 fi
-export APP_ENV_FILE=${APP_ENV_FILE:-/dev/null}
+export APP_ENV_FILE=${APP_ENV_FILE:-$PWD/deploy/app-settings.env}
 replicas=${APP_REPLICAS:-1}
 # Checked before anything is built or started: compose's own errors come late and say less.
 if ! [[ $project =~ ^[a-z0-9][a-z0-9_-]*$ ]]; then

@@ -36,7 +36,7 @@ if [ -n "${APP_ENV_FILE:-}" ]; then
     || { echo "swarm: APP_ENV_FILE='$APP_ENV_FILE' is not a readable file" >&2; exit 64; }
   APP_ENV_FILE=$(realpath "$APP_ENV_FILE")
 fi
-export APP_ENV_FILE=${APP_ENV_FILE:-/dev/null}
+export APP_ENV_FILE=${APP_ENV_FILE:-$PWD/deploy/app-settings.env}
 observability=${OBSERVABILITY:-0}
 [[ $observability =~ ^[01]$ ]] || { echo "swarm: OBSERVABILITY='$observability' is not 0 or 1" >&2; exit 2; }
 # Checked before an engine is needed: a deployment states who may see the figures.

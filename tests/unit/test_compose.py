@@ -81,12 +81,14 @@ def test_the_app_s_own_settings_come_from_one_env_file_and_no_file_names_the_exa
     """An app's own settings (whatever names it reads) reach its containers through APP_ENV_FILE
     alone (scripts/stack.sh and swarm.sh make it absolute; /dev/null when unset)."""
     swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["app"]
-    for spec in (SERVICES["app"], swarm):
-        assert spec["env_file"] == ["${APP_ENV_FILE:-/dev/null}"]
+    for spec, default in ((SERVICES["app"], "./app-settings.env"), (swarm, "../app-settings.env")):
+        assert spec["env_file"] == [f"${{APP_ENV_FILE:-{default}}}"]  # deploy/app-settings.env: empty
         assert all(key.startswith(("SERVE_", "STREAMLIT_")) for key in spec["environment"])
     for name in GENERIC_FILES:
         text = (ROOT / "deploy" / name).read_text()
         assert not re.search("sales", text, re.IGNORECASE), name
+    settings = (ROOT / "deploy/app-settings.env").read_text().splitlines()
+    assert all(line.startswith("#") for line in settings)
 
 
 def test_only_the_proxy_is_published_and_waits_for_a_healthy_app():

@@ -1,0 +1,128 @@
+"""Two apps side by side on one engine, each started with `make up APP_DIR=...` and nothing else
+naming it: each app's name (streamlit_serving/app_settings.py) names its images and its compose
+project, so neither stack takes the other's place, and `make down` of one leaves the other up.
+
+Streamlit's hello demo (a copy named ``hello-<pid>``: no serving.toml, named after its directory)
+and a tiny app that declares ``name = "tiny-<pid>"`` in its serving.toml. Only the two app images
+are built (`scripts/build-images.sh app`); both stacks use the session's proxy image."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import ssl
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sales_load.local_server import free_port
+
+from .conftest import ROOT, run
+
+TINY = "import streamlit as st\n\nst.title('Tiny app')\n"
+TITLE = '{{index .Config.Labels "org.opencontainers.image.title"}}'
+
+
+def make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["make", "-s", target], cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def healthy(url: str, ca_file: Path) -> bool:
+    context = ssl.create_default_context(cafile=str(ca_file))
+    try:
+        with urllib.request.urlopen(f"{url}_stcore/health", timeout=5, context=context) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def two_apps(tmp_path_factory, hello_app: Path) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("two-apps")
+    hello = shutil.copytree(hello_app, root / f"hello-{os.getpid()}")
+    tiny = root / "tiny-app"
+    tiny.mkdir()
+    (tiny / "streamlit_app.py").write_text(TINY)
+    (tiny / "serving.toml").write_text(f'name = "tiny-{os.getpid()}"\n')
+    return {f"hello-{os.getpid()}": hello, f"tiny-{os.getpid()}": tiny}
+
+
+@pytest.fixture(scope="module")
+def stacks(
+    docker: str, images: dict[str, str], local_tls: Path, two_apps: dict[str, Path], tmp_path_factory
+) -> Iterator[dict[str, dict[str, str]]]:
+    """Both apps' app images built, then both stacks up; each app's environment names nothing of
+    it but APP_DIR (no STACK_PROJECT, no APP_IMAGE): the session's proxy image, free ports."""
+    secret = tmp_path_factory.mktemp("two-apps-secret") / "cookie_secret"
+    secret.write_text("a" * 64)
+    secret.chmod(0o644)
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith("_IMAGE")
+        and key not in ("STACK_PROJECT", "APP_MAIN")
+        and not key.startswith("TLS_")
+    }
+    envs: dict[str, dict[str, str]] = {}
+    try:
+        for name, directory in two_apps.items():
+            env = {**base, "APP_DIR": str(directory), "PROXY_IMAGE": images["PROXY_IMAGE"],
+                   "PROXY_PORT": str(free_port()), "PROXY_TLS_PORT": str(free_port()),
+                   "LOCAL_TLS_DIR": str(local_tls), "COOKIE_SECRET_FILE": str(secret),
+                   "IMAGES_PREBUILT": "0", "SKIP_BUILD": "1"}  # fmt: skip
+            envs[name] = env
+            names = subprocess.run(
+                ["scripts/images.sh", "--env"], cwd=ROOT, env=env, capture_output=True, text=True
+            )
+            assert f"APP_IMAGE={name}:dev\n" in names.stdout, names.stderr
+            built = subprocess.run(
+                ["scripts/build-images.sh", "app"], cwd=ROOT, env=env, capture_output=True, text=True
+            )
+            assert built.returncode == 0, built.stderr[-4000:]
+            assert built.stdout.split() == [f"{name}:dev"]
+        for name, env in envs.items():
+            up = make("up", env)
+            assert up.returncode == 0, f"make up APP_DIR={env['APP_DIR']} failed:\n{up.stderr[-4000:]}"
+            assert f"stack: {name} is up with 1 app replica(s)" in up.stderr
+            env["URL"] = up.stdout.split()[-1]
+        yield envs
+    finally:
+        for name, env in envs.items():
+            make("down", env)
+            run(docker, "rmi", "-f", f"{name}:dev", check=False)
+        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+
+
+def project_containers(docker: str, project: str) -> dict[str, str]:
+    """{service: image} of the project's running containers."""
+    listed = run(docker, "ps", "--filter", f"label=com.docker.compose.project={project}",
+                 "--format", '{{.Label "com.docker.compose.service"}} {{.Image}}').stdout  # fmt: skip
+    return dict(line.split() for line in listed.splitlines())
+
+
+def test_each_stack_runs_its_own_image_and_down_of_one_leaves_the_other(
+    docker: str, images: dict[str, str], local_tls: Path, stacks: dict[str, dict[str, str]]
+):
+    hello, tiny = stacks
+    assert hello != tiny
+    for name, env in stacks.items():
+        # The compose project is the app's name; its app container runs the app's own image.
+        assert project_containers(docker, name) == {"app": f"{name}:dev", "proxy": images["PROXY_IMAGE"]}
+        assert healthy(env["URL"], local_tls / "ca.pem"), name
+    assert stacks[hello]["URL"] != stacks[tiny]["URL"]
+    # Each image holds its own app: the title label is the app's name, the hello demo's pages.
+    for name in stacks:
+        assert run(docker, "image", "inspect", "-f", TITLE, f"{name}:dev").stdout.strip() == name
+    for name, own_file in ((hello, "mapping_demo.py"), (tiny, "serving.toml")):
+        container = run(docker, "ps", "-q", "--filter", f"label=com.docker.compose.project={name}",
+                        "--filter", "label=com.docker.compose.service=app").stdout.split()[0]  # fmt: skip
+        assert own_file in run(docker, "exec", container, "ls", "/srv/app/app").stdout.split()
+
+    down = make("down", stacks[hello])
+    assert down.returncode == 0, down.stderr[-4000:]
+    assert project_containers(docker, hello) == {}
+    assert project_containers(docker, tiny) == {"app": f"{tiny}:dev", "proxy": images["PROXY_IMAGE"]}
+    assert healthy(stacks[tiny]["URL"], local_tls / "ca.pem")
