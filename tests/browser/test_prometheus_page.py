@@ -19,7 +19,7 @@ from streamlit_client import StreamlitSession
 from streamlit_client.signin import sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
-DASHBOARD = json.loads((ROOT / "deploy/grafana/dashboards/sales-dashboard.json").read_text())
+DASHBOARD = json.loads((ROOT / "deploy/grafana/dashboards/serving.json").read_text())
 EXPRESSIONS = [target["expr"] for panel in DASHBOARD["panels"] for target in panel["targets"]]
 PER_PAGE = 8
 TRANSPORT_ERROR = "Error executing query: error\n"

@@ -24,7 +24,7 @@ from streamlit_client.tls import client_context
 from .conftest import STACK_REPLICAS, run
 
 ROOT = Path(__file__).resolve().parents[2]
-DASHBOARD = json.loads((ROOT / "deploy/grafana/dashboards/sales-dashboard.json").read_text())
+DASHBOARD = json.loads((ROOT / "deploy/grafana/dashboards/serving.json").read_text())
 SETTLE = 60.0  # seconds to wait for DNS discovery, scrapes (5 s) and rule evaluations (5 s)
 
 
@@ -153,7 +153,7 @@ def test_the_app_metrics_port_is_not_reachable_through_the_proxy(stack):
 
 def test_rules_are_loaded_and_no_alert_fires_on_a_healthy_stack(stack):
     groups = {group["name"]: group for group in api(stack, "rules")["groups"]}
-    assert set(groups) == {"sales-dashboard.runs", "sales-dashboard.alerts"}
+    assert set(groups) == {"serving.runs", "serving.alerts"}
     assert all(rule["health"] == "ok" for group in groups.values() for rule in group["rules"])
     alerts = api(stack, "alerts")["alerts"]
     firing = [alert["labels"]["alertname"] for alert in alerts if alert["state"] == "firing"]

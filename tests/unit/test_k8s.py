@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+import os
 import re
 import secrets
 import shutil
@@ -17,14 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from sales_dashboard.settings import load_settings
 from streamlit_serving.settings import ServingSettings, load_serving_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-#: Where every SALES_ (the example app's) and SERVE_ (the serving layer's) name is read.
-SETTINGS_FILES = "".join(
-    (ROOT / f).read_text() for f in ("app/sales_dashboard/settings.py", "streamlit_serving/settings.py")
-)
+#: Where every SERVE_ (the serving layer's) name is read; an app's own an overlay adds.
+SETTINGS_FILES = (ROOT / "streamlit_serving/settings.py").read_text()
 KUBECTL = Path(sys.executable).parent / "kubectl"
 KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
 CHECKOV = ROOT / ".venv-checkov/bin/checkov"
@@ -34,9 +32,9 @@ OVERLAYS = ("dev", "production")
 GATEWAY_KINDS = {"Gateway", "HTTPRoute"}
 # Each accepted checkov finding is explained in place, in the Deployment's annotations.
 ACCEPTED_CHECKS = {"CKV_K8S_43", "CKV_K8S_35"}
-APP_LABELS = {"app.kubernetes.io/name": "sales-dashboard", "app.kubernetes.io/component": "app"}
-PROXY_LABELS = {"app.kubernetes.io/name": "sales-dashboard", "app.kubernetes.io/component": "proxy"}
-APP, PROXY = "sales-dashboard", "sales-dashboard-proxy"  # the two Deployments
+APP_LABELS = {"app.kubernetes.io/name": "streamlit-app", "app.kubernetes.io/component": "app"}
+PROXY_LABELS = {"app.kubernetes.io/name": "streamlit-app", "app.kubernetes.io/component": "proxy"}
+APP, PROXY = "app", "proxy"  # the two Deployments
 PROXY_APP_SERVER_PORT = 8080  # where the proxy's nginx serves the app with PROXY_TLS=off
 NGINX_CONF = (ROOT / "nginx.conf").read_text()
 
@@ -260,22 +258,21 @@ def test_proxy_probes_are_timed_as_its_images_check(overlay):
 
 def test_settings_and_secret_reach_the_app(overlay):
     _, container = pod_of(overlay, APP)
-    config = overlay.get("ConfigMap", "sales-dashboard-settings")
+    config = overlay.get("ConfigMap", "app-settings")
     assert container["envFrom"] == [{"configMapRef": {"name": config["metadata"]["name"]}}]
-    known = set(re.findall(r'"((?:SALES|SERVE)_[A-Z_]+)"', SETTINGS_FILES))
-    assert set(config["data"]) <= known
-    load_settings(config["data"])  # every value is one the app and the serving layer accept
-    load_serving_settings(config["data"])  # (else SettingsError)
+    known = set(re.findall(r'"(SERVE_[A-Z_]+)"', SETTINGS_FILES))
+    assert set(config["data"]) <= known  # the template's overlays add no app's own setting
+    load_serving_settings(config["data"])  # every value is one the serving layer accepts (else SettingsError)
     (secret_env,) = container["env"]
     assert secret_env["name"] == "STREAMLIT_SERVER_COOKIE_SECRET"
     reference = secret_env["valueFrom"]["secretKeyRef"]
-    secret = overlay.get("Secret", "sales-dashboard-cookie")
+    secret = overlay.get("Secret", "app-cookie")
     assert reference["name"] == secret["metadata"]["name"]  # kustomize's hashed name
     assert reference["key"] in secret["data"]
 
 
 def test_production_secret_is_the_users_file(rendered, tree):
-    secret = documents(rendered["production"]).get("Secret", "sales-dashboard-cookie")
+    secret = documents(rendered["production"]).get("Secret", "app-cookie")
     expected = (tree / "overlays/production/secrets/cookie-secret").read_text()
     assert base64.b64decode(secret["data"]["cookie-secret"]).decode() == expected
 
@@ -286,7 +283,7 @@ def test_production_secret_is_the_users_file(rendered, tree):
 def proxy_settings(manifests: Manifests) -> dict[str, str]:
     _, container = pod_of(manifests, PROXY)
     (source,) = container["envFrom"]
-    config = manifests.get("ConfigMap", "sales-dashboard-proxy-settings")
+    config = manifests.get("ConfigMap", "proxy-settings")
     assert source == {"configMapRef": {"name": config["metadata"]["name"]}}
     env = {}
     for item in container.get("env", []):
@@ -334,7 +331,9 @@ def test_the_proxy_knows_the_app_s_sign_in_mode_from_the_app_s_own_settings(over
 
 def test_proxy_pods_have_their_own_probes_and_budget(overlay):
     pod, container = pod_of(overlay, PROXY)
-    assert container["image"].split("/")[-1].split(":")[0] == "sales-dashboard-proxy"
+    assert (
+        container["image"].split("/")[-1].split(":")[0] == "my-app-proxy"
+    )  # the overlay names the app's images
     assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
@@ -415,10 +414,10 @@ def test_every_route_reaches_the_proxy_only(overlay):
 def test_the_routing_check_finds_a_way_around_the_proxy(rendered, mutation):
     """The check above fails on each way around the proxy (so its pass means something)."""
     manifests = documents(rendered["dev"])
-    app_service = manifests.get("Service", "sales-dashboard-app")
+    app_service = manifests.get("Service", "app")
     if mutation == "route to the app Service":
-        route = manifests.get("HTTPRoute", "sales-dashboard")
-        route["spec"]["rules"][0]["backendRefs"] = [{"name": "sales-dashboard-app", "port": 8501}]
+        route = manifests.get("HTTPRoute", "app")
+        route["spec"]["rules"][0]["backendRefs"] = [{"name": "app", "port": 8501}]
     elif mutation == "app Service with a virtual IP":
         del app_service["spec"]["clusterIP"]
     elif mutation == "LoadBalancer for the app":
@@ -426,7 +425,7 @@ def test_the_routing_check_finds_a_way_around_the_proxy(rendered, mutation):
                                "spec": {"type": "LoadBalancer", "selector": dict(APP_LABELS),
                                         "ports": [{"port": 80, "targetPort": 8501}]}})  # fmt: skip
     else:
-        backend = {"service": {"name": "sales-dashboard-app", "port": {"number": 8501}}}
+        backend = {"service": {"name": "app", "port": {"number": 8501}}}
         manifests.docs.append(
             {"kind": "Ingress", "metadata": {"name": "direct"}, "spec": {"defaultBackend": backend}}
         )
@@ -448,7 +447,7 @@ def test_metrics_are_not_routable(overlay):
 
 
 def test_network_policies_let_app_pods_take_the_proxy_only(overlay):
-    policy = overlay.get("NetworkPolicy", "sales-dashboard")["spec"]
+    policy = overlay.get("NetworkPolicy", "app")["spec"]
     assert policy["podSelector"]["matchLabels"] == APP_LABELS
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
     (rule,) = policy["ingress"]
@@ -533,7 +532,7 @@ def test_no_experimental_gateway_field_is_needed(overlay):
     for route in overlay.all("HTTPRoute"):
         for rule in route["spec"]["rules"]:
             assert "sessionPersistence" not in rule
-    dashboard = overlay.get("HTTPRoute", "sales-dashboard")["spec"]
+    dashboard = overlay.get("HTTPRoute", "app")["spec"]
     (rule,) = dashboard["rules"]
     assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
     assert rule["backendRefs"] == [{"name": PROXY, "port": 80}]
@@ -556,15 +555,15 @@ def test_scaling_keeps_sessions(overlay):
 
 def test_production_serves_https_and_redirects_http_with_pinned_images(rendered):
     production = documents(rendered["production"])
-    https, http = production.get("Gateway", "sales-dashboard")["spec"]["listeners"]
+    https, http = production.get("Gateway", "app")["spec"]["listeners"]
     assert (https["name"], https["protocol"], https["port"]) == ("https", "HTTPS", 443)
     assert https["tls"]["mode"] == "Terminate"
     assert https["tls"]["certificateRefs"][0]["kind"] == "Secret"
     assert (http["name"], http["protocol"], http["port"]) == ("http", "HTTP", 80)
-    dashboard = production.get("HTTPRoute", "sales-dashboard")["spec"]
-    assert dashboard["parentRefs"] == [{"name": "sales-dashboard", "sectionName": "https"}]
-    redirect = production.get("HTTPRoute", "sales-dashboard-https-redirect")["spec"]
-    assert redirect["parentRefs"] == [{"name": "sales-dashboard", "sectionName": "http"}]
+    dashboard = production.get("HTTPRoute", "app")["spec"]
+    assert dashboard["parentRefs"] == [{"name": "app", "sectionName": "https"}]
+    redirect = production.get("HTTPRoute", "https-redirect")["spec"]
+    assert redirect["parentRefs"] == [{"name": "app", "sectionName": "http"}]
     (rule,) = redirect["rules"]
     assert "backendRefs" not in rule  # plain HTTP reaches nothing
     assert rule["filters"] == [
@@ -676,16 +675,16 @@ def test_the_restricted_check_finds_what_admission_would_refuse(rendered, mutati
 
 def test_dev_is_open_and_calls_nothing(rendered):
     dev = documents(rendered["dev"])
-    assert "SERVE_AUTH" not in dev.get("ConfigMap", "sales-dashboard-settings")["data"]  # the default: none
-    assert dev.get("NetworkPolicy", "sales-dashboard")["spec"]["egress"] == []
+    assert "SERVE_AUTH" not in dev.get("ConfigMap", "app-settings")["data"]  # the default: none
+    assert dev.get("NetworkPolicy", "app")["spec"]["egress"] == []
 
 
 def test_production_requires_sign_in_with_the_users_provider_file(rendered, tree):
     production = documents(rendered["production"])
-    config = production.get("ConfigMap", "sales-dashboard-settings")["data"]
+    config = production.get("ConfigMap", "app-settings")["data"]
     assert (config["SERVE_AUTH"], config["SERVE_AUTH_REQUIRED"]) == ("oidc", "on")
     assert config["SERVE_ALLOWED_DOMAINS"] or config["SERVE_ALLOWED_EMAILS"]
-    secret = production.get("Secret", "sales-dashboard-oidc")
+    secret = production.get("Secret", "app-oidc")
     assert base64.b64decode(secret["data"]["oidc.toml"]).decode() == OIDC_SETTINGS
     pod, container = pod_of(production, APP)
     (volume,) = [volume for volume in pod["volumes"] if "secret" in volume]
@@ -698,10 +697,58 @@ def test_production_requires_sign_in_with_the_users_provider_file(rendered, tree
 
 def test_production_pods_reach_dns_and_https_only(rendered):
     """Sign-in needs the provider (discovery, keys, token exchange): DNS and HTTPS out, nothing else."""
-    egress = documents(rendered["production"]).get("NetworkPolicy", "sales-dashboard")["spec"]["egress"]
+    egress = documents(rendered["production"]).get("NetworkPolicy", "app")["spec"]["egress"]
     dns, https = egress
     assert dns_faults(dns) == []
     # One DNS rule for both kinds of pods (the proxy's in base/proxy-networkpolicy.yaml).
     assert dns == documents(rendered["production"]).get("NetworkPolicy", PROXY)["spec"]["egress"][1]
     assert https["ports"] == [{"port": 443, "protocol": "TCP"}]
     assert {block["ipBlock"]["cidr"] for block in https["to"]} == {"0.0.0.0/0", "::/0"}
+
+
+def test_the_overlays_name_the_app_and_k8s_name_writes_its_name_there(tmp_path):
+    """The base names roles (app, proxy), never an app; each overlay names the app once: its
+    namespace, every object's app.kubernetes.io/part-of, its images. scripts/k8s-name.sh writes
+    the app's name (its serving.toml: the example's sales-dashboard) and the images' path there,
+    and again for another app; a bad path stops it with 64 naming K8S_IMAGES."""
+    base = "\n".join(path.read_text() for path in sorted((ROOT / "deploy/k8s/base").glob("*.yaml")))
+    assert "my-app" not in base
+    assert "part-of:" not in base
+    copy = tmp_path / "k8s"
+    shutil.copytree(ROOT / "deploy/k8s", copy)
+    (copy / "overlays/production/secrets/cookie-secret").write_text("x" * 64)
+    (copy / "overlays/production/secrets/oidc.toml").write_text(OIDC_SETTINGS)
+
+    def named(app_dir: str, images: str = "") -> dict[str, Manifests]:
+        env = {**os.environ, "APP_DIR": app_dir, "K8S_OVERLAYS": str(copy / "overlays"), "K8S_IMAGES": images}
+        done = subprocess.run(["scripts/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert len(done.stdout.split()) == len(OVERLAYS)
+        rendered = {}
+        for overlay in OVERLAYS:
+            result = kustomize(copy / "overlays" / overlay)
+            assert result.returncode == 0, result.stderr
+            rendered[overlay] = Manifests([doc for doc in yaml.safe_load_all(result.stdout) if doc])
+        return rendered
+
+    other = tmp_path / "shop"
+    other.mkdir()
+    (other / "streamlit_app.py").write_text("import streamlit as st\n")
+    for app_dir, name, images in (
+        ("app", "sales-dashboard", "ghcr.io/acme/dashboards"),
+        (str(other), "shop", ""),
+    ):
+        for overlay, manifests in named(app_dir, images).items():
+            namespace = name if overlay == "production" else f"{name}-dev"
+            assert manifests.all("Namespace")[0]["metadata"]["name"] == namespace
+            for doc in manifests.docs:
+                assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == name, doc["metadata"]["name"]
+                if doc["kind"] != "Namespace":
+                    assert doc["metadata"]["namespace"] == namespace
+            _, app = pod_of(manifests, APP)
+            _, proxy = pod_of(manifests, PROXY)
+            assert app["image"].rsplit(":", 1)[0] == f"ghcr.io/acme/dashboards/{name}"
+            assert proxy["image"].rsplit(":", 1)[0] == f"ghcr.io/acme/dashboards/{name}-proxy"
+    bad = {**os.environ, "K8S_OVERLAYS": str(copy / "overlays"), "K8S_IMAGES": "https://ghcr.io/acme/"}
+    done = subprocess.run(["scripts/k8s-name.sh"], cwd=ROOT, env=bad, capture_output=True, text=True)
+    assert (done.returncode, "K8S_IMAGES" in done.stderr) == (64, True)

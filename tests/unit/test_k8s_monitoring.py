@@ -24,8 +24,8 @@ KUBERNETES_VALIDATE = Path(sys.executable).parent / "kubernetes-validate"
 KUBERNETES_VERSION = "1.37.0"
 # CRDs kubernetes-validate has no schema for: the Gateway API's and the Prometheus Operator's.
 CRD_KINDS = {"Gateway", "HTTPRoute", "PodMonitor", "PrometheusRule"}
-APP_LABELS = {"app.kubernetes.io/name": "sales-dashboard", "app.kubernetes.io/component": "app"}
-PROXY_LABELS = {"app.kubernetes.io/name": "sales-dashboard", "app.kubernetes.io/component": "proxy"}
+APP_LABELS = {"app.kubernetes.io/name": "streamlit-app", "app.kubernetes.io/component": "app"}
+PROXY_LABELS = {"app.kubernetes.io/name": "streamlit-app", "app.kubernetes.io/component": "proxy"}
 SCRAPER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
@@ -76,15 +76,15 @@ def test_kubernetes_validate_strict(rendered):
 
 
 def test_every_app_pod_exposes_its_metrics_port(docs):
-    deployment = docs[("Deployment", "sales-dashboard")]  # the app's (the proxy has its own)
+    deployment = docs[("Deployment", "app")]  # the app's (the proxy has its own)
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     ports = {port["name"]: port["containerPort"] for port in container["ports"]}
     assert ports == {"http": 8501, "metrics": 9464}  # 9464: SERVE_METRICS_PORT's default
 
 
 def test_podmonitor_scrapes_both_endpoints_of_every_app_pod(docs):
-    monitor = docs["PodMonitor", "sales-dashboard"]
-    assert monitor["metadata"]["namespace"] == "sales-dashboard"  # the overlay's namespace
+    monitor = docs["PodMonitor", "app"]
+    assert monitor["metadata"]["namespace"] == "my-app"  # the overlay's namespace
     assert monitor["spec"]["selector"]["matchLabels"] == APP_LABELS
     endpoints = {
         (e["port"], e["path"]): e["relabelings"][0]["replacement"]
@@ -96,19 +96,19 @@ def test_podmonitor_scrapes_both_endpoints_of_every_app_pod(docs):
 
 def test_prometheusrule_holds_the_stacks_rules(docs):
     (rule,) = [doc for (kind, _), doc in docs.items() if kind == "PrometheusRule"]
-    stack_rules = yaml.safe_load((ROOT / "deploy/prometheus/rules/sales-dashboard.yml").read_text())
+    stack_rules = yaml.safe_load((ROOT / "deploy/prometheus/rules/serving.yml").read_text())
     assert rule["spec"] == stack_rules
 
 
 def test_only_the_scraper_reaches_the_metrics_ports(docs):
-    policy = docs["NetworkPolicy", "sales-dashboard-scrape"]["spec"]
+    policy = docs["NetworkPolicy", "app-scrape"]["spec"]
     assert policy["podSelector"]["matchLabels"] == APP_LABELS
     (rule,) = policy["ingress"]
     assert rule["from"] == [SCRAPER]
     assert rule["ports"] == [{"port": "metrics", "protocol": "TCP"}, {"port": "http", "protocol": "TCP"}]
     # The app's own policy (the gateway's proxy in; out only DNS and the OpenID provider on 443,
     # for the production overlay's sign-in) still applies beside it.
-    egress = docs["NetworkPolicy", "sales-dashboard"]["spec"]["egress"]
+    egress = docs["NetworkPolicy", "app"]["spec"]["egress"]
     assert [rule["ports"][-1]["port"] for rule in egress] == [53, 443]
 
 
@@ -129,13 +129,11 @@ def image_user(dockerfile: str) -> int:
 
 
 def test_every_proxy_pod_carries_the_metrics_sidecar_on_its_loopback(docs):
-    pod = docs["Deployment", "sales-dashboard-proxy"]["spec"]["template"]["spec"]
+    pod = docs["Deployment", "proxy"]["spec"]["template"]["spec"]
     proxy, sidecar = pod["containers"]
     assert (proxy["name"], sidecar["name"]) == ("proxy", "proxy-metrics")
     # The overlay's images: pin it as the proxy's (the same registry and tag).
-    assert sidecar["image"] == proxy["image"].replace(
-        "sales-dashboard-proxy:", "sales-dashboard-proxy-metrics:"
-    )
+    assert sidecar["image"] == proxy["image"].replace("proxy:", "proxy-metrics:")
     proxy_env = {e["name"]: e.get("value") for e in proxy["env"]}  # SERVE_AUTH: from the app's ConfigMap
     sidecar_env = {e["name"]: e["value"] for e in sidecar["env"]}
     # nginx's access log to mtail, and the exporter to nginx's stub_status (nginx.conf), in the pod.
@@ -158,13 +156,13 @@ def test_every_proxy_pod_carries_the_metrics_sidecar_on_its_loopback(docs):
     assert mount["mountPath"] == "/tmp"
     assert any(volume["name"] == mount["name"] and "emptyDir" in volume for volume in pod["volumes"])
     # The proxy Service still publishes only the proxy's http port: the sidecar is not routed.
-    service_ports = docs["Service", "sales-dashboard-proxy"]["spec"]["ports"]
+    service_ports = docs["Service", "proxy"]["spec"]["ports"]
     assert [port["targetPort"] for port in service_ports] == ["http"]
 
 
 def test_podmonitor_scrapes_every_proxy_pods_sidecar_under_the_compose_job_names(docs):
-    monitor = docs["PodMonitor", "sales-dashboard-proxy"]
-    assert monitor["metadata"]["namespace"] == "sales-dashboard"
+    monitor = docs["PodMonitor", "proxy"]
+    assert monitor["metadata"]["namespace"] == "my-app"
     assert monitor["spec"]["selector"]["matchLabels"] == PROXY_LABELS
     endpoints = {
         (e["port"], e["path"]): e["relabelings"][0]["replacement"]
@@ -175,7 +173,7 @@ def test_podmonitor_scrapes_every_proxy_pods_sidecar_under_the_compose_job_names
 
 
 def test_only_the_scraper_reaches_the_proxy_sidecar(docs):
-    policy = docs["NetworkPolicy", "sales-dashboard-proxy-scrape"]["spec"]
+    policy = docs["NetworkPolicy", "proxy-scrape"]["spec"]
     assert policy["podSelector"]["matchLabels"] == PROXY_LABELS
     (rule,) = policy["ingress"]
     assert rule["from"] == [SCRAPER]
@@ -187,7 +185,7 @@ def test_only_the_scraper_reaches_the_proxy_sidecar(docs):
 
 def test_the_sidecar_keeps_every_pod_within_the_namespaces_restricted_profile(docs):
     """Pod Security Admission refuses a pod of the namespace that breaks the restricted profile."""
-    namespace = docs["Namespace", "sales-dashboard"]
+    namespace = docs["Namespace", "my-app"]
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    for name in ("sales-dashboard", "sales-dashboard-proxy"):
+    for name in ("app", "proxy"):
         assert restricted_faults(docs["Deployment", name]["spec"]["template"]["spec"]) == [], name

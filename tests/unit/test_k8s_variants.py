@@ -169,29 +169,29 @@ def test_everything_else_is_the_overlays_own(rendered):
     object is as the overlay renders it alone (names with kustomize's hash compared without it)."""
 
     def comparable(path: Path) -> dict[tuple[str, str], str]:
-        text = re.sub(r"(sales-dashboard-proxy-settings)-[a-z0-9]{10}", r"\1", path.read_text())
+        text = re.sub(r"(proxy-settings)-[a-z0-9]{10}", r"\1", path.read_text())
         return {
             (doc["kind"], doc["metadata"]["name"]): yaml.safe_dump(doc)
             for doc in yaml.safe_load_all(text)
             if doc
         }
 
-    changed = {("NetworkPolicy", PROXY), ("ConfigMap", "sales-dashboard-proxy-settings")}
+    changed = {("NetworkPolicy", PROXY), ("ConfigMap", "proxy-settings")}
     for overlay in CLOUD:
         plain, cloud = comparable(rendered[f"{overlay}-plain"]), comparable(rendered[overlay])
         assert plain.keys() == cloud.keys()
         differ = {key for key in plain if plain[key] != cloud[key]}
         if overlay == "production":
-            differ -= {("Gateway", "sales-dashboard")}  # the docs' GatewayClass, checked below
+            differ -= {("Gateway", "app")}  # the docs' GatewayClass, checked below
         assert differ == changed, overlay
         assert routing_faults(documents(rendered[overlay])) == []
 
 
 def test_production_with_the_documented_lines_uses_the_cloud_gateway_class(rendered):
-    gateway = documents(rendered["production"]).get("Gateway", "sales-dashboard")["spec"]
+    gateway = documents(rendered["production"]).get("Gateway", "app")["spec"]
     assert gateway["gatewayClassName"] == "gke-l7-global-external-managed"
     assert [listener["name"] for listener in gateway["listeners"]] == ["https", "http"]
-    plain = documents(rendered["production-plain"]).get("Gateway", "sales-dashboard")["spec"]
+    plain = documents(rendered["production-plain"]).get("Gateway", "app")["spec"]
     assert plain["gatewayClassName"] == "eg"
 
 

@@ -11,7 +11,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy/prometheus"
-RULES = yaml.safe_load((PROMETHEUS / "rules/sales-dashboard.yml").read_text())
+RULES = yaml.safe_load((PROMETHEUS / "rules/serving.yml").read_text())
 CONFIG = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
 
 
@@ -36,7 +36,7 @@ def test_rules_pass_their_promtool_unit_tests(promtool: str) -> None:
 
 
 def test_rules_are_valid(promtool: str) -> None:
-    result = run(promtool, "check", "rules", str(PROMETHEUS / "rules/sales-dashboard.yml"))
+    result = run(promtool, "check", "rules", str(PROMETHEUS / "rules/serving.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
