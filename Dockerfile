@@ -45,10 +45,7 @@ FROM ${BASE_IMAGE} AS runtime
 ARG VERSION=dev
 ARG REVISION=unknown
 ARG SOURCE=https://github.com/your-org/your-repo
-# The app's name (its serving.toml, else its directory's: scripts/build-images.sh passes it).
-ARG APP_NAME=app
-LABEL org.opencontainers.image.title="${APP_NAME}" \
-      org.opencontainers.image.description="A Streamlit app behind the serving layer (streamlit_serving)" \
+LABEL org.opencontainers.image.description="A Streamlit app behind the serving layer (streamlit_serving)" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
@@ -91,3 +88,8 @@ STOPSIGNAL SIGTERM
 # (Streamlit's CLI after a settings check, with TCP_NODELAY on its sockets) as PID 1. Arguments
 # after the image name are passed on as extra Streamlit options (e.g. --server.baseUrlPath=dashboard).
 ENTRYPOINT ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501"]
+# The app's name (its serving.toml, else its directory's: scripts/build-images.sh and the workflow
+# pass it), last: a label, declared after every RUN so that no layer's cache depends on it.
+ARG APP_NAME=app
+LABEL org.opencontainers.image.title="${APP_NAME}"
+

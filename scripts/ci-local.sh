@@ -49,11 +49,12 @@ YAML
 "$registry_bin" serve "$registry_dir/config.yml" >"$out/registry.log" 2>&1 &
 registry_pid=$!
 # act takes github.repository (and repository_owner) from a git remote on github.com: a
-# temporary one names this checkout OWNER/sales-dashboard for the run.
+# temporary one names this checkout OWNER/template for the run (the images: OWNER/template/NAME).
 owner=$(id -un)
+repo=template
 remote=act-ci-local
 git remote remove "$remote" 2>/dev/null || true
-git remote add "$remote" "https://github.com/$owner/sales-dashboard.git"
+git remote add "$remote" "https://github.com/$owner/$repo.git"
 cleanup() {
   kill "$registry_pid" 2>/dev/null || true
   wait "$registry_pid" 2>/dev/null || true
@@ -83,7 +84,7 @@ for ref in "${!mapped[@]}"; do mapping+=(--local-repository "$ref=${mapped[$ref]
 tag=${CI_LOCAL_TAG:-v0.0.0}
 cat >"$out/event.json" <<JSON
 {"ref": "refs/tags/$tag", "ref_name": "$tag", "ref_type": "tag",
- "repository": {"name": "sales-dashboard", "full_name": "$owner/sales-dashboard", "owner": {"login": "$owner", "name": "$owner"}, "default_branch": "main"},
+ "repository": {"name": "$repo", "full_name": "$owner/$repo", "owner": {"login": "$owner", "name": "$owner"}, "default_branch": "main"},
  "pusher": {"name": "$owner"}, "sender": {"login": "$owner"}}
 JSON
 
@@ -96,7 +97,7 @@ status=0
   --env "CI_LOCAL_OUT=$out" --actor "$owner" --defaultbranch main --remote-name "$remote" ${CI_LOCAL_ACT_ARGS:-} 2>&1 | tee "$out/act.log" || status=1
 
 echo "ci-local: checking what the workflow did (tests/ci)" >&2
-CI_LOCAL_OUT=$out CI_LOCAL_REGISTRY=$registry CI_LOCAL_TAG=$tag CI_LOCAL_OWNER=$owner \
+CI_LOCAL_OUT=$out CI_LOCAL_REGISTRY=$registry CI_LOCAL_TAG=$tag CI_LOCAL_OWNER=$owner CI_LOCAL_REPO=$repo \
   .venv/bin/python -m pytest tests/ci -p no:cacheprovider || status=1
 
 echo

@@ -4,6 +4,9 @@
 # (APP_DIR's, `python3 -m streamlit_serving.app_source --name`; a bad one: exit 64).
 #   scripts/images.sh --env    prints VARIABLE=TAG lines instead (for compose and tests)
 #   scripts/images.sh --name   prints the app's name alone
+#   scripts/images.sh --github the GitHub workflow's outputs (name=, matrix= for its build and
+#                              publish matrices, tags= VARIABLE: REPOSITORY:ci), from the default
+#                              tags whatever the variables say
 set -euo pipefail
 cd "$(dirname "$0")/.."
 app_name=""
@@ -13,6 +16,19 @@ name_of_app() {
 if [ "${1:-}" = --name ]; then
   name_of_app
   echo "$app_name"
+  exit 0
+fi
+if [ "${1:-}" = --github ]; then
+  name_of_app
+  entries=() tags=()
+  while IFS=$'\t' read -r name variable default dockerfile context; do
+    [[ -z "$name" || "$name" == \#* ]] && continue
+    repository=${default//\{name\}/$app_name}
+    repository=${repository%:*}
+    entries+=("{\"name\":\"$name\",\"variable\":\"$variable\",\"repository\":\"$repository\",\"tag\":\"$repository:ci\",\"file\":\"$dockerfile\",\"context\":\"$context\"}")
+    tags+=("\"$variable\":\"$repository:ci\"")
+  done <deploy/images.tsv
+  (IFS=,; echo "name=$app_name"; echo "matrix={\"include\":[${entries[*]}]}"; echo "tags={${tags[*]}}")
   exit 0
 fi
 while IFS=$'\t' read -r name variable default dockerfile context; do

@@ -19,14 +19,23 @@ OUT = Path(os.environ.get("CI_LOCAL_OUT", ROOT / "build/ci"))
 REGISTRY = os.environ.get("CI_LOCAL_REGISTRY", "")
 TAG = os.environ.get("CI_LOCAL_TAG", "v0.0.0")
 OWNER = os.environ.get("CI_LOCAL_OWNER", "")
+REPO = os.environ.get("CI_LOCAL_REPO", "template")  # scripts/ci-local.sh's OWNER/REPO
 # Every image of deploy/images.tsv: (name, Dockerfile, default tag's repository).
 LISTED = [
     line.split("\t")
     for line in (ROOT / "deploy/images.tsv").read_text().splitlines()
     if line and line[0] != "#"
 ]
-JOBS = {"lint", "make test and scans"} | {f"publish {row[0]}" for row in LISTED}
-IMAGES = tuple(row[2].split(":")[0] for row in LISTED)
+JOBS = (
+    {"lint", "images", "make test and scans"}
+    | {f"build {row[0]}" for row in LISTED}
+    | {f"publish {row[0]}" for row in LISTED}
+)
+#: The default tags' repositories, {name} the app's (the example's, as the workflow builds it).
+APP_NAME = subprocess.run(
+    ["scripts/images.sh", "--name"], cwd=ROOT, capture_output=True, text=True, check=True
+).stdout.strip()
+IMAGES = tuple(row[2].split(":")[0].replace("{name}", APP_NAME) for row in LISTED)
 DOCKERFILES = sorted(row[3] for row in LISTED)
 
 
@@ -86,9 +95,13 @@ def test_images_built_once_per_job_and_pushed_only_by_publish():
     by_job: dict[str, list[dict]] = {}
     for entry in entries:
         by_job.setdefault(entry["job"], []).append(entry)
-    assert sorted(by_job) == ["publish", "test"]
-    assert sorted(e["file"] for e in by_job["test"]) == DOCKERFILES
-    assert all(e["pushed"] == "false" and e["imageid"].startswith("sha256:") for e in by_job["test"])
+    assert sorted(by_job) == ["build", "publish"]
+    assert sorted(e["file"] for e in by_job["build"]) == DOCKERFILES
+    assert all(e["pushed"] == "false" and e["imageid"].startswith("sha256:") for e in by_job["build"])
+    assert all(e["outputs"].startswith("type=docker,dest=build/images/") for e in by_job["build"])
+    # The test job took every file the build job wrote.
+    (download,) = records("actions/download-artifact")
+    assert sorted(download["names"].split()) == sorted(f"image-{row[0]}" for row in LISTED)
     assert len(by_job["publish"]) == len(LISTED)
     assert all(e["pushed"] == "true" and e["digest"].startswith("sha256:") for e in by_job["publish"])
     assert all("provenance=mode=max" in e["not_here"] for e in by_job["publish"])
@@ -96,7 +109,7 @@ def test_images_built_once_per_job_and_pushed_only_by_publish():
 
 def test_buildx_stand_in_found_the_engine_in_each_docker_job():
     jobs = {entry["job"] for entry in records("docker/setup-buildx-action")}
-    assert jobs == {"test", "publish"}
+    assert jobs == {"build", "publish"}
 
 
 def test_login_and_tags_name_the_registry_of_the_workflow_variable():
@@ -105,7 +118,7 @@ def test_login_and_tags_name_the_registry_of_the_workflow_variable():
     tags = " ".join(entry["tags"] for entry in records("docker/metadata-action")).split()
     version = TAG.removeprefix("v")
     for image in IMAGES:
-        base = f"{REGISTRY}/{OWNER}/{image}"
+        base = f"{REGISTRY}/{OWNER}/{REPO}/{image}"
         assert f"{base}:{version}" in tags
         assert f"{base}:latest" in tags  # metadata-action's flavor latest=auto on a release tag
         assert f"{base}:sha-{head_sha()[:7]}" in tags
@@ -127,7 +140,7 @@ def test_the_scan_stand_in_audited_the_app_lock_and_uploaded_sarif():
 
 def test_artifacts_hold_the_load_gate_report_and_the_screenshots():
     stored = {entry["name"]: entry for entry in records("actions/upload-artifact")}
-    assert set(stored) == {"loadtest-report", "screenshots"}
+    assert set(stored) == {"loadtest-report", "screenshots"} | {f"image-{row[0]}" for row in LISTED}
     report = OUT / "artifacts/loadtest-report"
     assert (report / "summary.md").read_text().strip()
     assert json.loads((report / "results.json").read_text())
@@ -137,9 +150,9 @@ def test_artifacts_hold_the_load_gate_report_and_the_screenshots():
 
 @pytest.mark.parametrize("image", IMAGES)
 def test_the_published_image_pulls_back_from_the_registry(image):
-    reference = f"{REGISTRY}/{OWNER}/{image}:{TAG.removeprefix('v')}"
+    reference = f"{REGISTRY}/{OWNER}/{REPO}/{image}:{TAG.removeprefix('v')}"
     with urllib.request.urlopen(f"http://{REGISTRY}/v2/_catalog", timeout=10) as response:
-        assert f"{OWNER}/{image}" in json.loads(response.read())["repositories"]
+        assert f"{OWNER}/{REPO}/{image}" in json.loads(response.read())["repositories"]
     docker("image", "rm", reference)  # the tag only: the pull below must come from the registry
     pulled = docker("pull", reference)
     assert pulled.returncode == 0, pulled.stderr

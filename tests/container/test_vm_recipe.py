@@ -96,8 +96,8 @@ def test_compose_on_a_vm_refuses_open_starts_with_sign_in_and_inspect_shows_no_s
     clone, rest = block.split("\n", 1)
     assert clone.startswith("git clone ")  # this checkout stands in for the clone
     script = replace(rest, {
-        "ghcr.io/OWNER/sales-dashboard:1.2.3": images["APP_IMAGE"],
-        "ghcr.io/OWNER/sales-dashboard-proxy:1.2.3": images["PROXY_IMAGE"],
+        "ghcr.io/OWNER/REPO/sales-dashboard:1.2.3": images["APP_IMAGE"],
+        "ghcr.io/OWNER/REPO/sales-dashboard-proxy:1.2.3": images["PROXY_IMAGE"],
         "/etc/sales-dashboard/": f"{etc}/",
         "PROXY_PORT=80 ": f"PROXY_PORT={port} ",
         "PROXY_TLS_PORT=443\n": f"PROXY_TLS_PORT={tls_port}\n",
@@ -159,7 +159,7 @@ def test_plain_docker_run_reads_the_cookie_secret_from_a_file_and_requires_sign_
         "/etc/sales-dashboard": str(etc),
         "--name sales-dashboard ": f"--name {name} ",
         "-p 127.0.0.1:8501:8501 ": f"-p 127.0.0.1:{port}:8501 ",
-        "ghcr.io/OWNER/sales-dashboard:1.2.3": app_image,
+        "ghcr.io/OWNER/REPO/sales-dashboard:1.2.3": app_image,
     })  # fmt: skip
     assert "-e STREAMLIT_SERVER_COOKIE_SECRET=" not in script
     script = script.replace(

@@ -6,7 +6,9 @@ same `make` targets and images as the rest of the repository."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -157,38 +159,109 @@ def make_test_step(job: dict[str, Any]) -> int:
     return index
 
 
-def test_test_job_builds_every_listed_image_once_then_runs_make_test_on_them():
-    job = load(ROOT / ".github/workflows/ci.yml")["jobs"]["test"]
-    builds = [step for step in job["steps"] if step.get("uses", "").startswith("docker/build-push-action@")]
-    assert len(builds) == len(images())
-    for image, build in zip(images(), builds, strict=True):
-        options = build["with"]
-        assert options["file"] == image["dockerfile"]
-        assert options["context"] == image["context"]
-        assert options["tags"] == f"${{{{ env.{image['variable']} }}}}"
-        assert options["load"] is True
-        assert options["push"] is False
-        assert f"scope={image['name']}" in options["cache-from"]
-        assert "type=gha" in options["cache-to"]
+def github_outputs() -> dict[str, Any]:
+    """What the images job hands the others: ``scripts/images.sh --github``'s outputs."""
+    done = subprocess.run(
+        ["scripts/images.sh", "--github"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    outputs = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    return {
+        "name": outputs["name"],
+        "matrix": json.loads(outputs["matrix"]),
+        "tags": json.loads(outputs["tags"]),
+    }
+
+
+def test_the_images_job_lists_deploy_images_tsv_named_after_the_app():
+    """One list: the build and publish matrices are deploy/images.tsv's rows, their repositories
+    the default tags' with {name} the app's name; no image name is written in the workflow."""
+    workflow = load(ROOT / ".github/workflows/ci.yml")
+    job = workflow["jobs"]["images"]
+    (step,) = [step for step in job["steps"] if step.get("id") == "list"]
+    assert step["run"] == 'scripts/images.sh --github >>"$GITHUB_OUTPUT"'
+    assert set(job["outputs"]) == {"name", "matrix", "tags"}
+    outputs = github_outputs()
+    entries = outputs["matrix"]["include"]
+    assert [(e["name"], e["variable"], e["file"], e["context"]) for e in entries] == [
+        (image["name"], image["variable"], image["dockerfile"], image["context"]) for image in images()
+    ]
+    name = outputs["name"]
+    assert [e["repository"] for e in entries] == [name, *(f"{name}-{e['name']}" for e in entries[1:])]
+    assert outputs["tags"] == {e["variable"]: f"{e['repository']}:ci" for e in entries}
+    for job_id in ("build", "publish"):
+        assert (
+            workflow["jobs"][job_id]["strategy"]["matrix"] == "${{ fromJSON(needs.images.outputs.matrix) }}"
+        )
+    assert "sales" not in (ROOT / ".github/workflows/ci.yml").read_text().lower()
+
+
+def test_the_build_job_builds_every_listed_image_once_and_the_test_job_runs_make_test_on_them():
+    workflow = load(ROOT / ".github/workflows/ci.yml")
+    build_job = workflow["jobs"]["build"]
+    (build,) = [
+        step for step in build_job["steps"] if step.get("uses", "").startswith("docker/build-push-action@")
+    ]
+    options = build["with"]
+    assert (options["file"], options["context"], options["tags"]) == (
+        "${{ matrix.file }}", "${{ matrix.context }}", "${{ matrix.tag }}",
+    )  # fmt: skip
+    assert options["push"] is False
+    assert options["outputs"] == "type=docker,dest=build/images/${{ matrix.name }}.tar"
+    assert options["cache-from"] == "type=gha,scope=${{ matrix.name }}"
+    assert options["cache-to"] == "type=gha,mode=max,scope=${{ matrix.name }}"
+    (upload,) = [step for step in build_job["steps"] if "upload-artifact@" in step.get("uses", "")]
+    assert upload["with"]["path"] == options["outputs"].removeprefix("type=docker,dest=")
+    assert upload["with"]["name"] == "image-${{ matrix.name }}"
+    job = workflow["jobs"]["test"]
+    assert set(job["needs"]) == {"images", "build"}
+    assert not [step for step in job["steps"] if step.get("uses", "").startswith("docker/build-push-action@")]
+    (download,) = [i for i, step in enumerate(job["steps"]) if "download-artifact@" in step.get("uses", "")]
+    assert job["steps"][download]["with"] == {
+        "pattern": "image-*",
+        "path": "build/images",
+        "merge-multiple": True,
+    }
+    assert "docker load" in job["steps"][download + 1]["run"]
     # make test's container, load and browser tiers use these very images: nothing is rebuilt.
     assert job["env"]["IMAGES_PREBUILT"] == "1"
-    last_build = max(index for index, step in enumerate(job["steps"]) if step in builds)
-    assert make_test_step(job) > last_build
+    for image in images():
+        variable = image["variable"]
+        assert job["env"][variable] == f"${{{{ fromJSON(needs.images.outputs.tags).{variable} }}}}"
+    assert make_test_step(job) > download + 1
 
 
 def test_publish_matrix_pushes_every_listed_image_with_attestations():
     job = load(ROOT / ".github/workflows/ci.yml")["jobs"]["publish"]
-    matrix = job["strategy"]["matrix"]["include"]
-    assert [(entry["name"], entry["file"], entry["context"]) for entry in matrix] == [
-        (image["name"], image["dockerfile"], image["context"]) for image in images()
-    ]
     (build,) = [step for step in job["steps"] if step.get("uses", "").startswith("docker/build-push-action@")]
+    assert (build["with"]["file"], build["with"]["context"]) == (
+        "${{ matrix.file }}",
+        "${{ matrix.context }}",
+    )
+    assert build["with"]["cache-from"] == "type=gha,scope=${{ matrix.name }}"  # the build job's layers
     assert build["with"]["provenance"] == "mode=max"
     assert build["with"]["sbom"] is True
     (meta,) = [step for step in job["steps"] if step.get("uses", "").startswith("docker/metadata-action@")]
     tags = meta["with"]["tags"]
     for kind in ("type=ref,event=branch", "type=semver,pattern={{version}}", "type=sha"):
         assert kind in tags
+    # Under the repository's own path: two repositories of one organisation never share an image.
+    (name,) = [step for step in job["steps"] if step.get("id") == "name"]
+    assert name["env"] == {"REPOSITORY": "${{ github.repository }}", "IMAGE": "${{ matrix.repository }}"}
+    assert name["run"] == 'echo "image=${REGISTRY}/${REPOSITORY,,}/${IMAGE}" >>"$GITHUB_OUTPUT"'
+
+
+def test_the_build_args_are_the_same_in_the_build_and_publish_jobs():
+    """The publish job's builds take the build job's layers from the cache only with the same args."""
+    jobs = load(ROOT / ".github/workflows/ci.yml")["jobs"]
+    args = [
+        step["with"]["build-args"]
+        for job_id in ("build", "publish")
+        for step in jobs[job_id]["steps"]
+        if step.get("uses", "").startswith("docker/build-push-action@")
+    ]
+    assert len(args) == 2
+    assert args[0] == args[1]
+    assert "APP_NAME=${{ needs.images.outputs.name }}" in args[0]
 
 
 def test_scan_gates_on_fixable_high_and_critical_and_uploads_sarif():
@@ -251,7 +324,7 @@ def test_the_app_image_serves_the_app_of_the_repository_variables_app_dir_and_ap
     # Unset variables read as empty: the defaults stay in streamlit_serving/app_source.py alone.
     assert workflow["env"]["APP_DIR"] == "${{ vars.APP_DIR }}"
     assert workflow["env"]["APP_MAIN"] == "${{ vars.APP_MAIN }}"
-    for job_id in ("test", "publish"):
+    for job_id in ("build", "publish"):
         job_steps = workflow["jobs"][job_id]["steps"]
         (stage,) = [i for i, step in enumerate(job_steps) if "scripts/stage-app.sh" in step.get("run", "")]
         assert job_steps[stage]["id"] == "app"
@@ -262,14 +335,15 @@ def test_the_app_image_serves_the_app_of_the_repository_variables_app_dir_and_ap
             if step.get("uses", "").startswith("docker/build-push-action@")
         ]
         takes_app = [i for i, options in builds if "steps.app.outputs.build-args" in options["build-args"]]
-        # The test job's build of the Dockerfile; the publish job's one build (of every matrix image).
+        # The build and publish jobs' one build each (of every matrix image).
         app_build = next(
             i for i, options in builds if options["file"] in ("Dockerfile", "${{ matrix.file }}")
         )
         assert takes_app == [app_build]
         assert stage < app_build
-    publish_stage = next(s for s in workflow["jobs"]["publish"]["steps"] if s.get("id") == "app")
-    assert publish_stage["if"] == "${{ matrix.name == 'app' }}"
+    for job_id in ("build", "publish"):
+        stage = next(s for s in workflow["jobs"][job_id]["steps"] if s.get("id") == "app")
+        assert stage["if"] == "${{ matrix.name == 'app' }}"
 
 
 def test_every_action_but_checkout_has_a_local_stand_in_taking_its_inputs():
