@@ -323,9 +323,9 @@ def test_the_proxy_knows_the_app_s_sign_in_mode_from_the_app_s_own_settings(over
     _, proxy = pod_of(overlay, PROXY)
     (item,) = [item for item in proxy["env"] if item["name"] == "SERVE_AUTH"]
     ref = item["valueFrom"]["configMapKeyRef"]
-    assert ref["name"] == overlay.get("ConfigMap", "sales-dashboard-settings")["metadata"]["name"]
+    assert ref["name"] == overlay.get("ConfigMap", "app-settings")["metadata"]["name"]
     assert ref["key"] == "SERVE_AUTH"
-    app_settings = overlay.get("ConfigMap", "sales-dashboard-settings")["data"]
+    app_settings = overlay.get("ConfigMap", "app-settings")["data"]
     assert proxy_settings(overlay).get("SERVE_AUTH") == app_settings.get("SERVE_AUTH")
 
 
