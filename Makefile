@@ -20,17 +20,18 @@ $(VENV)/.installed: requirements/dev.txt
 	PYTHON=$(PYTHON) scripts/venv.sh $(VENV) requirements/dev.txt
 	touch $@
 
-# The repo's import roots (the repo for streamlit_serving, app/, loadtests/) on the venv's path, as pyproject's pythonpath does for
-# pytest: scripts import the load packages and streamlit_client without touching sys.path.
-$(VENV)/.paths: $(VENV)/.installed
-	$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "template_repo.pth").write_text("$(CURDIR)\n$(CURDIR)/app\n$(CURDIR)/loadtests\n")'
+# This project (pyproject.toml: streamlit_serving, the load kit streamlit_load, the example's
+# sales_load) into the venv, editable so the checkout's files are what runs; no build isolation, so
+# its build backend is the hash-pinned setuptools of the lock, not one fetched at install time.
+$(VENV)/.project: $(VENV)/.installed pyproject.toml
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	touch $@
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
 	PYTHON=$(PYTHON) scripts/venv.sh $(CHECKOV_VENV) requirements/checkov.txt
 	touch $@
 
-venv: $(VENV)/.installed $(VENV)/.paths $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
+venv: $(VENV)/.installed $(VENV)/.project $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
 
 run: venv ## run the app locally on PORT (default 8501), no containers (APP_DIR=..., APP_MAIN=...: another app)
 	script=$$($(PY) -m streamlit_serving.app_source --script) && $(PY) -m streamlit_serving run "$$script" --server.port $(PORT)

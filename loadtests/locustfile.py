@@ -1,9 +1,9 @@
 """Locust entry point: the dashboard's load-test scenarios (classes in ``sales_load/users.py``) and
-``AnyAppUser``, the user for any app (``app_load/users.py``: it learns the app's widgets from
+``AnyAppUser``, the user for any app (``streamlit_load/users.py``: it learns the app's widgets from
 the frames and names each interaction by what the server ran, fragment or full).
 
 Web UI against a running app or stack (open http://127.0.0.1:8089, pick users and rate); for the
-stack `make up` started, its local CA in STACK_CA_FILE (streamlit_client/tls.py):
+stack `make up` started, its local CA in STACK_CA_FILE (streamlit_load.client/tls.py):
 
     STACK_CA_FILE=deploy/secrets/local-tls/ca.pem .venv/bin/locust -f loadtests/locustfile.py \\
         --host https://localhost:8443
@@ -28,12 +28,13 @@ import gevent
 from locust import events
 from locust.runners import WorkerRunner
 
-# Locust puts this file's directory on sys.path, so the package beside it imports as it does in
-# the tests and scripts (pyproject's pythonpath, the venv's .pth).
-from app_load.users import AnyAppUser
-from sales_load.harness import raise_fd_limit
 from sales_load.picks import DEFAULT_SEED
 from sales_load.users import FragmentUser, FullRerunUser, MonthHopper, RealisticMix
+from streamlit_load.harness import raise_fd_limit
+
+# Locust puts this file's directory on sys.path, so the package beside it imports as it does in
+# the tests and scripts (pyproject's pythonpath, the venv's .pth).
+from streamlit_load.users import AnyAppUser
 
 __all__ = ["AnyAppUser", "FragmentUser", "FullRerunUser", "MonthHopper", "RealisticMix"]
 

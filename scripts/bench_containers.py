@@ -22,11 +22,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from sales_load import harness
-from sales_load.harness import MACHINE_PACED, REPO
-from sales_load.local_server import free_port
-from sales_load.targets import built_images
-from streamlit_client import StreamlitSession
+from streamlit_load import harness
+from streamlit_load.client import StreamlitSession
+from streamlit_load.harness import MACHINE_PACED, REPO
+from streamlit_load.local_server import free_port
+from streamlit_load.targets import built_images
 
 SINGLE_STAGE_TAG = "sales-dashboard:single-stage-bench"
 HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]  # noqa: S108

@@ -28,12 +28,12 @@ import sys
 import time
 from pathlib import Path
 
-from sales_load import harness
 from sales_load.capacity import memory_fit, peer_address
-from sales_load.local_server import free_port
-from sales_load.locust_runs import LocustRun, read_rows, run_locust, timed_interactions
-from sales_load.server_probe import HostProbe, Sampler, cpu_at
-from sales_load.targets import ComposeStack, container_addresses
+from streamlit_load import harness
+from streamlit_load.local_server import free_port
+from streamlit_load.locust_runs import LocustRun, read_rows, run_locust, timed_interactions
+from streamlit_load.server_probe import HostProbe, Sampler, cpu_at
+from streamlit_load.targets import ComposeStack, container_addresses
 
 
 def parse_args():

@@ -25,10 +25,11 @@ import sys
 import time
 from contextlib import ExitStack
 
-from sales_load import harness, serial
-from sales_load.local_server import Server, ServerStartError, running_server
-from sales_load.targets import url_target
-from streamlit_client import PageMode
+from sales_load import serial
+from streamlit_load import harness
+from streamlit_load.client import PageMode
+from streamlit_load.local_server import Server, ServerStartError, running_server
+from streamlit_load.targets import url_target
 
 MODES = {
     "fragment": PageMode(),

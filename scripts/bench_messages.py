@@ -17,10 +17,10 @@ from __future__ import annotations
 import calendar
 import sys
 
-from sales_load import harness
-from sales_load.local_server import ServerStartError
-from sales_load.targets import local_target
-from streamlit_client import StreamlitSession
+from streamlit_load import harness
+from streamlit_load.client import StreamlitSession
+from streamlit_load.local_server import ServerStartError
+from streamlit_load.targets import local_target
 
 MB = 2**20
 

@@ -28,9 +28,10 @@ from types import SimpleNamespace
 
 from prometheus_client import CollectorRegistry
 
-from sales_load import harness, serial
-from sales_load.local_server import ServerStartError
-from sales_load.targets import local_target
+from sales_load import serial
+from streamlit_load import harness
+from streamlit_load.local_server import ServerStartError
+from streamlit_load.targets import local_target
 from streamlit_serving.metrics import RunMetrics, measured_runs
 
 SCRAPE_INTERVAL = 5.0  # deploy/prometheus/prometheus.yml

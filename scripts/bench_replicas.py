@@ -30,11 +30,11 @@ from collections import Counter
 from itertools import cycle
 from pathlib import Path
 
-from sales_load import harness
-from sales_load.harness import MACHINE_PACED, REPO
-from sales_load.swarm_engine import started_swarm_engine
-from streamlit_client import SessionClosed, StreamlitClientError, StreamlitSession
-from streamlit_client.tls import CA_FILE_VARIABLE, client_context
+from streamlit_load import harness
+from streamlit_load.client import SessionClosed, StreamlitClientError, StreamlitSession
+from streamlit_load.client.tls import CA_FILE_VARIABLE, client_context
+from streamlit_load.harness import MACHINE_PACED, REPO
+from streamlit_load.swarm_engine import started_swarm_engine
 
 
 def parse_args() -> argparse.Namespace:

@@ -5,7 +5,7 @@ Starts two local servers with the same settings, one open and one with sign-in a
 development OpenID provider (a local Node.js process, deploy/oidc-dev), and:
 
 1. signs a user in --sign-ins times through the provider's form, scripted as a browser does it
-   (the app's "Sign in" button, the redirects, the form; streamlit_client.signin): the one-time
+   (the app's "Sign in" button, the redirects, the form; streamlit_load.client.signin): the one-time
    cost per user, wall time on this machine (both servers and the provider on 127.0.0.1);
 2. measures fragment picks, full reruns and month changes one at a time (sales_load.serial:
    server CPU per interaction from a cgroup of the server's own, in ns), in --rounds rounds that
@@ -24,11 +24,12 @@ import sys
 import time
 from contextlib import ExitStack
 
-from sales_load import harness, serial
-from sales_load.dev_provider import ALLOWED_USER, password
-from sales_load.local_server import ServerStartError
-from sales_load.targets import local_target
-from streamlit_client.signin import sign_in
+from sales_load import serial
+from streamlit_load import harness
+from streamlit_load.client.signin import sign_in
+from streamlit_load.dev_provider import ALLOWED_USER, password
+from streamlit_load.local_server import ServerStartError
+from streamlit_load.targets import local_target
 
 SERVERS = ("open", "signed-in")
 

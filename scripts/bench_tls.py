@@ -14,7 +14,7 @@ HTTPS (PROXY_TLS=on, make up's local-CA certificate, ECDSA P-256). Prints:
              (their containers' cgroups), with the load generator's own CPU
 
 The app runs without the per-session rerun limit: these users pick back to back, faster than a
-person (sales_load.harness.MACHINE_PACED).
+person (streamlit_load.harness.MACHINE_PACED).
 
     .venv/bin/python scripts/bench_tls.py --picks 60 --users 8 --seconds 30 --rounds 2
 """
@@ -33,15 +33,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from sales_load import harness
 from sales_load.bystander import p95
-from sales_load.harness import MACHINE_PACED, REPO
-from sales_load.local_server import free_port, healthy
-from sales_load.locust_runs import LocustRun, exact_times, read_rows, run_locust, warm_up
-from sales_load.server_probe import CgroupProbe, Sampler
-from sales_load.targets import built_images
-from streamlit_client import StreamlitSession
-from streamlit_client.tls import CA_FILE_VARIABLE
+from streamlit_load import harness
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.tls import CA_FILE_VARIABLE
+from streamlit_load.harness import MACHINE_PACED, REPO
+from streamlit_load.local_server import free_port, healthy
+from streamlit_load.locust_runs import LocustRun, exact_times, read_rows, run_locust, warm_up
+from streamlit_load.server_probe import CgroupProbe, Sampler
+from streamlit_load.targets import built_images
 
 HARDENED = ["--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]  # noqa: S108
 # The users share 127.0.0.1: per-client limits out of the way, as for every load run.

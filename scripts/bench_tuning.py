@@ -26,10 +26,11 @@ import statistics
 import sys
 import time
 
-from sales_load import harness, serial
+from sales_load import serial
 from sales_load.comparison import WorkModel, analyse
-from sales_load.locust_runs import LocustRun, read_rows, run_locust
-from sales_load.targets import Target, local_target
+from streamlit_load import harness
+from streamlit_load.locust_runs import LocustRun, read_rows, run_locust
+from streamlit_load.targets import Target, local_target
 
 CONFIGS = {
     "stock": (

@@ -26,10 +26,10 @@ from datetime import date
 
 import psutil
 
-from sales_load import harness
-from sales_load.local_server import Server, ServerStartError
-from sales_load.targets import local_target
-from streamlit_client import StreamlitSession
+from streamlit_load import harness
+from streamlit_load.client import StreamlitSession
+from streamlit_load.local_server import Server, ServerStartError
+from streamlit_load.targets import local_target
 
 DONE = re.compile(
     r"warm-up: (\d+) of (\d+) days and (\d+) months built in ([\d.]+) s \(([\d.]+) s of CPU\); "

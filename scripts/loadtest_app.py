@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """`make loadtest APP_DIR=...`: any app under load, its fragment runs against its full runs
-(app_load.loadtest; --help)."""
+(streamlit_load.loadtest; --help)."""
 
 import sys
 
-from app_load.loadtest import main
+from streamlit_load.loadtest import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,12 +21,12 @@ import sys
 import threading
 import time
 
-from sales_load import harness
 from sales_load.picks import DayStream
-from sales_load.server_probe import ProcessProbe, http_sessions
-from sales_load.targets import local_target, server_options
-from streamlit_client import StreamlitSession
-from streamlit_client.errors import StreamlitClientError
+from streamlit_load import harness
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.errors import StreamlitClientError
+from streamlit_load.server_probe import ProcessProbe, http_sessions
+from streamlit_load.targets import local_target, server_options
 
 
 def parse_args() -> argparse.Namespace:

@@ -22,9 +22,9 @@ import argparse
 import sys
 from dataclasses import asdict
 
-from sales_load import harness
 from sales_load.churn import container_sampler, local_sampler, soak
-from sales_load.local_server import running_server
+from streamlit_load import harness
+from streamlit_load.local_server import running_server
 
 
 def parse_args() -> argparse.Namespace:

@@ -120,7 +120,7 @@ load() {
 }
 
 # Starting and stopping take this lock (several checkouts and users share the engine); users hold
-# it shared while they use the engine (the load kit's swarm_engine.py), so a `down` waits
+# it shared while they use the engine (loadtests/streamlit_load/swarm_engine.py), so a `down` waits
 # for them. SWARM_ENGINE_LOCK_HELD=1: the caller holds it already.
 lock=/tmp/$name.lock
 locked() {

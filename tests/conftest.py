@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import streamlit.hello
 
-from sales_load.swarm_engine import SwarmEngine, started_swarm_engine
+from streamlit_load.swarm_engine import SwarmEngine, started_swarm_engine
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,4 +1,4 @@
-"""Load tests and benchmarks of the sales dashboard (the protocol client is ``streamlit_client``).
+"""Load tests and benchmarks of the sales dashboard (the protocol client is ``streamlit_load.client``).
 
   harness            the shared core: machine and date header, command-line parser, Report
                      (print and record figures), fd limits

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from streamlit_client import StreamlitSession
+from streamlit_load.client import StreamlitSession
 
 Activity = Callable[[threading.Event], None]
 

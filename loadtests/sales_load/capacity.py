@@ -34,14 +34,14 @@ from pathlib import Path
 
 import yaml
 
-from streamlit_client import PageMode, StreamlitSession
-from streamlit_client.tls import client_context
+from streamlit_load.client import PageMode, StreamlitSession
+from streamlit_load.client.tls import client_context
+from streamlit_load.harness import REPO
+from streamlit_load.locust_runs import LocustOutcome, LocustRun, Timed, run_locust, timed_interactions
+from streamlit_load.server_probe import HostProbe, Reading, Sampler, cpu_at
+from streamlit_load.targets import DOCKER, ComposeStack, docker
 
-from .harness import REPO
-from .locust_runs import LocustOutcome, LocustRun, Timed, run_locust, timed_interactions
 from .picks import expect_fragment, expect_full
-from .server_probe import HostProbe, Reading, Sampler, cpu_at
-from .targets import DOCKER, ComposeStack, docker
 
 CAPACITY_LOCUSTFILE = REPO / "loadtests" / "capacity_locustfile.py"
 P95_BUDGET_MS = 250.0

@@ -25,7 +25,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from . import harness
+from streamlit_load import harness
+from streamlit_load.local_server import free_port
+from streamlit_load.targets import ComposeStack
+
 from .capacity import (
     ALL_CONFIGS,
     LADDER,
@@ -38,8 +41,6 @@ from .capacity import (
     run_config,
 )
 from .capacity_report import print_result, write_outputs
-from .local_server import free_port
-from .targets import ComposeStack
 
 NAMES = {config.name: config for config in ALL_CONFIGS}
 

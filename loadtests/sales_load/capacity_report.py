@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from streamlit_load.harness import Report
+
 from .capacity import MEMORY_HEADROOM, P95_BUDGET_MS, ConfigResult
-from .harness import Report
 
 COLORS = {True: "#2e7d32", False: "#c62828"}
 MARKERS = {1: "o", 2: "s", 3: "^"}

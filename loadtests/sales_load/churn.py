@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 import psutil
 
-from streamlit_client import StreamlitClientError, StreamlitSession
+from streamlit_load.client import StreamlitClientError, StreamlitSession
 
 YEAR_START = date(2023, 1, 1)
 

@@ -21,9 +21,9 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .harness import MACHINE_PACED
-from .locust_runs import exact_times, number, read_rows
-from .server_probe import Reading, Sampler
+from streamlit_load.harness import MACHINE_PACED
+from streamlit_load.locust_runs import exact_times, number, read_rows
+from streamlit_load.server_probe import Reading, Sampler
 
 SCENARIOS = {"fragment": ("FragmentUser", "fragment_rerun"), "full": ("FullRerunUser", "full_rerun")}
 
@@ -70,7 +70,7 @@ class ScenarioResult:
     throughput: list[tuple[float, float]] = field(default_factory=list)  # (seconds into run, req/s)
     samples: list[dict] = field(default_factory=list)
     window: tuple[float, float] | None = None  # the steady window, Unix seconds
-    prometheus: dict | None = None  # what the stack's Prometheus saw (sales_load.prometheus)
+    prometheus: dict | None = None  # what the stack's Prometheus saw (streamlit_load.prometheus)
     # Cores the load generator (every Locust process) used in the steady window: on a shared host
     # it competes with the server, so the report prints it beside the server's figures.
     generator_cores: float | None = None

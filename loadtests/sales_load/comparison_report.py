@@ -12,8 +12,9 @@ import argparse
 import html
 from pathlib import Path
 
+from streamlit_load.harness import Machine
+
 from .comparison import Comparison
-from .harness import Machine
 
 COLORS = {"fragment": "#2e7d32", "full": "#c62828"}
 METRICS = (

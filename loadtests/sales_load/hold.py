@@ -18,9 +18,9 @@ import sys
 def hold(url: str, sessions: int, pages: int, timeout: float) -> dict:
     from gevent.pool import Pool
 
-    from streamlit_client import StreamlitClientError, StreamlitSession
+    from streamlit_load.client import StreamlitClientError, StreamlitSession
+    from streamlit_load.harness import raise_fd_limit
 
-    from .harness import raise_fd_limit
     from .picks import expect_fragment
 
     limit = raise_fd_limit(sessions + 200)

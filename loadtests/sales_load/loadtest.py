@@ -18,7 +18,7 @@ Targets (``--target``):
                    app container's cgroup sampled from the host, sessions read with ``docker exec``.
                    With OBSERVABILITY=1 the stack's Prometheus is read beside it: the interactions
                    the server counted must equal Locust's, and its CPU per interaction must be
-                   within 10 % of the cgroup's (sales_load.prometheus)
+                   within 10 % of the cgroup's (streamlit_load.prometheus)
   http://...       a server that is already running: one run per scenario, no restarts, so only
                    the model it was started with (say which with ``--products``/``--delay``);
                    ``--pid`` or ``--container`` for the CPU figures
@@ -35,7 +35,13 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from . import harness
+from streamlit_load import harness
+from streamlit_load.local_server import free_port
+from streamlit_load.locust_runs import LocustRun, locust_requests, run_locust, warm_up
+from streamlit_load.prometheus import Prometheus, against_alone, cross_check, interactions_now
+from streamlit_load.prometheus import checks as prometheus_checks
+from streamlit_load.targets import ComposeStack, Target, local_target, server_options, url_target
+
 from .comparison import (
     SCENARIOS,
     Comparison,
@@ -47,11 +53,6 @@ from .comparison import (
     server_cpu_ms,
     steady_window,
 )
-from .local_server import free_port
-from .locust_runs import LocustRun, locust_requests, run_locust, warm_up
-from .prometheus import Prometheus, against_alone, cross_check, interactions_now
-from .prometheus import checks as prometheus_checks
-from .targets import ComposeStack, Target, local_target, server_options, url_target
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -7,9 +7,9 @@ import random
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from streamlit_client import Interaction, StreamlitSession
-from streamlit_client.errors import UnexpectedOutcome
-from streamlit_client.session import FRAGMENT_SUCCESS, SUCCESS
+from streamlit_load.client import Interaction, StreamlitSession
+from streamlit_load.client.errors import UnexpectedOutcome
+from streamlit_load.client.session import FRAGMENT_SUCCESS, SUCCESS
 
 YEAR = 2023  # the generated set's default year (SALES_YEAR)
 DEFAULT_SEED = 2023

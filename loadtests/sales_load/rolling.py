@@ -26,9 +26,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Self
 
-from .harness import REPO
-from .locust_runs import LocustRun, Timed, timed_interactions
-from .server_probe import Sampler, TreeProbe, cpu_at
+from streamlit_load.harness import REPO
+from streamlit_load.locust_runs import LocustRun, Timed, timed_interactions
+from streamlit_load.server_probe import Sampler, TreeProbe, cpu_at
 
 PICKS = ("fragment_rerun", "month_change")  # what a user does; `reconnect` is the page coming back
 RECONNECT = "reconnect"

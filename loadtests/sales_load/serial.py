@@ -22,9 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from streamlit_client import Interaction, PageMode, StreamlitSession
-
-from .server_probe import ProcessProbe, own_cgroup
+from streamlit_load.client import Interaction, PageMode, StreamlitSession
+from streamlit_load.server_probe import ProcessProbe, own_cgroup
 
 KINDS = ("fragment", "full", "month_change")
 CpuClock = Callable[[], float]  # the server's CPU seconds so far

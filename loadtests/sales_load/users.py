@@ -26,7 +26,7 @@ While a user waits it keeps reading its socket (``StreamlitSession.idle``), so s
 get their pong as a browser's would.
 
 With ``--sign-in EMAIL`` (an app with SERVE_AUTH=oidc and the development provider) each user
-signs in once, through the provider's form without a browser (``streamlit_client.signin``;
+signs in once, through the provider's form without a browser (``streamlit_load.client.signin``;
 request ``sign_in``), and every session it opens after that carries the sign-in cookies.
 """
 
@@ -40,12 +40,12 @@ from typing import ClassVar
 
 from locust import User, tag, task
 
-from app_load.users import client_address
-from streamlit_client import Interaction, PageMode, StreamlitSession
-from streamlit_client.errors import SessionClosed, StreamlitClientError, UnexpectedOutcome
-from streamlit_client.signin import sign_in
+from streamlit_load.client import Interaction, PageMode, StreamlitSession
+from streamlit_load.client.errors import SessionClosed, StreamlitClientError, UnexpectedOutcome
+from streamlit_load.client.signin import sign_in
+from streamlit_load.dev_provider import password
+from streamlit_load.users import client_address
 
-from .dev_provider import password
 from .picks import (
     DEFAULT_SEED,
     FIRST_DAY,
@@ -108,7 +108,7 @@ class StreamlitUser(User):
             self.headers["X-Forwarded-For"] = self.address(environment)
 
     def address(self, environment) -> str:
-        """This user's own client address (``app_load.users.client_address``)."""
+        """This user's own client address (``streamlit_load.users.client_address``)."""
         return client_address(environment, self.number)
 
     @classmethod

@@ -36,10 +36,10 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from sales_load import harness
-from sales_load.locust_runs import LocustRun, Timed, number, read_rows, run_locust, timed_interactions
-from sales_load.targets import Target, local_target, url_target
-from streamlit_client import StreamlitSession
+from streamlit_load import harness
+from streamlit_load.client import StreamlitSession
+from streamlit_load.locust_runs import LocustRun, Timed, number, read_rows, run_locust, timed_interactions
+from streamlit_load.targets import Target, local_target, url_target
 from streamlit_serving.app_source import AppSourceError, load_app_source
 
 from .users import FRAGMENT, FULL, PAGE

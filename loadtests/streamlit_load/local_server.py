@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamlit_client.tls import client_context
+from streamlit_load.client.tls import client_context
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "app" / "streamlit_app.py"

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamlit_client import StreamlitSession
-from streamlit_client.signin import sign_in
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.signin import sign_in
 
 from .dev_provider import password
 from .harness import REPO

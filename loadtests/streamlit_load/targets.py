@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
-from streamlit_client.tls import CA_FILE_VARIABLE
+from streamlit_load.client.tls import CA_FILE_VARIABLE
 
 from .dev_provider import DEV_ALLOWED_EMAILS, running_provider
 from .harness import MACHINE_PACED, REPO

@@ -1,6 +1,6 @@
 """``AnyAppUser``: a Locust user for a Streamlit app it has never seen, over the WebSocket protocol.
 
-It loads the page, learns the page's widgets from the frames (``streamlit_client.widgets``: kind,
+It loads the page, learns the page's widgets from the frames (``streamlit_load.client.widgets``: kind,
 options, bounds, the fragment each lives in), and on every task changes one of them to a value a
 person could set (a slider moved, an option picked, a box ticked, a button pressed), or, in a
 multipage app, now and then opens another page (``PAGE_SHARE`` of the tasks). Each interaction is
@@ -32,11 +32,11 @@ from typing import ClassVar
 
 from locust import User, task
 
-from sales_load.dev_provider import password
-from streamlit_client import Interaction, StreamlitSession
-from streamlit_client.errors import SessionClosed, StreamlitClientError
-from streamlit_client.signin import sign_in
-from streamlit_client.widgets import new_state
+from streamlit_load.client import Interaction, StreamlitSession
+from streamlit_load.client.errors import SessionClosed, StreamlitClientError
+from streamlit_load.client.signin import sign_in
+from streamlit_load.client.widgets import new_state
+from streamlit_load.dev_provider import password
 
 PAGE_SHARE = 0.2  # of a multipage app's tasks: open another page
 FRAGMENT, FULL, PAGE, INITIAL = "fragment_run", "full_run", "page", "initial_load"

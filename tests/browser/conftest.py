@@ -26,10 +26,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Error, Playwright, sync_playwright
 
-from dashboard import DESKTOP, READY_TEXT, Dashboard, PageWatch
-from signin import signed_in_state
-from stack import ROOT, Stack, free_port, started_stack
-from streamlit_client.tls import CA_FILE_VARIABLE
+from streamlit_load.client.tls import CA_FILE_VARIABLE
+
+from .dashboard import DESKTOP, READY_TEXT, Dashboard, PageWatch
+from .signin import signed_in_state
+from .stack import ROOT, Stack, free_port, started_stack
 
 APP_REPLICAS = 3
 
@@ -115,7 +116,7 @@ def stack(local_tls: Path) -> Iterator[Stack]:
     }
     with started_stack(f"browser-e2e-{os.getpid()}", local_tls, settings) as started:
         started.prometheus_url = started.printed.strip().splitlines()[-2]  # before the app's URL
-        # The tier's protocol clients (streamlit_client.tls) trust the stack's CA as Chromium does.
+        # The tier's protocol clients (streamlit_load.client.tls) trust the stack's CA as Chromium does.
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv(CA_FILE_VARIABLE, str(started.ca_file))
             yield started

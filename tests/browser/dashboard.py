@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Page, Response
 
-from wire import Run, Wire
+from .wire import Run, Wire
 
 READY_TEXT = "Total sales for all products"
 LOAD_TIMEOUT_MS = 60_000

@@ -8,8 +8,8 @@ import re
 
 from playwright.sync_api import BrowserContext, Page
 
-from dashboard import LOAD_TIMEOUT_MS, PageWatch
-from wire import Run, Wire
+from .dashboard import LOAD_TIMEOUT_MS, PageWatch
+from .wire import Run, Wire
 
 HOME_HEADING = "Welcome to Streamlit! 👋"
 PAGES = {  # url path -> the heading the page shows

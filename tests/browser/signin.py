@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page
 
-from sales_load.dev_provider import ALLOWED_USER, password
+from streamlit_load.dev_provider import ALLOWED_USER, password
 
 PROVIDER_FORM = re.compile(r"^http://oidc-dev\.localhost:\d+/interaction/")
 SIGN_IN_TEXT = "This app is for signed-in people only."

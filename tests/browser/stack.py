@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sales_load.local_server import free_port
-from sales_load.targets import with_app_env_file
+from streamlit_load.local_server import free_port
+from streamlit_load.targets import with_app_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
 

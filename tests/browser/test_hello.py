@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from dashboard import LOAD_TIMEOUT_MS, SCREENSHOTS
-from hello import HOME_HEADING, PAGES, RECONNECT_TIMEOUT, HelloPage, slider_values_sent
-from signin import SIGN_IN_TEXT, signed_in_state
-from stack import Stack, started_stack
+from .dashboard import LOAD_TIMEOUT_MS, SCREENSHOTS
+from .hello import HOME_HEADING, PAGES, RECONNECT_TIMEOUT, HelloPage, slider_values_sent
+from .signin import SIGN_IN_TEXT, signed_in_state
+from .stack import Stack, started_stack
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Error
 
-from dashboard import NETWORK_CHANGED, Dashboard, PageWatch
-from stack import Stack
+from .dashboard import NETWORK_CHANGED, Dashboard, PageWatch
+from .stack import Stack
 
 
 def test_page_and_socket_are_served_over_verified_tls(dashboard: Dashboard, stack: Stack) -> None:

@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import expect
 
-from dashboard import Dashboard
+from .dashboard import Dashboard
 
 
 def test_same_month_pick_reruns_only_the_daily_view(dashboard: Dashboard) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dashboard import DESKTOP, NARROW, SCREENSHOTS, Dashboard
+from .dashboard import DESKTOP, NARROW, SCREENSHOTS, Dashboard
 
 
 @pytest.mark.parametrize(("name", "viewport"), [("desktop", DESKTOP), ("narrow", NARROW)])

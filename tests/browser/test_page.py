@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from dashboard import Dashboard
+from .dashboard import Dashboard
 
 
 def test_page_renders_both_views(dashboard: Dashboard) -> None:

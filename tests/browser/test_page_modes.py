@@ -16,8 +16,8 @@ from datetime import date
 
 import pytest
 
-from dashboard import Dashboard
-from stack import Stack
+from .dashboard import Dashboard
+from .stack import Stack
 
 TITLE = "Daily vs monthly sales, by product"
 # Records every DOM change of the page's title and intro (the first two elements of the page).

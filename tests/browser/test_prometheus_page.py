@@ -12,11 +12,12 @@ from urllib.parse import quote, urlencode
 
 from playwright.sync_api import Browser
 
-from dashboard import SCREENSHOTS
-from sales_load.dev_provider import ALLOWED_USER, password
-from stack import Stack
-from streamlit_client import StreamlitSession
-from streamlit_client.signin import sign_in
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.signin import sign_in
+from streamlit_load.dev_provider import ALLOWED_USER, password
+
+from .dashboard import SCREENSHOTS
+from .stack import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = json.loads((ROOT / "deploy/grafana/dashboards/serving.json").read_text())

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 from playwright.sync_api import Browser
 
-from dashboard import DESKTOP, READY_TEXT, Dashboard, PageWatch
-from stack import Stack
+from .dashboard import DESKTOP, READY_TEXT, Dashboard, PageWatch
+from .stack import Stack
 
 RECONNECT_TIMEOUT = 120.0
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 import time
 from datetime import date
 
-from dashboard import Dashboard
-from stack import Stack
 from streamlit_serving.rerun_limit import TokenBucket
 from streamlit_serving.settings import ServingSettings
+
+from .dashboard import Dashboard
+from .stack import Stack
 
 
 def lowest_level(times: list[float], rate: float, burst: int) -> float:

@@ -20,11 +20,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from dashboard import Dashboard, PageWatch
-from hello import RECONNECT_TIMEOUT, HelloPage, slider_values_sent
 from sales_load.rolling import rolling_update, service_containers
-from sales_load.swarm_engine import SwarmEngine, started_swarm_engine
-from stack import ROOT, Stack
+from streamlit_load.swarm_engine import SwarmEngine, started_swarm_engine
+
+from .dashboard import Dashboard, PageWatch
+from .hello import RECONNECT_TIMEOUT, HelloPage, slider_values_sent
+from .stack import ROOT, Stack
 
 SwarmStack = tuple[SwarmEngine, str, str]
 # This test's pace (the stack file's 10 s delay and 30 s monitor, for production, take ~160 s).

@@ -16,12 +16,13 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, READY_TEXT, SCREENSHOTS, PageWatch, load_page
-from sales_load.dev_provider import ALLOWED_USER, OTHER_USER, password
-from signin import ROUTE_COOKIE, SIGN_IN_TEXT, provider_form, shown, sign_in
-from stack import Stack
-from streamlit_client.tls import client_context
-from wire import Run, Wire
+from streamlit_load.client.tls import client_context
+from streamlit_load.dev_provider import ALLOWED_USER, OTHER_USER, password
+
+from .dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, READY_TEXT, SCREENSHOTS, PageWatch, load_page
+from .signin import ROUTE_COOKIE, SIGN_IN_TEXT, provider_form, shown, sign_in
+from .stack import Stack
+from .wire import Run, Wire
 
 #: Elements that carry sales figures (or let a visitor ask for them): none may reach a visitor
 #: the gate does not let in, not even in a frame the page never shows.

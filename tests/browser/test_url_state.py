@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from dashboard import DESKTOP, NARROW, SCREENSHOTS, Dashboard
+from .dashboard import DESKTOP, NARROW, SCREENSHOTS, Dashboard
 
 Open = Callable[..., Dashboard]
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Page, WebSocket
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from streamlit_client.messages import delta_text, finished_name
+from streamlit_load.client.messages import delta_text, finished_name
 
 STREAM_PATH = "/_stcore/stream"
 #: Statuses that end an interaction (a fragment calling st.rerun() ends EARLY_FOR_RERUN first).

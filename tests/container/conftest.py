@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sales_load.local_server import free_port
-from streamlit_client.tls import CA_FILE_VARIABLE
+from streamlit_load.client.tls import CA_FILE_VARIABLE
+from streamlit_load.local_server import free_port
 
 from .users_stack import UsersStack, started_users_stack
 

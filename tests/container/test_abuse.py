@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from sales_load.bystander import compare, p95
-from streamlit_client import SessionClosed, StreamlitSession
-from streamlit_client.tls import client_context
+from streamlit_load.client import SessionClosed, StreamlitSession
+from streamlit_load.client.tls import client_context
 
 from .test_stack import SECURITY_HEADERS, log_line, probe_path, request
 

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from sales_load.local_server import free_port
-from streamlit_client import StreamlitSession
-from streamlit_client.session import Interaction
-from streamlit_client.widgets import new_state
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.session import Interaction
+from streamlit_load.client.widgets import new_state
+from streamlit_load.local_server import free_port
 
 from .conftest import ROOT, build_app_image, hardened_container, run
 

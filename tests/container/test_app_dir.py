@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from streamlit_client.session import StreamlitSession
+from streamlit_load.client.session import StreamlitSession
 
 from .conftest import ROOT, build_app_image, hardened_container, run
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from sales_load.server_probe import container_nodelay
-from streamlit_client import StreamlitSession
+from streamlit_load.client import StreamlitSession
+from streamlit_load.server_probe import container_nodelay
 
 from .conftest import run
 

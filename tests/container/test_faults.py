@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from streamlit_client import StreamlitClientError, StreamlitSession
+from streamlit_load.client import StreamlitClientError, StreamlitSession
 
 from .conftest import Stack, run, started_stack
 from .test_stack import SECURITY_HEADERS, request

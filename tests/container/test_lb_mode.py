@@ -19,8 +19,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from sales_load.local_server import free_port
-from streamlit_client import SessionClosed, StreamlitSession
+from streamlit_load.client import SessionClosed, StreamlitSession
+from streamlit_load.local_server import free_port
 
 from .conftest import Stack, run
 from .test_stack import log_line, probe_path, request

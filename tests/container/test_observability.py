@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from sales_load.picks import counted_mix
-from sales_load.prometheus import Prometheus, window_figures
-from streamlit_client import StreamlitSession
-from streamlit_client.tls import client_context
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.tls import client_context
+from streamlit_load.prometheus import Prometheus, window_figures
 
 from .conftest import STACK_REPLICAS, run
 
@@ -107,7 +107,7 @@ def test_runs_through_the_proxy_are_counted_exactly(stack):
     # Other tests' sessions may run at the same time on the session stack: wait for at least
     # these increments, then require exactly them once a quiet scrape shows them.
     eventually(lambda: grown() == expected, f"run counts grow by {expected} (got {grown()})")
-    # The load test's reading of a window (sales_load.prometheus) sees the same runs.
+    # The load test's reading of a window (streamlit_load.prometheus) sees the same runs.
     # Its steps are 1 s from start: end on a whole step, so the last one is not before the scrape
     # that showed the growth (a window of 2.6 s read steps at +0, +1, +2 s and missed it).
     end = start + math.ceil(time.time() - start)

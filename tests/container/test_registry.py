@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sales_load.local_server import stop
-from streamlit_client import StreamlitSession
+from streamlit_load.client import StreamlitSession
+from streamlit_load.local_server import stop
 
 from .conftest import ROOT, free_port, run
 

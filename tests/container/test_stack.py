@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from streamlit_client import SessionClosed, StreamlitSession
-from streamlit_client.tls import client_context
+from streamlit_load.client import SessionClosed, StreamlitSession
+from streamlit_load.client.tls import client_context
 
 from .conftest import STACK_LIMITS, STACK_REPLICAS, run
 
@@ -267,7 +267,7 @@ def test_nginx_config_checks(stack, proxy_image):
 
 
 def test_proxy_serves_friendly_page_when_no_app_answers(docker, proxy_image):
-    from sales_load.local_server import free_port
+    from streamlit_load.local_server import free_port
 
     port = free_port()
     name = f"proxy-alone-{port}"

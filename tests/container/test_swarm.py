@@ -20,10 +20,10 @@ from itertools import cycle
 
 import pytest
 
-from sales_load.local_server import free_port
 from sales_load.rolling import UsersUnderLoad, replaced_replica, rolling_update
-from sales_load.swarm_engine import SwarmEngine
-from streamlit_client import Interaction, SessionClosed, StreamlitClientError, StreamlitSession
+from streamlit_load.client import Interaction, SessionClosed, StreamlitClientError, StreamlitSession
+from streamlit_load.local_server import free_port
+from streamlit_load.swarm_engine import SwarmEngine
 
 from .conftest import ROOT, STACK_REPLICAS
 from .test_observability import eventually, targets_up, value

@@ -26,9 +26,9 @@ from urllib.parse import urlsplit
 import pytest
 import websocket
 
-from sales_load.local_server import free_port
-from streamlit_client import StreamlitSession
-from streamlit_client.tls import CA_FILE_VARIABLE
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.tls import CA_FILE_VARIABLE
+from streamlit_load.local_server import free_port
 
 from .conftest import ROOT, Stack, run
 from .test_lb_mode import ECHO_SERVER, container, echoed, wait_answering

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import urllib.request
 
-from streamlit_client import StreamlitSession
-from streamlit_client.tls import client_context
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.tls import client_context
 
 
 def test_the_users_stack_answers_unchanged_after_the_whole_tier(users_stack):

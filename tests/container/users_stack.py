@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sales_load.local_server import free_port
+from streamlit_load.local_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from sales_load.local_server import Server, running_server
-from streamlit_client import StreamlitSession
+from streamlit_load.client import StreamlitSession
+from streamlit_load.local_server import Server, running_server
 
 
 @pytest.fixture(scope="session")

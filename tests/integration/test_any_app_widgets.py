@@ -1,8 +1,8 @@
-"""The protocol client on an app it has never seen (streamlit_client/widgets.py): it learns every
+"""The protocol client on an app it has never seen (streamlit_load.client/widgets.py): it learns every
 widget from the frames, makes a value a person could set for each kind, and a real server accepts
 it (the page shows the value back, no exception); a widget in a fragment reruns the fragment alone,
 one outside reruns the script; a widget in a form, a disabled one and one with no value to make up
-are left alone. This is what AnyAppUser (loadtests/app_load/users.py) does under load."""
+are left alone. This is what AnyAppUser (loadtests/streamlit_load/users.py) does under load."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from sales_load.local_server import Server, running_server
-from streamlit_client import StreamlitSession
-from streamlit_client.widgets import new_state
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.widgets import new_state
+from streamlit_load.local_server import Server, running_server
 
 EVERY_KIND = """import datetime
 import streamlit as st

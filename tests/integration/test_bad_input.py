@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from streamlit_client import (
+from streamlit_load.client import (
     DATE_WIDGET,
     EARLY_FOR_RERUN,
     FRAGMENT_SUCCESS,

@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from sales_load.local_server import running_server
-from streamlit_client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
+from streamlit_load.client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
+from streamlit_load.local_server import running_server
 
 
 def test_session_under_a_base_path() -> None:

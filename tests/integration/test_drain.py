@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 import websocket
 
-from sales_load.local_server import Server, running_server
-from streamlit_client import Interaction, StreamlitSession
-from streamlit_client.errors import SessionClosed
+from streamlit_load.client import Interaction, StreamlitSession
+from streamlit_load.client.errors import SessionClosed
+from streamlit_load.local_server import Server, running_server
 
 DELAY = 1.0  # SALES_DEMO_DELAY_SECONDS: a full run sleeps this long in each of the two views
 SIGTERM_AFTER = 0.3  # seconds into the run

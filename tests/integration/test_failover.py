@@ -14,8 +14,7 @@ from datetime import date
 
 import pytest
 
-from sales_load.local_server import Server, running_server
-from streamlit_client import (
+from streamlit_load.client import (
     DATE_WIDGET,
     FRAGMENT_SUCCESS,
     SUCCESS,
@@ -23,7 +22,8 @@ from streamlit_client import (
     PageMode,
     StreamlitSession,
 )
-from streamlit_client.messages import date_state
+from streamlit_load.client.messages import date_state
+from streamlit_load.local_server import Server, running_server
 
 MODE_SERVERS = {"fragment": "server", "views": "views_server", "plain": "plain_server"}
 

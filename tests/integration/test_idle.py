@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from sales_load.local_server import running_server
-from streamlit_client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
+from streamlit_load.client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
+from streamlit_load.local_server import running_server
 
 if TYPE_CHECKING:
     from local_server import Server

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from streamlit_client import (
+from streamlit_load.client import (
     DATE_WIDGET,
     EARLY_FOR_RERUN,
     FRAGMENT_SUCCESS,

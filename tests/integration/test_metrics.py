@@ -16,9 +16,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from sales_load.local_server import APP, REPO, SERVE, Server, running_server
 from sales_load.picks import counted_mix
-from streamlit_client import DATE_WIDGET, PageMode, ServerError, StreamlitSession
+from streamlit_load.client import DATE_WIDGET, PageMode, ServerError, StreamlitSession
+from streamlit_load.local_server import APP, REPO, SERVE, Server, running_server
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -9,8 +9,7 @@ from datetime import date
 
 import pytest
 
-from sales_load.local_server import Server, running_server
-from streamlit_client import (
+from streamlit_load.client import (
     DATE_WIDGET,
     EARLY_FOR_RERUN,
     FRAGMENT_SUCCESS,
@@ -19,6 +18,7 @@ from streamlit_client import (
     StreamlitSession,
     UnexpectedOutcome,
 )
+from streamlit_load.local_server import Server, running_server
 
 TITLE = "Daily vs monthly sales, by product"
 INTRO = "Sales of 26 products"

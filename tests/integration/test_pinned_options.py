@@ -18,8 +18,8 @@ import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.NewSession_pb2 import Config
 
-from sales_load.local_server import Server, running_server
-from streamlit_client import ServerError, SessionClosed, StreamlitSession
+from streamlit_load.client import ServerError, SessionClosed, StreamlitSession
+from streamlit_load.local_server import Server, running_server
 from streamlit_serving.pinned import MESSAGE_LIMIT_MB, PINS, PROXY_BODY_LIMIT_MB
 
 DETAIL = "pinned-secret-detail-7f3a"

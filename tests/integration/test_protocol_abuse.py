@@ -19,9 +19,9 @@ import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from sales_load.bystander import Activity, compare, p95
-from sales_load.local_server import Server
-from streamlit_client import SessionClosed, StreamlitSession
-from streamlit_client.messages import rerun_msg
+from streamlit_load.client import SessionClosed, StreamlitSession
+from streamlit_load.client.messages import rerun_msg
+from streamlit_load.local_server import Server
 from streamlit_serving.pinned import MESSAGE_LIMIT_MB
 from streamlit_serving.settings import ServingSettings
 

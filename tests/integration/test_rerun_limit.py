@@ -16,9 +16,9 @@ import psutil
 from test_protocol_abuse import ALLOWED_SLOWDOWN, NOISE_MS  # the same bound as every abuse test
 
 from sales_load.bystander import compare, p95
-from sales_load.local_server import Server, running_server
-from streamlit_client import DATE_WIDGET, InteractionTimeout, StreamlitSession
-from streamlit_client.messages import rerun_msg
+from streamlit_load.client import DATE_WIDGET, InteractionTimeout, StreamlitSession
+from streamlit_load.client.messages import rerun_msg
+from streamlit_load.local_server import Server, running_server
 from streamlit_serving.rerun_limit import CLOSE_REASON, POLICY_VIOLATION
 from streamlit_serving.settings import ServingSettings
 

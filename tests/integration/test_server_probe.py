@@ -1,4 +1,4 @@
-"""sales_load.server_probe.own_cgroup: CPU in nanoseconds for a process, ended threads included.
+"""streamlit_load.server_probe.own_cgroup: CPU in nanoseconds for a process, ended threads included.
 
 Runs as root or as a user with passwordless sudo (GitHub's runner, the project's CI user): the
 cgroup is made through sudo then, and the test fails, never passes empty, when it cannot be."""
@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sales_load.server_probe import own_cgroup
+from streamlit_load.server_probe import own_cgroup
 
 BURNER = """
 import sys, threading, time

@@ -10,9 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from sales_load.local_server import APP, REPO, SERVE, Server, running_server
-from sales_load.server_probe import accepted_nodelay
-from streamlit_client import StreamlitSession
+from streamlit_load.client import StreamlitSession
+from streamlit_load.local_server import APP, REPO, SERVE, Server, running_server
+from streamlit_load.server_probe import accepted_nodelay
 
 
 def nodelay_with_two_sessions(server: Server) -> list[bool]:

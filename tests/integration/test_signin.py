@@ -1,7 +1,7 @@
 """Sign-in (SERVE_AUTH=oidc) on a real server against a real OpenID provider: the development
 provider (deploy/oidc-dev, panva's oidc-provider) as a local Node.js process. Each visitor is a
 protocol client; signed-in ones got their cookie through the provider's form (scripted HTTP, as a
-browser would: streamlit_client.signin). What each one receives over the WebSocket is checked:
+browser would: streamlit_load.client.signin). What each one receives over the WebSocket is checked:
 no figure reaches anyone the gate does not let in, no code of the app runs for a sign-in that
 expired while its page was open, and a link opened before signing in is where the page opens after."""
 
@@ -20,7 +20,10 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from sales_load.dev_provider import (
+from streamlit_load.client import DATE_WIDGET, InteractionTimeout, StreamlitSession
+from streamlit_load.client.messages import date_state
+from streamlit_load.client.signin import USER_COOKIE, Browser, SignInError, sign_in, sign_in_from
+from streamlit_load.dev_provider import (
     ALLOWED_USER,
     DEV_ALLOWED_EMAILS,
     OTHER_USER,
@@ -29,10 +32,7 @@ from sales_load.dev_provider import (
     password,
     running_provider,
 )
-from sales_load.local_server import APP, REPO, SERVE, Server, free_port, running_server
-from streamlit_client import DATE_WIDGET, InteractionTimeout, StreamlitSession
-from streamlit_client.messages import date_state
-from streamlit_client.signin import USER_COOKIE, Browser, SignInError, sign_in, sign_in_from
+from streamlit_load.local_server import APP, REPO, SERVE, Server, free_port, running_server
 from streamlit_serving.auth import RECHECK_SECONDS
 from streamlit_serving.sign_in_link import RETURN_COOKIE
 

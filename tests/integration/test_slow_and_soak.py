@@ -13,9 +13,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sales_load.churn import local_sampler, soak
-from sales_load.local_server import running_server
-from streamlit_client import DATE_WIDGET, StreamlitSession
-from streamlit_client.messages import rerun_msg
+from streamlit_load.client import DATE_WIDGET, StreamlitSession
+from streamlit_load.client.messages import rerun_msg
+from streamlit_load.local_server import running_server
 
 DELAY = 2.0
 SESSIONS = 4

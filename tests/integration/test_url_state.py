@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from sales_load.local_server import Server
 from sales_load.picks import expect_fragment, expect_full
-from streamlit_client import PageMode, StreamlitSession
+from streamlit_load.client import PageMode, StreamlitSession
+from streamlit_load.local_server import Server
 
 MODE_SERVERS = {"fragment": "server", "views": "views_server", "plain": "plain_server"}
 NOTICE = "Link ignored: "

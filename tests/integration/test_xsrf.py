@@ -1,11 +1,11 @@
 """server.enableXsrfProtection on a real server: every page load gets the XSRF cookie the socket
-then has to present (streamlit_client sends it back as the second subprotocol, as browsers do)."""
+then has to present (streamlit_load.client sends it back as the second subprotocol, as browsers do)."""
 
 from __future__ import annotations
 
 import urllib.request
 
-from sales_load.local_server import Server
+from streamlit_load.local_server import Server
 
 
 def test_the_server_sets_the_xsrf_cookie(server: Server) -> None:

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sales_load.harness import REPO
-from sales_load.local_server import free_port
-from sales_load.targets import ComposeStack
+from streamlit_load.harness import REPO
+from streamlit_load.local_server import free_port
+from streamlit_load.targets import ComposeStack
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sales_load.local_server import REPO
+from streamlit_load.local_server import REPO
 
 
 def loadtest_app(app_dir: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sales_load.harness import FdLimitError, raise_fd_limit
-from sales_load.local_server import Server, running_server
+from streamlit_load.harness import FdLimitError, raise_fd_limit
+from streamlit_load.local_server import Server, running_server
 
 SESSIONS = 1100
 
@@ -44,7 +44,7 @@ def test_fd_limit_is_raised_to_the_hard_limit_or_refused_by_name():
     code = (
         "import resource, sys\n"
         "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 2048))\n"
-        "from sales_load.harness import FdLimitError, raise_fd_limit\n"
+        "from streamlit_load.harness import FdLimitError, raise_fd_limit\n"
         "print(raise_fd_limit(1500))\n"
         "try:\n"
         "    raise_fd_limit(5000)\n"

@@ -13,13 +13,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from sales_load.dev_provider import ALLOWED_USER, OTHER_USER
-from sales_load.harness import MACHINE_PACED
-from sales_load.local_server import REPO, Server, running_server
 from sales_load.picks import DayStream, expect_fragment, expect_full
-from sales_load.targets import local_target
-from streamlit_client import StreamlitSession
-from streamlit_client.errors import UnexpectedOutcome
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.errors import UnexpectedOutcome
+from streamlit_load.dev_provider import ALLOWED_USER, OTHER_USER
+from streamlit_load.harness import MACHINE_PACED
+from streamlit_load.local_server import REPO, Server, running_server
+from streamlit_load.targets import local_target
 
 
 @pytest.fixture(scope="module")

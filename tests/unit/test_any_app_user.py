@@ -1,4 +1,4 @@
-"""AnyAppUser's client address (loadtests/app_load/users.py): with ``--forwarded-for`` (as `make
+"""AnyAppUser's client address (loadtests/streamlit_load/users.py): with ``--forwarded-for`` (as `make
 capacity APP_DIR=...` runs it) each simulated user sends an X-Forwarded-For address of its own, so
 the proxy in load-balancer mode applies its per-client limits to each user, not to the load
 generator as one client (without it, `make capacity` on an app failed every user past the proxy's
@@ -8,8 +8,8 @@ from argparse import Namespace
 
 from locust.env import Environment
 
-from app_load.users import AnyAppUser, client_address
 from sales_load.users import StreamlitUser
+from streamlit_load.users import AnyAppUser, client_address
 
 
 def users(count: int, **options: object) -> list[AnyAppUser]:

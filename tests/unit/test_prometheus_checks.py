@@ -1,10 +1,10 @@
-"""sales_load.prometheus' checks of a load-test run, without a server: what passes, what fails."""
+"""streamlit_load.prometheus' checks of a load-test run, without a server: what passes, what fails."""
 
 from __future__ import annotations
 
 import pytest
 
-from sales_load.prometheus import against_alone, checks
+from streamlit_load.prometheus import against_alone, checks
 
 
 def seen(server: float, locust: int, prometheus: float | None, cgroup: float | None) -> dict:

@@ -12,8 +12,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from sales_dashboard.data import generate_sales
 from sales_dashboard.panels import best_and_worst, month_of, month_start
-from streamlit_client import StreamlitSession
-from streamlit_client.messages import ELEMENT_ID_PREFIX, MessageCache, date_state, user_key_of
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.messages import ELEMENT_ID_PREFIX, MessageCache, date_state, user_key_of
 
 DATA = generate_sales(26, 2023, 2023)
 DAYS = st.dates(min_value=date(2023, 1, 1), max_value=date(2023, 12, 31))

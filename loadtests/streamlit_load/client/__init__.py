@@ -1,6 +1,6 @@
 """A small client of Streamlit's WebSocket protocol, for load tests, container tests and benchmarks.
 
-from streamlit_client import StreamlitSession
+from streamlit_load.client import StreamlitSession
 
 with StreamlitSession("http://127.0.0.1:8501") as session:   # connect + first run
     day = session.pick_date("2023-01-15")                    # fragment rerun

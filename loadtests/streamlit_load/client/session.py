@@ -11,7 +11,7 @@ Built on ``websocket-client`` (blocking sockets), so it works in plain threads a
 gevent's monkey-patching (Locust). One session per thread/greenlet; not thread-safe. Waiting for
 data is the socket's own timeout (poll() inside CPython's socket module, gevent's hub under
 gevent), never ``select.select``, which refuses file descriptors from 1024 on: one process holds
-as many sessions as its open-file limit allows (``sales_load.harness.raise_fd_limit``).
+as many sessions as its open-file limit allows (``streamlit_load.harness.raise_fd_limit``).
 """
 
 from __future__ import annotations
@@ -122,10 +122,10 @@ class StreamlitSession:
     keeps the browser's ForwardMsg cache (the server then sends ``ref_hash`` stubs for large
     messages the client already holds). ``headers`` go with every request of the session (e.g.
     ``X-Forwarded-For``, as a load balancer adds it); so do ``cookies``, as a browser's would:
-    e.g. the sign-in cookies of ``streamlit_client.signin.sign_in``. ``mode`` is the page's
+    e.g. the sign-in cookies of ``streamlit_load.client.signin.sign_in``. ``mode`` is the page's
     (SALES_FRAGMENT, SALES_MONTH_RERUN): how picks are sent and month changes checked. An
     ``https`` URL speaks TLS (``wss`` on the socket), verified against the system's CAs and
-    ``ca_file`` (default ``$STACK_CA_FILE``; see ``streamlit_client.tls``).
+    ``ca_file`` (default ``$STACK_CA_FILE``; see ``streamlit_load.client.tls``).
 
     The page's URL is kept as a browser keeps it: ``query_string`` starts as the link's, follows
     every ``page_info_changed`` the server sends, and is rewritten in place when the client

@@ -50,7 +50,7 @@ class Response:
 
 class _MappedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to ``address``, with SNI and the certificate check for ``host`` (the system's CAs and
-    the stack's, ``streamlit_client.tls``, unless ``context`` says otherwise)."""
+    the stack's, ``streamlit_load.client.tls``, unless ``context`` says otherwise)."""
 
     def __init__(self, host: str, address: str, port: int, timeout: float, context: ssl.SSLContext | None):
         self._context = context or client_context()

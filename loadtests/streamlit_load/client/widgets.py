@@ -1,5 +1,5 @@
 """The widgets of an app the client has never seen, as its frames describe them, and a new value
-for each as a person would set it: what a load user for any app needs (``app_load.AnyAppUser``).
+for each as a person would set it: what a load user for any app needs (``streamlit_load.AnyAppUser``).
 
 Every widget element carries its id, label, fragment, form and the proto of its kind (options,
 bounds, step); ``new_state`` returns a ``WidgetState`` with a value the widget accepts, sent in the
