@@ -20,8 +20,8 @@ $(VENV)/.installed: requirements/dev.txt
 	PYTHON=$(PYTHON) scripts/venv.sh $(VENV) requirements/dev.txt
 	touch $@
 
-# This project (pyproject.toml: streamlit_serving, the load kit streamlit_load, the example's
-# sales_load) into the venv, editable so the checkout's files are what runs; no build isolation, so
+# This project (pyproject.toml: the serving layer, the load kit and the example's load
+# scenarios) into the venv, editable so the checkout's files are what runs; no build isolation, so
 # its build backend is the hash-pinned setuptools of the lock, not one fetched at install time.
 $(VENV)/.project: $(VENV)/.installed pyproject.toml
 	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .

@@ -30,10 +30,7 @@ from locust.runners import WorkerRunner
 
 from sales_load.picks import DEFAULT_SEED
 from sales_load.users import FragmentUser, FullRerunUser, MonthHopper, RealisticMix
-from streamlit_load.harness import raise_fd_limit
-
-# Locust puts this file's directory on sys.path, so the package beside it imports as it does in
-# the tests and scripts (pyproject's pythonpath, the venv's .pth).
+from streamlit_load.harness import raise_fd_limit  # the kit and the scenarios: the installed project
 from streamlit_load.users import AnyAppUser
 
 __all__ = ["AnyAppUser", "FragmentUser", "FullRerunUser", "MonthHopper", "RealisticMix"]

@@ -22,8 +22,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from sales_load.page import DashboardSession
 from streamlit_load import harness
-from streamlit_load.client import StreamlitSession
 from streamlit_load.harness import MACHINE_PACED, REPO
 from streamlit_load.local_server import free_port
 from streamlit_load.targets import built_images
@@ -106,8 +106,8 @@ def proxy_overhead(docker: str, app: str, proxy: str, picks: int) -> tuple[list[
         wait_healthy(f"{proxied_url}/_stcore/health")
         times: dict[str, list[float]] = {direct_url: [], proxied_url: []}
         with (
-            StreamlitSession(direct_url, timeout=120) as direct,
-            StreamlitSession(proxied_url, timeout=120) as proxied,
+            DashboardSession(direct_url, timeout=120) as direct,
+            DashboardSession(proxied_url, timeout=120) as proxied,
         ):
             for i in range(picks + 5):
                 day = f"2023-01-{2 + i % 27:02d}"

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 from sales_load.capacity import memory_fit, peer_address
+from sales_load.page import SETTINGS_PREFIX
 from streamlit_load import harness
 from streamlit_load.local_server import free_port
 from streamlit_load.locust_runs import LocustRun, read_rows, run_locust, timed_interactions
@@ -74,7 +75,7 @@ def main() -> int:
     }  # fmt: skip
     with (
         harness.Report("bench_generator", args.out, settings) as report,
-        ComposeStack(f"benchgen{free_port()}") as stack,
+        ComposeStack(f"benchgen{free_port()}", app_prefix=SETTINGS_PREFIX) as stack,
     ):
         # --direct: TLS off, as in load-balancer mode behind a terminating balancer (the URL is http).
         tls = {"PROXY_TLS": "off"} if args.direct else {}

@@ -26,8 +26,8 @@ import time
 from contextlib import ExitStack
 
 from sales_load import serial
+from sales_load.page import PageMode
 from streamlit_load import harness
-from streamlit_load.client import PageMode
 from streamlit_load.local_server import Server, ServerStartError, running_server
 from streamlit_load.targets import url_target
 

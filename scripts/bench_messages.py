@@ -17,15 +17,15 @@ from __future__ import annotations
 import calendar
 import sys
 
+from sales_load.page import DashboardSession
 from streamlit_load import harness
-from streamlit_load.client import StreamlitSession
 from streamlit_load.local_server import ServerStartError
 from streamlit_load.targets import local_target
 
 MB = 2**20
 
 
-class Measured(StreamlitSession):
+class Measured(DashboardSession):
     """A session that remembers its largest frame each way."""
 
     largest_sent = 0

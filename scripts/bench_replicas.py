@@ -30,8 +30,9 @@ from collections import Counter
 from itertools import cycle
 from pathlib import Path
 
+from sales_load.page import DashboardSession
 from streamlit_load import harness
-from streamlit_load.client import SessionClosed, StreamlitClientError, StreamlitSession
+from streamlit_load.client import SessionClosed, StreamlitClientError
 from streamlit_load.client.tls import CA_FILE_VARIABLE, client_context
 from streamlit_load.harness import MACHINE_PACED, REPO
 from streamlit_load.swarm_engine import started_swarm_engine
@@ -80,7 +81,7 @@ class Stack:
         changes = [line for line in self.proxy_logs().stderr.splitlines() if "->" in line]
         return len(changes[-1].split("->")[1].split()) if changes else 0
 
-    def replicas_of(self, sessions: list[StreamlitSession]) -> list[str]:
+    def replicas_of(self, sessions: list[DashboardSession]) -> list[str]:
         """Each session's replica: a probe request with its route cookie, found in the access log."""
         probes = []
         for session in sessions:
@@ -96,7 +97,7 @@ class Stack:
 
 
 def measure(stack: Stack, users: int, seconds: float) -> dict:
-    sessions = [StreamlitSession(stack.url, timeout=60) for _ in range(users)]
+    sessions = [DashboardSession(stack.url, timeout=60) for _ in range(users)]
     for session in sessions:
         session.open()
         session.pick_date("2023-01-02")  # warm: the fragment has run once in every session

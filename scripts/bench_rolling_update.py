@@ -22,11 +22,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from sales_load.page import warm_up
 from sales_load.rolling import UsersUnderLoad, replaced_replica, rolling_update, service_containers
 from streamlit_load import harness
 from streamlit_load.client.tls import CA_FILE_VARIABLE
 from streamlit_load.harness import REPO
-from streamlit_load.locust_runs import warm_up
 from streamlit_load.swarm_engine import started_swarm_engine
 
 

@@ -34,12 +34,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sales_load.bystander import p95
+from sales_load.page import DashboardSession, warm_up
 from streamlit_load import harness
-from streamlit_load.client import StreamlitSession
 from streamlit_load.client.tls import CA_FILE_VARIABLE
 from streamlit_load.harness import MACHINE_PACED, REPO
 from streamlit_load.local_server import free_port, healthy
-from streamlit_load.locust_runs import LocustRun, exact_times, read_rows, run_locust, warm_up
+from streamlit_load.locust_runs import LocustRun, exact_times, read_rows, run_locust
 from streamlit_load.server_probe import CgroupProbe, Sampler
 from streamlit_load.targets import built_images
 
@@ -156,12 +156,12 @@ def alternating(urls: dict[str, str], count: int, measure: Callable[[str], float
 
 def open_session(url: str) -> float:
     start = time.perf_counter()
-    with StreamlitSession(url, timeout=120):
+    with DashboardSession(url, timeout=120):
         return (time.perf_counter() - start) * 1000
 
 
 def picks(urls: dict[str, str], count: int) -> dict[str, list[float]]:
-    sessions = {role: StreamlitSession(url, timeout=120) for role, url in urls.items()}
+    sessions = {role: DashboardSession(url, timeout=120) for role, url in urls.items()}
     for session in sessions.values():
         session.open()
         session.pick_date("2023-01-02")  # warm: the fragment has run once in each session

@@ -26,8 +26,8 @@ from datetime import date
 
 import psutil
 
+from sales_load.page import DashboardSession
 from streamlit_load import harness
-from streamlit_load.client import StreamlitSession
 from streamlit_load.local_server import Server, ServerStartError
 from streamlit_load.targets import local_target
 
@@ -67,13 +67,13 @@ def measure(report: harness.Report, products: int, min_seconds: float) -> dict[s
     env = {"SALES_PRODUCT_COUNT": str(products)}  # a benchmark target: picks back to back
     with (
         local_server(env={**env, "SERVE_WARMUP": "off"}) as cold,
-        StreamlitSession(cold.base_url, timeout=60) as cold_user,
+        DashboardSession(cold.base_url, timeout=60) as cold_user,
     ):
         for day in range(2, 30):  # the cold server builds January's days now: both users pick repeats
             pick(cold_user, day)
         with (
             local_server(env={**env, "SERVE_WARMUP": "on"}) as warm,
-            StreamlitSession(warm.base_url, timeout=60) as warm_user,
+            DashboardSession(warm.base_url, timeout=60) as warm_user,
         ):
             users = {"on": warm_user, "off": cold_user}
             during = pick_until(users, lambda: DONE.search(warm.log()) is not None, TIMEOUT)
@@ -107,7 +107,7 @@ def measure(report: harness.Report, products: int, min_seconds: float) -> dict[s
 
 
 def pick_until(
-    users: dict[str, StreamlitSession], stop: Callable[[], bool], limit: float
+    users: dict[str, DashboardSession], stop: Callable[[], bool], limit: float
 ) -> dict[str, list[float]]:
     """Picks of January days by each user in turn (both see the same machine) until ``stop()``."""
     times: dict[str, list[float]] = {name: [] for name in users}
@@ -127,7 +127,7 @@ def deadline(seconds: float) -> Callable[[], bool]:
     return lambda: time.monotonic() >= end
 
 
-def pick(session: StreamlitSession, day: int) -> float:
+def pick(session: DashboardSession, day: int) -> float:
     return session.pick_date(date(2023, 1, day)).wall_time * 1000
 
 

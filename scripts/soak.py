@@ -21,9 +21,9 @@ import sys
 import threading
 import time
 
+from sales_load.page import DashboardSession
 from sales_load.picks import DayStream
 from streamlit_load import harness
-from streamlit_load.client import StreamlitSession
 from streamlit_load.client.errors import StreamlitClientError
 from streamlit_load.server_probe import ProcessProbe, http_sessions
 from streamlit_load.targets import local_target, server_options
@@ -92,7 +92,7 @@ class Soak:
             with self.lock:
                 self.sessions_opened += 1
                 stream = DayStream(self.sessions_opened, 7)
-            session = StreamlitSession(self.url, timeout=60)
+            session = DashboardSession(self.url, timeout=60)
             try:
                 session.open()
                 if stream.month != 1:

@@ -1,21 +1,20 @@
-"""Load tests and benchmarks of the sales dashboard (the protocol client is ``streamlit_load.client``).
+"""The example's load scenarios: the sales dashboard's users, the fragment-vs-full comparison and
+the capacity ladder. Built on the load kit (``streamlit_load``), which never imports them.
 
-  harness            the shared core: machine and date header, command-line parser, Report
-                     (print and record figures), fd limits
-  targets            a server under test and its probes: local, a URL, the compose stack
-  server_probe       server CPU / memory / live sessions: psutil, cgroups, /_stcore/metrics
-  local_server       starts the app on a free local port (tests, benchmarks)
-  dev_provider       the development OpenID provider (deploy/oidc-dev) as a local process
-  locust_runs        one headless Locust run and reading its CSVs
+  page               the dashboard as the client sees it: DATE_WIDGET, PageMode (SALES_FRAGMENT,
+                     SALES_MONTH_RERUN), DashboardSession (pick_date, change_month), warm_up
   picks              the users' day streams and the outcome checks (no Locust import)
   users              Locust users speaking Streamlit's protocol (``loadtests/locustfile.py``)
   serial             one interaction at a time with the server's CPU per interaction (``make bench``)
   comparison         fragment vs full reruns under load: figures and checks of one model
   comparison_report  summary.md, report.html, comparison.png of ``make loadtest``
   loadtest           ``make loadtest``: every model, the gate's exit code
+  capacity*          ``make capacity``: the ladder, its shape, report and command line
+  rolling            a Swarm rolling update under load (``scripts/bench_rolling_update.py``)
   churn              session churn and the soak's samples (``scripts/soak_stack.py``)
   bystander          how much an activity slows an ordinary user down (abuse tests)
+  hold               many sessions held in one process (does the client scale?)
 
-The scripts in ``scripts/`` are the command lines; ``make venv`` puts ``app/`` and ``loadtests/``
-on the venv's path (a ``.pth`` file), as pyproject's ``pythonpath`` does for pytest.
+The scripts in ``scripts/`` are the command lines; ``make venv`` installs this package with the
+kit (pyproject.toml).
 """

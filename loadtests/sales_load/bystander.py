@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from streamlit_load.client import StreamlitSession
+from sales_load.page import DashboardSession
 
 Activity = Callable[[threading.Event], None]
 
@@ -49,7 +49,7 @@ class Comparison:
         )
 
 
-def _phase(session: StreamlitSession, activity: Activity, picks: int, errors: list[str]) -> list[float]:
+def _phase(session: DashboardSession, activity: Activity, picks: int, errors: list[str]) -> list[float]:
     stop = threading.Event()
 
     def run() -> None:
@@ -87,7 +87,7 @@ def compare(
     ``cookies``: the bystander's (the sign-in cookies of ``streamlit_client.signin.sign_in``)."""
     result = Comparison()
     for _ in range(rounds):
-        with StreamlitSession(url, timeout=timeout, cookies=cookies) as session:
+        with DashboardSession(url, timeout=timeout, cookies=cookies) as session:
             session.pick_date("2023-01-02")  # warm the session's caches before measuring
             result.baseline_ms += _phase(session, control, picks, result.activity_errors)
             result.under_ms += _phase(session, activity, picks, result.activity_errors)

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from streamlit_load.client import PageMode, StreamlitSession
+from sales_load.page import DashboardSession, PageMode
 from streamlit_load.client.tls import client_context
 from streamlit_load.harness import REPO
 from streamlit_load.locust_runs import LocustOutcome, LocustRun, Timed, run_locust, timed_interactions
@@ -214,9 +214,9 @@ def check_mode(url: str, config: Config) -> None:
     """The stack runs the page the configuration asks for: a day pick reruns the fragment alone
     (fragments on) or the whole page (off); any app's page loads with no exception."""
     if config.app:
-        with StreamlitSession(url, timeout=120):  # raises on an exception in the page
+        with DashboardSession(url, timeout=120):  # raises on an exception in the page
             return
-    with StreamlitSession(url, timeout=120, mode=config.mode) as session:
+    with DashboardSession(url, timeout=120, mode=config.mode) as session:
         pick = session.pick_date("2023-01-02")
         (expect_fragment if config.fragments else expect_full)(pick)
         session.change_month("2023-02-01")

@@ -25,6 +25,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from sales_load.page import SETTINGS_PREFIX
 from streamlit_load import harness
 from streamlit_load.local_server import free_port
 from streamlit_load.targets import ComposeStack
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None, stack: ComposeStack | None = None) -> in
     results = []
     with harness.Report("capacity", args.out, settings) as report:
         own = stack is None
-        stack = stack or ComposeStack(args.stack_project)
+        stack = stack or ComposeStack(args.stack_project, app_prefix=SETTINGS_PREFIX)
         try:
             hop = None
             for config in args.config_list:

@@ -25,7 +25,8 @@ from datetime import date, timedelta
 
 import psutil
 
-from streamlit_load.client import StreamlitClientError, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import StreamlitClientError
 
 YEAR_START = date(2023, 1, 1)
 
@@ -145,7 +146,7 @@ def one_session(url: str, rng: random.Random, result: SoakResult, lock: threadin
     """A user's visit: open, 2-6 picks in the shown month, 1-2 month changes, sometimes a
     whole-page rerun, a short pause, close."""
     timings: list[float] = []
-    with StreamlitSession(url, timeout=60) as session:
+    with DashboardSession(url, timeout=60) as session:
         timings.append(session.initial.wall_time)
         month = 1
         for _ in range(rng.randint(1, 2)):

@@ -18,16 +18,17 @@ import sys
 def hold(url: str, sessions: int, pages: int, timeout: float) -> dict:
     from gevent.pool import Pool
 
-    from streamlit_load.client import StreamlitClientError, StreamlitSession
+    from streamlit_load.client import StreamlitClientError
     from streamlit_load.harness import raise_fd_limit
 
+    from .page import DashboardSession
     from .picks import expect_fragment
 
     limit = raise_fd_limit(sessions + 200)
-    held = [StreamlitSession(url, timeout=timeout) for _ in range(sessions)]
+    held = [DashboardSession(url, timeout=timeout) for _ in range(sessions)]
     errors: list[str] = []
 
-    def attempt(step, session: StreamlitSession) -> bool:
+    def attempt(step, session: DashboardSession) -> bool:
         try:
             step(session)
             return True
@@ -36,11 +37,11 @@ def hold(url: str, sessions: int, pages: int, timeout: float) -> dict:
             return False
 
     pool = Pool(200)  # at most this many handshakes at once: a browser crowd, not a SYN flood
-    connected = sum(pool.map(lambda s: attempt(StreamlitSession.connect, s), held))
-    beats = sum(pool.map(lambda s: attempt(StreamlitSession.heartbeat, s), held))
+    connected = sum(pool.map(lambda s: attempt(DashboardSession.connect, s), held))
+    beats = sum(pool.map(lambda s: attempt(DashboardSession.heartbeat, s), held))
     tail = held[-pages:] if pages else []
 
-    def page_and_pick(session: StreamlitSession) -> None:
+    def page_and_pick(session: DashboardSession) -> None:
         session.rerun(kind="initial")
         expect_fragment(session.pick_date("2023-01-15"))
 

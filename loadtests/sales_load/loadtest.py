@@ -35,9 +35,10 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+from sales_load.page import SETTINGS_PREFIX, warm_up
 from streamlit_load import harness
 from streamlit_load.local_server import free_port
-from streamlit_load.locust_runs import LocustRun, locust_requests, run_locust, warm_up
+from streamlit_load.locust_runs import LocustRun, locust_requests, run_locust
 from streamlit_load.prometheus import Prometheus, against_alone, cross_check, interactions_now
 from streamlit_load.prometheus import checks as prometheus_checks
 from streamlit_load.targets import ComposeStack, Target, local_target, server_options, url_target
@@ -134,7 +135,9 @@ def targets(args: argparse.Namespace, running: ComposeStack | None = None) -> It
     sign_in = {"SERVE_AUTH": "oidc", "OIDC_DEV_PORT": str(free_port())} if args.sign_in else {}
     if args.target == "stack":
         with contextlib.ExitStack() as cleanup:
-            stack = running or cleanup.enter_context(ComposeStack(args.stack_project))
+            stack = running or cleanup.enter_context(
+                ComposeStack(args.stack_project, app_prefix=SETTINGS_PREFIX)
+            )
 
             @contextlib.contextmanager
             def on_stack(model: WorkModel) -> Iterator[Target]:

@@ -7,7 +7,8 @@ import random
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from streamlit_load.client import Interaction, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import Interaction
 from streamlit_load.client.errors import UnexpectedOutcome
 from streamlit_load.client.session import FRAGMENT_SUCCESS, SUCCESS
 
@@ -78,9 +79,9 @@ def expect_page_of(day: date) -> Callable[[Interaction], None]:
     return check
 
 
-def expect_day_in_url_and_page(session: StreamlitSession, day: date) -> Callable[[Interaction], None]:
+def expect_day_in_url_and_page(session: DashboardSession, day: date) -> Callable[[Interaction], None]:
     """A reconnect: the page's URL still names ``day`` (none for the first day), and if the page
-    reran on its new socket (see ``StreamlitSession.resume``), the page shows it."""
+    reran on its new socket (see ``DashboardSession.resume``), the page shows it."""
     shows_day = expect_page_of(day)
 
     def check(interaction: Interaction) -> None:

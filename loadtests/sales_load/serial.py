@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from streamlit_load.client import Interaction, PageMode, StreamlitSession
+from sales_load.page import DashboardSession, PageMode
+from streamlit_load.client import Interaction
 from streamlit_load.server_probe import ProcessProbe, own_cgroup
 
 KINDS = ("fragment", "full", "month_change")
@@ -42,7 +43,7 @@ class Sample:
 class Walker:
     """One session's picks: days of its current month, then on to the next month."""
 
-    def __init__(self, session: StreamlitSession, start_month: int) -> None:
+    def __init__(self, session: DashboardSession, start_month: int) -> None:
         self.session = session
         self.month = start_month
         self.day = 1
@@ -114,7 +115,7 @@ def _measure_sessions(
     cookies: dict[str, str] | None,
 ) -> list[Sample]:
     sessions = [
-        StreamlitSession(url, timeout=120, message_cache=message_cache, mode=mode, cookies=cookies)
+        DashboardSession(url, timeout=120, message_cache=message_cache, mode=mode, cookies=cookies)
         for _ in range(count)
     ]
     try:

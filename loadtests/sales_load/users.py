@@ -7,7 +7,7 @@ not the one promised (a fragment pick that reran the whole script, a full rerun 
 
 A user whose socket closes (its replica stops, a rolling update) comes back as Streamlit's
 frontend does: at once, with the same cookies, widget states and URL, rerunning the whole page
-(``StreamlitSession.resume``), which must show the user's day again; that fires ``reconnect``.
+(``DashboardSession.resume``), which must show the user's day again; that fires ``reconnect``.
 An interaction in flight when the socket closed is answered by that rerun, as in a browser: it
 counts as done (its time includes the reconnect) if the page then shows the picked day. A user
 that cannot come back reopens the URL its page last had (``?date=...``, a reload) and goes on
@@ -22,7 +22,7 @@ Scenarios (pick one by class name or by tag):
 
 FragmentUser and FullRerunUser walk identical streams of days: user number n (0, 1, ...) of
 either class starts in month ``1 + n % 12`` and draws its days from ``Random(f"{seed}:{n}")``.
-While a user waits it keeps reading its socket (``StreamlitSession.idle``), so server pings
+While a user waits it keeps reading its socket (``DashboardSession.idle``), so server pings
 get their pong as a browser's would.
 
 With ``--sign-in EMAIL`` (an app with SERVE_AUTH=oidc and the development provider) each user
@@ -40,7 +40,8 @@ from typing import ClassVar
 
 from locust import User, tag, task
 
-from streamlit_load.client import Interaction, PageMode, StreamlitSession
+from sales_load.page import DashboardSession, PageMode
+from streamlit_load.client import Interaction
 from streamlit_load.client.errors import SessionClosed, StreamlitClientError, UnexpectedOutcome
 from streamlit_load.client.signin import sign_in
 from streamlit_load.dev_provider import password
@@ -98,7 +99,7 @@ class StreamlitUser(User):
         counter = StreamlitUser.numbers.setdefault(self.stream_family(), itertools.count())
         self.number = next(counter)
         self.stream = DayStream(self.number, self.seed)
-        self.session: StreamlitSession | None = None
+        self.session: DashboardSession | None = None
         self.sign_in_as: str = getattr(options, "sign_in", "") or ""
         self.cookies: dict[str, str] | None = None  # the sign-in cookies, once signed in
         self.page_query = ""  # the URL's query string of the last page this user had open
@@ -134,7 +135,7 @@ class StreamlitUser(User):
         if self.sign_in_as and self.cookies is None and not self.sign_in():
             return False
         url = f"{self.host}?{self.page_query}" if self.page_query else self.host
-        self.session = StreamlitSession(
+        self.session = DashboardSession(
             url,
             timeout=self.timeout,
             message_cache=self.message_cache,
@@ -178,7 +179,7 @@ class StreamlitUser(User):
         )
         return error is None
 
-    def ensure_session(self) -> StreamlitSession | None:
+    def ensure_session(self) -> DashboardSession | None:
         """The open session (come back if its socket closed), or a new one; after a failed connect
         wait RECONNECT_PAUSE seconds so an unreachable server gets a trickle of attempts, not a storm."""
         if self.session is not None and not self.session.connected and self.come_back():
@@ -223,7 +224,7 @@ class StreamlitUser(User):
         return resumed
 
     @staticmethod
-    def _resume(session: StreamlitSession, in_flight: bool) -> Interaction:
+    def _resume(session: DashboardSession, in_flight: bool) -> Interaction:
         return session.resume(in_flight=in_flight) or Interaction(RECONNECT)
 
     # -- the one place that reports to Locust ------------------------------------------------

@@ -14,10 +14,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streamlit_load.client import StreamlitSession
-from streamlit_load.client.signin import sign_in
-
-from .dev_provider import password
 from .harness import REPO
 from .server_probe import Reading, Sampler, TreeProbe, cpu_at
 
@@ -83,18 +79,6 @@ def run_locust(url: str, run: LocustRun, prefix: Path, sampler: Sampler | None =
     if not Path(f"{prefix}_stats.csv").exists():
         raise RuntimeError(f"locust wrote no stats (exit {returncode}):\n{log.read_text()[-3000:]}")
     return LocustOutcome(returncode, generator.readings)
-
-
-def warm_up(url: str, timeout: float = 180.0, sign_in_as: str = "") -> None:
-    """One session through every kind of run before the clock starts: a fresh server (or
-    container) spends seconds importing pandas/plotly on its first script run, which would
-    otherwise land in the first users' initial_load and eat the run's window. ``sign_in_as``: a
-    test user of the development provider, for an app with sign-in on."""
-    cookies = sign_in(url, sign_in_as, password(sign_in_as), timeout=timeout) if sign_in_as else None
-    with StreamlitSession(url, timeout=timeout, message_cache=False, cookies=cookies) as session:
-        session.pick_date("2023-01-02")
-        session.pick_date("2023-01-03", fragment=False)
-        session.change_month("2023-02-01")
 
 
 def locust_requests(prefix: Path) -> int:

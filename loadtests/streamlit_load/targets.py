@@ -42,17 +42,16 @@ from .server_probe import (
 
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
 STACK = str(REPO / "scripts" / "stack.sh")
-#: The example's own settings: what a stack gets through its app env file (APP_ENV_FILE).
-APP_PREFIX = "SALES_"
 
 
-def with_app_env_file(env: dict[str, str], name: str) -> dict[str, str]:
-    """``env`` with its example settings (SALES_*) written to ``build/app-env/<name>.env`` and
-    that file as APP_ENV_FILE: the stacks pass an app's own settings only through that file."""
+def with_app_env_file(env: dict[str, str], name: str, prefix: str) -> dict[str, str]:
+    """``env`` with the app's own settings (the variables whose names start with ``prefix``; none
+    for an empty prefix) written to ``build/app-env/<name>.env`` and that file as APP_ENV_FILE: the
+    stacks pass an app's own settings only through that file."""
     path = REPO / "build" / "app-env" / f"{name}.env"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [f"{key}={value}\n" for key, value in sorted(env.items()) if key.startswith(APP_PREFIX)]
-    path.write_text("".join(lines))
+    own = sorted(item for item in env.items() if prefix and item[0].startswith(prefix))
+    path.write_text("".join(f"{key}={value}\n" for key, value in own))
     return {**env, "APP_ENV_FILE": str(path)}
 
 
@@ -107,7 +106,7 @@ def local_target(
 @contextlib.contextmanager
 def dev_sign_in(port: int) -> Iterator[dict[str, str]]:
     """The development provider as a local process, for an app about to start on ``port``: the
-    app's sign-in settings (SALES_*, its cookie secret) while the provider runs."""
+    app's sign-in settings (the app's own, its cookie secret) while the provider runs."""
     redirect_uri = f"http://127.0.0.1:{port}/oauth2callback"
     with running_provider([redirect_uri]) as provider, tempfile.TemporaryDirectory() as scratch:
         yield {
@@ -175,9 +174,10 @@ def container_sessions(container: str, port: int = 8501) -> Sessions:
 @dataclass
 class ComposeStack:
     """``deploy/compose.yaml`` through ``scripts/stack.sh`` (as ``make up``), project ``project`` on
-    free ports of 127.0.0.1. ``settings`` (SALES_* through the app env file, PROXY_*, APP_REPLICAS)
-    are passed to every start; the images are built on the first start unless ``build`` is False
-    (SKIP_BUILD=1).
+    free ports of 127.0.0.1. ``settings`` (the app's own, through the app env file; PROXY_*,
+    APP_REPLICAS) are passed to every start; the images are built on the first start unless
+    ``build`` is False (SKIP_BUILD=1). ``app_prefix``: the prefix of the app's own settings (the
+    example's ``SALES_``), the ones that go to the app env file.
     ``PROXY_TLS=off`` in the settings serves plain HTTP (the URL then says http)."""
 
     project: str
@@ -185,6 +185,7 @@ class ComposeStack:
     env: dict[str, str] = field(default_factory=dict)
     url: str = ""
     prometheus_url: str | None = None  # with OBSERVABILITY=1: printed before the app's URL
+    app_prefix: str = ""
 
     def __post_init__(self) -> None:
         self.env = {
@@ -209,7 +210,7 @@ class ComposeStack:
     def start(self, settings: dict[str, str], *, fresh_app: bool = False) -> str:
         """Start (or change) the stack with ``settings``; ``fresh_app``: new app containers even
         when the settings did not change (a cold server per run). Returns the proxy's URL."""
-        self.env = with_app_env_file({**self.env, **settings}, self.project)
+        self.env = with_app_env_file({**self.env, **settings}, self.project, self.app_prefix)
         self.env["SKIP_BUILD"] = "0" if self.build else "1"
         if fresh_app and self.url:
             replicas = self.env.get("APP_REPLICAS", "1")

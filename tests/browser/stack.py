@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sales_load.page import SETTINGS_PREFIX
 from streamlit_load.local_server import free_port
 from streamlit_load.targets import with_app_env_file
 
@@ -45,7 +46,7 @@ class Stack:
         """Recreate the app containers with ``settings`` (SALES_*) over the stack's environment
         (``{}``: as it was started), then wait until every replica is healthy and the proxy,
         which re-resolves the replicas every few seconds, serves them."""
-        env = with_app_env_file({**self.env, **settings}, self.env["STACK_PROJECT"])
+        env = with_app_env_file({**self.env, **settings}, self.env["STACK_PROJECT"], SETTINGS_PREFIX)
         scale = f"app={env.get('APP_REPLICAS', '1')}"
         up = ["compose", "up", "--detach", "--no-build", "--no-deps", "--force-recreate", "--scale", scale]
         done = subprocess.run(

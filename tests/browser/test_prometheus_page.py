@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 
 from playwright.sync_api import Browser
 
-from streamlit_load.client import StreamlitSession
+from sales_load.page import DashboardSession
 from streamlit_load.client.signin import sign_in
 from streamlit_load.dev_provider import ALLOWED_USER, password
 
@@ -34,8 +34,8 @@ def mixed_traffic(url: str, seconds: float) -> int:
     cookies = sign_in(url, ALLOWED_USER, password(ALLOWED_USER))
     deadline = time.monotonic() + seconds
     with (
-        StreamlitSession(url, timeout=30, cookies=cookies) as first,
-        StreamlitSession(url, timeout=30, cookies=cookies) as second,
+        DashboardSession(url, timeout=30, cookies=cookies) as first,
+        DashboardSession(url, timeout=30, cookies=cookies) as second,
     ):
         while time.monotonic() < deadline:
             for session in (first, second):

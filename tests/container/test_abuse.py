@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from sales_load.bystander import compare, p95
-from streamlit_load.client import SessionClosed, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import SessionClosed
 from streamlit_load.client.tls import client_context
 
 from .test_stack import SECURITY_HEADERS, log_line, probe_path, request
@@ -97,11 +98,11 @@ def test_sessions_keep_their_latency_under_slowloris(stack):
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1.evil.example"])
 def test_websocket_with_foreign_origin_gets_403_through_the_proxy(stack, origin):
-    session = StreamlitSession(stack.url)
+    session = DashboardSession(stack.url)
     session.origin = origin
     with pytest.raises(SessionClosed, match="403"):
         session.connect()
-    with StreamlitSession(stack.url) as fine:  # the right Origin (the proxy's host:port) works
+    with DashboardSession(stack.url) as fine:  # the right Origin (the proxy's host:port) works
         assert fine.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
 
 
@@ -176,11 +177,11 @@ def test_security_headers_on_every_error_status(stack):
 def test_garbage_on_the_websocket_through_the_proxy(stack, payload):
     """Garbage closes that socket (1002, or dropped for a text frame); the proxy logs the
     socket as a normal 101 and new sessions work on every replica."""
-    with StreamlitSession(stack.url, timeout=10) as victim:
+    with DashboardSession(stack.url, timeout=10) as victim:
         victim.send_raw(payload)
         assert victim.wait_closed(5) in (1002, None)
     for _ in range(3):
-        with StreamlitSession(stack.url, timeout=20) as fresh:
+        with DashboardSession(stack.url, timeout=20) as fresh:
             assert fresh.pick_date("2023-01-10").has_text("Best sellers, January 10, 2023")
     path = probe_path("afterws")
     assert request(stack.url, path)[0] == 200

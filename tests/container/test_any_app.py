@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from streamlit_load.client import StreamlitSession
+from sales_load.page import DashboardSession
 from streamlit_load.client.session import Interaction
 from streamlit_load.client.widgets import new_state
 from streamlit_load.local_server import free_port
@@ -34,21 +34,21 @@ class ServedApp:
 
     main: str
     pages: dict[str, str]  # {}: learnt from the frames (an app the tests do not know)
-    change: Callable[[StreamlitSession], Interaction | None]
+    change: Callable[[DashboardSession], Interaction | None]
 
 
-def pick_a_day(session: StreamlitSession) -> Interaction:
+def pick_a_day(session: DashboardSession) -> Interaction:
     return session.pick_date("2023-01-15")
 
 
-def less_detail(session: StreamlitSession) -> Interaction:
+def less_detail(session: DashboardSession) -> Interaction:
     session.goto("animation_demo")
     slider = session.widget_id("Level of detail")
     session.set_widget_state(WidgetState(id=slider, double_array_value={"data": [4]}))
     return session.rerun()
 
 
-def any_widget(session: StreamlitSession) -> Interaction | None:
+def any_widget(session: DashboardSession) -> Interaction | None:
     """A value for one widget of the page, as AnyAppUser makes it (None: no widget to change)."""
     widgets = [widget for widget in session.widgets.values() if widget.changeable]
     return session.change(new_state(widgets[0], random.Random(1))) if widgets else None
@@ -131,7 +131,7 @@ def test_its_first_run_passes_inside_the_image(served):
 
 def test_every_page_loads_and_a_widget_change_reruns_it(served):
     app, container = served
-    with StreamlitSession(container["url"]) as session:
+    with DashboardSession(container["url"]) as session:
         assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
         if app.pages:
             assert set(session.pages) == (set(app.pages) if len(app.pages) > 1 else set())
@@ -149,7 +149,7 @@ def test_every_page_loads_and_a_widget_change_reruns_it(served):
 def test_the_serving_layer_counts_its_runs(served):
     """The layer's metrics (port 9464, not published) count the app's runs, hooks or none."""
     _, container = served
-    with StreamlitSession(container["url"]) as session:
+    with DashboardSession(container["url"]) as session:
         assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
     probe = "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:9464/metrics').read().decode())"
     metrics = inside(container, "python3", "-c", probe).stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from streamlit_load.client import StreamlitSession
+from sales_load.page import DashboardSession
 from streamlit_load.server_probe import container_nodelay
 
 from .conftest import run
@@ -16,7 +16,7 @@ def exec_in(app_container, *command: str):
 
 
 def test_session_does_initial_fragment_and_month_change_runs(app_container):
-    with StreamlitSession(app_container["url"]) as session:
+    with DashboardSession(app_container["url"]) as session:
         assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
         pick = session.pick_date("2023-01-15")
         assert pick.outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
@@ -28,7 +28,7 @@ def test_session_does_initial_fragment_and_month_change_runs(app_container):
 def test_the_image_starts_streamlit_with_tcp_nodelay_on_every_connection(app_container):
     """The image runs the serving layer, not bare `streamlit run`: no 40 ms Nagle stall per interaction.
     Read by a helper container with ptrace rights in the app's PID namespace (no root needed)."""
-    with StreamlitSession(app_container["url"]) as session:
+    with DashboardSession(app_container["url"]) as session:
         session.pick_date("2023-01-16")
         flags = container_nodelay(app_container["name"], 8501, docker=app_container["docker"])
     assert flags, "the session's socket was not found in the container"

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from streamlit_load.client import StreamlitClientError, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import StreamlitClientError
 
 from .conftest import Stack, run, started_stack
 from .test_stack import SECURITY_HEADERS, request
@@ -65,7 +66,7 @@ class Load:
         day = 0
         while not self.stop.is_set():
             try:
-                with StreamlitSession(self.url, timeout=30) as session:
+                with DashboardSession(self.url, timeout=30) as session:
                     while not self.stop.is_set():
                         day = day % 27 + 1
                         session.pick_date(f"2023-01-{day:02d}")
@@ -84,7 +85,7 @@ def wait_for_new_session(url: str, since: float, timeout: float = FAULT_TIMEOUT)
     """Seconds from ``since`` until a new session runs the page through the proxy."""
     while time.monotonic() - since < timeout:
         try:
-            with StreamlitSession(url, timeout=30) as session:
+            with DashboardSession(url, timeout=30) as session:
                 if session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]:
                     return time.monotonic() - since
         except (StreamlitClientError, OSError):
@@ -149,7 +150,7 @@ def test_proxy_restart_under_load_clients_reconnect_app_untouched(fault_stack):
 def test_sigterm_stops_the_app_gracefully_within_the_stop_timeout(fault_stack):
     (app,) = fault_stack.containers("app")
     grace = 30  # stop_grace_period in deploy/compose.yaml
-    with StreamlitSession(fault_stack.url) as session:
+    with DashboardSession(fault_stack.url) as session:
         assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
         started = time.monotonic()
         result = run(fault_stack.docker, "stop", "--time", str(grace), app, check=False)

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from sales_load.page import DashboardSession
 from sales_load.picks import counted_mix
-from streamlit_load.client import StreamlitSession
 from streamlit_load.client.tls import client_context
 from streamlit_load.prometheus import Prometheus, window_figures
 
@@ -93,7 +93,7 @@ def test_runs_through_the_proxy_are_counted_exactly(stack):
         return {(r["metric"]["kind"], r["metric"]["outcome"]): float(r["value"][1]) for r in samples}
 
     eventually(lambda: targets_up(stack).get("app") == STACK_REPLICAS, "every replica scraped")
-    with StreamlitSession(stack.url, timeout=30) as session:
+    with DashboardSession(stack.url, timeout=30) as session:
         time.sleep(12)  # two scrapes after the session's first run
         before, start = counts(), time.time()
         counted_mix(session, picks, full_reruns, month_changes)
@@ -121,7 +121,7 @@ def test_runs_through_the_proxy_are_counted_exactly(stack):
 
 
 def test_nginx_metrics_and_upstream_timings_are_graphable(stack):
-    with StreamlitSession(stack.url, timeout=30) as session:
+    with DashboardSession(stack.url, timeout=30) as session:
         session.pick_date("2023-01-05")
     assert eventually(lambda: value(stack, 'sum(nginx_connections_accepted{job="nginx"})') > 0, "stub_status")
     # nginx logs a WebSocket when it closes: the session above has; a p95 needs it within 1 minute.
@@ -169,7 +169,7 @@ def test_rules_are_loaded_and_no_alert_fires_on_a_healthy_stack(stack):
 def test_every_dashboard_query_returns_data_after_load(stack, target):
     """A session picks days, reruns and changes month within the last minute (rates are over 1
     minute), then each panel's query must return at least one number."""
-    with StreamlitSession(stack.url, timeout=30) as session:
+    with DashboardSession(stack.url, timeout=30) as session:
         for day in range(3):
             session.pick_date(f"2023-01-{day + 12:02d}")
         session.pick_date("2023-01-20", fragment=False)

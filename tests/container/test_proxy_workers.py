@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from streamlit_client import StreamlitSession
 
 from sales_load.local_server import free_port
-from streamlit_client import StreamlitSession
 
 from .conftest import run
 

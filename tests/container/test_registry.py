@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streamlit_load.client import StreamlitSession
+from sales_load.page import DashboardSession
 from streamlit_load.local_server import stop
 
 from .conftest import ROOT, free_port, run
@@ -164,7 +164,7 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, local_tls, tmp_path):
         # only with SERVE_AUTH=oidc and no provider of the user's own (never in production).
         dev_provider = references[variables.index("OIDC_DEV_IMAGE")]
         assert sorted(images) == sorted(set(references) - {dev_provider})
-        with StreamlitSession(up.stdout.split()[-1]) as session:  # the app's URL: the last line
+        with DashboardSession(up.stdout.split()[-1]) as session:  # the app's URL: the last line
             assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
             assert session.pick_date("2023-01-15").outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
     finally:

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from streamlit_load.client import SessionClosed, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import SessionClosed
 from streamlit_load.client.tls import client_context
 
 from .conftest import STACK_LIMITS, STACK_REPLICAS, run
@@ -101,7 +102,7 @@ def test_health_through_the_proxy_and_the_proxys_own(stack):
 
 def test_session_through_the_proxy_runs_fragment_and_full_reruns(stack):
     # The proxy is on a random port: this only works because it forwards Host with the port.
-    with StreamlitSession(stack.url) as session:
+    with DashboardSession(stack.url) as session:
         assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
         pick = session.pick_date("2023-01-20")
         assert pick.outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
@@ -185,7 +186,7 @@ def test_new_sessions_spread_and_each_session_stays_on_its_replica(stack):
     sockets_before = len(socket_lines(stack))
     probes: list[list[str]] = []
     for _ in range(sessions):
-        session = StreamlitSession(stack.url)
+        session = DashboardSession(stack.url)
         session.connect()
         session.close()
         assert "st_route=" in (session.cookie_header or "")
@@ -224,11 +225,11 @@ def test_bad_host_is_refused_by_the_proxy(stack):
 
 def test_websockets_per_client_are_limited(stack):
     limit = int(STACK_LIMITS["PROXY_WS_PER_CLIENT"])
-    sessions = [StreamlitSession(stack.url) for _ in range(limit)]
+    sessions = [DashboardSession(stack.url) for _ in range(limit)]
     try:
         for session in sessions:
             session.connect()
-        extra = StreamlitSession(stack.url)
+        extra = DashboardSession(stack.url)
         with pytest.raises(SessionClosed, match="429"):
             extra.connect()
     finally:
@@ -238,7 +239,7 @@ def test_websockets_per_client_are_limited(stack):
     deadline = time.monotonic() + 10
     while True:
         try:
-            with StreamlitSession(stack.url) as again:
+            with DashboardSession(stack.url) as again:
                 assert again.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
                 break
         except SessionClosed:

@@ -20,8 +20,9 @@ from itertools import cycle
 
 import pytest
 
+from sales_load.page import DashboardSession
 from sales_load.rolling import UsersUnderLoad, replaced_replica, rolling_update
-from streamlit_load.client import Interaction, SessionClosed, StreamlitClientError, StreamlitSession
+from streamlit_load.client import Interaction, SessionClosed, StreamlitClientError
 from streamlit_load.local_server import free_port
 from streamlit_load.swarm_engine import SwarmEngine
 
@@ -128,7 +129,7 @@ def swarm(swarm_engine: SwarmEngine, images: dict[str, str], local_tls, tmp_path
         swarm_engine.run("volume", "rm", f"{env['SWARM_STACK']}_prometheus-data", check=False)
 
 
-def as_a_browser(session: StreamlitSession, action: Callable[[], Interaction]) -> Interaction:
+def as_a_browser(session: DashboardSession, action: Callable[[], Interaction]) -> Interaction:
     """``action``, and if the socket closes meanwhile (its replica drained it away), come back as
     Streamlit's frontend does with a run in flight: reconnect through the proxy and rerun the page
     (``resume``), which answers the action."""
@@ -146,7 +147,7 @@ def open_new_session(url: str) -> tuple[float, str | None]:
     """(seconds, error or None) of one new session as a browser opens it: page, socket, first
     script run, a pick, which must show its day."""
     start = time.monotonic()
-    session = StreamlitSession(url, timeout=30)
+    session = DashboardSession(url, timeout=30)
     try:
         as_a_browser(session, session.open)
         pick = as_a_browser(session, lambda: session.pick_date("2023-01-09"))
@@ -158,7 +159,7 @@ def open_new_session(url: str) -> tuple[float, str | None]:
     return time.monotonic() - start, error
 
 
-def replica_of(stack: Swarm, session: StreamlitSession) -> str:
+def replica_of(stack: Swarm, session: DashboardSession) -> str:
     """The replica a session's requests reach (its route cookie on a probe request)."""
     path = probe_path("replica")
     assert request(stack.url, path, headers={"Cookie": session.cookie_header})[0] == 200
@@ -171,7 +172,7 @@ class Picker:
     socket drops it reconnects as Streamlit's frontend does (its replica went away, or the
     proxy's old workers reached worker_shutdown_timeout after a reload)."""
 
-    session: StreamlitSession
+    session: DashboardSession
     replica: str
     picks: list[float] = field(default_factory=list)  # monotonic end time of each pick
     resumed: int = 0  # reconnects that resumed the same server-side session
@@ -265,7 +266,7 @@ def test_prometheus_finds_every_replica_and_the_proxys_exporters(swarm):
     replicas = STACK_REPLICAS
     expected = {"app": replicas, "streamlit": replicas, "nginx": 1, "nginx-log": 1, "prometheus": 1}
     eventually(lambda: targets_up(swarm) == expected, f"targets up {expected} (got {targets_up(swarm)})", 90)
-    with StreamlitSession(swarm.url, timeout=30) as session:
+    with DashboardSession(swarm.url, timeout=30) as session:
         session.pick_date("2023-01-11")
     requests = 'sum(nginx_access_requests_total{job="nginx-log", route="stream"})'
     eventually(lambda: value(swarm, requests) > 0, "a WebSocket counted from the proxy's access log")
@@ -283,7 +284,7 @@ def test_killed_replica_loses_only_its_own_sessions_and_is_replaced(swarm):
     pickers = []
     for _ in range(sessions):
         # A replica's first script run loads the data and plotly: slow on a busy machine.
-        session = StreamlitSession(swarm.url, timeout=60)
+        session = DashboardSession(swarm.url, timeout=60)
         session.open()
         session.timeout = 30
         assert session.pick_date("2023-01-02").outcomes == FRAGMENT_DONE  # warm, before the clock

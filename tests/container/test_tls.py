@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import pytest
 import websocket
 
-from streamlit_load.client import StreamlitSession
+from sales_load.page import DashboardSession
 from streamlit_load.client.tls import CA_FILE_VARIABLE
 from streamlit_load.local_server import free_port
 
@@ -185,7 +185,7 @@ def test_plain_http_health_stays_and_https_port_refuses_plain_http(stack):
 
 
 def test_the_protocol_client_speaks_wss_and_not_plain_ws(stack):
-    with StreamlitSession(stack.url) as session:
+    with DashboardSession(stack.url) as session:
         assert session.stream_url.startswith("wss://")
         assert session.pick_date("2023-02-14").has_text("Best sellers, February 14, 2023")
     # The socket over plain HTTP gets a redirect (308, test above), never a socket.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import urllib.request
 
-from streamlit_load.client import StreamlitSession
+from sales_load.page import DashboardSession
 from streamlit_load.client.tls import client_context
 
 
@@ -26,5 +26,5 @@ def test_the_users_stack_answers_unchanged_after_the_whole_tier(users_stack):
     url = f"https://127.0.0.1:{users_stack.tls_port}"
     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10, context=client_context()) as response:
         assert response.status == 200
-    with StreamlitSession(url, timeout=60) as session:
+    with DashboardSession(url, timeout=60) as session:
         assert session.pick_date("2023-01-20").outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]

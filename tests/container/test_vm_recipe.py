@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from streamlit_client.tls import client_context
 
 from sales_load.local_server import free_port
-from streamlit_client.tls import client_context
 
 from .conftest import ROOT, as_typed, run
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from streamlit_load.client import StreamlitSession
+from sales_load.page import DashboardSession
 from streamlit_load.local_server import Server, running_server
 
 
@@ -36,9 +36,9 @@ def plain_server() -> Iterator[Server]:
 
 
 @pytest.fixture
-def session(server: Server) -> Iterator[StreamlitSession]:
+def session(server: Server) -> Iterator[DashboardSession]:
     """A fresh session with its first run done (browser-like message cache on)."""
-    with StreamlitSession(server.base_url, timeout=20) as opened:
+    with DashboardSession(server.base_url, timeout=20) as opened:
         yield opened
 
 
@@ -47,11 +47,11 @@ def assert_server_fine(server: Server) -> Callable[..., None]:
     """assert_server_fine(*bystanders): the server is healthy, the sessions given (opened
     before the bad input) still work, and a new session works."""
 
-    def check(*bystanders: StreamlitSession) -> None:
+    def check(*bystanders: DashboardSession) -> None:
         assert server.healthy()
         for other in bystanders:
             assert other.pick_date("2023-01-09").has_text("Best sellers, January 9, 2023")
-        with StreamlitSession(server.base_url, timeout=20) as fresh:
+        with DashboardSession(server.base_url, timeout=20) as fresh:
             assert fresh.pick_date("2023-01-10").has_text("Best sellers, January 10, 2023")
 
     return check

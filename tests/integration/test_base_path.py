@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from streamlit_load.client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import FRAGMENT_SUCCESS, SessionClosed
 from streamlit_load.local_server import running_server
 
 
@@ -16,11 +17,11 @@ def test_session_under_a_base_path() -> None:
     slash; the bare host, which has no stream route there, fails with SessionClosed."""
     with running_server(base_path="dashboard") as server:
         for url in (server.base_url, f"{server.base_url}/"):
-            with StreamlitSession(url, timeout=20) as session:
+            with DashboardSession(url, timeout=20) as session:
                 assert urlsplit(session.stream_url).path == "/dashboard/_stcore/stream"
                 picked = session.pick_date("2023-01-25")
                 assert picked.outcomes == [FRAGMENT_SUCCESS]
                 assert picked.has_text("Best sellers, January 25, 2023")
-        root = StreamlitSession(server.base_url.removesuffix("/dashboard"), timeout=5)
+        root = DashboardSession(server.base_url.removesuffix("/dashboard"), timeout=5)
         with pytest.raises(SessionClosed):
             root.open()

@@ -12,7 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from streamlit_load.client import EARLY_FOR_RERUN, FRAGMENT_SUCCESS, SUCCESS, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import EARLY_FOR_RERUN, FRAGMENT_SUCCESS, SUCCESS
 
 if TYPE_CHECKING:
     from local_server import Server
@@ -22,7 +23,7 @@ SESSIONS = 6
 
 def journey(base_url: str, month: int) -> dict[str, object]:
     """Open, pick a day (fragment), rerun it fully, change month; what each step showed."""
-    with StreamlitSession(base_url, timeout=60) as session:
+    with DashboardSession(base_url, timeout=60) as session:
         day = session.pick_date(f"2023-01-{month + 10:02d}")
         full = session.pick_date(f"2023-01-{month + 10:02d}", fragment=False)
         moved = session.change_month(f"2023-{month:02d}-15")

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import websocket
 
-from streamlit_load.client import Interaction, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import Interaction
 from streamlit_load.client.errors import SessionClosed
 from streamlit_load.local_server import Server, running_server
 
@@ -34,7 +35,7 @@ class PickDuringStop:
     events: list[str] = field(default_factory=list)
 
 
-def pick_then_sigterm(server: Server, session: StreamlitSession) -> tuple[PickDuringStop, threading.Thread]:
+def pick_then_sigterm(server: Server, session: DashboardSession) -> tuple[PickDuringStop, threading.Thread]:
     seen = PickDuringStop()
 
     def pick() -> None:
@@ -84,8 +85,8 @@ def exit_code(server: Server, timeout: float) -> int | None:
 
 def test_sigterm_refuses_new_sessions_lets_the_run_finish_and_moves_every_session() -> None:
     with running_server(env={"SALES_DEMO_DELAY_SECONDS": str(DELAY)}) as server:
-        idle = StreamlitSession(server.base_url, timeout=20)
-        busy = StreamlitSession(server.base_url, timeout=20)
+        idle = DashboardSession(server.base_url, timeout=20)
+        busy = DashboardSession(server.base_url, timeout=20)
         idle.open(), busy.open()
         seen, worker = pick_then_sigterm(server, busy)
         stopped = time.monotonic()
@@ -113,7 +114,7 @@ def test_sigterm_refuses_new_sessions_lets_the_run_finish_and_moves_every_sessio
 
 def test_the_drain_is_bounded_by_sales_drain_seconds() -> None:
     env = {"SALES_DEMO_DELAY_SECONDS": "5", "SERVE_DRAIN_SECONDS": "0.5"}
-    with running_server(env=env) as server, StreamlitSession(server.base_url, timeout=20) as busy:
+    with running_server(env=env) as server, DashboardSession(server.base_url, timeout=20) as busy:
         seen, worker = pick_then_sigterm(server, busy)
         assert exit_code(server, 4) == 0, "the drain did not give up after 0.5 s"
         worker.join(30)
@@ -124,7 +125,7 @@ def test_the_drain_is_bounded_by_sales_drain_seconds() -> None:
 
 def test_a_second_sigterm_stops_at_once() -> None:
     env = {"SALES_DEMO_DELAY_SECONDS": "5", "SERVE_DRAIN_SECONDS": "60"}
-    with running_server(env=env) as server, StreamlitSession(server.base_url, timeout=20) as busy:
+    with running_server(env=env) as server, DashboardSession(server.base_url, timeout=20) as busy:
         _, worker = pick_then_sigterm(server, busy)
         time.sleep(0.3)
         server.process.send_signal(signal.SIGTERM)
@@ -137,7 +138,7 @@ def test_stock_streamlit_cuts_the_running_run_off() -> None:
     """SERVE_DRAIN_SECONDS=0 is Streamlit 1.67 as shipped: SIGTERM closes every socket at once and
     the interaction in flight is lost. If this starts failing, Streamlit drains by itself now."""
     env = {"SALES_DEMO_DELAY_SECONDS": str(DELAY), "SERVE_DRAIN_SECONDS": "0"}
-    with running_server(env=env) as server, StreamlitSession(server.base_url, timeout=20) as busy:
+    with running_server(env=env) as server, DashboardSession(server.base_url, timeout=20) as busy:
         seen, worker = pick_then_sigterm(server, busy)
         worker.join(30)
         assert isinstance(seen.error, SessionClosed), seen.result

@@ -14,14 +14,8 @@ from datetime import date
 
 import pytest
 
-from streamlit_load.client import (
-    DATE_WIDGET,
-    FRAGMENT_SUCCESS,
-    SUCCESS,
-    InteractionTimeout,
-    PageMode,
-    StreamlitSession,
-)
+from sales_load.page import DATE_WIDGET, DashboardSession, PageMode
+from streamlit_load.client import FRAGMENT_SUCCESS, SUCCESS, InteractionTimeout
 from streamlit_load.client.messages import date_state
 from streamlit_load.local_server import Server, running_server
 
@@ -37,12 +31,12 @@ def other_replica() -> Iterator[Server]:
 def test_a_fragment_pick_on_a_new_replica_after_a_whole_page_run_gets_the_whole_page(
     server: Server, other_replica: Server
 ) -> None:
-    with StreamlitSession(server.base_url, timeout=20) as page:
+    with DashboardSession(server.base_url, timeout=20) as page:
         page.change_month("2023-04-11")  # its last run: the whole page (no run asked on reconnect)
         widget, fragment, url = page.widget_id(DATE_WIDGET), page.fragment_of(DATE_WIDGET), page.query_string
     assert url == "date=2023-04-11"
 
-    moved = StreamlitSession(f"{other_replica.base_url}/?{url}", timeout=20)
+    moved = DashboardSession(f"{other_replica.base_url}/?{url}", timeout=20)
     moved.connect()  # the frontend's reconnect: a socket, no run
     try:
         moved.set_widget_state(date_state(widget, "2023-04-20"))  # the user's next pick ...
@@ -61,7 +55,7 @@ def test_a_fragment_pick_on_a_new_replica_after_a_whole_page_run_gets_the_whole_
 def test_a_session_that_ran_still_drops_a_stale_fragment_rerun(other_replica: Server) -> None:
     """Streamlit's own rule is kept once a session has run: a fragment that a full run removed is
     stale, and its rerun gets no answer."""
-    with StreamlitSession(other_replica.base_url, timeout=20) as page:
+    with DashboardSession(other_replica.base_url, timeout=20) as page:
         with pytest.raises(InteractionTimeout):
             page.rerun("0" * 32, timeout=3)
         assert page.pick_date("2023-01-05").outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
@@ -80,7 +74,7 @@ def test_in_every_mode_a_page_that_came_back_silently_to_a_new_session_goes_on(
     server = request.getfixturevalue(MODE_SERVERS[mode])
     page_mode = PageMode.from_env(server.env)
     assert page_mode.name == mode
-    with StreamlitSession(f"{server.base_url}/?date=2023-04-11", timeout=20, mode=page_mode) as page:
+    with DashboardSession(f"{server.base_url}/?date=2023-04-11", timeout=20, mode=page_mode) as page:
         held = page.session_id
         page.close()
         page.session_id = ""  # the replica that held it is gone: the socket gets a new session

@@ -1,6 +1,6 @@
 """Keep-alive: uvicorn pings every server.websocketPingInterval seconds and, Streamlit setting
 the ping timeout to the same value, drops a client that has not answered by then.
-websocket-client answers pings while it reads, which is what StreamlitSession.idle() does.
+websocket-client answers pings while it reads, which is what DashboardSession.idle() does.
 
 A server of its own with a 1 s interval keeps this short (the default is 30 s, so ~60 s of
 not reading gets a client dropped).
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from streamlit_load.client import FRAGMENT_SUCCESS, SessionClosed, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import FRAGMENT_SUCCESS, SessionClosed
 from streamlit_load.local_server import running_server
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def pinging_server() -> Iterator[Server]:
 def test_idle_session_answers_pings_and_stays_usable(pinging_server: Server) -> None:
     """While idle() reads, each ping gets its pong: the session outlives several ping
     timeouts and its next pick works."""
-    with StreamlitSession(pinging_server.base_url, timeout=20) as session:
+    with DashboardSession(pinging_server.base_url, timeout=20) as session:
         idle = session.idle(4 * PING_INTERVAL)
         assert session.pings >= 2
         assert idle.deltas == 0
@@ -44,7 +45,7 @@ def test_idle_session_answers_pings_and_stays_usable(pinging_server: Server) -> 
 def test_session_that_stops_reading_is_dropped(pinging_server: Server) -> None:
     """The contrast: a client that neither reads nor pongs for longer than interval + timeout
     is disconnected by the server; its next interaction raises SessionClosed."""
-    with StreamlitSession(pinging_server.base_url, timeout=20) as session:
+    with DashboardSession(pinging_server.base_url, timeout=20) as session:
         time.sleep(4 * PING_INTERVAL)
         with pytest.raises(SessionClosed):
             session.pick_date("2023-01-05")

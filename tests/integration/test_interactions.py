@@ -9,14 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from streamlit_load.client import (
-    DATE_WIDGET,
-    EARLY_FOR_RERUN,
-    FRAGMENT_SUCCESS,
-    SUCCESS,
-    StreamlitClientError,
-    StreamlitSession,
-)
+from sales_load.page import DATE_WIDGET, DashboardSession
+from streamlit_load.client import EARLY_FOR_RERUN, FRAGMENT_SUCCESS, SUCCESS, StreamlitClientError
 
 if TYPE_CHECKING:
     from local_server import Server
@@ -25,7 +19,7 @@ MONTHLY = "Daily sales for all products"
 TOTALS = "Total sales for all products"
 
 
-def test_first_run_finds_the_date_widget_and_its_fragment(session: StreamlitSession) -> None:
+def test_first_run_finds_the_date_widget_and_its_fragment(session: DashboardSession) -> None:
     """Ids come from the deltas: the widget's id ends with its user key, the fragment id is a
     hash, and the first run is one whole-script run showing January 2023."""
     first = session.initial
@@ -48,7 +42,7 @@ def test_first_run_finds_the_date_widget_and_its_fragment(session: StreamlitSess
     assert first.has_text(f"{TOTALS}, January 2023")
 
 
-def test_a_second_open_is_refused_not_leaked(session: StreamlitSession) -> None:
+def test_a_second_open_is_refused_not_leaked(session: DashboardSession) -> None:
     """`with` already connected: a second open() would leave the first socket (and its server
     session) dangling, so it raises instead, and the session keeps working."""
     with pytest.raises(StreamlitClientError, match="already connected"):
@@ -61,7 +55,7 @@ def test_same_month_pick_runs_only_the_fragment(server: Server, message_cache: b
     """A pick in the current month reruns the fragment alone: one fragment run, every delta
     tagged with the fragment's id, no monthly view, and fewer messages and bytes than a full
     rerun of the same pick."""
-    with StreamlitSession(server.base_url, timeout=20, message_cache=message_cache) as session:
+    with DashboardSession(server.base_url, timeout=20, message_cache=message_cache) as session:
         fragment = session.fragment_of(DATE_WIDGET)
         picked = session.pick_date("2023-01-15")
         full = session.pick_date("2023-01-15", fragment=False)
@@ -80,7 +74,7 @@ def test_same_month_pick_runs_only_the_fragment(server: Server, message_cache: b
     assert picked.bytes_received < full.bytes_received
 
 
-def test_full_rerun_runs_the_whole_script(session: StreamlitSession) -> None:
+def test_full_rerun_runs_the_whole_script(session: DashboardSession) -> None:
     """The same pick without a fragment id reruns everything: one whole-script run, deltas
     outside the fragment, the monthly headers, and the fragment's own deltas too."""
     fragment = session.fragment_of(DATE_WIDGET)
@@ -96,7 +90,7 @@ def test_full_rerun_runs_the_whole_script(session: StreamlitSession) -> None:
     assert full.has_text(f"{TOTALS}, January 2023")
 
 
-def test_new_month_pick_runs_the_fragment_then_the_whole_script(session: StreamlitSession) -> None:
+def test_new_month_pick_runs_the_fragment_then_the_whole_script(session: DashboardSession) -> None:
     """A pick in another month: the fragment run calls st.rerun() (FINISHED_EARLY_FOR_RERUN),
     then a whole-script run shows the new month; the next same-month pick is fragment-only."""
     fragment = session.fragment_of(DATE_WIDGET)
@@ -116,7 +110,7 @@ def test_new_month_pick_runs_the_fragment_then_the_whole_script(session: Streaml
     assert same_month.has_text("Best sellers, February 28, 2023")
 
 
-def test_one_pick_in_every_month_of_2023(session: StreamlitSession) -> None:
+def test_one_pick_in_every_month_of_2023(session: DashboardSession) -> None:
     """January's last day is a same-month pick; each later month's last day is a month
     change whose full run shows that month."""
     january = session.pick_date("2023-01-31")

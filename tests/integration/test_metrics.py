@@ -16,8 +16,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
+from sales_load.page import DATE_WIDGET, DashboardSession, PageMode
 from sales_load.picks import counted_mix
-from streamlit_load.client import DATE_WIDGET, PageMode, ServerError, StreamlitSession
+from streamlit_load.client import ServerError
 from streamlit_load.local_server import APP, REPO, SERVE, Server, running_server
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -76,7 +77,7 @@ def test_runs_are_counted_exactly_by_kind_and_outcome_in_every_mode(mode_server)
     """N picks, M full reruns and K month changes through the protocol client: the counters grow
     by exactly the runs of EXPECTED, and nothing else moves."""
     mode, server = mode_server
-    with StreamlitSession(server.base_url, timeout=20, mode=PageMode.from_env(MODES[mode])) as session:
+    with DashboardSession(server.base_url, timeout=20, mode=PageMode.from_env(MODES[mode])) as session:
         before = scrape(server)
         counted_mix(session, PICKS, FULL_RERUNS, MONTH_CHANGES)
         after = scrape(server)
@@ -99,7 +100,7 @@ def test_runs_are_counted_exactly_by_kind_and_outcome_in_every_mode(mode_server)
 def test_a_user_error_is_an_error_run_of_the_kind_that_ran(server: Server) -> None:
     """A wrong value type for the date breaks the session's runs (tests/integration/
     test_bad_input.py): the fragment run and the full run after it both count as errors."""
-    with StreamlitSession(server.base_url, timeout=20) as session:
+    with DashboardSession(server.base_url, timeout=20) as session:
         before = scrape(server)
         session.set_widget_state(WidgetState(id=session.widget_id(DATE_WIDGET), int_value=5))
         with pytest.raises(ServerError):
@@ -114,7 +115,7 @@ def test_a_user_error_is_an_error_run_of_the_kind_that_ran(server: Server) -> No
 def test_shared_cache_hits_and_misses_are_counted() -> None:
     """On a server without the warm-up: the first view of a day builds its two charts and two
     tables (misses); the same day again finds all four (hits)."""
-    with running_server(env=MODES["fragment"]) as server, StreamlitSession(server.base_url) as session:
+    with running_server(env=MODES["fragment"]) as server, DashboardSession(server.base_url) as session:
         session.pick_date("2023-12-30")
         before = scrape(server)
         session.pick_date("2023-12-29")
@@ -155,10 +156,10 @@ def test_live_sessions_are_counted_on_the_metrics_port(server: Server) -> None:
     opened through the protocol client count two while their sockets are open, each is forgotten
     when it closes, and the count is Streamlit's own active_sessions."""
     baseline = int(sessions_become(server, 0, within=35.0))  # an earlier test's socket may linger
-    with StreamlitSession(server.base_url, timeout=20) as first:
+    with DashboardSession(server.base_url, timeout=20) as first:
         assert first.pick_date("2023-01-09").has_text("Best sellers, January 9, 2023")
         assert sessions_become(server, baseline + 1) == baseline + 1
-        with StreamlitSession(server.base_url, timeout=20):
+        with DashboardSession(server.base_url, timeout=20):
             assert sessions_become(server, baseline + 2) == baseline + 2
             assert streamlit_active_sessions(server) == baseline + 2
         assert sessions_become(server, baseline + 1) == baseline + 1
@@ -193,5 +194,5 @@ def test_a_metrics_port_in_use_stops_the_start_with_exit_64_and_names_it() -> No
 def test_metrics_off_serves_nothing_and_the_app_works() -> None:
     with running_server(env={"SERVE_METRICS_PORT": "0"}) as server:
         assert server.metrics_url is None
-        with StreamlitSession(server.base_url, timeout=20) as session:
+        with DashboardSession(server.base_url, timeout=20) as session:
             assert session.pick_date("2023-01-09").has_text("Best sellers, January 9, 2023")

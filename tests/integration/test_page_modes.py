@@ -9,15 +9,8 @@ from datetime import date
 
 import pytest
 
-from streamlit_load.client import (
-    DATE_WIDGET,
-    EARLY_FOR_RERUN,
-    FRAGMENT_SUCCESS,
-    SUCCESS,
-    PageMode,
-    StreamlitSession,
-    UnexpectedOutcome,
-)
+from sales_load.page import DATE_WIDGET, DashboardSession, PageMode
+from streamlit_load.client import EARLY_FOR_RERUN, FRAGMENT_SUCCESS, SUCCESS, UnexpectedOutcome
 from streamlit_load.local_server import Server, running_server
 
 TITLE = "Daily vs monthly sales, by product"
@@ -27,10 +20,10 @@ TOTALS = "Total sales for all products"
 WARMUP_LOG = "warm-up: 365 of 365 days and 12 months built"
 
 
-def session_for(server: Server, *, message_cache: bool = True) -> StreamlitSession:
+def session_for(server: Server, *, message_cache: bool = True) -> DashboardSession:
     """A session (opened by `with`) that knows the mode the server was started in."""
     mode = PageMode.from_env(server.env)
-    return StreamlitSession(server.base_url, timeout=20, message_cache=message_cache, mode=mode)
+    return DashboardSession(server.base_url, timeout=20, message_cache=message_cache, mode=mode)
 
 
 def test_views_mode_draws_both_views_as_fragments(views_server: Server) -> None:
@@ -106,7 +99,7 @@ def test_the_client_refuses_a_month_change_the_mode_does_not_explain(views_serve
     """Told the page is the tutorial's (a whole-script run after the fragment), the client sees
     the views' run instead and says so: the outcome check can fail."""
     with (
-        StreamlitSession(views_server.base_url, timeout=20) as session,
+        DashboardSession(views_server.base_url, timeout=20) as session,
         pytest.raises(UnexpectedOutcome, match="FINISHED_FRAGMENT_RUN_SUCCESSFULLY"),
     ):
         session.change_month("2023-04-01")
@@ -158,7 +151,7 @@ def test_warm_up_fills_the_shared_cache_after_health_and_pages_work_meanwhile() 
     charts and every month."""
     with running_server() as server:
         assert WARMUP_LOG not in server.log()  # healthy before the warm-up is done
-        with StreamlitSession(server.base_url, timeout=20) as session:
+        with DashboardSession(server.base_url, timeout=20) as session:
             assert session.pick_date("2023-08-08").has_text("Best sellers, August 8, 2023")
         assert wait_for_log(server, WARMUP_LOG, 120), server.log()
         assert "the shared cache holds 730 tables, 730 charts, 12 months" in server.log()

@@ -19,7 +19,8 @@ import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 
 from sales_load.bystander import Activity, compare, p95
-from streamlit_load.client import SessionClosed, StreamlitSession
+from sales_load.page import DashboardSession
+from streamlit_load.client import SessionClosed
 from streamlit_load.client.messages import rerun_msg
 from streamlit_load.local_server import Server
 from streamlit_serving.pinned import MESSAGE_LIMIT_MB
@@ -30,7 +31,7 @@ NOISE_MS = 30.0
 ServerFine = Callable[..., None]
 
 
-def full_rerun_bytes(session: StreamlitSession, fragment_id: str | None = None) -> bytes:
+def full_rerun_bytes(session: DashboardSession, fragment_id: str | None = None) -> bytes:
     msg = rerun_msg(
         widget_states=session._widget_states.values(),
         page_script_hash=session.page_script_hash,
@@ -52,10 +53,10 @@ def assert_bystander_unaffected(comparison) -> None:
 
 @pytest.mark.parametrize("cut", [3, 44, -1])
 def test_truncated_backmsg_closes_with_protocol_error(
-    server: Server, session: StreamlitSession, cut: int, assert_server_fine: ServerFine
+    server: Server, session: DashboardSession, cut: int, assert_server_fine: ServerFine
 ) -> None:
     """A rerun BackMsg cut short does not parse: the socket closes with 1002, nothing runs."""
-    with StreamlitSession(server.base_url, timeout=10) as victim:
+    with DashboardSession(server.base_url, timeout=10) as victim:
         whole = full_rerun_bytes(victim)
         assert len(whole) > 44
         victim.send_raw(whole[:cut])
@@ -64,16 +65,16 @@ def test_truncated_backmsg_closes_with_protocol_error(
 
 
 def test_large_garbage_below_the_size_limit_closes_with_protocol_error(
-    server: Server, session: StreamlitSession, assert_server_fine: ServerFine
+    server: Server, session: DashboardSession, assert_server_fine: ServerFine
 ) -> None:
     """900 KB of zero bytes is not a BackMsg: 1002, like any garbage."""
-    with StreamlitSession(server.base_url, timeout=10) as victim:
+    with DashboardSession(server.base_url, timeout=10) as victim:
         victim.send_raw(b"\x00" * (900 * 1024))
         assert victim.wait_closed(5) == 1002
     assert_server_fine(session)
 
 
-def test_oversized_but_valid_backmsg_is_ignored(server: Server, session: StreamlitSession) -> None:
+def test_oversized_but_valid_backmsg_is_ignored(server: Server, session: DashboardSession) -> None:
     """A valid BackMsg carrying 1 MB of state for a widget the page lacks: the run ignores it."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
@@ -81,13 +82,13 @@ def test_oversized_but_valid_backmsg_is_ignored(server: Server, session: Streaml
     assert session.pick_date("2023-01-13").has_text("Best sellers, January 13, 2023")
 
 
-def test_frame_above_the_size_limit_is_refused(server: Server, session: StreamlitSession) -> None:
+def test_frame_above_the_size_limit_is_refused(server: Server, session: DashboardSession) -> None:
     """server.maxMessageSize (MB; the serving layer caps it at 4, streamlit_serving/pinned.py) is
     uvicorn's ws_max_size: a bigger frame closes that socket (1009 "message too big", or a dropped
     connection) before it is parsed; the server and other sessions carry on."""
     limit = MESSAGE_LIMIT_MB
     assert limit == 4
-    with StreamlitSession(server.base_url, timeout=10) as victim:
+    with DashboardSession(server.base_url, timeout=10) as victim:
         try:
             victim.send_raw(b"\x00" * ((limit + 1) * 2**20))
         except SessionClosed:
@@ -102,7 +103,7 @@ def test_frame_above_the_size_limit_is_refused(server: Server, session: Streamli
 def test_websocket_with_foreign_origin_is_refused(server: Server) -> None:
     """Streamlit's own check: an Origin that is not the Host (nor in allowed origins) gets 403
     at the handshake, so a page on another site cannot drive a user's session."""
-    session = StreamlitSession(server.base_url)
+    session = DashboardSession(server.base_url)
     session.origin = "http://evil.example"
     with pytest.raises(SessionClosed, match="403"):
         session.connect()
@@ -120,7 +121,7 @@ def test_rerun_burst_runs_to_the_last_request_and_the_session_stays_usable(serve
     its health check all along. Each queued request still costs a started run: the CPU per
     request is printed (docs/operations.md: with post-run GC on, hundreds starved the replica)."""
     process = psutil.Process(server.pid)
-    with StreamlitSession(server.base_url, timeout=60) as flooder:
+    with DashboardSession(server.base_url, timeout=60) as flooder:
         flooder.set_date("2023-01-21")
         payload = full_rerun_bytes(flooder)
         cpu_before = sum(process.cpu_times()[:2])
@@ -143,7 +144,7 @@ def test_unknown_fragment_reruns_are_dropped_cheaply(server: Server) -> None:
     once (SERVE_RERUN_BURST; more close the socket, tests/integration/test_rerun_limit.py): each is
     dropped without a run, and the session stays usable."""
     process = psutil.Process(server.pid)
-    with StreamlitSession(server.base_url, timeout=20) as flooder:
+    with DashboardSession(server.base_url, timeout=20) as flooder:
         payload = full_rerun_bytes(flooder, "0123456789abcdef0123456789abcdef")
         cpu_before = sum(process.cpu_times()[:2])
         for _ in range(ServingSettings().rerun_burst - 1):  # the page's first run took one
@@ -169,7 +170,7 @@ def paced(action: Callable[[], None], per_second: float) -> Activity:
 
 def garbage_socket(url: str, payload: bytes | str) -> Callable[[], None]:
     def action() -> None:
-        victim = StreamlitSession(url, timeout=10)
+        victim = DashboardSession(url, timeout=10)
         victim.connect()
         victim.send_raw(payload)
         victim.wait_closed(5)
@@ -179,7 +180,7 @@ def garbage_socket(url: str, payload: bytes | str) -> Callable[[], None]:
 
 def foreign_origin(url: str) -> Callable[[], None]:
     def action() -> None:
-        session = StreamlitSession(url)
+        session = DashboardSession(url)
         session.origin = "http://evil.example"
         try:
             session.connect()
@@ -194,7 +195,7 @@ def dates(url: str, values: list[str], per_second: float) -> Activity:
     """A session picking ``values`` in turn at ``per_second``."""
 
     def activity(stop: threading.Event) -> None:
-        with StreamlitSession(url, timeout=30) as user:
+        with DashboardSession(url, timeout=30) as user:
             i = 0
             while not stop.is_set():
                 user.pick_date(values[i % len(values)])

@@ -16,7 +16,8 @@ import psutil
 from test_protocol_abuse import ALLOWED_SLOWDOWN, NOISE_MS  # the same bound as every abuse test
 
 from sales_load.bystander import compare, p95
-from streamlit_load.client import DATE_WIDGET, InteractionTimeout, StreamlitSession
+from sales_load.page import DATE_WIDGET, DashboardSession
+from streamlit_load.client import InteractionTimeout
 from streamlit_load.client.messages import rerun_msg
 from streamlit_load.local_server import Server, running_server
 from streamlit_serving.rerun_limit import CLOSE_REASON, POLICY_VIOLATION
@@ -27,7 +28,7 @@ RATE = ServingSettings().rerun_rate
 RECONNECT_SECONDS = 1.0  # how soon the cut-off flooder comes back
 
 
-def rerun_bytes(session: StreamlitSession) -> bytes:
+def rerun_bytes(session: DashboardSession) -> bytes:
     return rerun_msg(
         widget_states=session._widget_states.values(),
         page_script_hash=session.page_script_hash,
@@ -37,7 +38,7 @@ def rerun_bytes(session: StreamlitSession) -> bytes:
     ).SerializeToString()
 
 
-def flood(session: StreamlitSession, count: int = BURST + 10) -> int | None:
+def flood(session: DashboardSession, count: int = BURST + 10) -> int | None:
     """Send `count` fragment reruns back to back; the close code the server then sends (None if
     it leaves the socket open). A count the socket's buffers take at once, so every rerun is
     written before the close arrives."""
@@ -51,11 +52,11 @@ def flood(session: StreamlitSession, count: int = BURST + 10) -> int | None:
         return None
 
 
-def test_a_rerun_flood_is_closed_with_1008_and_logged(server: Server, session: StreamlitSession) -> None:
+def test_a_rerun_flood_is_closed_with_1008_and_logged(server: Server, session: DashboardSession) -> None:
     process = psutil.Process(server.pid)
     before = server.log().count("rerun-limit:")
     cpu_before = sum(process.cpu_times()[:2])
-    with StreamlitSession(server.base_url, timeout=20) as flooder:
+    with DashboardSession(server.base_url, timeout=20) as flooder:
         assert flood(flooder) == POLICY_VIOLATION
         assert not flooder.connected
     cpu = sum(process.cpu_times()[:2]) - cpu_before
@@ -72,14 +73,14 @@ def test_a_rerun_flood_is_closed_with_1008_and_logged(server: Server, session: S
     assert "client 127.0.0.1" in lines[0]
     # The flooder's neighbour and a new session are served as before.
     assert session.pick_date("2023-01-18").has_text("Best sellers, January 18, 2023")
-    with StreamlitSession(server.base_url, timeout=20) as fresh:
+    with DashboardSession(server.base_url, timeout=20) as fresh:
         assert fresh.pick_date("2023-01-19").has_text("Best sellers, January 19, 2023")
 
 
 def test_a_burst_within_the_bucket_is_served_to_its_last_rerun(server: Server) -> None:
     """BURST reruns at once pass (each new one stops the run before it, as ever); the session ends
     on the last and keeps working once the bucket has refilled a little."""
-    with StreamlitSession(server.base_url, timeout=30) as user:
+    with DashboardSession(server.base_url, timeout=30) as user:
         user.set_date("2023-01-24")
         payload = rerun_bytes(user)
         for _ in range(BURST - 1):  # the page's first run took one token
@@ -96,7 +97,7 @@ def test_the_bucket_refills_at_the_rate() -> None:
     full again (3, not 4: the bucket caps), so three reruns at once pass and a fourth closes."""
     env = {"SERVE_RERUN_BURST": "3", "SERVE_RERUN_RATE": "0.5", "SERVE_WARMUP": "off"}
     with running_server(env=env) as small:
-        with StreamlitSession(small.base_url, timeout=30) as user:
+        with DashboardSession(small.base_url, timeout=30) as user:
             time.sleep(2.2)
             user.set_date("2023-01-03")
             payload = rerun_bytes(user)
@@ -113,7 +114,7 @@ def test_without_a_limit_a_flood_is_served() -> None:
     """SERVE_RERUN_RATE=0: no limit (stock Streamlit): 100 reruns at once keep the socket open."""
     with (
         running_server(env={"SERVE_RERUN_RATE": "0", "SERVE_WARMUP": "off"}) as open_server,
-        StreamlitSession(open_server.base_url, timeout=30) as user,
+        DashboardSession(open_server.base_url, timeout=30) as user,
     ):
         user.set_date("2023-01-26")
         payload = rerun_bytes(user)
@@ -133,7 +134,7 @@ def test_other_sessions_keep_their_latency_while_a_flooder_comes_back(server: Se
 
     def flooder(stop: threading.Event) -> None:
         while not stop.is_set():
-            with StreamlitSession(server.base_url, timeout=20) as session:
+            with DashboardSession(server.base_url, timeout=20) as session:
                 cut_off.append(flood(session))
             stop.wait(RECONNECT_SECONDS)
 
@@ -150,7 +151,7 @@ def test_an_app_that_knows_nothing_of_the_limit_is_guarded_all_the_same(hello_ap
     """Streamlit's hello demo under the serving layer's defaults: a flood of whole-page reruns is
     closed with 1008 and logged, as the example's fragment reruns are; a new session is served."""
     with running_server(app=hello_app / "streamlit_app.py") as hello:
-        with StreamlitSession(hello.base_url, timeout=20) as flooder:
+        with DashboardSession(hello.base_url, timeout=20) as flooder:
             payload = rerun_msg(
                 widget_states=(), page_script_hash=flooder.page_script_hash,
                 page_url=flooder.page_url, query_string="",
@@ -160,5 +161,5 @@ def test_an_app_that_knows_nothing_of_the_limit_is_guarded_all_the_same(hello_ap
             assert flooder.wait_closed(10) == POLICY_VIOLATION
         time.sleep(0.5)
         assert f"1008 {CLOSE_REASON}" in hello.log()
-        with StreamlitSession(hello.base_url, timeout=60) as fresh:
+        with DashboardSession(hello.base_url, timeout=60) as fresh:
             assert fresh.initial.has_text("Welcome to Streamlit! 👋")

@@ -10,13 +10,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from streamlit_load.client import StreamlitSession
+from sales_load.page import DashboardSession
 from streamlit_load.local_server import APP, REPO, SERVE, Server, running_server
 from streamlit_load.server_probe import accepted_nodelay
 
 
 def nodelay_with_two_sessions(server: Server) -> list[bool]:
-    with StreamlitSession(server.base_url) as first, StreamlitSession(server.base_url) as second:
+    with DashboardSession(server.base_url) as first, DashboardSession(server.base_url) as second:
         first.pick_date("2023-01-05")
         second.pick_date("2023-01-06")
         return accepted_nodelay(server.pid, urlsplit(server.base_url).port)

@@ -20,7 +20,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from streamlit_load.client import DATE_WIDGET, InteractionTimeout, StreamlitSession
+from sales_load.page import DATE_WIDGET, DashboardSession
+from streamlit_load.client import InteractionTimeout
 from streamlit_load.client.messages import date_state
 from streamlit_load.client.signin import USER_COOKIE, Browser, SignInError, sign_in, sign_in_from
 from streamlit_load.dev_provider import (
@@ -82,7 +83,7 @@ def assert_no_figure(texts: list[str], elements) -> None:
 
 
 def test_anonymous_visitor_gets_the_sign_in_page_and_no_figure(app):
-    with StreamlitSession(app.url) as anonymous:
+    with DashboardSession(app.url) as anonymous:
         first = anonymous.initial
         assert first.texts == ["Daily vs monthly sales, by product", SIGN_IN_TEXT]
         assert set(first.elements) == {"heading", "markdown", "button"}
@@ -97,7 +98,7 @@ def test_anonymous_visitor_gets_the_sign_in_page_and_no_figure(app):
 def test_allowed_user_sees_the_dashboard_and_fragment_reruns_stay_fragment_only(app):
     cookies = app.cookies_of(ALLOWED_USER)
     assert USER_COOKIE in cookies
-    with StreamlitSession(app.url, cookies=cookies) as ada:
+    with DashboardSession(app.url, cookies=cookies) as ada:
         assert shown(ada.initial.texts[0]) == f"Signed in as {ALLOWED_USER}"
         assert "Best sellers, January 1, 2023" in ada.initial.texts
         assert ada.initial.elements["plotly_chart"] == 3
@@ -119,7 +120,7 @@ def test_allowed_user_sees_the_dashboard_and_fragment_reruns_stay_fragment_only(
     ],
 )
 def test_user_outside_the_list_is_refused_with_a_sign_out_button(app, email, reason):
-    with StreamlitSession(app.url, cookies=app.cookies_of(email)) as refused:
+    with DashboardSession(app.url, cookies=app.cookies_of(email)) as refused:
         (message,) = [text for text in map(shown, refused.initial.texts) if reason in text]
         assert "sign out and sign in with another account" in message
         assert set(refused.widget_ids) == {"Sign out"}
@@ -132,7 +133,7 @@ def test_user_outside_the_list_is_refused_with_a_sign_out_button(app, email, rea
 def test_nobody_runs_the_daily_fragment_without_the_gate(app):
     """A session that never passed the gate, or has signed out since, holds no fragment (the gate
     forgets them): its fragment rerun is dropped by the server, no run at all."""
-    with StreamlitSession(app.url, cookies=app.cookies_of(ALLOWED_USER)) as ada:
+    with DashboardSession(app.url, cookies=app.cookies_of(ALLOWED_USER)) as ada:
         fragment, widget = ada.fragment_of(DATE_WIDGET), ada.widget_id(DATE_WIDGET)
         signed_out = ada.click("Sign out")
         assert signed_out.redirects == ["/auth/logout"]
@@ -140,7 +141,7 @@ def test_nobody_runs_the_daily_fragment_without_the_gate(app):
         ada.set_widget_state(date_state(widget, "2023-01-16"))
         with pytest.raises(InteractionTimeout):
             ada.rerun(fragment, timeout=5)
-    with StreamlitSession(app.url) as anonymous:
+    with DashboardSession(app.url) as anonymous:
         anonymous.set_widget_state(date_state(widget, "2023-01-17"))
         with pytest.raises(InteractionTimeout):
             anonymous.rerun(fragment, timeout=5)
@@ -169,7 +170,7 @@ def test_a_link_opened_before_sign_in_is_where_the_page_opens_after_it(app, link
     assert done.landed == f"{app.url}{opens_at}"
     assert RETURN_COOKIE not in done.cookies  # used once, then cleared
     if opens_at == "/?date=2023-03-09":
-        with StreamlitSession(done.landed, cookies=done.cookies) as ada:
+        with DashboardSession(done.landed, cookies=done.cookies) as ada:
             assert ada.initial.has_text("Best sellers, March 9, 2023")
 
 
@@ -204,7 +205,7 @@ def test_sign_out_clears_the_cookie_and_ends_the_provider_session(app):
     assert logout.location.startswith(f"{app.provider.issuer}/session/end?")
     assert "id_token_hint=" in logout.location
     assert "post_logout_redirect_uri=http%3A%2F%2F127.0.0.1" in logout.location
-    with StreamlitSession(app.url, cookies=browser.jar(app.url)) as after:
+    with DashboardSession(app.url, cookies=browser.jar(app.url)) as after:
         assert SIGN_IN_TEXT in after.initial.texts
 
 
@@ -215,7 +216,7 @@ def test_a_copied_cookie_outlives_sign_out(app):
     browser = Browser()
     browser.jar(app.url).update(copied)
     browser.request("GET", f"{app.url}/auth/logout")
-    with StreamlitSession(app.url, cookies=copied) as replay:
+    with DashboardSession(app.url, cookies=copied) as replay:
         assert f"Signed in as {ALLOWED_USER}" in map(shown, replay.initial.texts)
 
 
@@ -223,7 +224,7 @@ def test_a_forged_or_altered_cookie_is_anonymous(app):
     cookies = app.cookies_of(ALLOWED_USER)
     value = cookies[USER_COOKIE]
     altered = {**cookies, USER_COOKIE: value[:-2] + ("AA" if not value.endswith("AA") else "BB")}
-    with StreamlitSession(app.url, cookies=altered) as visitor:
+    with DashboardSession(app.url, cookies=altered) as visitor:
         assert SIGN_IN_TEXT in visitor.initial.texts
         assert_no_figure(visitor.initial.texts, visitor.initial.elements)
 
@@ -316,7 +317,7 @@ def test_provider_down_keeps_signed_in_users_and_refuses_new_sign_ins_clearly(tm
             cookies = sign_in(server.base_url, ALLOWED_USER, password(ALLOWED_USER))
             provider_running.__exit__(None, None, None)
             provider_running = None
-            with StreamlitSession(server.base_url, cookies=cookies) as ada:
+            with DashboardSession(server.base_url, cookies=cookies) as ada:
                 assert ada.pick_date("2023-01-15").has_text("Best sellers, January 15, 2023")
             with pytest.raises(SignInError, match=r"/auth/login\?provider=\S+ -> 400"):
                 sign_in(server.base_url, ALLOWED_USER, password(ALLOWED_USER), timeout=20)
@@ -409,10 +410,10 @@ def gated(tmp_path_factory) -> Iterator[GatedApp]:
 
 
 @pytest.fixture
-def ada(gated) -> Iterator[StreamlitSession]:
+def ada(gated) -> Iterator[DashboardSession]:
     """ada, signed in through the provider, on the gated app's page; the app's marks cleared."""
     gated.ran()
-    with StreamlitSession(gated.url, cookies=sign_in(gated.url, ALLOWED_USER, password(ALLOWED_USER))) as ada:
+    with DashboardSession(gated.url, cookies=sign_in(gated.url, ALLOWED_USER, password(ALLOWED_USER))) as ada:
         assert {"Count", "Again", "Sign out"} <= set(ada.widget_ids)
         assert gated.ran() == ["fragment"]
         yield ada

@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sales_load.churn import local_sampler, soak
-from streamlit_load.client import DATE_WIDGET, StreamlitSession
+from sales_load.page import DATE_WIDGET, DashboardSession
 from streamlit_load.client.messages import rerun_msg
 from streamlit_load.local_server import running_server
 
@@ -23,7 +23,7 @@ SESSIONS = 4
 
 def test_slow_source_in_one_session_does_not_block_others():
     with running_server(env={"SALES_DEMO_DELAY_SECONDS": str(DELAY)}) as server:
-        sessions = [StreamlitSession(server.base_url, timeout=120) for _ in range(SESSIONS)]
+        sessions = [DashboardSession(server.base_url, timeout=120) for _ in range(SESSIONS)]
         try:
             with ThreadPoolExecutor(SESSIONS) as pool:
                 list(pool.map(lambda s: s.open(), sessions))

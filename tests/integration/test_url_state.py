@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from sales_load.page import DashboardSession, PageMode
 from sales_load.picks import expect_fragment, expect_full
-from streamlit_load.client import PageMode, StreamlitSession
 from streamlit_load.local_server import Server
 
 MODE_SERVERS = {"fragment": "server", "views": "views_server", "plain": "plain_server"}
@@ -34,10 +34,10 @@ def mode_server(request: pytest.FixtureRequest) -> Server:
     return request.getfixturevalue(MODE_SERVERS[request.param])
 
 
-def page(server: Server, query: str = "") -> StreamlitSession:
+def page(server: Server, query: str = "") -> DashboardSession:
     """A session opened (by `with`) on ``/?query``, as a browser opens a link, in the server's mode."""
     url = f"{server.base_url}/?{query}" if query else server.base_url
-    return StreamlitSession(url, timeout=20, mode=PageMode.from_env(server.env))
+    return DashboardSession(url, timeout=20, mode=PageMode.from_env(server.env))
 
 
 def notices(texts: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from sales_load.page import SETTINGS_PREFIX
 from streamlit_load.harness import REPO
 from streamlit_load.local_server import free_port
 from streamlit_load.targets import ComposeStack
@@ -28,6 +29,6 @@ def images() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def load_stack(images: dict[str, str]) -> Iterator[ComposeStack]:
     """deploy/compose.yaml as `make up` starts it, for the gate and the quick capacity run."""
-    with ComposeStack(f"loadtier{free_port()}", build=False, env=images) as stack:
+    with ComposeStack(f"loadtier{free_port()}", build=False, env=images, app_prefix=SETTINGS_PREFIX) as stack:
         stack.start({"APP_REPLICAS": "1"})
         yield stack

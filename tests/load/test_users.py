@@ -13,8 +13,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from sales_load.page import DashboardSession
 from sales_load.picks import DayStream, expect_fragment, expect_full
-from streamlit_load.client import StreamlitSession
 from streamlit_load.client.errors import UnexpectedOutcome
 from streamlit_load.dev_provider import ALLOWED_USER, OTHER_USER
 from streamlit_load.harness import MACHINE_PACED
@@ -73,7 +73,7 @@ def test_fragment_and_full_users_walk_the_same_days():
 
 
 def test_a_full_rerun_fails_the_fragment_check_and_vice_versa(server):
-    with StreamlitSession(server.base_url, timeout=20) as session:
+    with DashboardSession(server.base_url, timeout=20) as session:
         full = session.pick_date("2023-01-05", fragment=False)
         with pytest.raises(UnexpectedOutcome, match="outside the fragment"):
             expect_fragment(full)

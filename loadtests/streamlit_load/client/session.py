@@ -34,7 +34,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from .errors import InteractionTimeout, ServerError, SessionClosed, StreamlitClientError, UnexpectedOutcome
+from .errors import InteractionTimeout, ServerError, SessionClosed, StreamlitClientError
 from .messages import (
     MessageCache,
     UrlBinding,
@@ -53,14 +53,12 @@ from .modes import (  # the statuses stay importable from here too
     EARLY_FOR_RERUN,
     FRAGMENT_SUCCESS,  # noqa: F401
     SUCCESS,  # noqa: F401
-    PageMode,
 )
 from .tls import client_context
 from .widgets import Widget, widget_of
 
 XSRF_COOKIE = "_streamlit_xsrf"
 NO_XSRF_TOKEN = "PLACEHOLDER_AUTH_TOKEN"  # noqa: S105 - what the frontend sends without a cookie
-DATE_WIDGET = "date"  # the date picker's key, and its URL parameter (?date=2023-03-09)
 # How long a drain waits for bytes that are not there: enough for what already sits in the
 # socket's buffer to be read, short enough to cost nothing next to an interaction.
 DRAIN_WAIT = 0.001
@@ -114,18 +112,17 @@ class StreamlitSession:
     """A Streamlit browser session, driven over the WebSocket protocol.
 
     >>> with StreamlitSession("http://127.0.0.1:8501") as s:     # doctest: +SKIP
-    ...     s.pick_date("2023-01-15").has_text("Best sellers, January 15, 2023")
-    True
+    ...     s.click("Refresh").outcome    # a button keyed or labelled "Refresh": one rerun
+    'FINISHED_SUCCESSFULLY'
 
     ``base_url`` may carry a base path (``http://host:8080/dashboard``) and a query string
     (``?date=2023-03-09``: a shared link). ``timeout`` bounds each interaction; ``message_cache``
     keeps the browser's ForwardMsg cache (the server then sends ``ref_hash`` stubs for large
     messages the client already holds). ``headers`` go with every request of the session (e.g.
     ``X-Forwarded-For``, as a load balancer adds it); so do ``cookies``, as a browser's would:
-    e.g. the sign-in cookies of ``streamlit_load.client.signin.sign_in``. ``mode`` is the page's
-    (SALES_FRAGMENT, SALES_MONTH_RERUN): how picks are sent and month changes checked. An
-    ``https`` URL speaks TLS (``wss`` on the socket), verified against the system's CAs and
-    ``ca_file`` (default ``$STACK_CA_FILE``; see ``streamlit_load.client.tls``).
+    e.g. the sign-in cookies of ``streamlit_load.client.signin.sign_in``. An ``https`` URL
+    speaks TLS (``wss`` on the socket), verified against the system's CAs and ``ca_file``
+    (default ``$STACK_CA_FILE``; see ``streamlit_load.client.tls``).
 
     The page's URL is kept as a browser keeps it: ``query_string`` starts as the link's, follows
     every ``page_info_changed`` the server sends, and is rewritten in place when the client
@@ -141,7 +138,6 @@ class StreamlitSession:
         message_cache: bool = True,
         headers: dict[str, str] | None = None,
         cookies: Mapping[str, str] | None = None,
-        mode: PageMode | None = None,
         ca_file: str | os.PathLike[str] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
@@ -158,7 +154,6 @@ class StreamlitSession:
         self._next_query_string: str | None = None  # a bound widget's pick, once its rerun is out
         self.timeout = timeout
         self.headers = dict(headers or {})
-        self.mode = mode or PageMode()
         self.tls = client_context(ca_file) if secure else None
         self.cache: MessageCache | None = MessageCache() if message_cache else None
 
@@ -236,9 +231,9 @@ class StreamlitSession:
         """The values of parameter ``name`` in the page's URL (empty if it has none)."""
         return parse_qs(self.query_string, keep_blank_values=True).get(name, [])
 
-    def url_date(self, name: str = DATE_WIDGET) -> date | None:
-        """The day the page's URL holds (``?date=YYYY-MM-DD``, the date picker's parameter), None if
-        it holds none or not exactly one valid day."""
+    def url_date(self, name: str) -> date | None:
+        """The day the page's URL holds in parameter ``name`` (``?date=YYYY-MM-DD``: a date
+        picker bound to the URL), None if it holds none or not exactly one valid day."""
         values = self.url_param(name)
         try:
             return date.fromisoformat(values[0]) if len(values) == 1 else None
@@ -304,7 +299,7 @@ class StreamlitSession:
             self._next_query_string = with_query_param(self._next_query_string or self.query_string,
                                                        binding.param, kept)  # fmt: skip
 
-    def set_date(self, value: date | str | None, widget: str = DATE_WIDGET) -> None:
+    def set_date(self, value: date | str | None, widget: str) -> None:
         """Set a date_input's value: a date, an ISO string (sent verbatim) or None (cleared)."""
         self.set_widget_state(date_state(self.widget_id(widget), value))
 
@@ -377,41 +372,6 @@ class StreamlitSession:
         """The cookies this session sends (those given, and those the server set)."""
         pairs = (item.strip().partition("=") for item in (self.cookie_header or "").split(";"))
         return {name: value for name, _, value in pairs if name}
-
-    def pick_date(
-        self,
-        value: date | str | None,
-        *,
-        fragment: bool = True,
-        widget: str = DATE_WIDGET,
-        timeout: float | None = None,
-    ) -> Interaction:
-        """Pick a date as a user would (``fragment=True``: rerun the widget's fragment only, or
-        the whole page if the page's mode has no fragment) or set it and rerun the whole page
-        (``fragment=False``)."""
-        self.set_date(value, widget)
-        fragment_id = self.fragment_of(widget) if fragment and self.mode.fragment else None
-        return self.rerun(fragment_id, timeout=timeout)
-
-    def change_month(
-        self, value: date | str, *, widget: str = DATE_WIDGET, timeout: float | None = None
-    ) -> Interaction:
-        """Pick a day in another month, as a user would. What reruns depends on the page's mode:
-        a fragment run that calls st.rerun(), then the whole script (the tutorial); a fragment
-        run that gives way to a run of both views (``views``); a whole-script run (no fragment).
-
-        Raises UnexpectedOutcome unless the outcomes are the mode's ``month_change_outcomes``.
-        """
-        self.set_date(value, widget)
-        fragment_id = self.fragment_of(widget) if self.mode.fragment else None
-        interaction = self.rerun(fragment_id, kind="month_change", timeout=timeout)
-        expected = self.mode.month_change_outcomes
-        if interaction.outcomes != expected:
-            raise UnexpectedOutcome(
-                f"month change ended with {interaction.outcomes}, not {expected} (the {self.mode.name} page)",
-                interaction,
-            )
-        return interaction
 
     def idle(self, seconds: float) -> Interaction:
         """Stay connected ``seconds`` while reading (so pings get answered); kind "idle"."""
