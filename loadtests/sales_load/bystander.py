@@ -84,7 +84,7 @@ def compare(
 
     Each round is a session of its own: its picks, back to back, stay within the burst of the
     app's per-session rerun limit (SERVE_RERUN_BURST, 40), which a whole comparison would not.
-    ``cookies``: the bystander's (the sign-in cookies of ``streamlit_client.signin.sign_in``)."""
+    ``cookies``: the bystander's (the sign-in cookies of ``streamlit_load.client.signin.sign_in``)."""
     result = Comparison()
     for _ in range(rounds):
         with DashboardSession(url, timeout=timeout, cookies=cookies) as session:

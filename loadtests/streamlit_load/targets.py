@@ -177,7 +177,7 @@ class ComposeStack:
     free ports of 127.0.0.1. ``settings`` (the app's own, through the app env file; PROXY_*,
     APP_REPLICAS) are passed to every start; the images are built on the first start unless
     ``build`` is False (SKIP_BUILD=1). ``app_prefix``: the prefix of the app's own settings (the
-    example's ``SALES_``), the ones that go to the app env file.
+    example's settings prefix, sales_load.page.SETTINGS_PREFIX), the ones that go to the app env file.
     ``PROXY_TLS=off`` in the settings serves plain HTTP (the URL then says http)."""
 
     project: str

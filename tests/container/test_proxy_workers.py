@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from streamlit_client import StreamlitSession
 
-from sales_load.local_server import free_port
+from sales_load.page import DashboardSession
+from streamlit_load.local_server import free_port
 
 from .conftest import run
 
@@ -147,7 +147,7 @@ def test_many_workers_and_a_burst_of_reloads_stay_under_the_memory_limit(docker,
     app = f"{network}-app"
     port = free_port()
     run(docker, "network", "create", network)
-    held: list[StreamlitSession] = []
+    held: list[DashboardSession] = []
     try:
         run(docker, "run", "-d", "--name", app, "--network", network, "--network-alias", "app",
             "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", images["APP_IMAGE"])  # fmt: skip
@@ -159,14 +159,14 @@ def test_many_workers_and_a_burst_of_reloads_stay_under_the_memory_limit(docker,
         with proxy(docker, images["PROXY_IMAGE"], *options, env=env) as name:
             url = f"http://127.0.0.1:{port}"
             wait_for("the app through the proxy", lambda: healthy(url), 90)
-            session = StreamlitSession(url, timeout=60)
+            session = DashboardSession(url, timeout=60)
             held.append(session)
             session.open()
             assert session.pick_date("2023-01-20").outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
             first_reload = time.monotonic()
             for _ in range(RELOADS):
                 for _ in range(SOCKETS_PER_GENERATION):
-                    socket = StreamlitSession(url, timeout=30)
+                    socket = DashboardSession(url, timeout=30)
                     socket.connect()
                     held.append(socket)
                 newest = max(pid for pid, _, _ in nginx_processes(docker, name))

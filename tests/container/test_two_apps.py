@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from sales_load.local_server import free_port
+from streamlit_load.local_server import free_port
 
 from .conftest import ROOT, run
 

@@ -29,12 +29,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from streamlit_client import StreamlitSession
-from streamlit_client.signin import USER_COOKIE, sign_in
 
 from sales_load.bystander import compare, p95
-from sales_load.dev_provider import ALLOWED_USER, password
-from sales_load.local_server import free_port
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.signin import USER_COOKIE, sign_in
+from streamlit_load.dev_provider import ALLOWED_USER, password
+from streamlit_load.local_server import free_port
 
 from .conftest import ROOT, run
 

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit_client.tls import client_context
 
-from sales_load.local_server import free_port
+from streamlit_load.client.tls import client_context
+from streamlit_load.local_server import free_port
 
 from .conftest import ROOT, as_typed, run
 

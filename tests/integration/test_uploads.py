@@ -19,11 +19,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from streamlit_client import StreamlitSession
-from streamlit_client.signin import sign_in
 
-from sales_load.dev_provider import ALLOWED_USER, DEV_ALLOWED_EMAILS, OTHER_USER, password, running_provider
-from sales_load.local_server import Server, free_port, running_server
+from streamlit_load.client import StreamlitSession
+from streamlit_load.client.signin import sign_in
+from streamlit_load.dev_provider import (
+    ALLOWED_USER,
+    DEV_ALLOWED_EMAILS,
+    OTHER_USER,
+    password,
+    running_provider,
+)
+from streamlit_load.local_server import Server, free_port, running_server
 
 UPLOADER_APP = """import streamlit as st
 from streamlit.runtime import get_instance
