@@ -7,7 +7,7 @@
 # TLS on it also reloads nginx when the certificate or key files change (a renewed certificate).
 set -eu
 
-# Defaults: the one home of these values (documented in the README's proxy table).
+# Defaults: the one home of these values (documented in docs/settings.md's proxy table).
 : "${APP_HOST:=app}"                # DNS name that resolves to every app replica
 : "${APP_PORT:=8501}"               # the app's port inside the network
 : "${PROXY_RATE_PER_CLIENT:=30r/s}" # HTTP requests per client address (nginx rate syntax)

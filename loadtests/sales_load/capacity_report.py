@@ -1,5 +1,5 @@
 """Outputs of ``make capacity``: the per-step tables, the goals table, the capacity chart
-(``capacity.png``, matplotlib, for the README) and ``report.html`` (plotly, self-contained).
+(``capacity.png``, matplotlib, for docs/benchmarks.md) and ``report.html`` (plotly, self-contained).
 
 The chart: concurrent users against p95 latency (solid) and the app's server CPU (dashed, right
 axis), fragments on (green) and off (red), one panel per catalogue size, a marker per replica count.

@@ -47,8 +47,7 @@ class HelloPage:
           is no base path), then the root's, as it does from Streamlit's own server;
         - the app's Material page icons (``page_icon=":material/..."``), which the browser would
           fetch from Google's font host: the proxy's Content-Security-Policy refuses third-party
-          images (``img-src 'self' data: blob:``), so the tab shows no icon (README: "Deploy your
-          own app");
+          images (``img-src 'self' data: blob:``), so the tab shows no icon (docs/your-app.md);
         - images of a page left before they loaded (``/media/...``, aborted by the navigation)."""
         icon = [e for e in self.watch.http_errors if e.startswith(ICON_HOST) and e.endswith(": csp")]
         probes = [e for e in self.watch.http_errors if BASE_PATH_PROBE.fullmatch(e)]
