@@ -77,7 +77,8 @@ def test_no_secret_in_history_or_config(image, docker):
     for word in SECRET_WORDS:
         assert word not in text, f"{tag}: {word!r} in the history or config"
     # Build args that reach the history are only the documented, harmless ones.
-    # APP_DIR and APP_MAIN: which app the image serves (the staged directory, its main script).
+    # APP_DIR and APP_MAIN: which app the image serves (the staged directory, its main script);
+    # APP_NAME: its name, in a label (deploy/images.tsv, app_settings.py).
     environment = {
         "PATH",
         "HOME",
@@ -88,4 +89,4 @@ def test_no_secret_in_history_or_config(image, docker):
         "APP_MAIN",
     }
     build_args = set(re.findall(r"\b([A-Z_]+)=", history)) - environment
-    assert build_args <= {"BASE_IMAGE", "VERSION", "REVISION", "SOURCE", "APP_DIR"}, build_args
+    assert build_args <= {"BASE_IMAGE", "VERSION", "REVISION", "SOURCE", "APP_DIR", "APP_NAME"}, build_args

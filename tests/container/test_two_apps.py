@@ -20,14 +20,14 @@ import pytest
 
 from streamlit_load.local_server import free_port
 
-from .conftest import ROOT, run
+from .conftest import ROOT, as_typed, run
 
 TINY = "import streamlit as st\n\nst.title('Tiny app')\n"
 TITLE = '{{index .Config.Labels "org.opencontainers.image.title"}}'
 
 
 def make(target: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "-s", target], cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run(["make", "-s", target], cwd=ROOT, env=as_typed(env), capture_output=True, text=True)
 
 
 def healthy(url: str, ca_file: Path) -> bool:
