@@ -104,6 +104,22 @@ def delta_text(delta: Delta) -> str | None:
     return None
 
 
+def delta_media(delta: Delta) -> list[str]:
+    """The URLs a browser fetches for a new element's files: st.image's images, st.audio's and
+    st.video's source, st.download_button's file (the server's ``/media/...``, or a URL the app
+    gave); [] for any other delta."""
+    if delta.WhichOneof("type") != "new_element":
+        return []
+    element = delta.new_element
+    kind = element.WhichOneof("type")
+    if kind == "imgs":
+        return [image.url for image in element.imgs.imgs if image.url]
+    if kind in ("audio", "video", "download_button"):
+        url = getattr(element, kind).url
+        return [url] if url else []
+    return []
+
+
 def delta_exception(delta: Delta) -> str | None:
     """'Type: message' of an exception element (st.exception, uncaught errors), else None."""
     if delta.WhichOneof("type") != "new_element" or delta.new_element.WhichOneof("type") != "exception":

@@ -40,6 +40,7 @@ from .messages import (
     UrlBinding,
     date_state,
     delta_exception,
+    delta_media,
     delta_text,
     finished_name,
     heartbeat_msg,
@@ -86,6 +87,7 @@ class Interaction:
     texts: list[str] = field(default_factory=list)
     exceptions: list[str] = field(default_factory=list)
     redirects: list[str] = field(default_factory=list)  # st.login/st.logout: where the page must go
+    media: list[str] = field(default_factory=list)  # files the new elements name (images, downloads)
 
     @property
     def fragment_ids(self) -> set[str]:
@@ -470,17 +472,27 @@ class StreamlitSession:
             data,
             f"\r\n--{boundary}--\r\n".encode(),
         ])  # fmt: skip
-        return self._upload_request("PUT", url, body, f"multipart/form-data; boundary={boundary}", timeout)
+        return self._request("PUT", url, body, f"multipart/form-data; boundary={boundary}", timeout)[0]
 
     def delete_file(self, url: str, *, timeout: float | None = None) -> int:
         """DELETE a file as the frontend does when one is removed from the widget; the HTTP status."""
         if url.startswith("/"):
             url = f"{self.base_url}{url}"
-        return self._upload_request("DELETE", url, None, None, timeout)
+        return self._request("DELETE", url, None, None, timeout)[0]
 
-    def _upload_request(
+    def get_file(self, url: str, *, timeout: float | None = None) -> tuple[int, bytes]:
+        """GET a file the page names (``Interaction.media``: an image, a download) as the browser
+        does, with the session's cookies (behind the proxy they bring it to the session's
+        replica, which holds the file); (HTTP status, body)."""
+        if url.startswith("/"):
+            url = f"{self.base_url}{url}"
+        return self._request("GET", url, None, None, timeout)
+
+    def _request(
         self, method: str, url: str, body: bytes | None, content_type: str | None, timeout: float | None
-    ) -> int:
+    ) -> tuple[int, bytes]:
+        """One HTTP request of the session (its cookies, and those the answer sets kept, as a
+        browser keeps them); (status, body)."""
         headers = {**self.headers, "X-Xsrftoken": self.cookies().get(XSRF_COOKIE, NO_XSRF_TOKEN)}
         if self.cookie_header:
             headers["Cookie"] = self.cookie_header
@@ -498,8 +510,9 @@ class StreamlitSession:
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 connection.request(method, parts.path, body=body, headers=headers)
             response = connection.getresponse()
-            response.read()
-            return response.status
+            data = response.read()
+            self._keep_cookies(response.headers.get_all("Set-Cookie") or [])
+            return response.status, data
         finally:
             connection.close()
 
@@ -520,20 +533,24 @@ class StreamlitSession:
             urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=self.tls)
         )
         request = urllib.request.Request(self.health_url, headers=self.headers)  # noqa: S310 - http(s), built in __init__
-        known: dict[str, str] = {}
         if self.cookie_header:  # a reconnect sends the cookies it has, as a browser does
             request.add_header("Cookie", self.cookie_header)
-            known = dict(item.strip().partition("=")[::2] for item in self.cookie_header.split(";"))
         try:
             with opener.open(request, timeout=self.timeout) as response:
                 headers = response.headers.get_all("Set-Cookie") or []
         except OSError as exc:
             raise SessionClosed(f"server not healthy at {self.health_url}: {exc}") from exc
-        cookies = known | dict(header.split(";", 1)[0].strip().partition("=")[::2] for header in headers)
+        self._keep_cookies(headers)
+        token = self.cookies().get(XSRF_COOKIE) or NO_XSRF_TOKEN  # no cookie: XSRF protection off
+        return token, self.cookie_header
+
+    def _keep_cookies(self, set_cookies: list[str]) -> None:
+        """Keep the cookies of ``Set-Cookie`` headers over those the session holds, as a browser does."""
+        cookies = self.cookies() | dict(
+            header.split(";", 1)[0].strip().partition("=")[::2] for header in set_cookies
+        )
         cookies = {name: value for name, value in cookies.items() if name and value}
         self.cookie_header = "; ".join(f"{name}={value}" for name, value in cookies.items()) or None
-        token = cookies.get(XSRF_COOKIE) or NO_XSRF_TOKEN  # no cookie: XSRF protection off
-        return token, self.cookie_header
 
     def _receive(self, deadline: float) -> tuple[ForwardMsg, int, bool]:
         """(next ForwardMsg with any ref_hash resolved, frame size, was a cache hit); raises at
@@ -654,6 +671,7 @@ class StreamlitSession:
             interaction.texts.append(text)
         if (error := delta_exception(delta)) is not None:
             interaction.exceptions.append(error)
+        interaction.media.extend(delta_media(delta))
         if (widget := widget_of(delta)) is not None:
             widget_id, label = widget.id, widget.label
             self.widgets[widget_id] = widget
