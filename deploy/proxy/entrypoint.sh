@@ -199,7 +199,17 @@ resolve() {
   getent ahosts "$APP_HOST" 2>/dev/null | awk '$2 == "STREAM" { print $1 }' | sort -u || true
 }
 
-# Writes upstream.conf for the given addresses (atomically: nginx may read it at any reload).
+# A replica's id in the st_replica cookie: a short hash of its address (the cookie names the
+# replica without showing the network's addresses).
+replica_id() { printf '%s' "$1" | sha256sum | cut -c1-16; }
+
+# Writes the upstreams for the given addresses (atomically: nginx may read them at any reload):
+# - upstream.conf: every replica, for nginx.conf's `streamlit` upstream, which hashes a browser's
+#   st_route cookie onto them (a browser's first visit);
+# - replicas.conf: one upstream per replica, `replica_<id>`, with every other replica as its
+#   backup (a replica that refuses, or is gone, hands the request on), and the maps from the
+#   st_replica cookie to that upstream and from the address that answered to its id. A browser
+#   whose cookie names a live replica stays there whatever replicas are added or removed.
 render_upstream() {
   {
     if [ -z "$1" ]; then
@@ -210,7 +220,38 @@ render_upstream() {
       echo "server $addr:$APP_PORT max_fails=1 fail_timeout=5s;"
     done
   } >"$conf/upstream.conf.new"
+  {
+    for addr in $1; do
+      case $addr in *:*) addr="[$addr]" ;; esac
+      echo "upstream replica_$(replica_id "$addr:$APP_PORT") {"
+      echo "    server $addr:$APP_PORT max_fails=1 fail_timeout=5s;"
+      for other in $1; do
+        case $other in *:*) other="[$other]" ;; esac
+        [ "$other" = "$addr" ] || echo "    server $other:$APP_PORT backup max_fails=1 fail_timeout=5s;"
+      done
+      echo "    keepalive 16;"
+      echo "}"
+    done
+    echo 'map $cookie_st_replica $app_upstream {'
+    echo '    default streamlit;'
+    for addr in $1; do
+      case $addr in *:*) addr="[$addr]" ;; esac
+      id=$(replica_id "$addr:$APP_PORT")
+      echo "    $id replica_$id;"
+    done
+    echo '}'
+    # $upstream_addr lists every replica tried ("a:8501, b:8501"): the last one answered.
+    echo 'map $upstream_addr $upstream_replica {'
+    echo '    default "";'
+    for addr in $1; do
+      case $addr in *:*) addr="[$addr]" ;; esac
+      pattern=$(printf '%s' "$addr:$APP_PORT" | sed 's/[].[]/\\&/g')
+      echo "    \"~(^|, )$pattern\$\" $(replica_id "$addr:$APP_PORT");"
+    done
+    echo '}'
+  } >"$conf/replicas.conf.new"
   mv "$conf/upstream.conf.new" "$conf/upstream.conf"
+  mv "$conf/replicas.conf.new" "$conf/replicas.conf"
 }
 
 # --- access-log metrics (docs/observability.md) ---------------------------------------------

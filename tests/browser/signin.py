@@ -16,7 +16,8 @@ from streamlit_load.dev_provider import ALLOWED_USER, password
 PROVIDER_FORM = re.compile(r"^http://oidc-dev\.localhost:\d+/interaction/")
 SIGN_IN_TEXT = "This app is for signed-in people only."
 TIMEOUT_MS = 60_000
-ROUTE_COOKIE = "st_route"  # the proxy's sticky cookie (nginx.conf)
+ROUTE_COOKIE = "st_route"  # the proxy's sticky cookie (nginx.conf): a browser's first replica
+REPLICA_COOKIE = "st_replica"  # the proxy's cookie naming the replica that answered (nginx.conf)
 
 
 def provider_form(page: Page) -> None:
@@ -42,7 +43,7 @@ def shown(text: str) -> str:
 def signed_in_state(browser: Browser, app_url: str, ready_text: str, path: Path) -> Path:
     """The cookies of ALLOWED_USER, signed in once through the provider's form on the app at
     ``app_url`` until its page shows ``ready_text``, saved as a storage state file at ``path``,
-    without the proxy's route cookie (so each page lands on whichever replica the proxy picks)."""
+    without the proxy's route cookies (so each page lands on whichever replica the proxy picks)."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(app_url, timeout=TIMEOUT_MS)
@@ -52,6 +53,8 @@ def signed_in_state(browser: Browser, app_url: str, ready_text: str, path: Path)
     page.get_by_text(ready_text).wait_for(timeout=TIMEOUT_MS)
     state = context.storage_state()
     context.close()
-    state["cookies"] = [cookie for cookie in state["cookies"] if cookie["name"] != ROUTE_COOKIE]
+    state["cookies"] = [
+        cookie for cookie in state["cookies"] if cookie["name"] not in (ROUTE_COOKIE, REPLICA_COOKIE)
+    ]
     path.write_text(json.dumps(state))
     return path

@@ -20,7 +20,7 @@ from streamlit_load.client.tls import client_context
 from streamlit_load.dev_provider import ALLOWED_USER, OTHER_USER, password
 
 from .dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, READY_TEXT, SCREENSHOTS, PageWatch, load_page
-from .signin import ROUTE_COOKIE, SIGN_IN_TEXT, provider_form, shown, sign_in
+from .signin import REPLICA_COOKIE, ROUTE_COOKIE, SIGN_IN_TEXT, provider_form, shown, sign_in
 from .stack import Stack
 from .wire import Run, Wire
 
@@ -41,9 +41,11 @@ class Visitor:
     url: str
 
     def load(self, route: str | None = None) -> Run:
-        """Load the page (with the proxy's route cookie set to ``route``); the frames of its first
-        run. Retried once if Chromium aborted the load with ERR_NETWORK_CHANGED (as Dashboard.open)."""
+        """Load the page (with the proxy's route cookie set to ``route``, and no replica cookie: as a
+        browser new to the proxy, the route picks the replica); the frames of its first run.
+        Retried once if Chromium aborted the load with ERR_NETWORK_CHANGED (as Dashboard.open)."""
         if route is not None:
+            self.context.clear_cookies(name=REPLICA_COOKIE)
             self.context.add_cookies([{"name": ROUTE_COOKIE, "value": route, "url": self.url}])
         try:
             return self._load()
