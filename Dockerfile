@@ -10,15 +10,17 @@ ARG BASE_IMAGE=debian:bookworm-slim
 # checkov:skip=CKV_DOCKER_7: the tag is in BASE_IMAGE's default above (bookworm-slim, not latest); checkov cannot follow the ARG
 
 FROM ${BASE_IMAGE} AS builder
-# Debian's python3 (security-updated by Debian) and venv; versions float with the stable release.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
-RUN python3 -m venv /opt/venv
 # Which app (streamlit_serving/app_source.py is their home): its directory in the build context
 # (scripts/stage-app.sh stages any APP_DIR at build/app-src) and its main script, relative to it.
 ARG APP_DIR=app
+# The installer and the app's packages.txt alone (the [t] glob matches nothing when it has none),
+# so the apt layer is rebuilt only when the list changes, not with every change of the app's code.
+COPY deploy/app/apt-install.sh ${APP_DIR}/packages.tx[t] /tmp/packages/
+# Debian's python3 (security-updated by Debian) and venv, plus the app's packages.txt, which a
+# wheel may need to build (a name the archive lacks stops the build naming it); no apt lists kept.
+# Then the venv the app's requirements go into.
+RUN sh /tmp/packages/apt-install.sh python3 python3-venv \
+ && python3 -m venv /opt/venv
 # Dependencies before the source, so code changes reuse this layer: the app's own hashed lock
 # (make lock APP_DIR=...; the [k] glob matches nothing when it has none), else the example's.
 COPY requirements/app.txt ${APP_DIR}/requirements.loc[k] /tmp/requirements/
@@ -49,11 +51,13 @@ LABEL org.opencontainers.image.description="A Streamlit app behind the serving l
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
-# Only the interpreter at runtime: no pip, compilers or curl.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
+# The same installer and app packages.txt as the builder's (only these files: the layer below
+# stays cached while the app's code changes).
+ARG APP_DIR=app
+COPY deploy/app/apt-install.sh ${APP_DIR}/packages.tx[t] /tmp/packages/
+# Only the interpreter at runtime (no pip, compilers or curl) and the app's packages.txt, which
+# it loads (libgomp1, ffmpeg, ...); apt's lists removed; then the app's non-root user.
+RUN sh /tmp/packages/apt-install.sh python3 \
  && groupadd --gid 10001 app \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
 COPY --from=builder /opt/venv /opt/venv
@@ -63,7 +67,6 @@ COPY .streamlit/config.toml .streamlit/config.toml
 # The serving layer (any app's production parts), then the app it serves.
 COPY streamlit_serving/ streamlit_serving/
 # The app itself (APP_DIR and APP_MAIN: see the builder stage), after the layer.
-ARG APP_DIR=app
 ARG APP_MAIN=streamlit_app.py
 COPY ${APP_DIR}/ app/
 # A main script the copy lacks fails the build here, naming it, not the first start.

@@ -25,6 +25,10 @@
 #                  bypass ufw and firewalld
 #   STACK_PRODUCTION=1  also deploy/compose.production.yaml: sign-in required (SERVE_AUTH=oidc
 #                  unless set, with OIDC_FILE; `none` is refused, `none-public` logged at every start)
+#   APP_SECRETS_FILE  the app's secrets (TOML, st.secrets); default: APP_DIR's .streamlit/secrets.toml
+#                  when it has one. Checked (exit 64 naming it), copied readable for the app's UID
+#                  into deploy/secrets/app-secrets/ and mounted as a compose secret
+#                  (deploy/compose.app-secrets.yaml; streamlit_serving/app_secrets.py)
 #   TLS_CERT_FILE, TLS_KEY_FILE  your certificate and key; unset: a local CA's certificate for
 #                  localhost (scripts/tls-cert.sh, in LOCAL_TLS_DIR), served with a 5-minute HSTS
 #                  max-age unless PROXY_HSTS_MAX_AGE says otherwise
@@ -110,6 +114,21 @@ fi
 cookie_secret() {
   COOKIE_SECRET_FILE=$(scripts/cookie-secret.sh)
   export COOKIE_SECRET_FILE
+}
+
+# The app's own secrets.toml as a compose secret (never in the image): APP_SECRETS_FILE, else the
+# app's .streamlit/secrets.toml; none: nothing mounted. A bind-mounted file keeps its host mode,
+# so a copy readable by the app's UID goes into a directory private to this user.
+app_secrets() {
+  local file=${APP_SECRETS_FILE:-} dir=${APP_SECRETS_DIR:-$PWD/deploy/secrets/app-secrets}
+  [ -n "$file" ] || file=$(SERVE_AUTH=$auth python3 -m streamlit_serving.app_source --secrets) || exit $?
+  [ -n "$file" ] || return 0
+  SERVE_AUTH=$auth python3 -m streamlit_serving.app_secrets "$file" || exit $?
+  mkdir -p "$dir" && chmod 700 "$dir"
+  install -m 644 "$file" "$dir/$project.toml"
+  export APP_SECRETS_FILE=$dir/$project.toml
+  compose+=(--file deploy/compose.app-secrets.yaml)
+  echo "stack: the app's secrets ($file) mounted as a compose secret at /run/secrets/app_secrets.toml" >&2
 }
 
 # The URL browsers use for the dashboard (a sign-in redirect URI is built on it): HTTPS on
@@ -212,6 +231,7 @@ first_run() {
 
 case ${1:-} in
   up)
+    app_secrets  # checked before the build: a bad file stops here (exit 64)
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
     cookie_secret
     tls_files
@@ -264,6 +284,7 @@ case ${1:-} in
     ;;
   compose)
     shift
+    app_secrets
     cookie_secret
     tls_files
     auth_files

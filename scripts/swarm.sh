@@ -20,6 +20,9 @@
 #   SWARM_TIMEOUT  seconds to wait for health (default 180)
 #   OBSERVABILITY=1  also Prometheus and the proxy's metrics (deploy/swarm/observability.yaml);
 #                  `up` prints Prometheus' URL (PROMETHEUS_PORT, default 9090) before the app's
+#   APP_SECRETS_FILE  the app's secrets (TOML, st.secrets); default: APP_DIR's .streamlit/secrets.toml
+#                  when it has one. Checked (exit 64 naming it) and deployed as a Swarm secret named
+#                  after its hash (deploy/swarm/app-secrets.yaml; streamlit_serving/app_secrets.py)
 #   SERVE_AUTH     required: oidc (sign-in; OIDC_FILE: the provider's settings, deploy/swarm/oidc.yaml)
 #                  or none-public (open to anyone who reaches the proxy)
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SERVE_*, …).
@@ -107,6 +110,8 @@ deploy() {
   [ "$observability" = 1 ] && files+=(deploy/swarm/observability.yaml)
   # Sign-in: the provider's settings file as a Swarm secret too.
   [ "${SERVE_AUTH:-}" = oidc ] && files+=(deploy/swarm/oidc.yaml)
+  # The app's own secrets.toml (app_secrets below): a Swarm secret, a new one when it changes.
+  [ -n "${APP_SECRETS_FILE:-}" ] && files+=(deploy/swarm/app-secrets.yaml)
   # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack files are
   # Compose-spec files without one, so older clients get copies with the last 3.x version added
   # (beside the originals: the stack file's relative paths stay right).
@@ -173,6 +178,14 @@ case ${1:-} in
     prometheus_port=${PROMETHEUS_PORT:-9090}  # observability.yaml's default
     [[ $prometheus_port =~ ^[1-9][0-9]*$ && $prometheus_port -le 65535 ]] \
       || { echo "swarm: PROMETHEUS_PORT must be a port number, got '$prometheus_port'" >&2; exit 2; }
+    # The app's secrets.toml, checked before the build (exit 64 naming it); none: nothing mounted.
+    [ -n "${APP_SECRETS_FILE:-}" ] || APP_SECRETS_FILE=$(python3 -m streamlit_serving.app_source --secrets) || exit $?
+    if [ -n "$APP_SECRETS_FILE" ]; then
+      python3 -m streamlit_serving.app_secrets "$APP_SECRETS_FILE" || exit $?
+      APP_SECRETS_FILE=$(realpath "$APP_SECRETS_FILE")
+      APP_SECRETS_NAME=${stack}_app_secrets_$(sha256sum "$APP_SECRETS_FILE" | cut -c1-12)
+      export APP_SECRETS_FILE APP_SECRETS_NAME
+    fi
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
     ensure_swarm
     # A port held by another process would leave the proxy task failing to start, over and over.

@@ -8,6 +8,12 @@
 |          |                    | ``requirements.lock``, from ``make lock APP_DIR=...``)         |
 | APP_MAIN | streamlit_app.py   | the main script, relative to APP_DIR                           |
 
+Community Cloud's conventions, checked here before anything builds (exit 64 naming the file):
+``packages.txt`` beside the app (one Debian package a line, ``#`` comments and blank lines; the
+image installs them in its builder and runtime stages, deploy/app/apt-install.sh) holds only
+Debian package names; ``.streamlit/secrets.toml``, which never goes into the image (the stacks
+mount it, app_secrets.py), is valid TOML and, with SERVE_AUTH=oidc, has no [auth] table.
+
 ``make run/up/swarm-up/images APP_DIR=...`` check them here before anything starts or builds
 (scripts/stage-app.sh stages APP_DIR into the image's build context; the Dockerfile's build
 args of the same names take the staged copy). An app with a ``requirements.txt`` must have its
@@ -18,6 +24,8 @@ host's python3 runs it before any venv exists.
     python3 -m streamlit_serving.app_source          # prints APP_DIR's absolute path, then APP_MAIN
     python3 -m streamlit_serving.app_source --script # prints the main script's absolute path
     python3 -m streamlit_serving.app_source --lock   # prints requirements.txt, then its lock's path
+    python3 -m streamlit_serving.app_source --secrets  # prints the app's .streamlit/secrets.toml
+                                                     # (absolute), or nothing when it has none
     python3 -m streamlit_serving.app_source --name   # prints the app's name (app_settings.py: the
                                                      # images, compose project, Swarm stack, registry path)
     exit 64 with a message naming the variable (or the file) when something is missing or stale.
@@ -27,7 +35,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -40,6 +50,10 @@ DEFAULT_APP_MAIN = "streamlit_app.py"
 REQUIREMENTS = "requirements.txt"
 LOCK = "requirements.lock"
 LOCK_STAMP = "# made by `make lock` from requirements.txt sha256="  # the lock's first line
+PACKAGES = "packages.txt"
+SECRETS = ".streamlit/secrets.toml"
+# Debian policy 5.6.1: lower-case letters, digits, + - . ; at least two characters, the first alphanumeric.
+DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -86,7 +100,44 @@ def load_app_source(
     source = AppSource(directory, str(relative), raw_dir)
     if locked and source.requirements is not None:
         check_lock(source)
+    read_packages(source)
+    check_secrets(source, sign_in=env.get("SERVE_AUTH", "").strip().lower() == "oidc")
     return source
+
+
+def read_packages(source: AppSource) -> list[str]:
+    """The Debian packages of the app's packages.txt (none without one); AppSourceError naming
+    the file and line for anything that is not a Debian package name."""
+    path = source.directory / PACKAGES
+    if not path.is_file():
+        return []
+    packages: list[str] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        for word in line.split("#", 1)[0].split():
+            if not DEBIAN_PACKAGE.fullmatch(word):
+                raise AppSourceError(
+                    f"{path} line {number}: {word!r} is not a Debian package name (lower-case letters, "
+                    "digits, + - . ; one package a line, no versions or options)"
+                )
+            packages.append(word)
+    return packages
+
+
+def check_secrets(source: AppSource, *, sign_in: bool) -> None:
+    """The app's .streamlit/secrets.toml, when it has one, parses; with sign-in, no [auth].
+    Messages name the file and the position, never a value."""
+    path = source.directory / SECRETS
+    if not path.is_file():
+        return
+    try:
+        secrets = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise AppSourceError(f"the app's secrets file {path} is not valid TOML ({error})") from None
+    if sign_in and "auth" in secrets:
+        raise AppSourceError(
+            f"the app's secrets file {path} has an [auth] table, and sign-in (SERVE_AUTH=oidc) writes "
+            "Streamlit's [auth] from the provider's file: remove it, or SERVE_AUTH=none to use the app's own"
+        )
 
 
 def check_lock(source: AppSource) -> None:
@@ -113,6 +164,9 @@ def main(argv: list[str]) -> int:
         return EXIT_BAD_SETTINGS
     if argv == ["--name"]:
         print(name)
+    elif argv == ["--secrets"]:
+        if (source.directory / SECRETS).is_file():
+            print(source.directory / SECRETS)
     elif argv == ["--script"]:
         print(source.script)
     elif argv == ["--lock"]:

@@ -10,13 +10,21 @@ any visitor sees it. It runs in a process of its own (Streamlit's AppTest), with
 details whatever the server's ``client.showErrorDetails`` says, and without the serving layer's
 sign-in gate: it checks the app's code, not who may see it, as a signed-in visitor would run it
 (``st.user`` is ``FIRST_RUN_USER``, so an app that reads ``st.user.email`` runs as behind the gate).
+The app's own secrets file (``app_secrets.py``) is found and exported as the server does, and
+handed to AppTest's ``st.secrets`` (which reads no file of its own), so an app that reads
+``st.secrets`` or ``os.environ`` runs as it does in the server.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from .app_secrets import install_app_secrets, read_secrets
+from .settings import SettingsError
 
 EXIT_APP_FAILED = 64  # EX_USAGE, as a bad setting stops a start
 TIMEOUT_SECONDS = 120.0  # a first run slower than this is reported as one that failed
@@ -28,7 +36,9 @@ FIRST_RUN_USER = {
 }
 
 
-def failures(script: Path, timeout: float = TIMEOUT_SECONDS) -> list[str]:
+def failures(
+    script: Path, timeout: float = TIMEOUT_SECONDS, secrets: dict[str, Any] | None = None
+) -> list[str]:
     """What went wrong in one run of ``script``: one text per error the page would show (its
     message and traceback), or the run's timeout; empty when it ran through."""
     from streamlit import config
@@ -41,6 +51,7 @@ def failures(script: Path, timeout: float = TIMEOUT_SECONDS) -> list[str]:
 
     app = AppTest.from_file(str(script.resolve()), default_timeout=timeout)
     app.user = FIRST_RUN_USER
+    app.secrets = dict(secrets or {})
     # The traceback in full, whatever the server shows visitors (its config: "none").
     config.set_option("client.showErrorDetails", "full")
     try:
@@ -62,7 +73,14 @@ def main(argv: list[str]) -> int:
     if not script.is_file():
         print(f"first run: the app's main script {script} is not a file", file=sys.stderr)
         return EXIT_APP_FAILED
-    found = failures(script)
+    try:
+        # As serve.py does before the server starts (it has checked the file: sign-in's [auth] aside).
+        app_secrets = install_app_secrets(os.environ, script, sign_in=False)
+        secrets = read_secrets(app_secrets.path, sign_in=False) if app_secrets else {}
+    except SettingsError as error:
+        print(f"first run: {error}", file=sys.stderr)
+        return EXIT_APP_FAILED
+    found = failures(script, secrets=secrets)
     for report in found:
         print(report, file=sys.stderr)
     if found:

@@ -41,6 +41,9 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    variable says: passed as the last command-line flags, which win over every file
    (``pinned.py``). Each value overridden is logged, one line per option; a config file that is
    not valid TOML stops the start (exit 64, naming it).
+10. The app's own ``.streamlit/secrets.toml``, mounted as a secret file (``app_secrets.py``):
+   read by ``st.secrets`` beside the sign-in's ``[auth]``, its top-level keys environment
+   variables of this process (never the container's); not valid TOML: exit 64 naming the file.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ import traceback
 from collections.abc import Callable
 
 from . import auth, drain, failover, metrics, rerun_limit, sign_in_link, uploads
+from .app_secrets import install_app_secrets
+from .app_secrets import notice as secrets_notice
 from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
 from .oidc_config import install_auth_secrets
 from .pinned import guard_set_option, pinned_argv
@@ -120,9 +125,12 @@ def main() -> int:
     argv = sys.argv[1:]
     try:
         settings = load_serving_settings()
+        script = main_script(argv)
+        # The app's secrets first (its keys in os.environ before its code is imported), then the
+        # sign-in's [auth] after them in Streamlit's secrets files.
+        secrets = install_app_secrets(os.environ, script, settings.sign_in)
         install_auth_secrets(settings, os.environ)
         hooks = app_hooks(argv)
-        script = main_script(argv)
         overrides: list[str] = []
         if script is not None:  # `run`: the options pinned over every config file and variable
             argv, overrides = pinned_argv(argv, script)
@@ -140,6 +148,7 @@ def main() -> int:
         print(f"serve: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     print(auth_notice(settings), file=sys.stderr)
+    print(secrets_notice(secrets), file=sys.stderr)
     for line in overrides:
         print(line, file=sys.stderr)
     if script is not None:

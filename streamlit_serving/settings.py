@@ -33,6 +33,9 @@ stacks through its env file, APP_ENV_FILE; its name through its serving.toml, ap
 | SERVE_AUTH_MAX_AGE_HOURS   | 12          | a sign-in older than this must sign in again (1-720)     |
 | SERVE_OIDC_FILE            | (empty)     | the provider's settings: a secret file (TOML; keys in    |
 |                            |             | oidc_config.py)                                          |
+| SERVE_APP_SECRETS_FILE     | (see right) | the app's own secrets.toml, a secret file: st.secrets    |
+|                            |             | and environment variables of the app's process; unset:   |
+|                            |             | /run/secrets/app_secrets.toml if there (app_secrets.py)       |
 
 Bad values fail at start-up with a message naming the variable, never silently fall back. The
 ``read_*`` helpers are for apps' own settings too, so every setting fails the same way.
