@@ -33,5 +33,6 @@ for tier in "${tiers[@]}"; do
   case $tier in integration | load) scripts/ensure-node.sh ;; esac  # the development OpenID provider
   if [ "$tier" = browser ]; then CHROMIUM=$(scripts/ensure-browser.sh); export CHROMIUM; fi
   echo "=== tier: $tier ==="
-  .venv/bin/python -m pytest "tests/$tier"
+  # Each tier's 15 slowest tests and fixtures are listed at its end: where CI's time goes.
+  .venv/bin/python -m pytest --durations=15 "tests/$tier"
 done
