@@ -5,7 +5,10 @@
 #   namespace: NAME (production), NAME-dev (dev)
 #   labels: app.kubernetes.io/part-of: NAME
 #   images: newName .../NAME, .../NAME-proxy, .../NAME-proxy-metrics
-# The base's names are roles (app, proxy) and stay. Prints the files it changed, one a line.
+# and the app's browser policy (its serving.toml's [browser]: PROXY_CSP_*, PROXY_PERMISSIONS,
+# every one, empty when not set) into each overlay's browser-policy.env, which the overlay's
+# proxy-settings ConfigMap reads. The base's names are roles (app, proxy) and stay. Prints the
+# files it changed, one a line.
 #   APP_DIR        the app (default app/, the example)
 #   K8S_IMAGES     also the images' repository path, e.g. ghcr.io/your-org/your-repo (the GitHub
 #                  workflow's ghcr.io/OWNER/REPO); unset: the overlays' path stays
@@ -13,6 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=$(scripts/images.sh --name) || exit $?
+policy=$(python3 -m streamlit_serving.app_source --proxy-env) || exit $?
 images=${K8S_IMAGES:-}
 if [[ -n $images && ! $images =~ ^[a-z0-9][a-z0-9.:/_-]*[a-z0-9]$ ]]; then
   echo "k8s-name: K8S_IMAGES='$images' is not host[:port]/path in lower case, without a scheme or a trailing /" >&2
@@ -31,4 +35,11 @@ for file in "${files[@]}"; do
     -e "s#^( +newName: .*/)$old(-proxy|-proxy-metrics)?\$#\\1$name\\2#" "$file"
   [ -z "$images" ] || sed -i -E "s#^( +newName: ).*/($name(-proxy|-proxy-metrics)?)\$#\\1$images/\\2#" "$file"
   echo "$file"
+  policy_file=$(dirname "$file")/browser-policy.env
+  {
+    echo "# The proxy's browser policy, written by scripts/k8s-name.sh from the app's serving.toml"
+    echo "# ([browser], streamlit_serving/app_settings.py): edit that file, not this one."
+    echo "$policy"
+  } >"$policy_file"
+  echo "$policy_file"
 done

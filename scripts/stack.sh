@@ -40,6 +40,11 @@ cd "$(dirname "$0")/.."
 images=$(scripts/images.sh --env) || exit $?
 while IFS='=' read -r variable tag; do export "$variable=$tag"; done <<<"$images"
 project=${STACK_PROJECT:-$(scripts/images.sh --name)}
+# The proxy's browser policy (extra CSP origins, permissions) from the app's serving.toml, its one
+# home ([browser], streamlit_serving/app_settings.py): every PROXY_CSP_* and PROXY_PERMISSIONS,
+# empty when the file names none (the strict default), whatever the shell says; a bad value stops here (exit 64).
+policy=$(python3 -m streamlit_serving.app_source --proxy-env) || exit $?
+while IFS='=' read -r variable value; do export "$variable=$value"; done <<<"$policy"
 # The app's own settings file, absolute (compose reads env_file paths from deploy/); unset: the empty deploy/app-settings.env.
 if [ -n "${APP_ENV_FILE:-}" ]; then
   [ -f "$APP_ENV_FILE" ] && [ -r "$APP_ENV_FILE" ] \

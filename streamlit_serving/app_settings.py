@@ -11,25 +11,60 @@ home of what the stacks need to know about *this* app. Read here and nowhere els
 |      | ``app/`` is named after its    | 40 characters (``<name>-proxy-metrics`` stays a          |
 |      | repository, not "app")         | Kubernetes DNS label, 63)                                |
 
+The ``[browser]`` table: what the app's pages may load from other origins, and the browser
+features they may use. The proxy sends a strict Content-Security-Policy and Permissions-Policy on
+every response; without this table (the default) no third-party origin and no camera, microphone
+or location is allowed. Each key is optional; the origins are added to that CSP directive only.
+
+| key (``[browser]``) | CSP directive | what needs it                                          |
+|---------------------|---------------|--------------------------------------------------------|
+| img                 | img-src       | ``st.image``/markdown/avatars/``ImageColumn`` by URL   |
+| media               | media-src     | ``st.video``/``st.audio`` by URL                       |
+| connect             | connect-src   | map basemaps (style, tiles, glyphs), Vega URL data     |
+| frame               | frame-src     | ``components.iframe``, components declared with a URL  |
+| script              | script-src    | a component's or page's scripts from another host      |
+| font                | font-src      | web fonts from another host                            |
+| style               | style-src     | style sheets from another host                         |
+| permissions         | (Permissions-Policy) | ``camera`` (``st.camera_input``), ``microphone`` |
+|                     |               | (``st.audio_input``), ``geolocation``,                 |
+|                     |               | ``clipboard-read``, ``clipboard-write``: each ``(self)``|
+
+Each origin kind is a list of origins: ``https://`` or ``http://``, a host name or IPv4 address
+(a leading ``*.`` allows its subdomains, as CSP does), an optional port; nothing else (no path, no
+``*`` alone, no bare scheme such as ``https:``, no ``'unsafe-*'`` or other keyword, no ``;``,
+``,``, quotes or spaces). ``permissions`` is a list of those five names. A bad value stops the
+start with exit 64 naming the file and the key (``[browser] img``). The scripts hand them to the
+proxy as ``PROXY_CSP_<KIND>`` and ``PROXY_PERMISSIONS`` (space-separated), which the proxy's
+entrypoint checks again and renders (deploy/proxy/entrypoint.sh).
+
 A derived name (no ``name`` key) is the directory's name lower-cased, with every run of other
 characters made one ``-``. A ``name`` given in the file is taken as written, or refused: exit 64
 with a message naming the file and the key. Unknown keys are refused the same way, so a typo is
 not silently ignored. Standard library only (``tomllib``): the host's python3 runs it.
 
-    python3 -m streamlit_serving.app_source --name    # prints the name of APP_DIR's app
+    python3 -m streamlit_serving.app_source --name        # prints the name of APP_DIR's app
+    python3 -m streamlit_serving.app_source --proxy-env   # prints PROXY_CSP_*=... and PROXY_PERMISSIONS=...
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SETTINGS_FILE = "serving.toml"
 MAX_NAME = 40
 NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
-KEYS = frozenset({"name"})
+KEYS = frozenset({"name", "browser"})
+# [browser]'s origin kinds, each the CSP directive it extends and the proxy's variable.
+ORIGIN_KINDS = ("img", "media", "connect", "frame", "script", "font", "style")
+PERMISSIONS = ("camera", "microphone", "geolocation", "clipboard-read", "clipboard-write")
+BROWSER_KEYS = frozenset({*ORIGIN_KINDS, "permissions"})
+# scheme://host[:port]; the host a DNS name (optionally "*." first) or an IPv4 address. The
+# proxy's entrypoint checks the same (deploy/proxy/entrypoint.sh, valid_origin).
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
+ORIGIN = re.compile(rf"https?://(\*\.)?{_LABEL}(\.{_LABEL})*(:[0-9]{{1,5}})?")
 
 
 class AppSettingsError(ValueError):
@@ -37,8 +72,23 @@ class AppSettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class BrowserPolicy:
+    """The ``[browser]`` table: extra origins per CSP kind, and the permissions granted."""
+
+    origins: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    permissions: tuple[str, ...] = ()
+
+    def proxy_env(self) -> dict[str, str]:
+        """The proxy's variables, every one of them (empty: nothing extra, today's strict policy)."""
+        env = {f"PROXY_CSP_{kind.upper()}": " ".join(self.origins.get(kind, ())) for kind in ORIGIN_KINDS}
+        env["PROXY_PERMISSIONS"] = " ".join(self.permissions)
+        return env
+
+
+@dataclass(frozen=True)
 class AppSettings:
     name: str
+    browser: BrowserPolicy = field(default_factory=BrowserPolicy)
 
 
 def check_name(name: object, where: str) -> str:
@@ -66,6 +116,50 @@ def derived_name(directory: Path, repo: Path) -> str:
     )
 
 
+def check_origin(origin: object, where: str) -> str:
+    """``origin`` if it is scheme://host[:port] as the proxy's CSP takes it."""
+    if not isinstance(origin, str) or not ORIGIN.fullmatch(origin):
+        raise AppSettingsError(
+            f"{where}: {origin!r} is not an origin: https://host or http://host, optionally *. before "
+            "the host and :port after it (no path, no '*' alone, no bare scheme, no keyword such as "
+            "'unsafe-inline', no ';', ',', quotes or spaces)"
+        )
+    if origin.split("://", 1)[1].startswith("*.") and origin.split(":")[1].count(".") < 2:
+        raise AppSettingsError(
+            f"{where}: {origin!r} allows every host of a top-level domain: name one domain"
+        )
+    port = origin.rpartition(":")[2]
+    if origin.count(":") == 2 and not 1 <= int(port) <= 65535:
+        raise AppSettingsError(f"{where}: {origin!r} has port {port}, not 1-65535")
+    return origin
+
+
+def check_browser(table: object, path: Path) -> BrowserPolicy:
+    """The ``[browser]`` table, checked key by key (errors name ``[browser] KEY``)."""
+    if not isinstance(table, dict):
+        raise AppSettingsError(f"{path}: browser must be a table ([browser]), got {table!r}")
+    unknown = sorted(set(table) - BROWSER_KEYS)
+    if unknown:
+        raise AppSettingsError(
+            f"{path}: unknown key '[browser] {unknown[0]}' (known: {', '.join(sorted(BROWSER_KEYS))})"
+        )
+    origins: dict[str, tuple[str, ...]] = {}
+    for kind, values in table.items():
+        where = f"{path}: [browser] {kind}"
+        if not isinstance(values, list):
+            raise AppSettingsError(f"{where} must be a list of strings, e.g. {kind} = [...], got {values!r}")
+        if kind == "permissions":
+            continue
+        origins[kind] = tuple(dict.fromkeys(check_origin(value, where) for value in values))
+    permissions = table.get("permissions", [])
+    for permission in permissions:
+        if permission not in PERMISSIONS:
+            raise AppSettingsError(
+                f"{path}: [browser] permissions: {permission!r} is not one of {', '.join(PERMISSIONS)}"
+            )
+    return BrowserPolicy(origins, tuple(dict.fromkeys(permissions)))
+
+
 def load_app_settings(directory: Path, repo: Path) -> AppSettings:
     """The settings of the app in ``directory`` (absolute), from its serving.toml if any."""
     path = directory / SETTINGS_FILE
@@ -78,6 +172,7 @@ def load_app_settings(directory: Path, repo: Path) -> AppSettings:
     unknown = sorted(set(values) - KEYS)
     if unknown:
         raise AppSettingsError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
+    browser = check_browser(values["browser"], path) if "browser" in values else BrowserPolicy()
     if "name" not in values:
-        return AppSettings(name=derived_name(directory, repo))
-    return AppSettings(name=check_name(values["name"], str(path)))
+        return AppSettings(name=derived_name(directory, repo), browser=browser)
+    return AppSettings(name=check_name(values["name"], str(path)), browser=browser)

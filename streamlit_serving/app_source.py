@@ -28,6 +28,9 @@ host's python3 runs it before any venv exists.
                                                      # (absolute), or nothing when it has none
     python3 -m streamlit_serving.app_source --name   # prints the app's name (app_settings.py: the
                                                      # images, compose project, Swarm stack, registry path)
+    python3 -m streamlit_serving.app_source --proxy-env  # prints the proxy's browser-policy variables
+                                                     # (PROXY_CSP_IMG=..., PROXY_PERMISSIONS=..., every
+                                                     # one, empty when not set) from the app's serving.toml
     exit 64 with a message naming the variable (or the file) when something is missing or stale.
 """
 
@@ -158,12 +161,17 @@ def main(argv: list[str]) -> int:
         source = load_app_source(locked=argv != ["--lock"])
         if argv == ["--lock"] and source.requirements is None:
             raise AppSourceError(f"APP_DIR={source.raw_dir} has no {REQUIREMENTS} to lock")
-        name = load_app_settings(source.directory, repo=REPO).name if argv == ["--name"] else ""
+        settings = (
+            load_app_settings(source.directory, repo=REPO) if argv in (["--name"], ["--proxy-env"]) else None
+        )
     except (AppSourceError, AppSettingsError) as error:
         print(f"app: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    if argv == ["--name"]:
-        print(name)
+    if settings is not None and argv == ["--name"]:
+        print(settings.name)
+    elif settings is not None:
+        for variable, value in settings.browser.proxy_env().items():
+            print(f"{variable}={value}")
     elif argv == ["--secrets"]:
         if (source.directory / SECRETS).is_file():
             print(source.directory / SECRETS)

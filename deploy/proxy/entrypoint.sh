@@ -90,6 +90,79 @@ done
 
 mkdir -p "$conf"
 
+# --- browser policy (docs/your-app.md#what-the-pages-may-load-and-use) ------------------------
+# The Content-Security-Policy and Permissions-Policy headers of every response, rendered into
+# browser_policy.conf (nginx.conf's server block includes it). Unset or empty, each variable adds
+# nothing: no third-party origin, no camera, microphone or location. The stacks set them from the
+# app's serving.toml, [browser] (`python3 -m streamlit_serving.app_source --proxy-env`), their one
+# home; checked there and again here.
+: "${PROXY_CSP_IMG:=}"      # extra img-src origins, space-separated (https://tiles.example.com ...)
+: "${PROXY_CSP_MEDIA:=}"    # media-src (st.video/st.audio by URL); none: no media-src, as default-src
+: "${PROXY_CSP_CONNECT:=}"  # connect-src (map styles and tiles, Vega URL data)
+: "${PROXY_CSP_FRAME:=}"    # frame-src (components.iframe, URL components); none: as default-src
+: "${PROXY_CSP_SCRIPT:=}"   # script-src
+: "${PROXY_CSP_FONT:=}"     # font-src
+: "${PROXY_CSP_STYLE:=}"    # style-src
+: "${PROXY_PERMISSIONS:=}"  # allowed for the app's own origin: camera microphone geolocation
+                            # clipboard-read clipboard-write (space-separated); the rest stay ()
+# scheme://host[:port], the host a DNS name (optionally *. first, below a domain) or an IPv4
+# address; as streamlit_serving/app_settings.py's ORIGIN. No keyword ('unsafe-inline', 'none'),
+# no * alone, no bare scheme, no path, no quote, ';' or ',' (nothing that could change the header).
+valid_origin() {
+  echo "$1" | grep -Eq '^https?://(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?$' \
+    || return 1
+  case $1 in *://\*.*) case ${1#*://\*.} in *.*) ;; *) return 1 ;; esac ;; esac
+  case ${1#*://} in *:*) [ "${1##*:}" -ge 1 ] && [ "${1##*:}" -le 65535 ] || return 1 ;; esac
+}
+set -f  # an origin such as https://*.example.com is never a file-name pattern here
+for var in PROXY_CSP_IMG PROXY_CSP_MEDIA PROXY_CSP_CONNECT PROXY_CSP_FRAME PROXY_CSP_SCRIPT PROXY_CSP_FONT PROXY_CSP_STYLE; do
+  eval "value=\${$var}"
+  for origin in $value; do
+    valid_origin "$origin" || die "$var must list origins (https://host or http://host, optionally *. before the host and :port after it), space-separated; got '$origin'"
+  done
+done
+for permission in $PROXY_PERMISSIONS; do
+  case $permission in
+    camera | microphone | geolocation | clipboard-read | clipboard-write) ;;
+    *) die "PROXY_PERMISSIONS must list camera, microphone, geolocation, clipboard-read or clipboard-write, space-separated; got '$permission'" ;;
+  esac
+done
+# " ORIGIN ORIGIN" of a variable (checked above), or nothing.
+extra_origins() {
+  eval "value=\${$1}"
+  for origin in $value; do printf ' %s' "$origin"; done
+}
+permissions=" $(echo $PROXY_PERMISSIONS) "
+set +f
+allowed() { case $permissions in *" $1 "*) echo "(self)" ;; *) echo "()" ;; esac; }
+permissions_policy="camera=$(allowed camera), microphone=$(allowed microphone), geolocation=$(allowed geolocation)"
+for permission in clipboard-read clipboard-write; do
+  case $permissions in *" $permission "*) permissions_policy="$permissions_policy, $permission=(self)" ;; esac
+done
+# What Streamlit's frontend needs: its own scripts, inline styles (emotion), data/blob images and
+# fonts, and its WebSocket on this origin; then the app's extra origins. The sha256 is the one
+# inline script of Streamlit's index.html (`window.prerenderReady = false`, Streamlit 1.67); the
+# browser tier fails on a CSP violation, so a Streamlit upgrade that changes it shows up there.
+# The second is the retry script of the proxy's own error page (deploy/proxy/50x.html;
+# tests/unit/test_error_page.py checks it).
+csp="default-src 'self'"
+csp="$csp; script-src 'self' 'unsafe-eval' 'sha256-THxz9J9+wf7rhwR2YkXJoSZ13UCmYyC+3lNDv2+8ugA=' 'sha256-qN/AUekpUyZjBQ2uxNjanyAdbu1iKu+bsd45OZeWoYI='$(extra_origins PROXY_CSP_SCRIPT)"
+csp="$csp; style-src 'self' 'unsafe-inline'$(extra_origins PROXY_CSP_STYLE)"
+csp="$csp; img-src 'self' data: blob:$(extra_origins PROXY_CSP_IMG)"
+csp="$csp; font-src 'self' data:$(extra_origins PROXY_CSP_FONT)"
+csp="$csp; connect-src 'self' ws: wss:$(extra_origins PROXY_CSP_CONNECT)"
+[ -z "$PROXY_CSP_MEDIA" ] || csp="$csp; media-src 'self'$(extra_origins PROXY_CSP_MEDIA)"
+[ -z "$PROXY_CSP_FRAME" ] || csp="$csp; frame-src 'self'$(extra_origins PROXY_CSP_FRAME)"
+csp="$csp; worker-src 'self' blob:; frame-ancestors 'self'; base-uri 'self'; form-action 'self'; object-src 'none'"
+cat >"$conf/browser_policy.conf" <<POLICY
+add_header Permissions-Policy "$permissions_policy" always;
+add_header Content-Security-Policy "$csp" always;
+POLICY
+if [ -n "$(echo $PROXY_CSP_IMG $PROXY_CSP_MEDIA $PROXY_CSP_CONNECT $PROXY_CSP_FRAME $PROXY_CSP_SCRIPT $PROXY_CSP_FONT $PROXY_CSP_STYLE $PROXY_PERMISSIONS)" ]; then
+  echo "proxy: browser policy beyond the defaults (the app's serving.toml [browser]): Permissions-Policy: $permissions_policy; Content-Security-Policy: $csp" >&2
+fi
+# ----------------------------------------------------------------------------------------------
+
 # Worker processes: one per CPU the container may use, not one per core of the host (nginx's
 # `auto` counts the host's): on a 32-core node `auto` meant 32 idle workers of ~7 MB each against a
 # 320 MB limit. The CPU limit is the cgroup's CFS quota (v2 cpu.max, v1 cpu.cfs_quota_us over

@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from streamlit_serving.app_settings import MAX_NAME, SETTINGS_FILE, AppSettingsError, load_app_settings
+from streamlit_serving.app_settings import (
+    MAX_NAME,
+    ORIGIN_KINDS,
+    SETTINGS_FILE,
+    AppSettingsError,
+    BrowserPolicy,
+    load_app_settings,
+)
 from streamlit_serving.app_source import REPO
 
 
@@ -92,3 +99,117 @@ def test_a_bad_name_stops_the_stacks_before_anything_is_built(tmp_path):
                               capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
         assert done.returncode == 64, (script, done.stderr)
         assert "serving.toml: name='Bad Name'" in done.stderr
+
+
+# --- [browser]: the app's extra CSP origins and permissions ------------------------------------
+
+
+def proxy_env_of(app_dir: Path | str) -> subprocess.CompletedProcess[str]:
+    """``python3 -m streamlit_serving.app_source --proxy-env``, as scripts/stack.sh runs it."""
+    env = {**os.environ, "APP_DIR": str(app_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "streamlit_serving.app_source", "--proxy-env"],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+STRICT = {f"PROXY_CSP_{kind.upper()}": "" for kind in ORIGIN_KINDS} | {"PROXY_PERMISSIONS": ""}
+
+
+def env_lines(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    assert done.returncode == 0, done.stderr
+    return dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+def test_without_a_browser_table_every_proxy_variable_is_empty(tmp_path):
+    """The strict default: the example, an app without serving.toml, one with a name alone. Every
+    variable is printed, so a value left in the shell never loosens the policy."""
+    assert env_lines(proxy_env_of("app")) == STRICT
+    assert env_lines(proxy_env_of(an_app(tmp_path / "bare"))) == STRICT
+    assert env_lines(proxy_env_of(an_app(tmp_path / "named", 'name = "x"\n'))) == STRICT
+    assert env_lines(proxy_env_of(an_app(tmp_path / "empty", "[browser]\n"))) == STRICT
+
+
+def test_the_browser_table_becomes_the_proxy_s_variables(tmp_path):
+    app = an_app(
+        tmp_path / "maps",
+        """name = "maps"
+[browser]
+img = ["https://*.cartocdn.com", "http://127.0.0.1:8000"]
+media = ["https://videos.example.com"]
+connect = ["https://basemaps.cartocdn.com", "https://tiles.basemaps.cartocdn.com", "https://cdn.jsdelivr.net"]
+frame = ["https://www.youtube.com", "https://www.youtube.com"]
+script = ["https://cdn.example.org:8443"]
+font = ["https://fonts.gstatic.com"]
+style = ["https://fonts.googleapis.com"]
+permissions = ["camera", "microphone", "clipboard-write"]
+""",
+    )
+    settings = load_app_settings(app, REPO)
+    assert settings.name == "maps"
+    assert settings.browser.origins["frame"] == ("https://www.youtube.com",)  # repeats once
+    assert env_lines(proxy_env_of(app)) == {
+        "PROXY_CSP_IMG": "https://*.cartocdn.com http://127.0.0.1:8000",
+        "PROXY_CSP_MEDIA": "https://videos.example.com",
+        "PROXY_CSP_CONNECT": "https://basemaps.cartocdn.com https://tiles.basemaps.cartocdn.com https://cdn.jsdelivr.net",
+        "PROXY_CSP_FRAME": "https://www.youtube.com",
+        "PROXY_CSP_SCRIPT": "https://cdn.example.org:8443",
+        "PROXY_CSP_FONT": "https://fonts.gstatic.com",
+        "PROXY_CSP_STYLE": "https://fonts.googleapis.com",
+        "PROXY_PERMISSIONS": "camera microphone clipboard-write",
+    }
+    assert BrowserPolicy().proxy_env() == STRICT
+
+
+@pytest.mark.parametrize(
+    ("browser", "key", "message"),
+    [
+        ('img = ["*"]', "[browser] img", "'*' is not an origin"),
+        ('img = ["https:"]', "[browser] img", "'https:' is not an origin"),
+        ('img = ["data:"]', "[browser] img", "is not an origin"),
+        ("script = [\"'unsafe-inline'\"]", "[browser] script", "is not an origin"),
+        ("style = [\"'unsafe-eval'\"]", "[browser] style", "is not an origin"),
+        ('frame = ["https://a.example.com; script-src *"]', "[browser] frame", "is not an origin"),
+        ('frame = ["https://a.example.com,https://b.example.com"]', "[browser] frame", "is not an origin"),
+        ('media = ["https://a.example.com https://b.example.com"]', "[browser] media", "is not an origin"),
+        ('media = ["\\"https://a.example.com\\""]', "[browser] media", "is not an origin"),
+        ('connect = ["ftp://files.example.com"]', "[browser] connect", "is not an origin"),
+        ('connect = ["https://example.com/path"]', "[browser] connect", "is not an origin"),
+        ('connect = ["wss://example.com"]', "[browser] connect", "is not an origin"),
+        ('font = ["https://*.com"]', "[browser] font", "every host of a top-level domain"),
+        ('font = ["https://fonts.example.com:70000"]', "[browser] font", "port 70000"),
+        ('font = ["https://fonts.example.com:0"]', "[browser] font", "port 0"),
+        ('img = "https://a.example.com"', "[browser] img", "must be a list"),
+        ("img = [42]", "[browser] img", "42 is not an origin"),
+        ('permissions = ["usb"]', "[browser] permissions", "'usb' is not one of camera"),
+        ('permissions = "camera"', "[browser] permissions", "must be a list"),
+        ('images = ["https://a.example.com"]', "[browser] images", "unknown key"),
+    ],
+)
+def test_a_bad_browser_value_stops_with_64_naming_the_file_and_key(tmp_path, browser, key, message):
+    app = an_app(tmp_path / "bad-browser", f"[browser]\n{browser}\n")
+    with pytest.raises(AppSettingsError, match=r"serving\.toml"):
+        load_app_settings(app, REPO)
+    for done in (proxy_env_of(app), name_of(app)):  # the stacks read either first
+        assert done.returncode == 64, done.stdout
+        assert f"{app / SETTINGS_FILE}: " in done.stderr
+        assert key in done.stderr, done.stderr
+        assert message in done.stderr, done.stderr
+        assert done.stdout == ""
+
+
+def test_browser_must_be_a_table(tmp_path):
+    done = proxy_env_of(an_app(tmp_path / "flat", 'browser = "camera"\n'))
+    assert done.returncode == 64
+    assert "browser must be a table" in done.stderr
+
+
+def test_a_bad_browser_value_stops_the_stacks_and_k8s_name_before_anything_is_built(tmp_path):
+    app = an_app(tmp_path / "bad", '[browser]\nimg = ["*"]\n')
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
+    for script in (["scripts/stack.sh", "up"], ["scripts/swarm.sh", "up"], ["scripts/k8s-name.sh"]):
+        done = subprocess.run(script, cwd=REPO, env={**env, "APP_DIR": str(app), "SERVE_AUTH": "none-public",
+                                                     "K8S_OVERLAYS": str(tmp_path / "none")},
+                              capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+        assert done.returncode == 64, (script, done.stderr)
+        assert "serving.toml: [browser] img: '*' is not an origin" in done.stderr

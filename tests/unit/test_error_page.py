@@ -14,9 +14,9 @@ PAGE = ROOT / "deploy/proxy/50x.html"
 
 
 def csp_script_hashes() -> set[str]:
-    nginx = (ROOT / "nginx.conf").read_text()
-    csp = re.search(r'add_header Content-Security-Policy "([^"]*)"', nginx).group(1)
-    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    """The script hashes of the proxy's CSP, which its entrypoint renders (browser_policy.conf)."""
+    entrypoint = (ROOT / "deploy/proxy/entrypoint.sh").read_text()
+    script_src = re.search(r'^csp="\$csp; script-src ([^"]*)"$', entrypoint, re.M).group(1)
     return set(re.findall(r"'(sha256-[A-Za-z0-9+/=]+)'", script_src))
 
 
@@ -26,7 +26,8 @@ def test_every_inline_script_of_the_error_page_is_allowed_by_its_hash() -> None:
     for script in scripts:
         digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
         assert f"sha256-{digest}" in csp_script_hashes(), (
-            f"nginx.conf's CSP does not allow the error page's script: add 'sha256-{digest}'"
+            "the proxy's CSP (deploy/proxy/entrypoint.sh) does not allow the error page's script: "
+            f"add 'sha256-{digest}'"
         )
 
 

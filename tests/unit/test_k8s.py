@@ -723,7 +723,7 @@ def test_the_overlays_name_the_app_and_k8s_name_writes_its_name_there(tmp_path):
         env = {**os.environ, "APP_DIR": app_dir, "K8S_OVERLAYS": str(copy / "overlays"), "K8S_IMAGES": images}
         done = subprocess.run(["scripts/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
-        assert len(done.stdout.split()) == len(OVERLAYS)
+        assert len(done.stdout.split()) == 2 * len(OVERLAYS)  # kustomization.yaml, browser-policy.env
         rendered = {}
         for overlay in OVERLAYS:
             result = kustomize(copy / "overlays" / overlay)
