@@ -1,0 +1,375 @@
+"""The browser policy an app declares (its serving.toml's ``[browser]``: extra CSP origins by kind,
+permissions), end to end: the proxy image renders it from PROXY_CSP_* / PROXY_PERMISSIONS and
+refuses a bad one (exit 64 naming the variable); in Chromium, through the proxy, a corpus page
+(tests/apps/third_parties: an image, a video, an audio, an iframe and a map's basemap style from
+another origin, and the camera)
+is refused by the strict default and works once its serving.toml names them.
+
+No internet here: a stand-in third party (an http.server thread on 127.0.0.1, another port, so
+another origin) serves the image, the video and the iframe's page. The corpus app is deployed as a
+user deploys it (`make up APP_DIR=<a copy with its serving.toml> APP_REPLICAS=2`, sign-in off);
+the strict proxy is the same proxy image with no variable set, on the same stack's network in
+front of the same two replicas. Chromium runs with its fake camera (--use-fake-ui-for-media-stream
+--use-fake-device-for-media-stream)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, Playwright
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS, trusting_home
+from .dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, PageWatch, load_page
+from .stack import IMAGE_TAGS, ROOT, Stack, docker, free_port, started_stack
+from .wire import Wire
+
+CORPUS = ROOT / "tests" / "apps" / "third_parties"
+CONSOLE_REFUSAL = re.compile(r'violates the following Content Security Policy directive: "([a-z-]+) ')
+STRICT_PERMISSIONS = "camera=(), microphone=(), geolocation=()"
+FAKE_MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+PNG = base64.b64decode(  # 1x1, opaque
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def silence() -> bytes:
+    """A tenth of a second of silent 8 kHz PCM WAV: media Chromium plays in a <video> and an <audio>."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(1)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x80" * 800)
+    return out.getvalue()
+
+
+BODIES = {
+    "/photo.png": ("image/png", PNG),
+    "/clip.wav": ("audio/wav", silence()),
+    "/frame.html": ("text/html", b"<!doctype html><title>third party</title><p>framed third party</p>"),
+    "/style.json": (
+        "application/json",
+        b'{"version": 8, "sources": {}, "layers": [{"id": "land", "type": "background", '
+        b'"paint": {"background-color": "#dde"}}]}',
+    ),
+}
+
+
+@dataclass
+class StandIn:
+    """The third party: its origin and the paths it was asked for."""
+
+    origin: str
+    requested: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def stand_in() -> Iterator[StandIn]:
+    seen = StandIn("")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # http.server's name
+            seen.requested.append(self.path)
+            kind, body = BODIES.get(self.path, ("text/plain", b"not here"))
+            self.send_response(200 if self.path in BODIES else 404)
+            self.send_header("Content-Type", kind)
+            self.send_header("Access-Control-Allow-Origin", "*")  # as a basemap host answers fetch()
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    seen.origin = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield seen
+    server.shutdown()
+    server.server_close()
+
+
+def build(names: list[str], env: dict[str, str]) -> None:
+    done = subprocess.run(["scripts/build-images.sh", *names], cwd=ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    subprocess.run(["scripts/stage-app.sh"], cwd=ROOT, capture_output=True, check=False)  # the example back
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
+@pytest.fixture(scope="module")
+def proxy_image() -> str:
+    """The tier's proxy image (built here from the committed files when not yet there; with
+    IMAGES_PREBUILT=1, as CI built it)."""
+    tag = os.environ.get("PROXY_IMAGE", IMAGE_TAGS["PROXY_IMAGE"])
+    build(["proxy"], {"PROXY_IMAGE": tag})
+    return tag
+
+
+@pytest.fixture(scope="module")
+def corpus(stand_in: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the corpus app whose serving.toml names the stand-in for what the page loads
+    and the camera: the lines docs/your-app.md tells a user to add."""
+    app = tmp_path_factory.mktemp("corpus") / "third_parties"
+    shutil.copytree(CORPUS, app)
+    origin = stand_in.origin
+    (app / "serving.toml").write_text(
+        f'name = "third-parties"\n\n[browser]\nimg = ["{origin}"]\nmedia = ["{origin}"]\n'
+        f'frame = ["{origin}"]\nconnect = ["{origin}"]\npermissions = ["camera"]\n'
+    )
+    return app
+
+
+@pytest.fixture(scope="module")
+def corpus_stack(corpus: Path, local_tls: Path, proxy_image: str) -> Iterator[Stack]:
+    """`make up APP_DIR=<the copy> APP_REPLICAS=2` with sign-in off: scripts/stack.sh derives the
+    proxy's PROXY_CSP_* / PROXY_PERMISSIONS from the copy's serving.toml."""
+    app_image = os.environ.get("APP_IMAGE", IMAGE_TAGS["APP_IMAGE"]).split(":")[0] + "-corpus:test"
+    knob = {"APP_DIR": str(corpus), "APP_MAIN": "streamlit_app.py", "APP_IMAGE": app_image}
+    build(["app"], {**knob, "IMAGES_PREBUILT": "0"})
+    settings = {
+        **knob,
+        "PROXY_IMAGE": proxy_image,
+        "APP_REPLICAS": "2",
+        "SKIP_BUILD": "1",
+        "SERVE_AUTH": "none",
+        "PROXY_CSP_IMG": "https://left.in.the.shell.example",
+    }  # fmt: skip (serving.toml wins)
+    with started_stack(f"browser-policy-{os.getpid()}", local_tls, settings) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def strict_url(corpus_stack: Stack, proxy_image: str) -> Iterator[str]:
+    """The same proxy image with none of the variables set (plain HTTP on a free port of
+    127.0.0.1, itself a secure context for the camera), in front of the same two replicas."""
+    port = free_port()
+    name = f"{corpus_stack.env['STACK_PROJECT']}-strict-proxy"
+    network = f"{corpus_stack.env['STACK_PROJECT']}_default"
+    started = docker("run", "--detach", "--name", name, "--network", network,
+                     "--read-only", "--tmpfs", "/tmp", "--cap-drop", "ALL", "-e", "PROXY_TLS=off",
+                     "-p", f"127.0.0.1:{port}:8080", proxy_image)  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}_stcore/health", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, docker("logs", name).stderr[-2000:]
+            time.sleep(0.5)
+        yield url
+    finally:
+        docker("rm", "--force", name)
+
+
+@pytest.fixture(scope="module")
+def media_browser(
+    playwright: Playwright, local_tls: Path, corpus_stack: Stack, tmp_path_factory
+) -> Iterator[Browser]:
+    """Chromium trusting the stacks' local CA, with its fake camera and microphone."""
+    home = trusting_home(tmp_path_factory.mktemp("chromium-media-home"), corpus_stack.ca_file)
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *FAKE_MEDIA], env={**os.environ, "HOME": str(home)}
+    )
+    yield browser
+    browser.close()
+
+
+@dataclass
+class Opened:
+    page: Page
+    watch: PageWatch
+    headers: dict[str, str]
+
+
+def open_corpus(browser: Browser, url: str, origin: str) -> Iterator[Opened]:
+    """The corpus page in a fresh context, loaded and run. A load that Chromium cut short with
+    net::ERR_NETWORK_CHANGED (a container started on this shared host: its interfaces changed,
+    not a response of ours) is tried again, at most twice more."""
+    for attempt in range(3):
+        context = browser.new_context()
+        watch = PageWatch(context)
+        page = context.new_page()
+        wire = Wire(page)
+        watch.attach(page)
+        try:
+            response, run = load_page(page, wire, watch, f"{url}?origin={origin}")
+            assert response is not None
+            assert "FINISHED_SUCCESSFULLY" in run.outcomes, run.outcomes
+            page.get_by_text("Third parties").first.wait_for(timeout=LOAD_TIMEOUT_MS)
+            page.locator('[data-testid="stCameraInput"]').wait_for(timeout=LOAD_TIMEOUT_MS)
+        except AssertionError:
+            context.close()
+            if attempt == 2 or not any(NETWORK_CHANGED in error for error in watch.http_errors):
+                raise
+            continue
+        try:
+            yield Opened(page, watch, response.headers)
+        finally:
+            context.close()
+        return
+
+
+# --- the proxy image alone ------------------------------------------------------------------
+
+
+def rendered(proxy_image: str, *env: str) -> subprocess.CompletedProcess[str]:
+    flags = [item for value in env for item in ("-e", value)]
+    return docker("run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", *flags, proxy_image,
+                  "sh", "-c", "nginx -t -q && cat /tmp/nginx/browser_policy.conf")  # fmt: skip
+
+
+def test_the_proxy_image_renders_the_strict_policy_by_default_and_the_app_s_extras(proxy_image):
+    strict = rendered(proxy_image)
+    assert strict.returncode == 0, strict.stderr
+    assert f'add_header Permissions-Policy "{STRICT_PERMISSIONS}" always;' in strict.stdout
+    csp = strict.stdout.split('add_header Content-Security-Policy "')[1].split('" always;')[0]
+    assert "img-src 'self' data: blob:;" in csp
+    assert "media-src" not in csp  # default-src 'self' covers it
+    assert "frame-src" not in csp
+    assert "sha256-THxz9J9+wf7rhwR2YkXJoSZ13UCmYyC+3lNDv2+8ugA=" in csp  # Streamlit's index.html
+    assert "sha256-qN/AUekpUyZjBQ2uxNjanyAdbu1iKu+bsd45OZeWoYI=" in csp  # the error page's
+    assert strict.stderr == ""  # nothing beyond the defaults to log
+
+    extra = rendered(
+        proxy_image,
+        "PROXY_CSP_IMG=https://*.cartocdn.com  http://127.0.0.1:9000",
+        "PROXY_CSP_MEDIA=https://videos.example.com",
+        "PROXY_CSP_CONNECT=https://basemaps.cartocdn.com",
+        "PROXY_CSP_FRAME=https://www.youtube.com",
+        "PROXY_PERMISSIONS=camera microphone clipboard-write",
+    )
+    assert extra.returncode == 0, extra.stderr
+    permissions = "camera=(self), microphone=(self), geolocation=(), clipboard-write=(self)"
+    assert f'add_header Permissions-Policy "{permissions}" always;' in extra.stdout
+    for directive in (
+        "img-src 'self' data: blob: https://*.cartocdn.com http://127.0.0.1:9000;",
+        "connect-src 'self' ws: wss: https://basemaps.cartocdn.com;",
+        "media-src 'self' https://videos.example.com;",
+        "frame-src 'self' https://www.youtube.com;",
+        "object-src 'none'\" always;",
+    ):
+        assert directive in extra.stdout
+    assert "browser policy beyond the defaults" in extra.stderr  # said in the log at start
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "PROXY_CSP_IMG=*",
+        "PROXY_CSP_IMG=https:",
+        "PROXY_CSP_SCRIPT='unsafe-inline'",
+        "PROXY_CSP_FRAME=https://a.example.com;script-src",
+        "PROXY_CSP_MEDIA=https://a.example.com,https://b.example.com",
+        'PROXY_CSP_CONNECT="https://a.example.com"',
+        "PROXY_CSP_FONT=https://*.com",
+        "PROXY_CSP_STYLE=https://a.example.com:70000",
+        "PROXY_PERMISSIONS=camera usb",
+    ],
+)
+def test_the_proxy_image_refuses_a_bad_variable_naming_it(proxy_image, setting):
+    done = rendered(proxy_image, setting)
+    assert done.returncode == 64, done.stdout
+    variable = setting.split("=")[0]
+    assert f"proxy: {variable} must list" in done.stderr
+
+
+# --- in Chromium, through the proxy -----------------------------------------------------------
+
+
+@pytest.fixture
+def strict_page(media_browser: Browser, strict_url: str, stand_in: StandIn) -> Iterator[Opened]:
+    yield from open_corpus(media_browser, strict_url, stand_in.origin)
+
+
+@pytest.fixture
+def allowed_page(media_browser: Browser, corpus_stack: Stack, stand_in: StandIn) -> Iterator[Opened]:
+    yield from open_corpus(media_browser, corpus_stack.url, stand_in.origin)
+
+
+def wait_for(condition, what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} in {timeout:.0f} s"
+        time.sleep(0.2)
+
+
+def refused_directives(watch: PageWatch) -> set[str]:
+    """The CSP directives that refused something: the page's securitypolicyviolation events, and
+    Chromium's console messages, which also report what a worker (the map's) was refused."""
+    console = (CONSOLE_REFUSAL.search(text) for text in watch.console_errors)
+    return {text.split()[0] for text in watch.csp_violations} | {found[1] for found in console if found}
+
+
+def show_map(page: Page) -> None:
+    """The map in view: it loads its basemap only then."""
+    page.locator('[data-testid="stDeckGlJsonChart"]').scroll_into_view_if_needed(timeout=LOAD_TIMEOUT_MS)
+
+
+def media_loaded(media: Locator, kind: str) -> None:
+    wait_for(lambda: media.evaluate("m => m.readyState >= 1 && m.duration > 0"), f"{kind} from the stand-in")
+
+
+def test_by_default_the_third_parties_and_the_camera_are_refused(strict_page: Opened, stand_in: StandIn):
+    assert strict_page.headers["permissions-policy"] == STRICT_PERMISSIONS
+    refused = {"img-src", "media-src", "frame-src", "connect-src"}  # media: video, audio; connect: the map
+
+    def all_refused() -> bool:
+        return refused <= refused_directives(strict_page.watch)
+
+    show_map(strict_page.page)
+
+    watch = strict_page.watch
+    wait_for(all_refused, f"CSP refusals of {sorted(refused)}: {watch.csp_violations} {watch.console_errors}")
+    for text in strict_page.watch.csp_violations:
+        assert f"blocked {stand_in.origin}" in text, text  # a frame's: the origin alone
+    camera = strict_page.page.locator('[data-testid="stCameraInput"]')
+    camera.get_by_text("This app would like to use your camera.").wait_for(timeout=LOAD_TIMEOUT_MS)
+    camera_refused = "Permissions policy violation: camera is not allowed in this document."
+    wait_for(lambda: camera_refused in watch.console_errors, "the camera refused in the console")
+    assert camera.get_by_role("button").filter(has_text="Take Photo").count() == 0 or not (
+        camera.get_by_role("button").filter(has_text="Take Photo").is_enabled()
+    )
+
+
+def test_with_its_serving_toml_the_page_loads_them_and_the_camera_works(
+    allowed_page: Opened, stand_in: StandIn
+):
+    headers = allowed_page.headers
+    assert headers["permissions-policy"] == "camera=(self), microphone=(), geolocation=()"
+    assert "https://left.in.the.shell.example" not in headers["content-security-policy"]
+    page = allowed_page.page
+    # The image drew, the iframe shows the third party's page, the video and the audio loaded.
+    image = page.locator('[data-testid="stImage"] img')
+    wait_for(
+        lambda: image.evaluate("img => img.complete && img.naturalWidth") == 1, "image from the stand-in"
+    )
+    frame = page.frame_locator('[data-testid="stIFrame"]')
+    frame.get_by_text("framed third party").wait_for(timeout=LOAD_TIMEOUT_MS)
+    for kind in ("video", "audio"):  # both played the stand-in's file far enough to know its length
+        media_loaded(page.locator(f'[data-testid="st{kind.title()}"]'), kind)
+    show_map(page)
+    wait_for(lambda: "/style.json" in stand_in.requested, "the map's basemap style fetched")
+    # The fake camera's stream: the capture button is enabled.
+    button = page.locator('[data-testid="stCameraInput"]').get_by_role("button", name="Take Photo")
+    wait_for(button.is_enabled, "enabled Take Photo button")
+    assert allowed_page.watch.csp_violations == []
+    assert allowed_page.watch.problems() == [], allowed_page.watch.problems()
