@@ -752,3 +752,45 @@ def test_the_overlays_name_the_app_and_k8s_name_writes_its_name_there(tmp_path):
     bad = {**os.environ, "K8S_OVERLAYS": str(copy / "overlays"), "K8S_IMAGES": "https://ghcr.io/acme/"}
     done = subprocess.run(["scripts/k8s-name.sh"], cwd=ROOT, env=bad, capture_output=True, text=True)
     assert (done.returncode, "K8S_IMAGES" in done.stderr) == (64, True)
+
+
+def test_the_proxy_takes_the_app_s_browser_policy_written_by_k8s_name(overlay, tmp_path):
+    """The committed overlays: every PROXY_CSP_* and PROXY_PERMISSIONS empty in the proxy's
+    ConfigMap (the strict default). After scripts/k8s-name.sh for an app whose serving.toml has a
+    [browser] table, the same ConfigMap carries its origins and permissions, which the proxy pods
+    take with envFrom (the entrypoint renders them; tests/browser/test_browser_policy.py)."""
+    variables = {
+        f"PROXY_CSP_{kind}" for kind in ("IMG", "MEDIA", "CONNECT", "FRAME", "SCRIPT", "FONT", "STYLE")
+    }
+    settings = overlay.get("ConfigMap", "proxy-settings")["data"]
+    assert {key: settings[key] for key in (*variables, "PROXY_PERMISSIONS")} == dict.fromkeys(
+        (*variables, "PROXY_PERMISSIONS"), ""
+    )
+    _, proxy = pod_of(overlay, PROXY)
+    assert {
+        "configMapRef": {"name": overlay.get("ConfigMap", "proxy-settings")["metadata"]["name"]}
+    } in proxy["envFrom"]
+
+    copy = tmp_path / "k8s"
+    shutil.copytree(ROOT / "deploy/k8s", copy)
+    (copy / "overlays/production/secrets/cookie-secret").write_text("x" * 64)
+    (copy / "overlays/production/secrets/oidc.toml").write_text(OIDC_SETTINGS)
+    app = tmp_path / "maps"
+    app.mkdir()
+    (app / "streamlit_app.py").write_text("import streamlit as st\n")
+    (app / "serving.toml").write_text(
+        '[browser]\nconnect = ["https://basemaps.cartocdn.com", "https://*.basemaps.cartocdn.com"]\n'
+        'permissions = ["camera", "microphone"]\n'
+    )
+    env = {**os.environ, "APP_DIR": str(app), "K8S_OVERLAYS": str(copy / "overlays")}
+    done = subprocess.run(["scripts/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for name in OVERLAYS:
+        result = kustomize(copy / "overlays" / name)
+        assert result.returncode == 0, result.stderr
+        manifests = Manifests([doc for doc in yaml.safe_load_all(result.stdout) if doc])
+        data = manifests.get("ConfigMap", "proxy-settings")["data"]
+        assert data["PROXY_CSP_CONNECT"] == "https://basemaps.cartocdn.com https://*.basemaps.cartocdn.com"
+        assert data["PROXY_PERMISSIONS"] == "camera microphone"
+        assert data["PROXY_CSP_IMG"] == ""
+        assert data["PROXY_TLS"] == "off"  # the base's settings stay (merge)
