@@ -36,7 +36,11 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    ``SERVE_UPLOAD_MAX_MB``; ``uploads.py``): anything else gets 403 or 413, and nothing is stored.
 9. A page that comes back on a replica that never held its session gets a whole-page run for its
    first fragment pick there, which Streamlit would drop (``failover.py``).
-9. The production-critical Streamlit options (XSRF, CORS, error details, toolbar, headless, file
+10. Session state that survives a replica's loss (``SERVE_SESSION_STORE=redis://...``,
+   ``session_store.py``): the app's own ``st.session_state`` saved to Redis after each finished
+   run, signed with the cookie secret (which must then be set, ≥ 32 characters: exit 64), and
+   restored when the page reconnects to another replica.
+11. The production-critical Streamlit options (XSRF, CORS, error details, toolbar, headless, file
    watcher, telemetry, upload and message size caps) are pinned whatever a config file or
    variable says: passed as the last command-line flags, which win over every file
    (``pinned.py``). Each value overridden is logged, one line per option; a config file that is
@@ -52,13 +56,13 @@ import os
 import socket
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from . import auth, drain, failover, metrics, rerun_limit, sign_in_link, uploads
+from . import auth, drain, failover, metrics, rerun_limit, session_store, sign_in_link, uploads
 from .app_secrets import install_app_secrets
 from .app_secrets import notice as secrets_notice
 from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
-from .oidc_config import install_auth_secrets
+from .oidc_config import COOKIE_SECRET_VARIABLE, MIN_COOKIE_SECRET, install_auth_secrets
 from .pinned import guard_set_option, pinned_argv
 from .settings import ServingSettings, SettingsError, load_serving_settings
 
@@ -110,6 +114,27 @@ def auth_notice(settings: ServingSettings) -> str:
     return "serve: sign-in off (SERVE_AUTH=none): anyone who reaches this app sees all of it"
 
 
+def check_store(settings: ServingSettings, env: Mapping[str, str]) -> None:
+    """With SERVE_SESSION_STORE: the cookie secret that signs its entries is set (the same on every
+    replica, else no replica could read another's entries), and the Redis client is installed."""
+    if not settings.session_store:
+        return
+    secret = env.get(COOKIE_SECRET_VARIABLE, "")
+    if len(secret) < MIN_COOKIE_SECRET:
+        raise SettingsError(
+            f"{COOKIE_SECRET_VARIABLE} is {'unset' if not secret else 'shorter than 32 characters'}: "
+            "SERVE_SESSION_STORE signs its entries with it, the same on every replica "
+            f"(the image reads it from {COOKIE_SECRET_VARIABLE}_FILE, a secret file)"
+        )
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        raise SettingsError(
+            "SERVE_SESSION_STORE is set but the redis package is missing: re-lock the app's "
+            "requirements (make lock APP_DIR=...), which takes the serving layer's requirements/serving.in"
+        ) from None
+
+
 def app_hooks(argv: list[str]) -> AppHooks:
     """The hooks of the app that ``argv`` runs (hooks.py). Raises SettingsError when its main
     script is missing; an error importing ``serve_hooks.py`` is the app's own and propagates."""
@@ -130,6 +155,7 @@ def main() -> int:
         # sign-in's [auth] after them in Streamlit's secrets files.
         secrets = install_app_secrets(os.environ, script, settings.sign_in)
         install_auth_secrets(settings, os.environ)
+        check_store(settings, os.environ)
         hooks = app_hooks(argv)
         overrides: list[str] = []
         if script is not None:  # `run`: the options pinned over every config file and variable
@@ -169,6 +195,11 @@ def main() -> int:
     if settings.drain_seconds > 0:
         drain.install(settings.drain_seconds)
     failover.install()
+    if settings.session_store:
+        session_store.install(
+            settings.session_store, settings.session_store_max_kb, settings.session_store_ttl_seconds
+        )
+        print(f"serve: session store on (SERVE_SESSION_STORE={settings.session_store})", file=sys.stderr)
     start_warmup(hooks, settings.warmup)
     from streamlit.web.cli import main as streamlit_main
 

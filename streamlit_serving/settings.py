@@ -35,7 +35,13 @@ stacks through its env file, APP_ENV_FILE; its name through its serving.toml, ap
 |                            |             | oidc_config.py)                                          |
 | SERVE_APP_SECRETS_FILE     | (see right) | the app's own secrets.toml, a secret file: st.secrets    |
 |                            |             | and environment variables of the app's process; unset:   |
-|                            |             | /run/secrets/app_secrets.toml if there (app_secrets.py)       |
+|                            |             | /run/secrets/app_secrets.toml if there (app_secrets.py)  |
+| SERVE_SESSION_STORE        | (empty)     | redis://host:port/db: the app's own st.session_state is  |
+|                            |             | saved there after each finished run and restored when a  |
+|                            |             | page moves to another replica (session_store.py);        |
+|                            |             | empty: off                                               |
+| SERVE_SESSION_STORE_MAX_KB | 256         | a session's pickled state over this is not saved (1-65536) |
+| SERVE_SESSION_STORE_TTL_SECONDS | 3600   | an entry lives this long after its last save (60-604800) |
 
 Bad values fail at start-up with a message naming the variable, never silently fall back. The
 ``read_*`` helpers are for apps' own settings too, so every setting fails the same way.
@@ -58,6 +64,8 @@ MAX_UPLOAD_FILES = 10_000
 MAX_UPLOAD_MB = 100_000
 SWITCHES = {"on": True, "off": False}
 AUTH_MODES = ("none", "oidc", "none-public")
+MAX_STORE_KB = 65_536
+MAX_STORE_TTL_SECONDS = 7 * 24 * 3600
 MAX_AUTH_AGE_HOURS = 720  # Streamlit's own identity cookie lasts 30 days
 EVERY_DOMAIN = "*"
 _EMAIL = re.compile(r"[^@\s,]+@([a-z0-9-]+\.)+[a-z0-9-]+")
@@ -85,6 +93,9 @@ class ServingSettings:
     rerun_burst: int = 40
     upload_max_files: int = 10
     upload_max_mb: int = 32
+    session_store: str = ""
+    session_store_max_kb: int = 256
+    session_store_ttl_seconds: int = 3600
 
     @property
     def sign_in(self) -> bool:
@@ -232,8 +243,23 @@ def load_serving_settings(env: Mapping[str, str] | None = None) -> ServingSettin
         rerun_burst=read_int(env, "SERVE_RERUN_BURST", 40, 1, MAX_RERUN_BURST),
         upload_max_files=read_int(env, "SERVE_UPLOAD_MAX_FILES", 10, 1, MAX_UPLOAD_FILES),
         upload_max_mb=read_int(env, "SERVE_UPLOAD_MAX_MB", 32, 1, MAX_UPLOAD_MB),
+        session_store=_read_store_url(env),
+        session_store_max_kb=read_int(env, "SERVE_SESSION_STORE_MAX_KB", 256, 1, MAX_STORE_KB),
+        session_store_ttl_seconds=read_int(
+            env, "SERVE_SESSION_STORE_TTL_SECONDS", 3600, 60, MAX_STORE_TTL_SECONDS
+        ),
         **_read_auth(env),
     )
+
+
+def _read_store_url(env: Mapping[str, str]) -> str:
+    """SERVE_SESSION_STORE: empty (off) or a redis:// URL (session_store.check_url)."""
+    raw = env.get("SERVE_SESSION_STORE", "").strip()
+    if not raw:
+        return ""
+    from .session_store import check_url
+
+    return check_url("SERVE_SESSION_STORE", raw)
 
 
 @cache
