@@ -20,6 +20,9 @@
 #                  without OIDC_FILE the development OpenID provider starts beside the stack
 #                  (deploy/compose.oidc-dev.yaml, on OIDC_DEV_PORT, default 9400) and its URL and
 #                  test users are printed before the app's URL
+#   SESSION_STORE=1  also the session store (deploy/compose.session-store.yaml: Redis, and
+#                  SERVE_SESSION_STORE pointing at it): pages keep their st.session_state when
+#                  they move to another replica
 #   PROXY_BIND     the host address the proxy is published on (default 127.0.0.1: this machine
 #                  only); 0.0.0.0 for every interface, with a warning: Docker's published ports
 #                  bypass ufw and firewalld
@@ -115,6 +118,12 @@ if [ "$auth" = oidc ]; then
   fi
 fi
 [ "${STACK_PRODUCTION:-0}" = 1 ] && compose+=(--file deploy/compose.production.yaml)
+session_store=${SESSION_STORE:-0}
+if ! [[ $session_store =~ ^[01]$ ]]; then
+  echo "stack: SESSION_STORE='$session_store' is not 0 or 1" >&2
+  exit 2
+fi
+[ "$session_store" = 1 ] && compose+=(--file deploy/compose.session-store.yaml)
 
 cookie_secret() {
   COOKIE_SECRET_FILE=$(scripts/cookie-secret.sh)

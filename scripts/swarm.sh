@@ -25,6 +25,8 @@
 #                  after its hash (deploy/swarm/app-secrets.yaml; streamlit_serving/app_secrets.py)
 #   SERVE_AUTH     required: oidc (sign-in; OIDC_FILE: the provider's settings, deploy/swarm/oidc.yaml)
 #                  or none-public (open to anyone who reaches the proxy)
+#   SESSION_STORE=1  also the session store (deploy/swarm/session-store.yaml: Redis, and
+#                  SERVE_SESSION_STORE pointing at it)
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SERVE_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -117,6 +119,8 @@ deploy() {
   [ "${SERVE_AUTH:-}" = oidc ] && files+=(deploy/swarm/oidc.yaml)
   # The app's own secrets.toml (app_secrets below): a Swarm secret, a new one when it changes.
   [ -n "${APP_SECRETS_FILE:-}" ] && files+=(deploy/swarm/app-secrets.yaml)
+  # SESSION_STORE=1: Redis for SERVE_SESSION_STORE, merged in from its own file.
+  [ "${SESSION_STORE:-0}" = 1 ] && files+=(deploy/swarm/session-store.yaml)
   # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack files are
   # Compose-spec files without one, so older clients get copies with the last 3.x version added
   # (beside the originals: the stack file's relative paths stay right).

@@ -67,7 +67,10 @@ def test_images_are_the_image_list_s_variables_with_no_default_of_their_own():
     development = yaml.safe_load((ROOT / "deploy/compose.oidc-dev.yaml").read_text())["services"]
     swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]
     observed = yaml.safe_load((ROOT / "deploy/swarm/observability.yaml").read_text())["services"]
-    for spec in [*SERVICES.values(), *development.values(), *swarm.values(), *observed.values()]:
+    store = yaml.safe_load((ROOT / "deploy/compose.session-store.yaml").read_text())["services"]
+    swarm_store = yaml.safe_load((ROOT / "deploy/swarm/session-store.yaml").read_text())["services"]
+    overlays = [*development.values(), *observed.values(), *store.values(), *swarm_store.values()]
+    for spec in [*SERVICES.values(), *swarm.values(), *overlays]:
         if "image" not in spec:  # observability.yaml's proxy: only its environment added
             continue
         variable = re.fullmatch(r"\$\{(\w+):\?[^}]+\}", spec["image"])

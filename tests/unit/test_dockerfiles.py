@@ -23,6 +23,7 @@ IMAGE_DOCKERFILES = [
     if line and line[0] != "#"
 ]
 USERS = {"Dockerfile": 10001, "deploy/proxy/Dockerfile": 10002, "deploy/proxy-metrics/Dockerfile": 10003,
+         "deploy/session-store/Dockerfile": 10006,
          "deploy/prometheus/Dockerfile": 10004, "deploy/oidc-dev/Dockerfile": 10005}  # fmt: skip
 
 
