@@ -66,6 +66,11 @@ SOCKET_TIMEOUT_SECONDS = 0.5  # a store that answers slower than this counts as 
 _DB = re.compile(r"/?(\d{0,5})")
 
 
+def described(error: BaseException) -> str:
+    """``Type: message`` (redis' own repr of its errors hides the message)."""
+    return f"{type(error).__name__}: {error}"
+
+
 def log(text: str) -> None:
     print(f"session store: {text}", file=sys.stderr, flush=True)
 
@@ -328,7 +333,8 @@ class SessionStore:
             if not isinstance(values, dict):
                 raise TypeError(f"a {type(values).__name__}, not a dict")
         except Exception as error:  # noqa: BLE001 - a class the app no longer has, ...
-            log(f"an entry for session {session_id} could not be unpickled ({error!r}): nothing restored")
+            why = described(error)
+            log(f"an entry for session {session_id} could not be unpickled ({why}): nothing restored")
             self._count("restore", "refused")
             return
         restored = restore_into(state, values)
@@ -389,7 +395,7 @@ class SessionStore:
             if not self._down:
                 self._down = True
                 retry = f"retried in {RETRY_SECONDS:g} s"
-                log(f"the store failed on {op} ({error!r}): pages go on without it, {retry}")
+                log(f"the store failed on {op} ({described(error)}): pages go on without it, {retry}")
             self._count(op, "error")
             return False, None
         if self._down:
@@ -474,7 +480,7 @@ def install(url: str, max_kb: int, ttl_seconds: int) -> SessionStore:
             try:
                 store.save(ctx.session_id, self._session_state._state)
             except Exception as error:  # noqa: BLE001 - never break a session for the store
-                log(f"save failed for session {ctx.session_id}: {error!r}")
+                log(f"save failed for session {ctx.session_id}: {described(error)}")
 
     def shutdown_forgetting(self: Any, *args: Any, **kwargs: Any) -> None:
         store.forget(self.id)

@@ -226,3 +226,22 @@ def test_an_unchanged_state_is_not_written_again_and_one_over_the_cap_removes_th
     state._new_session_state["x"] = "b" * 2000
     saver.save("sid", state)
     assert client.get(key) is None, "over the cap: the earlier entry is removed"
+
+
+def test_a_signed_entry_that_no_longer_unpickles_restores_nothing_and_is_logged(redis_url, capfd):
+    """An entry this app signed whose classes are gone (a renamed module): dropped with a log line."""
+    from streamlit.runtime.state.session_state import SessionState
+
+    from streamlit_serving.session_store import SessionStore, sign
+
+    client = store(redis_url)
+    keys = Keys.from_secret(SECRET)
+    key = entry_key(keys, ROUTE, "gone-session", "")
+    payload = b"cnomodule\nThing\n)R."  # a pickle of nomodule.Thing(): its module is gone
+    client.set(key, sign(keys, key, payload), ex=60)
+    restorer = SessionStore(client, lambda: SECRET, max_bytes=1024, ttl_seconds=600)
+    restorer.connected("new-session", {"st_route": ROUTE}, {}, "gone-session")
+    state = SessionState()
+    restorer.restore("new-session", state)
+    assert dict(state._new_session_state) == {}
+    assert "could not be unpickled" in capfd.readouterr().err
