@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 user=${CI_USER:-ci-runner}
 [ "$(id -u)" = 0 ] || { echo "ci-user: run as root" >&2; exit 1; }
-[[ $user =~ ^[a-z_][a-z0-9_-]{0,30}$ ]] || { echo "ci-user: CI_USER='$user' is not a user name" >&2; exit 2; }
+[[ $user =~ ^[a-z_][a-z0-9_-]{0,30}$ ]] || { echo "ci-user: CI_USER='$user' is not a user name" >&2; exit 64; }
 
 make_user() {
   scripts/apt-install.sh sudo
@@ -52,6 +52,6 @@ case ${1:-} in
     ;;
   *)
     echo "usage: scripts/ci-user.sh [clone | run DIR COMMAND…]" >&2
-    exit 2
+    exit 64
     ;;
 esac

@@ -10,13 +10,13 @@ registry=${REGISTRY:-}
 tag=${TAG:-}
 [ -n "$tag" ] || tag=$(git describe --tags --always 2>/dev/null || echo dev)
 if [ -z "$registry" ]; then
-  echo "push: REGISTRY is not set; e.g. make push REGISTRY=ghcr.io/your-org" >&2; exit 2
+  echo "push: REGISTRY is not set; e.g. make push REGISTRY=ghcr.io/your-org" >&2; exit 64
 fi
 if [[ "$registry" == *://* || "$registry" == */ || ! "$registry" =~ ^[a-z0-9.:/_-]+$ ]]; then
-  echo "push: REGISTRY '$registry' is not host[:port][/namespace] (lower case, no scheme)" >&2; exit 2
+  echo "push: REGISTRY '$registry' is not host[:port][/namespace] (lower case, no scheme)" >&2; exit 64
 fi
 if [[ ! "$tag" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]]; then
-  echo "push: TAG '$tag' is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})" >&2; exit 2
+  echo "push: TAG '$tag' is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})" >&2; exit 64
 fi
 docker=$(scripts/ensure-docker.sh)
 mapfile -t images < <(scripts/images.sh)

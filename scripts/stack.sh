@@ -59,16 +59,16 @@ replicas=${APP_REPLICAS:-1}
 # Checked before anything is built or started: compose's own errors come late and say less.
 if ! [[ $project =~ ^[a-z0-9][a-z0-9_-]*$ ]]; then
   echo "stack: STACK_PROJECT='$project' is not a compose project name (lower-case letters, digits, '-', '_')" >&2
-  exit 2
+  exit 64
 fi
 if ! [[ $replicas =~ ^[1-9][0-9]{0,2}$ ]]; then
   echo "stack: APP_REPLICAS='$replicas' is not a whole number from 1 to 999" >&2
-  exit 2
+  exit 64
 fi
 observability=${OBSERVABILITY:-0}
 if ! [[ $observability =~ ^[01]$ ]]; then
   echo "stack: OBSERVABILITY='$observability' is not 0 or 1" >&2
-  exit 2
+  exit 64
 fi
 docker=$(scripts/ensure-docker.sh)
 
@@ -95,12 +95,12 @@ if [ "${STACK_PRODUCTION:-0}" = 1 ] && [ "${1:-}" = up ]; then
       if [ -z "${OIDC_FILE:-}" ]; then
         echo "stack: STACK_PRODUCTION=1 requires sign-in: set OIDC_FILE (your provider's settings," \
           "docs/deploy.md), or SERVE_AUTH=none-public to serve every figure to anyone who reaches the proxy" >&2
-        exit 2
+        exit 64
       fi
       ;;
     *)
       echo "stack: STACK_PRODUCTION=1 refuses SERVE_AUTH='$auth': set oidc (with OIDC_FILE) or none-public" >&2
-      exit 2
+      exit 64
       ;;
   esac
 fi
@@ -110,7 +110,7 @@ if [ "$auth" = oidc ]; then
   compose+=(--file deploy/compose.oidc.yaml)
   if [ -z "${OIDC_FILE:-}" ] && [ "${STACK_PRODUCTION:-0}" = 1 ] && [ "${1:-}" = up ]; then
     echo "stack: STACK_PRODUCTION=1 needs OIDC_FILE, your provider's settings (the development provider is never part of production)" >&2
-    exit 2
+    exit 64
   fi
   if [ -z "${OIDC_FILE:-}" ]; then
     dev_provider=1
@@ -121,7 +121,7 @@ fi
 session_store=${SESSION_STORE:-0}
 if ! [[ $session_store =~ ^[01]$ ]]; then
   echo "stack: SESSION_STORE='$session_store' is not 0 or 1" >&2
-  exit 2
+  exit 64
 fi
 [ "$session_store" = 1 ] && compose+=(--file deploy/compose.session-store.yaml)
 
@@ -306,6 +306,6 @@ case ${1:-} in
     ;;
   *)
     echo "usage: scripts/stack.sh up|down|ps|logs|compose ARGS…" >&2
-    exit 2
+    exit 64
     ;;
 esac

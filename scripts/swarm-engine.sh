@@ -24,7 +24,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${SWARM_ENGINE_NAME:-sd-swarm}
-[[ $name =~ ^[a-z][a-z0-9-]{0,9}$ ]] || { echo "swarm-engine: SWARM_ENGINE_NAME='$name' must be 1-10 of [a-z0-9-]" >&2; exit 2; }
+[[ $name =~ ^[a-z][a-z0-9-]{0,9}$ ]] || { echo "swarm-engine: SWARM_ENGINE_NAME='$name' must be 1-10 of [a-z0-9-]" >&2; exit 64; }
 socket=/run/$name.sock
 host=unix://$socket
 exec_root=/run/$name
@@ -138,5 +138,5 @@ case ${1:-} in
   status) answers ;;
   load) shift; answers || { echo "swarm-engine: $name is not running (scripts/swarm-engine.sh up)" >&2; exit 1; }; load "$@" ;;
   down) locked stop ;;
-  *) echo "usage: scripts/swarm-engine.sh up|env|status|load IMAGE…|down" >&2; exit 2 ;;
+  *) echo "usage: scripts/swarm-engine.sh up|env|status|load IMAGE…|down" >&2; exit 64 ;;
 esac

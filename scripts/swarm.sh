@@ -48,13 +48,13 @@ if [ -n "${APP_ENV_FILE:-}" ]; then
 fi
 export APP_ENV_FILE=${APP_ENV_FILE:-$PWD/deploy/app-settings.env}
 observability=${OBSERVABILITY:-0}
-[[ $observability =~ ^[01]$ ]] || { echo "swarm: OBSERVABILITY='$observability' is not 0 or 1" >&2; exit 2; }
+[[ $observability =~ ^[01]$ ]] || { echo "swarm: OBSERVABILITY='$observability' is not 0 or 1" >&2; exit 64; }
 # Checked before an engine is needed: a deployment states who may see the figures.
 if [ "${1:-}" = up ]; then
   case ${SERVE_AUTH:-} in
-    oidc) [ -r "${OIDC_FILE:-}" ] || { echo "swarm: SERVE_AUTH=oidc needs OIDC_FILE, the provider's settings file (docs/deploy.md)" >&2; exit 2; } ;;
+    oidc) [ -r "${OIDC_FILE:-}" ] || { echo "swarm: SERVE_AUTH=oidc needs OIDC_FILE, the provider's settings file (docs/deploy.md)" >&2; exit 64; } ;;
     none-public) ;;
-    *) echo "swarm: set SERVE_AUTH=oidc (sign-in, with OIDC_FILE) or SERVE_AUTH=none-public (open to anyone who reaches the proxy)" >&2; exit 2 ;;
+    *) echo "swarm: set SERVE_AUTH=oidc (sign-in, with OIDC_FILE) or SERVE_AUTH=none-public (open to anyone who reaches the proxy)" >&2; exit 64 ;;
   esac
 fi
 docker=$(scripts/ensure-docker.sh)
@@ -182,11 +182,11 @@ case ${1:-} in
     port=${PROXY_PORT:-8080} tls_port=${PROXY_TLS_PORT:-8443}  # the stack file's defaults
     for value in "$port" "$tls_port"; do
       [[ $value =~ ^[1-9][0-9]*$ && $value -le 65535 ]] \
-        || { echo "swarm: PROXY_PORT and PROXY_TLS_PORT must be port numbers, got '$value'" >&2; exit 2; }
+        || { echo "swarm: PROXY_PORT and PROXY_TLS_PORT must be port numbers, got '$value'" >&2; exit 64; }
     done
     prometheus_port=${PROMETHEUS_PORT:-9090}  # observability.yaml's default
     [[ $prometheus_port =~ ^[1-9][0-9]*$ && $prometheus_port -le 65535 ]] \
-      || { echo "swarm: PROMETHEUS_PORT must be a port number, got '$prometheus_port'" >&2; exit 2; }
+      || { echo "swarm: PROMETHEUS_PORT must be a port number, got '$prometheus_port'" >&2; exit 64; }
     # The app's secrets.toml, checked before the build (exit 64 naming it); none: nothing mounted.
     [ -n "${APP_SECRETS_FILE:-}" ] || APP_SECRETS_FILE=$(python3 -m streamlit_serving.app_source --secrets) || exit $?
     if [ -n "$APP_SECRETS_FILE" ]; then
@@ -248,6 +248,6 @@ case ${1:-} in
     ;;
   *)
     echo "usage: scripts/swarm.sh up|down|ps" >&2
-    exit 2
+    exit 64
     ;;
 esac

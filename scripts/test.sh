@@ -27,7 +27,7 @@ if [ -n "${APP_DIR:-}" ]; then
 fi
 [ ${#tiers[@]} -gt 0 ] || tiers=(unit integration load container browser)
 for tier in "${tiers[@]}"; do
-  [ -d "tests/$tier" ] || { echo "no such tier: tests/$tier" >&2; exit 2; }
+  [ -d "tests/$tier" ] || { echo "no such tier: tests/$tier" >&2; exit 64; }
   # The container and load tiers run the compose stack (the load gate measures it through the proxy).
   if [ "$tier" = container ] || [ "$tier" = load ]; then scripts/ensure-docker.sh >/dev/null; fi
   case $tier in integration | load) scripts/ensure-node.sh ;; esac  # the development OpenID provider

@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 
 if [ -n "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ]; then
   for var in TLS_CERT_FILE TLS_KEY_FILE; do
-    [ -n "${!var:-}" ] || { echo "tls: $var is not set (give TLS_CERT_FILE and TLS_KEY_FILE together)" >&2; exit 2; }
-    [ -f "${!var}" ] && [ -r "${!var}" ] || { echo "tls: $var=${!var} is not a readable file" >&2; exit 2; }
+    [ -n "${!var:-}" ] || { echo "tls: $var is not set (give TLS_CERT_FILE and TLS_KEY_FILE together)" >&2; exit 64; }
+    [ -f "${!var}" ] && [ -r "${!var}" ] || { echo "tls: $var=${!var} is not a readable file" >&2; exit 64; }
   done
   realpath "$TLS_CERT_FILE"
   realpath "$TLS_KEY_FILE"
@@ -24,7 +24,7 @@ fi
 # openssl makes the local CA and certificate (Debian's package, installed when missing).
 command -v openssl >/dev/null || scripts/apt-install.sh openssl || {
   echo "tls: openssl is needed to make the local certificate; or set TLS_CERT_FILE and TLS_KEY_FILE" >&2
-  exit 2
+  exit 64
 }
 dir=${LOCAL_TLS_DIR:-$PWD/deploy/secrets/local-tls}
 mkdir -p "$dir"

@@ -174,7 +174,7 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, local_tls, tmp_path):
 
 def test_push_without_registry_says_so_and_pushes_nothing(app_image):
     result = push("", "x")
-    assert result.returncode == 2
+    assert result.returncode == 64
     assert "REGISTRY is not set" in result.stderr
     assert result.stdout == ""
 
@@ -190,7 +190,7 @@ def test_push_without_registry_says_so_and_pushes_nothing(app_image):
 )
 def test_push_rejects_bad_input_before_touching_docker(registry, tag, message):
     result = push(registry, tag)
-    assert result.returncode == 2
+    assert result.returncode == 64
     assert message in result.stderr
     assert result.stdout == ""
 

@@ -173,7 +173,7 @@ def test_stop_grace_covers_the_drain_and_the_stop():
     ],
 )
 def test_stack_script_refuses_bad_settings_before_starting_anything(env, message):
-    """Exit 2 and one line naming the variable; no engine is started or needed for this."""
+    """Exit 64 and one line naming the variable; no engine is started or needed for this."""
     result = subprocess.run(
         ["bash", "scripts/stack.sh", "up"],
         cwd=ROOT,
@@ -183,7 +183,7 @@ def test_stack_script_refuses_bad_settings_before_starting_anything(env, message
         timeout=30,
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == 64
     assert message in result.stderr
 
 
@@ -299,7 +299,7 @@ def test_swarm_script_refuses_a_missing_sign_in_choice_before_deploying(env, mes
         timeout=60,
         check=False,
     )
-    assert result.returncode == 2
+    assert result.returncode == 64
     assert message in result.stderr
 
 
