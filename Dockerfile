@@ -1,17 +1,17 @@
 # The app image. Multi-stage: a builder makes the venv from the hashed lock; the runtime
 # stage gets Debian's python3, the venv and the app — no compiler, pip or curl.
 # Build: DOCKER_BUILDKIT=1 docker build -t NAME .   (the app in app/; make images names it, app_settings.py)
-#   another app: APP_DIR=path/to/app scripts/stage-app.sh (prints APP_MAIN), then add
+#   another app: APP_DIR=path/to/app scripts/deploy/stage-app.sh (prints APP_MAIN), then add
 #   --build-arg APP_DIR=build/app-src --build-arg APP_MAIN=<it>; or just: make images APP_DIR=...
 #   behind a TLS-inspecting proxy add: --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt
 
-# Debian stable slim; the same name whether pulled from a registry or made by scripts/base-image.sh.
+# Debian stable slim; the same name whether pulled from a registry or made by scripts/deploy/base-image.sh.
 ARG BASE_IMAGE=debian:bookworm-slim
 # checkov:skip=CKV_DOCKER_7: the tag is in BASE_IMAGE's default above (bookworm-slim, not latest); checkov cannot follow the ARG
 
 FROM ${BASE_IMAGE} AS builder
 # Which app (streamlit_serving/app_source.py is their home): its directory in the build context
-# (scripts/stage-app.sh stages any APP_DIR at build/app-src) and its main script, relative to it.
+# (scripts/deploy/stage-app.sh stages any APP_DIR at build/app-src) and its main script, relative to it.
 ARG APP_DIR=app
 # The installer and the app's packages.txt alone (the [t] glob matches nothing when it has none),
 # so the apt layer is rebuilt only when the list changes, not with every change of the app's code.
@@ -91,7 +91,7 @@ STOPSIGNAL SIGTERM
 # (Streamlit's CLI after a settings check, with TCP_NODELAY on its sockets) as PID 1. Arguments
 # after the image name are passed on as extra Streamlit options (e.g. --server.baseUrlPath=dashboard).
 ENTRYPOINT ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501"]
-# The app's name (its serving.toml, else its directory's: scripts/build-images.sh and the workflow
+# The app's name (its serving.toml, else its directory's: scripts/deploy/build-images.sh and the workflow
 # pass it), last: a label, declared after every RUN so that no layer's cache depends on it.
 ARG APP_NAME=app
 LABEL org.opencontainers.image.title="${APP_NAME}"

@@ -17,7 +17,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements/dev.txt
-	PYTHON=$(PYTHON) scripts/venv.sh $(VENV) requirements/dev.txt
+	PYTHON=$(PYTHON) scripts/setup/venv.sh $(VENV) requirements/dev.txt
 	touch $@
 
 # This project (pyproject.toml: the serving layer, the load kit and the example's load
@@ -28,7 +28,7 @@ $(VENV)/.project: $(VENV)/.installed pyproject.toml
 	touch $@
 
 $(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
-	PYTHON=$(PYTHON) scripts/venv.sh $(CHECKOV_VENV) requirements/checkov.txt
+	PYTHON=$(PYTHON) scripts/setup/venv.sh $(CHECKOV_VENV) requirements/checkov.txt
 	touch $@
 
 venv: $(VENV)/.installed $(VENV)/.project $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
@@ -37,95 +37,95 @@ run: venv ## run the app locally on PORT (default 8501), no containers (APP_DIR=
 	script=$$($(PY) -m streamlit_serving.app_source --script) && $(PY) -m streamlit_serving run "$$script" --server.port $(PORT)
 
 up: ## build the images, start the compose stack named after the app, wait until healthy, print the URL (APP_DIR=...: your app; OBSERVABILITY=1: Prometheus too)
-	scripts/stack.sh up
+	scripts/deploy/stack.sh up
 
 down: ## stop the compose stack
-	scripts/stack.sh down
+	scripts/deploy/stack.sh down
 
 swarm-up: ## deploy the Swarm stack (3 replicas; swarm init if the node is in none), print the URL
-	scripts/swarm.sh up
+	scripts/deploy/swarm.sh up
 
 swarm-down: ## remove the Swarm stack; leave the swarm if swarm-up made it
-	scripts/swarm.sh down
+	scripts/deploy/swarm.sh down
 
 swarm-engine-up: ## start the Swarm engine of the tests and benchmarks (a dockerd of its own), print DOCKER_HOST
-	scripts/swarm-engine.sh up
+	scripts/setup/swarm-engine.sh up
 
 swarm-engine-down: ## stop the Swarm engine and remove its state (images, swarm)
-	scripts/swarm-engine.sh down
+	scripts/setup/swarm-engine.sh down
 
 test: venv ## every test tier: unit, integration, load, container, browser (fails on any skip)
-	scripts/test.sh
+	scripts/ci/test.sh
 
 test-unit: venv ## the unit tier alone (AppTest, manifests, workflows)
-	scripts/test.sh unit
+	scripts/ci/test.sh unit
 
 test-integration: venv ## the integration tier: real local Streamlit servers through the protocol client
-	scripts/test.sh integration
+	scripts/ci/test.sh integration
 
 test-load: venv ## the load tier: the short Locust gate and the Locust users
-	scripts/test.sh load
+	scripts/ci/test.sh load
 
 loadtest-gate: test-load ## the short load gate of `make test`; report in artifacts/loadtest-gate
 
 test-container: venv ## the container tier: both images, compose and Swarm stacks on a real engine
-	scripts/test.sh container
+	scripts/ci/test.sh container
 
 test-browser: venv ## Chromium (Debian's, installed if missing) through Playwright
-	scripts/test.sh browser
+	scripts/ci/test.sh browser
 
 lint: venv ## ruff, hadolint, yamllint, actionlint and zizmor (workflows)
-	scripts/lint.sh
+	scripts/ci/lint.sh
 
 ci-local: venv ## run .github/workflows/ci.yml here with act (offline, local stand-ins), log in build/ci
-	scripts/ci-local.sh
+	scripts/ci/ci-local.sh
 
 bench: venv ## interaction benchmark against a local server (prints medians)
-	$(PY) scripts/bench_interactions.py
+	$(PY) scripts/bench/bench_interactions.py
 
 bench-metrics: venv ## what the app's own metrics cost per script run (hook, scrapes, side by side)
-	$(PY) scripts/bench_metrics.py $(BENCH_ARGS)
+	$(PY) scripts/bench/bench_metrics.py $(BENCH_ARGS)
 
 bench-containers: venv ## image sizes, start to healthy, proxy overhead (prints figures)
-	$(PY) scripts/bench_containers.py
+	$(PY) scripts/bench/bench_containers.py
 
 bench-signin: venv ## what sign-in costs: a scripted sign-in, interactions signed in vs open (prints figures)
-	scripts/ensure-node.sh
-	$(PY) scripts/bench_signin.py
+	scripts/setup/ensure-node.sh
+	$(PY) scripts/bench/bench_signin.py
 
 bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 replicas (prints figures)
-	$(PY) scripts/bench_replicas.py
+	$(PY) scripts/bench/bench_replicas.py
 
 bench-tls: venv ## what TLS at the proxy costs: handshakes, a session, a pick, CPU per pick under load
-	$(PY) scripts/bench_tls.py
+	$(PY) scripts/bench/bench_tls.py
 
 bench-rolling: venv ## a rolling update of the Swarm stack under RealisticMix users: failures, moves, p95 (BENCH_ARGS=...)
-	$(PY) scripts/bench_rolling_update.py $(BENCH_ARGS)
+	$(PY) scripts/bench/bench_rolling_update.py $(BENCH_ARGS)
 
-# APP_DIR=...: that app under AnyAppUser load, its fragment runs against its full runs (scripts/loadtest_app.py).
+# APP_DIR=...: that app under AnyAppUser load, its fragment runs against its full runs (python -m streamlit_load.loadtest).
 loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...; APP_DIR=...: your app's)
 ifdef APP_DIR
-	$(PY) scripts/loadtest_app.py $(LOADTEST_ARGS)
+	$(PY) -m streamlit_load.loadtest $(LOADTEST_ARGS)
 else
-	$(PY) scripts/loadtest.py $(LOADTEST_ARGS)
+	$(PY) -m sales_load.loadtest $(LOADTEST_ARGS)
 endif
 
 capacity: venv ## concurrent users the stack serves at p95 <= 250 ms, fragments on/off (CAPACITY_ARGS=--quick; APP_DIR=...: your app's)
-	$(PY) scripts/capacity.py $(CAPACITY_ARGS)
+	$(PY) -m sales_load.capacity_cli $(CAPACITY_ARGS)
 
 soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
-	$(PY) scripts/soak.py $(SOAK_ARGS)
+	$(PY) scripts/bench/soak.py $(SOAK_ARGS)
 
 images: ## build every image of deploy/images.tsv (starts Docker, makes the base image if needed)
-	scripts/build-images.sh
+	scripts/deploy/build-images.sh
 
 push: images ## tag and push every image to REGISTRY=host[:port][/path] (TAG=… default: git describe)
-	REGISTRY="$(REGISTRY)" TAG="$(TAG)" scripts/push.sh
+	REGISTRY="$(REGISTRY)" TAG="$(TAG)" scripts/deploy/push.sh
 
-# APP_DIR=...: that app's requirements.txt -> its requirements.lock (scripts/lock-app.sh) instead.
+# APP_DIR=...: that app's requirements.txt -> its requirements.lock (scripts/deploy/lock-app.sh) instead.
 lock: $(VENV)/.installed ## re-lock requirements/*.txt with hashes from requirements/*.in (APP_DIR=...: your app's)
 ifdef APP_DIR
-	scripts/lock-app.sh
+	scripts/deploy/lock-app.sh
 else
 	$(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	  --python-platform x86_64-manylinux_2_28 requirements/serving.in -o requirements/serving.txt

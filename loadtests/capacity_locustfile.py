@@ -5,7 +5,7 @@ stepped up by the CapacityLadder shape.
         --ladder 10,25,50,100 --ladder-hold 30 --think-min 10 --think-max 30 --forwarded-for \\
         --times-csv build/capacity/times.csv --ladder-log build/capacity/ladder.jsonl
 
-``scripts/capacity.py`` runs it per configuration and reads what it wrote. Every option of
+``python -m sales_load.capacity_cli`` runs it per configuration and reads what it wrote. Every option of
 ``locustfile.py`` applies (it is imported, with its listeners); the shape replaces -u/-r/-t.
 """
 

@@ -13,7 +13,7 @@ Headless, one scenario by class name (or ``--tags fragment|full|month|mix``):
     .venv/bin/locust -f loadtests/locustfile.py --host https://localhost:8443 --headless \\
         -u 20 -r 5 -t 60s --csv build/loadtest/run --html build/loadtest/run.html FragmentUser
 
-``make loadtest`` (``scripts/loadtest.py``) runs the fragment/full comparison and the report.
+``make loadtest`` (``python -m sales_load.loadtest``) runs the fragment/full comparison and the report.
 """
 
 from __future__ import annotations

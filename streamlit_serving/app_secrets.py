@@ -2,7 +2,7 @@
 
 On Streamlit Community Cloud an app's secrets are its ``.streamlit/secrets.toml``: ``st.secrets``
 (and ``st.connection``) read it, and its top-level keys are also environment variables of the
-app's process. Here the file never goes into an image (scripts/stage-app.sh leaves it out); it
+app's process. Here the file never goes into an image (scripts/deploy/stage-app.sh leaves it out); it
 arrives at run time as a secret file (a compose or Swarm secret, a Kubernetes Secret) and this
 module, run by ``serve.py`` before the server starts:
 

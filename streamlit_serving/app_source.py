@@ -15,7 +15,7 @@ Debian package names; ``.streamlit/secrets.toml``, which never goes into the ima
 mount it, app_secrets.py), is valid TOML and, with SERVE_AUTH=oidc, has no [auth] table.
 
 ``make run/up/swarm-up/images APP_DIR=...`` check them here before anything starts or builds
-(scripts/stage-app.sh stages APP_DIR into the image's build context; the Dockerfile's build
+(scripts/deploy/stage-app.sh stages APP_DIR into the image's build context; the Dockerfile's build
 args of the same names take the staged copy). An app with a ``requirements.txt`` must have its
 lock, made from that very file: the image installs the lock (the layer's pins and the app's
 packages, hashed), else the example's ``requirements/app.txt``. Standard library only: the

@@ -4,7 +4,7 @@ it raises, 0 when it runs to its end (or stops itself with ``st.stop()``).
 
 A server that cannot run its app still answers ``/_stcore/health``: Streamlit imports the main
 script only when a page asks for it, so a missing package or a bad line shows up as an error box
-in the first visitor's page, not at start. ``make up`` (``scripts/stack.sh``) runs this in one app
+in the first visitor's page, not at start. ``make up`` (``scripts/deploy/stack.sh``) runs this in one app
 replica once every replica is healthy, so the error is the deployer's, with its traceback, before
 any visitor sees it. It runs in a process of its own (Streamlit's AppTest), with full error
 details whatever the server's ``client.showErrorDetails`` says, and without the serving layer's

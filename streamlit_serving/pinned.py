@@ -49,7 +49,7 @@ PROXY_BODY_LIMIT_MB = 16
 # The cap of server.maxMessageSize (MB; Streamlit's default 200), the largest WebSocket message
 # each way: a bigger incoming frame closes that socket (1009) before it is parsed; a bigger
 # outgoing message becomes an error in the page. The example app's largest: 0.51 MB sent (the
-# month's table and chart at 1,000 products), 0.3 kB received (a rerun); scripts/bench_messages.py
+# month's table and chart at 1,000 products), 0.3 kB received (a rerun); scripts/bench/bench_messages.py
 # measures them. 4 MB keeps ~8x room for the server's own messages, and no client can make a
 # replica buffer 200 MB. Raise it for data with more than ~7,000 products (the month's table grows
 # ~0.5 kB a product). (docs/operations.md)

@@ -27,9 +27,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def swarm_engine() -> Iterator[SwarmEngine]:
-    """The Swarm engine (scripts/swarm-engine.sh): a Docker engine of its own for Swarm stacks,
+    """The Swarm engine (scripts/setup/swarm-engine.sh): a Docker engine of its own for Swarm stacks,
     never the one the user's stacks run on. ``engine.run(...)`` is its docker client,
-    ``engine.env()`` the environment for scripts/swarm.sh, ``engine.load(image)`` copies an image
+    ``engine.env()`` the environment for scripts/deploy/swarm.sh, ``engine.load(image)`` copies an image
     built on the host's engine. Started for the session unless it runs already."""
     with started_swarm_engine() as engine:
         yield engine

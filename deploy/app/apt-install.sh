@@ -2,7 +2,7 @@
 # Installs Debian packages in an image build (the Dockerfile's builder and runtime stages): the
 # packages given as arguments, and the app's own from /tmp/packages/packages.txt when the app has
 # one (Streamlit Community Cloud's convention: one package a line, # comments, blank lines;
-# scripts/stage-app.sh refused invalid names before the build, exit 64). A name Debian's archive
+# scripts/deploy/stage-app.sh refused invalid names before the build, exit 64). A name Debian's archive
 # does not have stops the build naming it and the file, before anything is installed. Nothing of
 # apt's lists or caches stays in the layer.
 set -eu

@@ -10,8 +10,8 @@ the capacity ladder. Built on the load kit (``streamlit_load``), which never imp
   comparison_report  summary.md, report.html, comparison.png of ``make loadtest``
   loadtest           ``make loadtest``: every model, the gate's exit code
   capacity*          ``make capacity``: the ladder, its shape, report and command line
-  rolling            a Swarm rolling update under load (``scripts/bench_rolling_update.py``)
-  churn              session churn and the soak's samples (``scripts/soak_stack.py``)
+  rolling            a Swarm rolling update under load (``scripts/bench/bench_rolling_update.py``)
+  churn              session churn and the soak's samples (``scripts/bench/soak_stack.py``)
   bystander          how much an activity slows an ordinary user down (abuse tests)
   hold               many sessions held in one process (does the client scale?)
 

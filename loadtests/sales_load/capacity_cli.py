@@ -9,8 +9,8 @@ every run's Locust files to --out (default build/capacity). About 55 minutes on 
 all eight configurations (53 measured); --quick runs one (fragments on, 1 replica, 26 products)
 on a short ladder in about 3 minutes, for CI.
 
-    .venv/bin/python scripts/capacity.py --quick
-    .venv/bin/python scripts/capacity.py --configs on-2r-26p off-2r-26p --processes 2
+    .venv/bin/python -m sales_load.capacity_cli --quick
+    .venv/bin/python -m sales_load.capacity_cli --configs on-2r-26p off-2r-26p --processes 2
 
 With APP_DIR set (`make capacity APP_DIR=...`), the app there is measured instead: its stack (its
 image built from APP_DIR) with ``--replicas`` app replicas (default 1), AnyAppUser users thinking

@@ -100,7 +100,7 @@ def goals_table(results: list[ConfigResult]) -> list[str]:
     rows = [
         ("concurrent realistic users, one 2-core host, 2 replicas, 26 products, p95 ≤ 250 ms",
          f"{main:,}" if main is not None else "not run", "≥ 2,000"),
-        ("live sessions held open in one run (the highest step; `scripts/bench_generator.py` for 5,000)",
+        ("live sessions held open in one run (highest step; `scripts/bench/bench_generator.py` for 5,000)",
          f"{held_open:,}", "≥ 5,000"),
         ("users served, fragments on ÷ off, 26 products (1 / 2 replicas)",
          f"{_ratio(results, 26, 1)} / {_ratio(results, 26, 2)}", "≥ 2x"),

@@ -8,7 +8,7 @@ seconds, either from a local pid (psutil) or from a container (`docker exec … 
 What a soak should show: after warm-up (Streamlit keeps a closed session's state for
 ``server.disconnectedSessionTTL``, so memory grows until the first sessions expire), RSS stays
 flat, threads and fds do not grow, and no interaction fails. ``SoakResult.summary()`` prints
-those figures; ``scripts/soak_stack.py`` is the command line, the short version is in
+those figures; ``scripts/bench/soak_stack.py`` is the command line, the short version is in
 tests/integration/test_slow_and_soak.py.
 """
 

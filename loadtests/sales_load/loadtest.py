@@ -1,4 +1,4 @@
-"""Fragment reruns against full reruns, under load: ``make loadtest`` (``scripts/loadtest.py``).
+"""Fragment reruns against full reruns, under load: ``make loadtest`` (``python -m sales_load.loadtest``).
 
 For each work model (no delay: CPU-bound; demo delay on: the tutorial's slow query) at each
 scale (26 products; 1,000 products) it runs the FragmentUser scenario and the FullRerunUser
@@ -13,7 +13,7 @@ threshold (2 on bad use). The delay model's latency ratio is reported, not judge
 
 Targets (``--target``):
   local (default)  ``python -m streamlit_serving`` on a free 127.0.0.1 port per run (psutil on its pid)
-  stack            the compose stack (``scripts/stack.sh``, project ``--stack-project``, a free
+  stack            the compose stack (``scripts/deploy/stack.sh``, project ``--stack-project``, a free
                    port), one app replica recreated for every run with the model's settings; the
                    app container's cgroup sampled from the host, sessions read with ``docker exec``.
                    With OBSERVABILITY=1 the stack's Prometheus is read beside it: the interactions

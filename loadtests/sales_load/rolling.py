@@ -8,7 +8,7 @@ while its app replicas are replaced one at a time; what they saw is read back pe
         ... replace the replicas ...          # a Swarm rolling update, docker stop/start
     print(load.summary(*quiet), load.summary(update_start, update_end))
 
-Used by scripts/bench_rolling_update.py (figures) and tests/container/test_swarm.py (a bounded run
+Used by scripts/bench/bench_rolling_update.py (figures) and tests/container/test_swarm.py (a bounded run
 that must lose nothing). Each replaced replica's own account is in its log: ``drain_report``.
 """
 

@@ -4,9 +4,9 @@ process, and the app's sign-in settings for it: for the integration tests and be
     with running_provider([redirect_uri]) as provider:
         oidc_file = provider.settings_file(redirect_uri, directory)   # SERVE_OIDC_FILE
 
-The provider's npm packages come from its lockfile (scripts/ensure-node.sh). Its test users are
+The provider's npm packages come from its lockfile (scripts/setup/ensure-node.sh). Its test users are
 deploy/oidc-dev/users.json, whose "allowed" ones make DEV_ALLOWED_EMAILS (as on the development
-stack, scripts/stack.sh): ALLOWED_USER is on it, OTHER_USER is not, and UNVERIFIED_USER is on it
+stack, scripts/deploy/stack.sh): ALLOWED_USER is on it, OTHER_USER is not, and UNVERIFIED_USER is on it
 but the provider has not verified that e-mail.
 """
 
@@ -79,7 +79,9 @@ def running_provider(redirect_uris: list[str]) -> Iterator[Provider]:
     """Start deploy/oidc-dev/server.mjs on a free 127.0.0.1 port with a fresh client secret."""
     node = shutil.which("node")
     if node is None or not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
-        raise ProviderStartError("node or the provider's packages are missing: run scripts/ensure-node.sh")
+        raise ProviderStartError(
+            "node or the provider's packages are missing: run scripts/setup/ensure-node.sh"
+        )
     port = free_port()
     scratch = Path(tempfile.mkdtemp(prefix="oidc-dev-"))
     client_secret = secrets.token_hex(32)

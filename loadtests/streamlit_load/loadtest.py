@@ -1,5 +1,5 @@
 """``make loadtest APP_DIR=...``: any app under ``AnyAppUser`` load, and what its fragment runs cost
-against its full runs (``scripts/loadtest_app.py``).
+against its full runs (``python -m streamlit_load.loadtest``).
 
 The app selected by APP_DIR/APP_MAIN (``streamlit_serving/app_source.py``) is started with the
 serving layer on a free 127.0.0.1 port (``--target local``, the default; it runs on ``.venv``, so
@@ -257,3 +257,7 @@ def measure(args, target: Target, report: harness.Report) -> int:
     if failed:
         report.line(f"FAILED: {failed} interaction(s) failed (Locust's log: {prefix}.log)")
     return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,10 +1,10 @@
-"""The Swarm engine of scripts/swarm-engine.sh, for tests and benchmarks: a Docker engine of its
+"""The Swarm engine of scripts/setup/swarm-engine.sh, for tests and benchmarks: a Docker engine of its
 own, so nothing here ever puts the user's engine into a swarm or takes it out of one.
 
     with started_swarm_engine() as engine:  # starts it unless it runs already (then leaves it up)
         engine.load("sales-dashboard:dev")  # images built on the host's engine, copied in
         engine.run("service", "ls")         # the docker client, bound to that engine
-        subprocess.run(["scripts/swarm.sh", "up"], env=engine.env({...}))
+        subprocess.run(["scripts/deploy/swarm.sh", "up"], env=engine.env({...}))
 
 Its stacks publish ports in host mode on this host, so they answer on 127.0.0.1:PORT (the
 browser tier drives Chromium against them like against the compose stack).
@@ -24,14 +24,14 @@ from pathlib import Path
 from .local_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "scripts" / "swarm-engine.sh"
+SCRIPT = REPO / "scripts" / "setup" / "swarm-engine.sh"
 
 
 def _script(*args: str, check: bool = True, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"} | extra
     result = subprocess.run([str(SCRIPT), *args], cwd=REPO, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise RuntimeError(f"scripts/swarm-engine.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(f"scripts/setup/swarm-engine.sh {' '.join(args)} failed:\n{result.stderr[-3000:]}")
     return result
 
 
@@ -43,7 +43,7 @@ class SwarmEngine:
     docker: str  # the client binary (Debian's, which matches the engine)
 
     def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """This process's environment with DOCKER_HOST on the engine (for scripts/swarm.sh)."""
+        """This process's environment with DOCKER_HOST on the engine (for scripts/deploy/swarm.sh)."""
         return {**os.environ, **(extra or {}), "DOCKER_HOST": self.host}
 
     def run(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -60,7 +60,7 @@ class SwarmEngine:
     def https_stack_env(
         self, prefix: str, images: dict[str, str], scratch: Path, local_tls: Path, **settings: str
     ) -> dict[str, str]:
-        """The environment of ``scripts/swarm.sh`` for a stack of this engine served as `make up`
+        """The environment of ``scripts/deploy/swarm.sh`` for a stack of this engine served as `make up`
         serves the compose stack, over HTTPS: named ``prefix`` + its HTTP port, PROXY_PORT and
         PROXY_TLS_PORT free on 127.0.0.1, ``images`` as they are (SKIP_BUILD=1), a cookie secret
         made in ``scratch`` (0600: copied into a Swarm secret), the local CA and its certificate in
@@ -80,8 +80,8 @@ class SwarmEngine:
 
 
 def _lock_file() -> Path:
-    """scripts/swarm-engine.sh's lock (one per engine name), made readable by every user."""
-    # The path scripts/swarm-engine.sh uses: one machine-wide lock for every user of the engine.
+    """scripts/setup/swarm-engine.sh's lock (one per engine name), made readable by every user."""
+    # The path scripts/setup/swarm-engine.sh uses: one machine-wide lock for every user of the engine.
     path = Path("/tmp") / f"{os.environ.get('SWARM_ENGINE_NAME', 'sd-swarm')}.lock"  # noqa: S108
     if not path.exists():
         path.touch()
@@ -99,8 +99,8 @@ def started_swarm_engine() -> Iterator[SwarmEngine]:
     host = _script("up").stdout.strip().splitlines()[-1].removeprefix("DOCKER_HOST=")
     env = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
     docker = subprocess.run(
-        [str(REPO / "scripts" / "ensure-docker.sh")], cwd=REPO, env=env, capture_output=True, text=True,
-        check=True,
+        [str(REPO / "scripts" / "setup" / "ensure-docker.sh")], cwd=REPO, env=env,
+        capture_output=True, text=True, check=True,
     ).stdout.split()[-1]  # fmt: skip
     with _lock_file().open() as lock:
         fcntl.flock(lock, fcntl.LOCK_SH)

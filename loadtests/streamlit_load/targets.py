@@ -5,7 +5,7 @@ Target           the URL users load, a probe of the server's CPU and memory, its
 local_target()   ``-m streamlit_serving`` on a free 127.0.0.1 port (psutil on its pid); ``sign_in=True``:
                  with SERVE_AUTH=oidc and the development provider as a local process
 url_target()     a server someone else started (``--pid`` local process, ``--container`` cgroup)
-ComposeStack     ``scripts/stack.sh`` on a compose project of its own (free ports on 127.0.0.1):
+ComposeStack     ``scripts/deploy/stack.sh`` on a compose project of its own (free ports on 127.0.0.1):
                  start, restart the app with other settings, probe every app replica's cgroup
                  (summed) and the proxy's, stop. Its URL is HTTPS; the local CA that signed the
                  proxy's certificate is trusted by every client this process starts (STACK_CA_FILE)
@@ -41,7 +41,7 @@ from .server_probe import (
 )
 
 DOCKER = os.environ.get("DOCKER", "/usr/bin/docker")
-STACK = str(REPO / "scripts" / "stack.sh")
+STACK = str(REPO / "scripts" / "deploy" / "stack.sh")
 
 
 def with_app_env_file(env: dict[str, str], name: str, prefix: str) -> dict[str, str]:
@@ -135,14 +135,14 @@ def url_target(url: str, pid: int | None = None, container: str | None = None) -
 
 def built_images() -> tuple[str, dict[str, str]]:
     """(the docker client, {"APP_IMAGE": tag, ...}): the engine started if need be and every image
-    of deploy/images.tsv built from the checkout (scripts/build-images.sh)."""
+    of deploy/images.tsv built from the checkout (scripts/deploy/build-images.sh)."""
 
     def script(*args: str) -> str:
         return subprocess.run(args, cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
 
-    client = script("scripts/ensure-docker.sh").splitlines()[-1]
-    script("scripts/build-images.sh")
-    return client, dict(line.split("=", 1) for line in script("scripts/images.sh", "--env").split())
+    client = script("scripts/setup/ensure-docker.sh").splitlines()[-1]
+    script("scripts/deploy/build-images.sh")
+    return client, dict(line.split("=", 1) for line in script("scripts/deploy/images.sh", "--env").split())
 
 
 def docker(*args: str, check: bool = True) -> str:
@@ -173,7 +173,7 @@ def container_sessions(container: str, port: int = 8501) -> Sessions:
 
 @dataclass
 class ComposeStack:
-    """``deploy/compose.yaml`` through ``scripts/stack.sh`` (as ``make up``), project ``project`` on
+    """``deploy/compose.yaml`` through ``scripts/deploy/stack.sh`` (as ``make up``), project ``project`` on
     free ports of 127.0.0.1. ``settings`` (the app's own, through the app env file; PROXY_*,
     APP_REPLICAS) are passed to every start; the images are built on the first start unless
     ``build`` is False (SKIP_BUILD=1). ``app_prefix``: the prefix of the app's own settings (the
@@ -203,7 +203,7 @@ class ComposeStack:
         done = subprocess.run([STACK, *args], cwd=REPO, env=self.env, capture_output=True, text=True)
         if check and done.returncode != 0:
             raise RuntimeError(
-                f"scripts/stack.sh {' '.join(args)} failed:\n{done.stdout}\n{done.stderr[-4000:]}"
+                f"scripts/deploy/stack.sh {' '.join(args)} failed:\n{done.stdout}\n{done.stderr[-4000:]}"
             )
         return done
 

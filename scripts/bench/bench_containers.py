@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: image sizes, container start to healthy, and what the proxy adds to an interaction.
 
-Builds the project's images (scripts/build-images.sh) and, for comparison, a single-stage image
+Builds the project's images (scripts/deploy/build-images.sh) and, for comparison, a single-stage image
 in the style of Streamlit's Docker tutorial on the same base and lock
 (scripts/bench/single-stage.Dockerfile), then prints:
 
@@ -10,7 +10,7 @@ in the style of Streamlit's Docker tutorial on the same base and lock
   proxy        fragment-pick wall time direct to the app container and through the proxy
                container in front of it, alternating pick by pick in one run; the ratio of medians
 
-    .venv/bin/python scripts/bench_containers.py --starts 7 --picks 60
+    .venv/bin/python scripts/bench/bench_containers.py --starts 7 --picks 60
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
 
     docker, images = built_images()
-    base = sh("scripts/base-image.sh").splitlines()[-1]
+    base = sh("scripts/deploy/base-image.sh").splitlines()[-1]
     build_single_stage(docker, base)
     app, proxy = images["APP_IMAGE"], images["PROXY_IMAGE"]
 

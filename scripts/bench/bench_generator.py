@@ -17,8 +17,8 @@ one; clients on other hosts reach a published port through iptables instead. --d
 reaches the proxy container's plain-HTTP port at its own address, past docker-proxy, as a
 balancer that terminates TLS in front would.
 
-    .venv/bin/python scripts/bench_generator.py --users 5000 --spawn-rate 10 --hold 120 --direct
-    .venv/bin/python scripts/bench_generator.py --users 5000 --processes 2
+    .venv/bin/python scripts/bench/bench_generator.py --users 5000 --spawn-rate 10 --hold 120 --direct
+    .venv/bin/python scripts/bench/bench_generator.py --users 5000 --processes 2
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ each kind's mean server CPU as a ratio to the first mode (month_change views/fra
 figure of SALES_MONTH_RERUN=views). The servers run cold (SERVE_WARMUP=off: first views build
 their charts) unless --warmup, which waits for the background warm-up to finish before measuring.
 
-    .venv/bin/python scripts/bench_interactions.py --interactions 30 --products 26
-    .venv/bin/python scripts/bench_interactions.py --mode fragment views --interactions 60
+    .venv/bin/python scripts/bench/bench_interactions.py --interactions 30 --products 26
+    .venv/bin/python scripts/bench/bench_interactions.py --mode fragment views --interactions 60
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ every other month (month changes), and whole-page reruns. Prints the largest fra
 (browser cache off: every message whole, as a new browser gets it) and the largest the client sent
 (browser cache on: each rerun carries the hashes of the messages it holds, which grows with use).
 
-    .venv/bin/python scripts/bench_messages.py --products 26 1000
+    .venv/bin/python scripts/bench/bench_messages.py --products 26 1000
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Three figures, printed and recorded in --out (default build/bench_metrics):
                      median server CPU per interaction of each kind on each, and the difference
                      (noisy: a ms-scale figure next to a µs-scale cost; 1 is the precise one)
 
-    .venv/bin/python scripts/bench_metrics.py --rounds 3 --interactions 30
+    .venv/bin/python scripts/bench/bench_metrics.py --rounds 3 --interactions 30
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark: fragment-interaction throughput of the Swarm stack with 1 and with 3 app replicas.
 
-Deploys deploy/swarm/stack.yaml with scripts/swarm.sh (on a free port) on the Swarm engine of
-scripts/swarm-engine.sh (an engine of its own, never the user's; the images are built on the
+Deploys deploy/swarm/stack.yaml with scripts/deploy/swarm.sh (on a free port) on the Swarm engine of
+scripts/setup/swarm-engine.sh (an engine of its own, never the user's; the images are built on the
 host's engine and copied in), then, round after round, scales the app to each replica count in turn and
 has --users sessions (threads of the protocol client, through the proxy) pick days of the same
 month back to back for --seconds. Each session's replica is read from the proxy's access log.
@@ -10,7 +10,7 @@ Prints per replica count: interactions/s, p50/p95 wall time, interactions/s per 
 the sessions and interactions fell on the replicas, and the scaling factor 3 vs 1 (medians of
 the rounds, measured side by side in one run). The replicas run with the cache warm-up off.
 
-    .venv/bin/python scripts/bench_replicas.py --users 6 --seconds 30 --rounds 2
+    .venv/bin/python scripts/bench/bench_replicas.py --users 6 --seconds 30 --rounds 2
 """
 
 from __future__ import annotations
@@ -165,8 +165,8 @@ def main() -> None:
         # Capacity without sign-in (the Swarm stack requires the choice to be explicit).
         "SERVE_AUTH": os.environ.get("SERVE_AUTH", "none-public"),
     }  # fmt: skip
-    sh("scripts/build-images.sh")  # on the host's engine; the Swarm engine builds nothing
-    images = dict(line.split("=", 1) for line in sh("scripts/images.sh", "--env").split())
+    sh("scripts/deploy/build-images.sh")  # on the host's engine; the Swarm engine builds nothing
+    images = dict(line.split("=", 1) for line in sh("scripts/deploy/images.sh", "--env").split())
     results: dict[int, list[dict]] = {n: [] for n in counts}
     with started_swarm_engine() as engine, tempfile.TemporaryDirectory() as scratch:
         engine.load(*images.values())
@@ -177,9 +177,11 @@ def main() -> None:
         os.environ[CA_FILE_VARIABLE] = str(Path(env["LOCAL_TLS_DIR"]) / "ca.pem")
         os.environ["DOCKER_HOST"] = engine.host  # every docker call below goes to the Swarm engine
         name = env["SWARM_STACK"]
-        up = subprocess.run(["scripts/swarm.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True)
+        up = subprocess.run(
+            ["scripts/deploy/swarm.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True
+        )
         if up.returncode != 0:
-            raise SystemExit(f"bench: scripts/swarm.sh up failed:\n{up.stderr[-3000:]}")
+            raise SystemExit(f"bench: scripts/deploy/swarm.sh up failed:\n{up.stderr[-3000:]}")
         stack = Stack(engine.docker, name, up.stdout.strip().splitlines()[-1].rstrip("/"))
         try:
             for round_no in range(args.rounds):
@@ -193,7 +195,9 @@ def main() -> None:
                           f"errors {Counter(e.split('(')[0] for e in result['errors'])}",
                           file=sys.stderr, flush=True)  # fmt: skip
         finally:
-            subprocess.run(["scripts/swarm.sh", "down"], cwd=REPO, env=env, capture_output=True, check=False)
+            subprocess.run(
+                ["scripts/deploy/swarm.sh", "down"], cwd=REPO, env=env, capture_output=True, check=False
+            )
 
     settings = {"sessions": args.users, "picks": "same-month fragment picks back to back",
                 "seconds per phase": args.seconds, "rounds": args.rounds}  # fmt: skip

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark: a rolling update of the Swarm stack under load, as the users see it.
 
-Deploys deploy/swarm/stack.yaml (3 app replicas, start-first, one at a time) with scripts/swarm.sh
-on the Swarm engine of scripts/swarm-engine.sh (an engine of its own; images built on the host's
+Deploys deploy/swarm/stack.yaml (3 app replicas, start-first, one at a time) with scripts/deploy/swarm.sh
+on the Swarm engine of scripts/setup/swarm-engine.sh (an engine of its own; images built on the host's
 engine and copied in). --users RealisticMix users (Locust, message cache on, think time
 --think-min..--think-max s; a closed socket comes back as Streamlit's frontend does) run a quiet
 period of --quiet s, then `docker service update --force` replaces every app replica one at a time
@@ -12,7 +12,7 @@ replica), picks answered after a reconnect, p50/p95 of the picks; per replaced r
 its drain moved, drain seconds, sessions still open at the stop, SIGTERM-to-exit seconds; and the
 update's p95 against the quiet period's. The goal is 0 failed interactions.
 
-    .venv/bin/python scripts/bench_rolling_update.py --users 40 --quiet 60 --tail 20
+    .venv/bin/python scripts/bench/bench_rolling_update.py --users 40 --quiet 60 --tail 20
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ def parse_args():
 def built_images() -> dict[str, str]:
     """Both images built on the host's engine from the committed files: {"APP_IMAGE": tag, ...}."""
     host = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}
-    subprocess.run(["scripts/build-images.sh"], cwd=REPO, env=host, check=True, capture_output=True)
+    subprocess.run(["scripts/deploy/build-images.sh"], cwd=REPO, env=host, check=True, capture_output=True)
     listed = subprocess.run(
-        ["scripts/images.sh", "--env"], cwd=REPO, env=host, check=True, capture_output=True, text=True
+        ["scripts/deploy/images.sh", "--env"], cwd=REPO, env=host, check=True, capture_output=True, text=True
     )
     return dict(line.split("=", 1) for line in listed.stdout.split())
 
@@ -115,10 +115,12 @@ def main() -> None:
             env = stack_env(engine, images, Path(scratch), args)
             # Every client of this process and of Locust trusts the CA swarm.sh up makes there.
             os.environ[CA_FILE_VARIABLE] = str(Path(env["LOCAL_TLS_DIR"]) / "ca.pem")
-            up = subprocess.run(["scripts/swarm.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True)
+            up = subprocess.run(
+                ["scripts/deploy/swarm.sh", "up"], cwd=REPO, env=env, capture_output=True, text=True
+            )
             try:
                 if up.returncode != 0:
-                    raise SystemExit(f"bench: scripts/swarm.sh up failed:\n{up.stderr[-3000:]}")
+                    raise SystemExit(f"bench: scripts/deploy/swarm.sh up failed:\n{up.stderr[-3000:]}")
                 url = up.stdout.strip().splitlines()[-1].rstrip("/")
                 service = f"{env['SWARM_STACK']}_app"
                 warm_up(url)
@@ -131,7 +133,7 @@ def main() -> None:
                     after = load.window(args.tail)
                 replaced = {name: replaced_replica(engine.run, name) for name in before}
             finally:
-                subprocess.run(["scripts/swarm.sh", "down"], cwd=REPO, env=env, capture_output=True)
+                subprocess.run(["scripts/deploy/swarm.sh", "down"], cwd=REPO, env=env, capture_output=True)
         print_results(report, load, {"quiet": quiet, "update": update, "after": after}, replaced)
 
 

@@ -14,7 +14,7 @@ development OpenID provider (a local Node.js process, deploy/oidc-dev), and:
 Prints medians per kind for each server and the signed-in/open ratios; records them in --out
 (default build/bench_signin).
 
-    .venv/bin/python scripts/bench_signin.py --interactions 30 --rounds 3
+    .venv/bin/python scripts/bench/bench_signin.py --interactions 30 --rounds 3
 """
 
 from __future__ import annotations

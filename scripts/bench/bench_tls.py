@@ -16,7 +16,7 @@ HTTPS (PROXY_TLS=on, make up's local-CA certificate, ECDSA P-256). Prints:
 The app runs without the per-session rerun limit: these users pick back to back, faster than a
 person (streamlit_load.harness.MACHINE_PACED).
 
-    .venv/bin/python scripts/bench_tls.py --picks 60 --users 8 --seconds 30 --rounds 2
+    .venv/bin/python scripts/bench/bench_tls.py --picks 60 --users 8 --seconds 30 --rounds 2
 """
 
 from __future__ import annotations
@@ -103,10 +103,10 @@ class Bench:
 
 
 def local_certificate() -> Path:
-    """make up's local CA and certificate (scripts/tls-cert.sh), copied where the proxy's UID
+    """make up's local CA and certificate (scripts/deploy/tls-cert.sh), copied where the proxy's UID
     reads them; the CA trusted by every client of this process and of Locust (STACK_CA_FILE)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("TLS_")}
-    cert, key = subprocess.run([REPO / "scripts/tls-cert.sh"], cwd=REPO, env=env, check=True,
+    cert, key = subprocess.run([REPO / "scripts/deploy/tls-cert.sh"], cwd=REPO, env=env, check=True,
                                capture_output=True, text=True).stdout.split()  # fmt: skip
     os.environ[CA_FILE_VARIABLE] = str(Path(cert).with_name("ca.pem"))
     readable = Path(tempfile.mkdtemp(prefix="benchtls-"))

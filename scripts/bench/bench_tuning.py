@@ -9,14 +9,14 @@
          cold, so "first views" are days nobody has picked yet (``SERVE_WARMUP=off``)
 
 Per configuration, on a fresh local server:
-  1. one interaction at a time (``scripts/bench_interactions.py``'s method, no browser cache):
+  1. one interaction at a time (``scripts/bench/bench_interactions.py``'s method, no browser cache):
      server CPU median and mean per fragment / full rerun, wall-time p50 of a fragment pick;
   2. capacity: Locust FragmentUsers with no think time at each ``--steps`` user count for
      ``--step-seconds``; steady fragment interactions/s and p95; the best rate with p95 <= 250 ms.
 Then, on the tuned server, the load generator itself: ``--generator-users`` RealisticMix users
 (think time ``--think`` s) and the Locust process's CPU, as users per core.
 
-    .venv/bin/python scripts/bench_tuning.py --interactions 40 --steps 1 2 4 8
+    .venv/bin/python scripts/bench/bench_tuning.py --interactions 40 --steps 1 2 4 8
 """
 
 from __future__ import annotations

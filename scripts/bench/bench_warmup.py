@@ -11,7 +11,7 @@ built, wall time, CPU of its thread, from its log line), the server's RSS once i
 the cold server's, and the pick latency during and after the warm-up (p50, p95) next to the cold
 server's over the same spans.
 
-    .venv/bin/python scripts/bench_warmup.py --products 26 1000
+    .venv/bin/python scripts/bench/bench_warmup.py --products 26 1000
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# For the image-size benchmark only (scripts/bench_containers.py): a single-stage image in the
+# For the image-size benchmark only (scripts/bench/bench_containers.py): a single-stage image in the
 # style of Streamlit's Docker tutorial (build tools, curl and git in the final image, pip and its
 # cache kept), on the same Debian base and lock as the real image, to compare sizes.
 ARG BASE_IMAGE=debian:bookworm-slim

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Soak over time, also against the compose stack: churn sessions with a realistic mix for a set
-duration and watch the app's RSS, threads and fds. (`scripts/soak.py`, `make soak`, counts
+duration and watch the app's RSS, threads and fds. (`scripts/bench/soak.py`, `make soak`, counts
 interactions on a local server only.)
 
 Against a local server it starts (default), a running local server (--url and --pid), or a
@@ -9,8 +9,8 @@ all sessions reach it). Prints a sample line every --interval seconds, then the 
 growth after warm-up (medians of the first and last fifth of the samples after warm-up),
 thread and fd growth, interactions, failures and interaction latency.
 
-    .venv/bin/python scripts/soak_stack.py --duration 1800 --warmup 300 --workers 4
-    .venv/bin/python scripts/soak_stack.py --url http://127.0.0.1:8080 --container sales-dashboard-app-1
+    .venv/bin/python scripts/bench/soak_stack.py --duration 1800 --warmup 300 --workers 4
+    .venv/bin/python scripts/bench/soak_stack.py --url http://127.0.0.1:8080 --container sales-dashboard-app-1
 
 The warm-up must outlast Streamlit's server.disconnectedSessionTTL (120 s by default): until
 then closed sessions are still held for a reconnect, so memory grows by design.

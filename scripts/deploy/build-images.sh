@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every image of deploy/images.tsv (or those NAMEs given: scripts/build-images.sh app)
+# Builds every image of deploy/images.tsv (or those NAMEs given: scripts/deploy/build-images.sh app)
 # from the committed files with BuildKit. Prints the image tags, one a line, in the list's order
 # (the app image first).
 #   APP_IMAGE, ...   tag to build (defaults in deploy/images.tsv)
@@ -7,11 +7,11 @@
 #                    which carries the CA of a TLS-inspecting proxy where there is one)
 #   IMAGES_PREBUILT  1: build nothing, check the tags exist (CI builds them with buildx first)
 #   APP_DIR, APP_MAIN  the app the app image serves (default the example, app/streamlit_app.py),
-#                    checked and staged into the build context by scripts/stage-app.sh
+#                    checked and staged into the build context by scripts/deploy/stage-app.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
-docker=$(scripts/ensure-docker.sh)
-mapfile -t images < <(scripts/images.sh)
+cd "$(dirname "$0")/../.."
+docker=$(scripts/setup/ensure-docker.sh)
+mapfile -t images < <(scripts/deploy/images.sh)
 if [ $# -gt 0 ]; then
   wanted=" $* "
   for i in "${!images[@]}"; do
@@ -29,9 +29,9 @@ if [ "${IMAGES_PREBUILT:-}" = 1 ]; then
   done
   exit 0
 fi
-app_main=$(scripts/stage-app.sh)
-app_name=$(scripts/images.sh --name)  # the app image's title label
-base=$(scripts/base-image.sh)
+app_main=$(scripts/deploy/stage-app.sh)
+app_name=$(scripts/deploy/images.sh --name)  # the app image's title label
+base=$(scripts/deploy/base-image.sh)
 ca=${CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 secret=()
 [ -s "$ca" ] && secret=(--secret "id=ca,src=$ca")

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Prints the path of the file holding Streamlit's cookie secret (COOKIE_SECRET_FILE, default
 # deploy/secrets/cookie_secret), making a random one first when the file is missing or empty.
-# The compose stack (scripts/stack.sh) bind-mounts it; the Swarm stack (scripts/swarm.sh) copies
+# The compose stack (scripts/deploy/stack.sh) bind-mounts it; the Swarm stack (scripts/deploy/swarm.sh) copies
 # it into a Swarm secret.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 file=${COOKIE_SECRET_FILE:-$PWD/deploy/secrets/cookie_secret}
 if [ ! -s "$file" ]; then
   mkdir -p "$(dirname "$file")"

@@ -2,13 +2,13 @@
 # Prints the images of deploy/images.tsv, one a line: NAME TAG DOCKERFILE CONTEXT, where TAG is
 # the image's variable (APP_IMAGE, ...) when set, else its default tag with {name} the app's name
 # (APP_DIR's, `python3 -m streamlit_serving.app_source --name`; a bad one: exit 64).
-#   scripts/images.sh --env    prints VARIABLE=TAG lines instead (for compose and tests)
-#   scripts/images.sh --name   prints the app's name alone
-#   scripts/images.sh --github the GitHub workflow's outputs (name=, matrix= for its build and
+#   scripts/deploy/images.sh --env    prints VARIABLE=TAG lines instead (for compose and tests)
+#   scripts/deploy/images.sh --name   prints the app's name alone
+#   scripts/deploy/images.sh --github the GitHub workflow's outputs (name=, matrix= for its build and
 #                              publish matrices, tags= VARIABLE: REPOSITORY:ci), from the default
 #                              tags whatever the variables say
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 app_name=""
 name_of_app() {
   [ -n "$app_name" ] || app_name=$(python3 -m streamlit_serving.app_source --name) || exit $?

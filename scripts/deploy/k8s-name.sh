@@ -14,8 +14,8 @@
 #                  workflow's ghcr.io/OWNER/REPO); unset: the overlays' path stays
 #   K8S_OVERLAYS   the overlays' directory (default deploy/k8s/overlays)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-name=$(scripts/images.sh --name) || exit $?
+cd "$(dirname "$0")/../.."
+name=$(scripts/deploy/images.sh --name) || exit $?
 policy=$(python3 -m streamlit_serving.app_source --proxy-env) || exit $?
 images=${K8S_IMAGES:-}
 if [[ -n $images && ! $images =~ ^[a-z0-9][a-z0-9.:/_-]*[a-z0-9]$ ]]; then
@@ -37,7 +37,7 @@ for file in "${files[@]}"; do
   echo "$file"
   policy_file=$(dirname "$file")/browser-policy.env
   {
-    echo "# The proxy's browser policy, written by scripts/k8s-name.sh from the app's serving.toml"
+    echo "# The proxy's browser policy, written by scripts/deploy/k8s-name.sh from the app's serving.toml"
     echo "# ([browser], streamlit_serving/app_settings.py): edit that file, not this one."
     echo "$policy"
   } >"$policy_file"

@@ -5,7 +5,7 @@
 # uv's explanation and exit 64; the previous lock stays as it was. The lock's first line records
 # the sha256 of the requirements.txt it was made from: a stale lock stops builds (app_source.py).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 paths=$(python3 -m streamlit_serving.app_source --lock) || exit $?
 { read -r requirements; read -r lock; } <<<"$paths"
 export UV_NATIVE_TLS=${UV_NATIVE_TLS:-1}  # the system's CAs (a TLS-inspecting proxy's too), not uv's bundled ones

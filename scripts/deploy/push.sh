@@ -5,7 +5,7 @@
 #   TAG       default: `git describe --tags --always` (v1.2.0, v1.2.0-3-gabc1234, abc1234)
 # Logging in is yours to do first (`docker login HOST`); no credential passes through here.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 registry=${REGISTRY:-}
 tag=${TAG:-}
 [ -n "$tag" ] || tag=$(git describe --tags --always 2>/dev/null || echo dev)
@@ -18,8 +18,8 @@ fi
 if [[ ! "$tag" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$ ]]; then
   echo "push: TAG '$tag' is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})" >&2; exit 64
 fi
-docker=$(scripts/ensure-docker.sh)
-mapfile -t images < <(scripts/images.sh)
+docker=$(scripts/setup/ensure-docker.sh)
+mapfile -t images < <(scripts/deploy/images.sh)
 # Check every image first, so a missing one stops the push before anything is sent.
 for line in "${images[@]}"; do
   read -r _ source _ _ <<<"$line"

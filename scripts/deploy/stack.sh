@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The compose stack on this host (deploy/compose.yaml): `make up` / `make down`.
-#   scripts/stack.sh up     build both images, start, wait until every container is healthy,
+#   scripts/deploy/stack.sh up     build both images, start, wait until every container is healthy,
 #                           print the URL (https://…:PROXY_TLS_PORT/, last line on stdout)
-#   scripts/stack.sh down   stop and remove the stack's containers and network
-#   scripts/stack.sh ps|logs|compose ARGS…   look at it
+#   scripts/deploy/stack.sh down   stop and remove the stack's containers and network
+#   scripts/deploy/stack.sh ps|logs|compose ARGS…   look at it
 # Environment:
 #   STACK_PROJECT  compose project name (default: the app's name, streamlit_serving/app_settings.py);
 #                  several stacks can coexist, one per app by default
@@ -33,16 +33,16 @@
 #                  into deploy/secrets/app-secrets/ and mounted as a compose secret
 #                  (deploy/compose.app-secrets.yaml; streamlit_serving/app_secrets.py)
 #   TLS_CERT_FILE, TLS_KEY_FILE  your certificate and key; unset: a local CA's certificate for
-#                  localhost (scripts/tls-cert.sh, in LOCAL_TLS_DIR), served with a 5-minute HSTS
+#                  localhost (scripts/deploy/tls-cert.sh, in LOCAL_TLS_DIR), served with a 5-minute HSTS
 #                  max-age unless PROXY_HSTS_MAX_AGE says otherwise
 # and those deploy/compose.yaml reads (PROXY_PORT, PROXY_TLS_PORT, APP_IMAGE, SERVE_*, …).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 # APP_IMAGE, PROXY_IMAGE, … for compose: as set, else their defaults in deploy/images.tsv, named
 # after the app (a bad name in its serving.toml stops here: exit 64).
-images=$(scripts/images.sh --env) || exit $?
+images=$(scripts/deploy/images.sh --env) || exit $?
 while IFS='=' read -r variable tag; do export "$variable=$tag"; done <<<"$images"
-project=${STACK_PROJECT:-$(scripts/images.sh --name)}
+project=${STACK_PROJECT:-$(scripts/deploy/images.sh --name)}
 # The proxy's browser policy (extra CSP origins, permissions) from the app's serving.toml, its one
 # home ([browser], streamlit_serving/app_settings.py): every PROXY_CSP_* and PROXY_PERMISSIONS,
 # empty when the file names none (the strict default), whatever the shell says; a bad value stops here (exit 64).
@@ -70,13 +70,13 @@ if ! [[ $observability =~ ^[01]$ ]]; then
   echo "stack: OBSERVABILITY='$observability' is not 0 or 1" >&2
   exit 64
 fi
-docker=$(scripts/ensure-docker.sh)
+docker=$(scripts/setup/ensure-docker.sh)
 
 # Compose v2 (`docker compose`) where installed, else Debian's docker-compose 1.29.
 if $docker compose version >/dev/null 2>&1; then
   compose=("$docker" compose)
 else
-  command -v docker-compose >/dev/null || scripts/apt-install.sh docker-compose
+  command -v docker-compose >/dev/null || scripts/setup/apt-install.sh docker-compose
   compose=(docker-compose)
 fi
 compose+=(--project-name "$project" --file deploy/compose.yaml)
@@ -126,7 +126,7 @@ fi
 [ "$session_store" = 1 ] && compose+=(--file deploy/compose.session-store.yaml)
 
 cookie_secret() {
-  COOKIE_SECRET_FILE=$(scripts/cookie-secret.sh)
+  COOKIE_SECRET_FILE=$(scripts/deploy/cookie-secret.sh)
   export COOKIE_SECRET_FILE
 }
 
@@ -162,7 +162,7 @@ public_url() {
 tls_files() {
   local files
   [ -z "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ] && export PROXY_HSTS_MAX_AGE=${PROXY_HSTS_MAX_AGE:-300}
-  files=$(scripts/tls-cert.sh) || exit $?
+  files=$(scripts/deploy/tls-cert.sh) || exit $?
   TLS_CERT_FILE=$(sed -n 1p <<<"$files") TLS_KEY_FILE=$(sed -n 2p <<<"$files")
   export TLS_CERT_FILE TLS_KEY_FILE
 }
@@ -177,7 +177,7 @@ dev_provider_files() {
   chmod 700 "$dir"
   [ -s "$dir/client_secret" ] || python3 -c 'import secrets; print(secrets.token_hex(32))' >"$dir/client_secret"
   cat >"$dir/oidc.toml" <<TOML
-# The development OpenID provider of stack $project (scripts/stack.sh); not for production.
+# The development OpenID provider of stack $project (scripts/deploy/stack.sh); not for production.
 server_metadata_url = "http://oidc-dev.localhost:$OIDC_DEV_PORT/.well-known/openid-configuration"
 client_id = "app"
 client_secret = "$(cat "$dir/client_secret")"
@@ -234,11 +234,11 @@ wait_healthy() {
   done
 }
 
-# The app's main script run once in one replica (scripts/first-run.sh): an app that fails on its
+# The app's main script run once in one replica (scripts/deploy/first-run.sh): an app that fails on its
 # first page load stops `up` with its own traceback (exit 64). The stack stays up for its logs.
 first_run() {
-  if ! DOCKER=$docker scripts/first-run.sh "$("${compose[@]}" ps -q app | head -n 1)"; then
-    echo "stack: the stack is still up: its logs: 'scripts/stack.sh logs app', stop it with 'make down'" >&2
+  if ! DOCKER=$docker scripts/deploy/first-run.sh "$("${compose[@]}" ps -q app | head -n 1)"; then
+    echo "stack: the stack is still up: its logs: 'scripts/deploy/stack.sh logs app', stop it with 'make down'" >&2
     exit 64
   fi
 }
@@ -246,7 +246,7 @@ first_run() {
 case ${1:-} in
   up)
     app_secrets  # checked before the build: a bad file stops here (exit 64)
-    [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
+    [ "${SKIP_BUILD:-0}" = 1 ] || scripts/deploy/build-images.sh >/dev/null
     cookie_secret
     tls_files
     auth_files
@@ -305,7 +305,7 @@ case ${1:-} in
     "${compose[@]}" "${profile[@]}" "$@"
     ;;
   *)
-    echo "usage: scripts/stack.sh up|down|ps|logs|compose ARGS…" >&2
+    echo "usage: scripts/deploy/stack.sh up|down|ps|logs|compose ARGS…" >&2
     exit 64
     ;;
 esac

@@ -8,7 +8,7 @@
 #   APP_DIR    the app's directory, in the repo or anywhere (default app/, the example)
 #   APP_MAIN   its main script, relative to APP_DIR (default streamlit_app.py)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 source=$(python3 -m streamlit_serving.app_source) || exit $?
 { read -r app_dir; read -r app_main; } <<<"$source"
 rm -rf build/app-src && mkdir -p build/app-src

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The Swarm stack (deploy/swarm/stack.yaml) on this node: `make swarm-up` / `make swarm-down`.
-#   scripts/swarm.sh up     build both images, make this node a swarm manager if it is in no
+#   scripts/deploy/swarm.sh up     build both images, make this node a swarm manager if it is in no
 #                           swarm, deploy the stack, wait until every replica is healthy and the
 #                           proxy answers, print the URL
-#   scripts/swarm.sh down   remove the stack and wait until its containers and network are gone;
+#   scripts/deploy/swarm.sh down   remove the stack and wait until its containers and network are gone;
 #                           leave the swarm if `up` created it and no other stack runs on it
-#   scripts/swarm.sh ps     the stack's tasks
+#   scripts/deploy/swarm.sh ps     the stack's tasks
 # Environment:
 #   SWARM_STACK    stack name (default: the app's name, streamlit_serving/app_settings.py);
 #                  several stacks can coexist, one per app by default
@@ -15,7 +15,7 @@
 #   PROXY_PORT     plain-HTTP port the proxy publishes on the node (default 8080, in the stack file)
 #   PROXY_TLS_PORT HTTPS port the proxy publishes on the node (default 8443, in the stack file)
 #   TLS_CERT_FILE, TLS_KEY_FILE  your certificate and key; unset: a local CA's certificate for
-#                  localhost (scripts/tls-cert.sh), served with a 5-minute HSTS max-age
+#                  localhost (scripts/deploy/tls-cert.sh), served with a 5-minute HSTS max-age
 #   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
 #   SWARM_TIMEOUT  seconds to wait for health (default 180)
 #   OBSERVABILITY=1  also Prometheus and the proxy's metrics (deploy/swarm/observability.yaml);
@@ -29,12 +29,12 @@
 #                  SERVE_SESSION_STORE pointing at it)
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SERVE_*, …).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 # APP_IMAGE, PROXY_IMAGE, …: as set, else deploy/images.tsv's, named after the app (a bad name
 # in its serving.toml stops here: exit 64).
-images=$(scripts/images.sh --env) || exit $?
+images=$(scripts/deploy/images.sh --env) || exit $?
 while IFS='=' read -r variable tag; do export "$variable=$tag"; done <<<"$images"
-stack=${SWARM_STACK:-$(scripts/images.sh --name)}
+stack=${SWARM_STACK:-$(scripts/deploy/images.sh --name)}
 # The proxy's browser policy (extra CSP origins, permissions) from the app's serving.toml, its one
 # home ([browser], streamlit_serving/app_settings.py): every PROXY_CSP_* and PROXY_PERMISSIONS,
 # empty when the file names none (the strict default), whatever the shell says; a bad value stops here (exit 64).
@@ -57,7 +57,7 @@ if [ "${1:-}" = up ]; then
     *) echo "swarm: set SERVE_AUTH=oidc (sign-in, with OIDC_FILE) or SERVE_AUTH=none-public (open to anyone who reaches the proxy)" >&2; exit 64 ;;
   esac
 fi
-docker=$(scripts/ensure-docker.sh)
+docker=$(scripts/setup/ensure-docker.sh)
 # Marks a swarm this script initialised, on the node itself: it is gone once the node leaves.
 init_label=streamlit-serving.swarm-init
 
@@ -195,7 +195,7 @@ case ${1:-} in
       APP_SECRETS_NAME=${stack}_app_secrets_$(sha256sum "$APP_SECRETS_FILE" | cut -c1-12)
       export APP_SECRETS_FILE APP_SECRETS_NAME
     fi
-    [ "${SKIP_BUILD:-0}" = 1 ] || scripts/build-images.sh >/dev/null
+    [ "${SKIP_BUILD:-0}" = 1 ] || scripts/deploy/build-images.sh >/dev/null
     ensure_swarm
     # A port held by another process would leave the proxy task failing to start, over and over.
     for value in "$port" "$tls_port"; do
@@ -205,7 +205,7 @@ case ${1:-} in
         exit 1
       fi
     done
-    COOKIE_SECRET_FILE=$(scripts/cookie-secret.sh)
+    COOKIE_SECRET_FILE=$(scripts/deploy/cookie-secret.sh)
     export COOKIE_SECRET_FILE
     # The proxy's certificate: yours, or the local CA's for localhost (short HSTS, see stack.sh).
     ca=""
@@ -213,7 +213,7 @@ case ${1:-} in
       export PROXY_HSTS_MAX_AGE=${PROXY_HSTS_MAX_AGE:-300}
       ca=$(realpath "${LOCAL_TLS_DIR:-deploy/secrets/local-tls}")/ca.pem
     fi
-    files=$(scripts/tls-cert.sh)
+    files=$(scripts/deploy/tls-cert.sh)
     TLS_CERT_FILE=$(sed -n 1p <<<"$files") TLS_KEY_FILE=$(sed -n 2p <<<"$files")
     export TLS_CERT_FILE TLS_KEY_FILE
     deploy
@@ -227,8 +227,8 @@ case ${1:-} in
     # The app's main script run once in one replica: an app that fails on its first page load
     # stops `up` with its own traceback (exit 64); the stack stays up for its logs.
     replica=$($docker ps -q --filter "label=com.docker.swarm.service.name=${stack}_app" | head -n 1)
-    DOCKER=$docker scripts/first-run.sh "$replica" \
-      || { echo "swarm: the stack is still up: scripts/swarm.sh down removes it" >&2; exit 64; }
+    DOCKER=$docker scripts/deploy/first-run.sh "$replica" \
+      || { echo "swarm: the stack is still up: scripts/deploy/swarm.sh down removes it" >&2; exit 64; }
     if [ "$observability" = 1 ]; then
       echo "swarm: Prometheus at http://127.0.0.1:$prometheus_port/ (published on every address of its node)" >&2
       echo "http://127.0.0.1:$prometheus_port/"  # before the app's URL, which stays the last line
@@ -247,7 +247,7 @@ case ${1:-} in
     $docker stack ps "$stack"
     ;;
   *)
-    echo "usage: scripts/swarm.sh up|down|ps" >&2
+    echo "usage: scripts/deploy/swarm.sh up|down|ps" >&2
     exit 64
     ;;
 esac

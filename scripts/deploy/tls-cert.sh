@@ -7,9 +7,9 @@
 #     browser (or `curl --cacert`, `STACK_CA_FILE` for the project's clients).
 # The local CA can sign only for localhost and loopback addresses (X.509 name constraints), so
 # trusting it does not let its key vouch for any other site.
-# Used by scripts/stack.sh (compose secrets) and scripts/swarm.sh (Swarm secrets).
+# Used by scripts/deploy/stack.sh (compose secrets) and scripts/deploy/swarm.sh (Swarm secrets).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 if [ -n "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ]; then
   for var in TLS_CERT_FILE TLS_KEY_FILE; do
@@ -22,7 +22,7 @@ if [ -n "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ]; then
 fi
 
 # openssl makes the local CA and certificate (Debian's package, installed when missing).
-command -v openssl >/dev/null || scripts/apt-install.sh openssl || {
+command -v openssl >/dev/null || scripts/setup/apt-install.sh openssl || {
   echo "tls: openssl is needed to make the local certificate; or set TLS_CERT_FILE and TLS_KEY_FILE" >&2
   exit 64
 }

@@ -2,7 +2,7 @@
 # Installs Debian/Ubuntu packages that are missing (as root, or through sudo), quietly; prints
 # apt's output only when it fails. Installed packages are left alone, so a machine that has the
 # tool already (GitHub's runner: Docker, Compose, node) is not touched.
-#   scripts/apt-install.sh [--no-install-recommends] PACKAGE…
+#   scripts/setup/apt-install.sh [--no-install-recommends] PACKAGE…
 set -euo pipefail
 here=$(dirname "$0")
 options=()

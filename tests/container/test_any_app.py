@@ -1,6 +1,6 @@
 """What the template does for any app, run against both apps: the example (app/) and Streamlit's
 own hello demo (st.navigation, five pages; copied outside the repository and built with the knob
-alone, APP_DIR), and against yours too with `make test APP_DIR=...` (scripts/test.sh:
+alone, APP_DIR), and against yours too with `make test APP_DIR=...` (scripts/ci/test.sh:
 YOUR_APP_DIR; its pages and widgets learnt from the frames). Each image is run as production runs
 it (read-only root, tmpfs /tmp, no capabilities): it runs as UID 10001 under the serving layer,
 passes its first run inside the image (`make up`'s check), serves every page, reruns on a widget
@@ -103,7 +103,7 @@ def yours_image(docker: str, images: dict[str, str]) -> Iterator[str]:
         assert built.returncode == 0, built.stderr[-4000:]
         yield tag
     finally:
-        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+        run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
         run(docker, "rmi", "-f", tag, check=False)
 
 
@@ -122,7 +122,7 @@ def test_it_runs_as_uid_10001_under_the_serving_layer_on_a_read_only_root(served
 
 
 def test_its_first_run_passes_inside_the_image(served):
-    """What `make up` runs in one replica once the stack is healthy (scripts/stack.sh)."""
+    """What `make up` runs in one replica once the stack is healthy (scripts/deploy/stack.sh)."""
     _, container = served
     first = inside(container, "sh", "-c", 'exec python3 -m streamlit_serving.first_run "app/$APP_MAIN"')
     assert first.returncode == 0, first.stderr
@@ -192,7 +192,9 @@ def test_make_up_stops_with_the_apps_own_traceback_when_its_first_run_fails(dock
     }
 
     def stack(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["scripts/stack.sh", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+        return subprocess.run(
+            ["scripts/deploy/stack.sh", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
 
     try:
         up = stack("up")
@@ -205,5 +207,5 @@ def test_make_up_stops_with_the_apps_own_traceback_when_its_first_run_fails(dock
         assert "stack: the stack is still up" in up.stderr
     finally:
         stack("down")
-        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+        run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
         run(docker, "rmi", "-f", env["APP_IMAGE"], check=False)

@@ -82,7 +82,7 @@ def stack(
            "IMAGES_PREBUILT": "0", "SKIP_BUILD": "1"}  # fmt: skip
     try:
         built = subprocess.run(
-            ["scripts/build-images.sh", "app"], cwd=ROOT, env=env, capture_output=True, text=True
+            ["scripts/deploy/build-images.sh", "app"], cwd=ROOT, env=env, capture_output=True, text=True
         )
         assert built.returncode == 0, built.stderr[-4000:]
         up = make("up", env)
@@ -94,7 +94,7 @@ def stack(
         make("down", env)
         run(docker, "volume", "rm", "-f", f"{name}_prometheus-data", check=False)  # compose made it
         run(docker, "rmi", "-f", f"{name}:dev", check=False)
-        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+        run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
 
 
 def app_container(docker: str, project: str) -> str:
@@ -151,11 +151,11 @@ def test_a_package_debian_does_not_have_stops_the_build_naming_it(tmp_path):
     env = {**os.environ, "APP_DIR": str(app), "APP_IMAGE": tag, "IMAGES_PREBUILT": "0"}
     try:
         built = subprocess.run(
-            ["scripts/build-images.sh", "app"], cwd=ROOT, env=env, capture_output=True, text=True
+            ["scripts/deploy/build-images.sh", "app"], cwd=ROOT, env=env, capture_output=True, text=True
         )
         assert built.returncode != 0
         assert "packages.txt: no Debian package named: no-such-package-conv" in built.stderr, built.stderr[
             -3000:
         ]
     finally:
-        run("scripts/stage-app.sh", check=False)
+        run("scripts/deploy/stage-app.sh", check=False)

@@ -1,6 +1,6 @@
 """The app knob on a real engine: an app directory outside the repository, with a package of its
-own locked by `make lock APP_DIR=...` (scripts/lock-app.sh), built into the app image by
-`scripts/build-images.sh app` with APP_DIR/APP_MAIN alone (no file of the template changed),
+own locked by `make lock APP_DIR=...` (scripts/deploy/lock-app.sh), built into the app image by
+`scripts/deploy/build-images.sh app` with APP_DIR/APP_MAIN alone (no file of the template changed),
 runs hardened as the example does, under the serving layer, with its pages and its package."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def own_container(docker: str, images: dict[str, str], own_app: Path) -> Iterato
     """The app image built from own_app (after the session's images: its staging replaces theirs),
     run read-only with no capabilities, as app_container runs the example."""
     tag = f"own-app-test:{os.getpid()}"
-    locked = run("env", f"APP_DIR={own_app}", "APP_MAIN=Home.py", "scripts/lock-app.sh", check=False)
+    locked = run("env", f"APP_DIR={own_app}", "APP_MAIN=Home.py", "scripts/deploy/lock-app.sh", check=False)
     assert locked.returncode == 0, locked.stderr[-4000:]
     built = build_app_image(own_app, "Home.py", tag)
     assert built.returncode == 0, built.stderr[-4000:]
@@ -55,7 +55,7 @@ def own_container(docker: str, images: dict[str, str], own_app: Path) -> Iterato
             yield container
     finally:
         run(docker, "rmi", tag, check=False)
-        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+        run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
 
 
 def test_the_own_app_serves_its_page_and_a_widget_change_reruns_it(own_container):
@@ -150,7 +150,7 @@ def test_a_requirement_that_conflicts_with_the_layer_stops_the_lock_and_keeps_th
     (app / "streamlit_app.py").write_text("import streamlit as st\n")
     (app / "requirements.txt").write_text("streamlit==1.40.0\n")
     (app / "requirements.lock").write_text("# the lock as it was\n")
-    result = run("env", f"APP_DIR={app}", "scripts/lock-app.sh", check=False)
+    result = run("env", f"APP_DIR={app}", "scripts/deploy/lock-app.sh", check=False)
     assert result.returncode == 64
     assert "cannot be locked with the serving layer's pins (requirements/serving.txt)" in result.stderr
     assert "streamlit" in result.stderr.split("cannot be locked")[0]  # uv's reason names the package

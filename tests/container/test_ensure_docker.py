@@ -1,9 +1,9 @@
-"""scripts/ensure-docker.sh for a user who may not use the running engine: told why, at once.
+"""scripts/setup/ensure-docker.sh for a user who may not use the running engine: told why, at once.
 
 A fresh Debian 12 user without the docker group was told "dockerd did not start; see
 /tmp/dockerd.log: errors pretty printing info" after a minute of waiting (Debian's client says only
 that on a permission error). The test makes a temporary user with no groups (useradd, as
-scripts/ci-user.sh makes the CI user), runs the script as it and removes the user.
+scripts/ci/ci-user.sh makes the CI user), runs the script as it and removes the user.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 
 from .conftest import ROOT, run
 
-AS_ROOT = str(ROOT / "scripts/as-root.sh")
+AS_ROOT = str(ROOT / "scripts/setup/as-root.sh")
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def scripts_copy() -> Iterator[Path]:
     directory = Path(tempfile.mkdtemp(prefix="ensure-docker-", dir="/tmp"))
     try:
         for script in ("ensure-docker.sh", "apt-install.sh", "as-root.sh"):
-            shutil.copy2(ROOT / "scripts" / script, directory / script)
+            shutil.copy2(ROOT / "scripts" / "setup" / script, directory / script)
         directory.chmod(0o755)
         yield directory
     finally:

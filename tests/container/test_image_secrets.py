@@ -1,6 +1,6 @@
 """No secret in any image: not in a layer, the history (build args, RUN lines) or the config.
 
-The builds get the host's CA bundle as a BuildKit secret (scripts/build-images.sh); the app gets
+The builds get the host's CA bundle as a BuildKit secret (scripts/deploy/build-images.sh); the app gets
 its cookie secret and its OpenID provider's settings (client secret included) at run time from
 files, and renders Streamlit's secrets.toml on its tmpfs; the development provider gets the
 client secret from a file too. None of it may end up in what `docker save` exports.
@@ -40,7 +40,7 @@ SECRET_WORDS = (
 def image(request, images: dict[str, str], tmp_path_factory) -> tuple[str, Path]:
     tag = images[request.param]
     archive = tmp_path_factory.mktemp("save") / "image.tar"
-    docker = run("scripts/ensure-docker.sh").stdout.strip().splitlines()[-1]
+    docker = run("scripts/setup/ensure-docker.sh").stdout.strip().splitlines()[-1]
     subprocess.run([docker, "save", "-o", str(archive), tag], cwd=ROOT, check=True)
     return tag, archive
 

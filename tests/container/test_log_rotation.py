@@ -20,7 +20,7 @@ def log_configs(docker: str, ids: list[str]) -> dict[str, dict]:
 
 
 def test_make_up_rotates_every_containers_log(users_stack):
-    ids = users_stack.run("scripts/stack.sh", "compose", "ps", "-q").split()
+    ids = users_stack.run("scripts/deploy/stack.sh", "compose", "ps", "-q").split()
     configs = log_configs(users_stack.docker, ids)
     assert len(configs) == 2  # the app and the proxy
     assert all(config == ROTATED for config in configs.values()), configs

@@ -33,13 +33,13 @@ http:
 
 
 def listed_images() -> list[tuple[str, str, str]]:
-    """(name, variable, tag) of every image scripts/build-images.sh builds (deploy/images.tsv)."""
+    """(name, variable, tag) of every image scripts/deploy/build-images.sh builds (deploy/images.tsv)."""
     variables = {
         row.split("\t")[0]: row.split("\t")[1]
         for row in (ROOT / "deploy/images.tsv").read_text().splitlines()
         if row.strip() and not row.startswith("#")
     }
-    names_and_tags = [line.split()[:2] for line in run("scripts/images.sh").stdout.splitlines()]
+    names_and_tags = [line.split()[:2] for line in run("scripts/deploy/images.sh").stdout.splitlines()]
     return [(name, variables[name], tag) for name, tag in names_and_tags]
 
 
@@ -51,7 +51,7 @@ def registry_json(url: str) -> dict:
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A plain-HTTP registry on a free 127.0.0.1 port (Docker trusts 127.0.0.0/8 without TLS)."""
-    binary = run("scripts/ensure-registry.sh").stdout.strip().splitlines()[-1]
+    binary = run("scripts/setup/ensure-registry.sh").stdout.strip().splitlines()[-1]
     root = tmp_path_factory.mktemp("registry")
     port = free_port()
     config = root / "config.yml"
@@ -77,7 +77,7 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 def push(registry: str, tag: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["scripts/push.sh"],
+        ["scripts/deploy/push.sh"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -156,7 +156,9 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, local_tls, tmp_path):
         "LOCAL_TLS_DIR": str(local_tls), "OBSERVABILITY": "1", "PROMETHEUS_PORT": str(free_port()),
     }  # fmt: skip
     try:
-        up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
+        up = subprocess.run(
+            ["scripts/deploy/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
         assert up.returncode == 0, up.stderr[-3000:]
         images = run(docker, "ps", "--filter", f"label=com.docker.compose.project=pulled{port}",
                      "--format", "{{.Image}}").stdout.split()  # fmt: skip
@@ -168,7 +170,7 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, local_tls, tmp_path):
             assert session.initial.outcomes == ["FINISHED_SUCCESSFULLY"]
             assert session.pick_date("2023-01-15").outcomes == ["FINISHED_FRAGMENT_RUN_SUCCESSFULLY"]
     finally:
-        down = ["scripts/stack.sh", "down", "--volumes"]
+        down = ["scripts/deploy/stack.sh", "down", "--volumes"]
         subprocess.run(down, cwd=ROOT, env=env, capture_output=True, check=False)
 
 

@@ -39,7 +39,7 @@ def files_image(docker: str, images: dict[str, str]) -> Iterator[str]:
         assert built.returncode == 0, built.stderr[-4000:]
         yield tag
     finally:
-        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+        run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
         run(docker, "rmi", "-f", tag, check=False)
 
 

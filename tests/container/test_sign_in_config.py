@@ -1,5 +1,5 @@
 """Production refuses to start open: the app's environment as compose renders it from
-deploy/compose.yaml + deploy/compose.production.yaml (scripts/stack.sh, STACK_PRODUCTION=1), run
+deploy/compose.yaml + deploy/compose.production.yaml (scripts/deploy/stack.sh, STACK_PRODUCTION=1), run
 in the app image. `none` stops the start (exit 64, the reason in the log); `none-public` starts and
 says so at every start. The sign-in stacks themselves run in the browser tier."""
 
@@ -23,7 +23,7 @@ def production_environment(tmp_path, **env: str) -> dict[str, str]:
     cookie.write_text(secrets.token_hex(32))
     cookie.chmod(0o644)
     rendered = subprocess.run(
-        ["scripts/stack.sh", "compose", "config"],
+        ["scripts/deploy/stack.sh", "compose", "config"],
         cwd=ROOT,
         env={
             **os.environ,

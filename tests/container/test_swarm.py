@@ -1,5 +1,5 @@
 """The Swarm stack (deploy/swarm/stack.yaml) as `make swarm-up` deploys it: 3 app replicas behind
-the proxy on a single-node swarm, on the Swarm engine of scripts/swarm-engine.sh (a Docker engine
+the proxy on a single-node swarm, on the Swarm engine of scripts/setup/swarm-engine.sh (a Docker engine
 of its own: the user's engine never joins or leaves a swarm), with the images built on the host's
 engine copied in.
 
@@ -42,7 +42,7 @@ UPDATE_PACE = ("--update-delay", "3s", "--update-monitor", "5s")
 
 @dataclass
 class Swarm:
-    """A stack deployed by scripts/swarm.sh, and the node's swarm state before it."""
+    """A stack deployed by scripts/deploy/swarm.sh, and the node's swarm state before it."""
 
     url: str
     name: str
@@ -101,7 +101,9 @@ def node_state(engine: SwarmEngine) -> tuple[str, bool]:
 
 
 def swarm_script(env: dict[str, str], command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["scripts/swarm.sh", command], cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        ["scripts/deploy/swarm.sh", command], cwd=ROOT, env=env, capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +120,7 @@ def swarm(swarm_engine: SwarmEngine, images: dict[str, str], local_tls, tmp_path
     urls = [url.rstrip("/") for url in up.stdout.split()]
     stack = Swarm(urls[-1] if urls else "", env["SWARM_STACK"], swarm_engine, env, before)
     try:
-        assert up.returncode == 0, f"scripts/swarm.sh up failed:\n{up.stderr[-4000:]}"
+        assert up.returncode == 0, f"scripts/deploy/swarm.sh up failed:\n{up.stderr[-4000:]}"
         assert stack.url == f"https://127.0.0.1:{tls_port}"  # the app's URL is the last line
         assert urls[:-1] == [f"http://127.0.0.1:{prometheus_port}"]  # Prometheus' before it
         stack.prometheus_url = urls[0]

@@ -34,7 +34,7 @@ from .conftest import ROOT, Stack, run
 from .test_lb_mode import ECHO_SERVER, container, echoed, wait_answering
 from .test_stack import log_line, probe_path, request
 
-LOCAL_HSTS = "max-age=300"  # make up's max-age for its local-CA certificate (scripts/stack.sh)
+LOCAL_HSTS = "max-age=300"  # make up's max-age for its local-CA certificate (scripts/deploy/stack.sh)
 OLD_VERSIONS = [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1]
 
 
@@ -303,7 +303,7 @@ def test_a_renewed_certificate_is_served_without_a_restart(stack, proxy_image, l
         renewed = tmp_path / "renewed"
         env = {"PATH": "/usr/bin:/bin", "LOCAL_TLS_DIR": str(renewed)}
         shutil.copytree(local_tls, renewed, ignore=shutil.ignore_patterns("cert.pem", ".lock"))
-        subprocess.run([ROOT / "scripts/tls-cert.sh"], env=env, capture_output=True, check=True)
+        subprocess.run([ROOT / "scripts/deploy/tls-cert.sh"], env=env, capture_output=True, check=True)
         for file in ("cert.pem", "key.pem"):
             shutil.copy(renewed / file, certs / f"{file}.new")
             (certs / f"{file}.new").chmod(0o644)

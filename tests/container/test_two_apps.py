@@ -4,7 +4,7 @@ project, so neither stack takes the other's place, and `make down` of one leaves
 
 Streamlit's hello demo (a copy named ``hello-<pid>``: no serving.toml, named after its directory)
 and a tiny app that declares ``name = "tiny-<pid>"`` in its serving.toml. Only the two app images
-are built (`scripts/build-images.sh app`); both stacks use the session's proxy image."""
+are built (`scripts/deploy/build-images.sh app`); both stacks use the session's proxy image."""
 
 from __future__ import annotations
 
@@ -75,11 +75,11 @@ def stacks(
                    "IMAGES_PREBUILT": "0", "SKIP_BUILD": "1"}  # fmt: skip
             envs[name] = env
             names = subprocess.run(
-                ["scripts/images.sh", "--env"], cwd=ROOT, env=env, capture_output=True, text=True
+                ["scripts/deploy/images.sh", "--env"], cwd=ROOT, env=env, capture_output=True, text=True
             )
             assert f"APP_IMAGE={name}:dev\n" in names.stdout, names.stderr
             built = subprocess.run(
-                ["scripts/build-images.sh", "app"], cwd=ROOT, env=env, capture_output=True, text=True
+                ["scripts/deploy/build-images.sh", "app"], cwd=ROOT, env=env, capture_output=True, text=True
             )
             assert built.returncode == 0, built.stderr[-4000:]
             assert built.stdout.split() == [f"{name}:dev"]
@@ -93,7 +93,7 @@ def stacks(
         for name, env in envs.items():
             make("down", env)
             run(docker, "rmi", "-f", f"{name}:dev", check=False)
-        run("scripts/stage-app.sh", check=False)  # build/app-src back to the example
+        run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
 
 
 def project_containers(docker: str, project: str) -> dict[str, str]:

@@ -51,7 +51,7 @@ UPLOAD_CAP_BYTES = 32 * 2**20  # SERVE_UPLOAD_MAX_MB's default: one session's sh
 
 @contextmanager
 def signed_in_stack(docker: str, images: dict[str, str], tls_dir: Path, secret_dir: Path) -> Iterator[dict]:
-    """`SERVE_AUTH=oidc make up` (scripts/stack.sh up, no OIDC_FILE: the development provider) on
+    """`SERVE_AUTH=oidc make up` (scripts/deploy/stack.sh up, no OIDC_FILE: the development provider) on
     free 127.0.0.1 ports, one replica, the shipped proxy limits; `down --volumes` after."""
     port = free_port()
     secret = secret_dir / "cookie_secret"
@@ -69,7 +69,9 @@ def signed_in_stack(docker: str, images: dict[str, str], tls_dir: Path, secret_d
         env.pop(name, None)
 
     def stack(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["scripts/stack.sh", *args], cwd=ROOT, env=env, capture_output=True, text=True)
+        return subprocess.run(
+            ["scripts/deploy/stack.sh", *args], cwd=ROOT, env=env, capture_output=True, text=True
+        )
 
     up = stack("up")
     try:

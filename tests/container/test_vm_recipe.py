@@ -29,7 +29,7 @@ from streamlit_load.local_server import free_port
 from .conftest import ROOT, as_typed, run
 
 DOCS = ROOT / "docs/deploy.md"
-AS_ROOT = ROOT / "scripts/as-root.sh"
+AS_ROOT = ROOT / "scripts/setup/as-root.sh"
 # A provider the app never reaches before someone signs in: the stack starts and stays healthy.
 OIDC_TOML = """server_metadata_url = "https://idp.invalid/.well-known/openid-configuration"
 client_id = "sales-dashboard"
@@ -55,7 +55,7 @@ def replace(block: str, replacements: dict[str, str]) -> str:
 
 
 def bash(script: str, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """The script as a user types it in bash, `sudo` being scripts/as-root.sh (root needs none)."""
+    """The script as a user types it in bash, `sudo` being scripts/setup/as-root.sh (root needs none)."""
     prelude = f'set -e\nsudo() {{ "{AS_ROOT}" "$@"; }}\n'
     return subprocess.run(["bash", "-c", prelude + script], cwd=ROOT, env=as_typed(env), capture_output=True,
                           text=True, timeout=timeout, check=False)  # fmt: skip
@@ -146,7 +146,7 @@ def test_compose_on_a_vm_refuses_open_starts_with_sign_in_and_inspect_shows_no_s
         ) as r:
             assert r.status == 200
     finally:
-        bash("scripts/stack.sh down", env, timeout=120)
+        bash("scripts/deploy/stack.sh down", env, timeout=120)
 
 
 def test_plain_docker_run_reads_the_cookie_secret_from_a_file_and_requires_sign_in(docker, app_image, etc):

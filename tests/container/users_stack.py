@@ -46,17 +46,17 @@ class UsersStack:
         return subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True, check=True).stdout
 
     def snapshot(self) -> Snapshot:
-        ids = self.run("scripts/stack.sh", "compose", "ps", "-q").split()
+        ids = self.run("scripts/deploy/stack.sh", "compose", "ps", "-q").split()
         states = json.loads(self.run(self.docker, "inspect", *ids)) if ids else []
         containers = sorted((s["Id"], s["State"]["StartedAt"], s["RestartCount"]) for s in states)
         # iptables needs root: sudo -n as any other user (GitHub's runner, the CI user).
         rules = subprocess.run(
-            [str(ROOT / "scripts/as-root.sh"), "iptables", "-t", "nat", "-S", "DOCKER"],
+            [str(ROOT / "scripts/setup/as-root.sh"), "iptables", "-t", "nat", "-S", "DOCKER"],
             capture_output=True, text=True, check=False,
         ).stdout  # fmt: skip
         return Snapshot(
             containers=tuple(containers),
-            published=self.run("scripts/stack.sh", "compose", "port", "proxy", "8080").strip(),
+            published=self.run("scripts/deploy/stack.sh", "compose", "port", "proxy", "8080").strip(),
             host_swarm=self.run(self.docker, "info", "--format", "{{.Swarm.LocalNodeState}}").strip(),
             nat_rules=tuple(line for line in rules.splitlines() if f"--dport {self.port} " in line),
             bridges_missing=tuple(self.missing_bridges()),
@@ -77,7 +77,7 @@ class UsersStack:
 def started_users_stack(
     docker: str, images: dict[str, str], secret_dir: Path, tls_dir: Path
 ) -> Iterator[UsersStack]:
-    """`make up` (scripts/stack.sh up: builds, starts, waits until healthy) with its defaults but
+    """`make up` (scripts/deploy/stack.sh up: builds, starts, waits until healthy) with its defaults but
     for the project name, the ports and where its local CA lives: one app replica, the proxy
     published on 127.0.0.1 only."""
     port, tls_port = free_port(), free_port()
@@ -88,7 +88,7 @@ def started_users_stack(
            "STACK_PROJECT": f"userstack{port}", "PROXY_PORT": str(port), "PROXY_TLS_PORT": str(tls_port),
            "COOKIE_SECRET_FILE": str(secret), "LOCAL_TLS_DIR": str(tls_dir)}  # fmt: skip
     stack = UsersStack(env["STACK_PROJECT"], port, docker, env, tls_port=tls_port)
-    up = subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
+    up = subprocess.run(["scripts/deploy/stack.sh", "up"], cwd=ROOT, env=env, capture_output=True, text=True)
     try:
         assert up.returncode == 0, f"make up failed:\n{up.stderr[-4000:]}"
         # The URL names the address it is bound to; no warning about every interface.
@@ -98,4 +98,6 @@ def started_users_stack(
         stack.before = stack.snapshot()
         yield stack
     finally:
-        subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, capture_output=True, check=False)
+        subprocess.run(
+            ["scripts/deploy/stack.sh", "down"], cwd=ROOT, env=env, capture_output=True, check=False
+        )

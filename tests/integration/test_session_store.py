@@ -3,7 +3,7 @@ a free port, two Streamlit servers started with the serving layer (two "replicas
 store and the cookie secret) and the protocol client, which reconnects as the frontend does (the
 same cookies, the old session id in the WebSocket's subprotocols).
 
-redis-server comes from Debian (``scripts/apt-install.sh redis-server``); the test is skipped with
+redis-server comes from Debian (``scripts/setup/apt-install.sh redis-server``); the test is skipped with
 that command when it is missing.
 """
 
@@ -36,7 +36,7 @@ OTHER_ROUTE = "b" * 32
 def redis_url(tmp_path_factory) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is missing: scripts/apt-install.sh redis-server")
+        pytest.skip("redis-server is missing: scripts/setup/apt-install.sh redis-server")
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(

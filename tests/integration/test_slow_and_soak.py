@@ -2,7 +2,7 @@
 
 The slow source is the app's SALES_DEMO_DELAY_SECONDS (a sleep in each view, as a slow query
 would be). Streamlit runs each session's script in a thread of its own, so the sleeps overlap.
-The long soak is a benchmark (scripts/soak_stack.py, figures in docs/benchmarks.md); this is its
+The long soak is a benchmark (scripts/bench/soak_stack.py, figures in docs/benchmarks.md); this is its
 two-minute version.
 """
 

@@ -17,11 +17,11 @@ from streamlit_load.targets import ComposeStack
 
 @pytest.fixture(scope="session")
 def images() -> dict[str, str]:
-    """{"APP_IMAGE": tag, "PROXY_IMAGE": tag}, built by scripts/build-images.sh as `make up` does."""
-    built = subprocess.run(["scripts/build-images.sh"], cwd=REPO, capture_output=True, text=True)
+    """{"APP_IMAGE": tag, "PROXY_IMAGE": tag}, built by scripts/deploy/build-images.sh as `make up` does."""
+    built = subprocess.run(["scripts/deploy/build-images.sh"], cwd=REPO, capture_output=True, text=True)
     assert built.returncode == 0, f"image build failed:\n{built.stderr[-4000:]}"
     listed = subprocess.run(
-        ["scripts/images.sh", "--env"], cwd=REPO, capture_output=True, text=True, check=True
+        ["scripts/deploy/images.sh", "--env"], cwd=REPO, capture_output=True, text=True, check=True
     )
     return dict(line.split("=", 1) for line in listed.stdout.split())
 

@@ -1,4 +1,4 @@
-"""`make loadtest APP_DIR=...` (scripts/loadtest_app.py): AnyAppUser under Locust against a real
+"""`make loadtest APP_DIR=...` (python -m streamlit_load.loadtest): AnyAppUser under Locust against a real
 server of any app, and the figures by kind of run. The example's date picker lives in a fragment:
 its users report fragment runs and full runs (a day in another month reruns the page), and its
 fragment runs cost less script CPU than its full runs. Streamlit's hello demo has no fragment:
@@ -18,7 +18,7 @@ from streamlit_load.local_server import REPO
 
 def loadtest_app(app_dir: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "APP_DIR": str(app_dir), "APP_MAIN": "streamlit_app.py"}
-    command = [sys.executable, "scripts/loadtest_app.py", "--out", str(out), *args]
+    command = [sys.executable, "-m", "streamlit_load.loadtest", "--out", str(out), *args]
     return subprocess.run(
         command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False
     )

@@ -55,7 +55,7 @@ def test_a_name_that_is_no_debian_package_name_is_refused_naming_the_file_and_li
 
 def stage(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["scripts/stage-app.sh"], cwd=REPO, env={"PATH": "/usr/bin:/bin", **env},
+        ["scripts/deploy/stage-app.sh"], cwd=REPO, env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True, text=True, check=False,
     )  # fmt: skip
 
@@ -151,7 +151,7 @@ def test_the_swarm_file_names_the_secret_after_its_content_for_the_app_s_user_al
     (mount,) = (s for s in stack["services"]["app"]["secrets"] if s["source"] == "app_secrets")
     assert (mount["target"], mount["uid"], mount["mode"]) == ("app_secrets.toml", "10001", 0o400)
     assert stack["secrets"]["app_secrets"]["name"].startswith("${APP_SECRETS_NAME")
-    swarm = (REPO / "scripts/swarm.sh").read_text()
+    swarm = (REPO / "scripts/deploy/swarm.sh").read_text()
     assert 'APP_SECRETS_NAME=${stack}_app_secrets_$(sha256sum "$APP_SECRETS_FILE" | cut -c1-12)' in swarm
 
 

@@ -24,7 +24,7 @@ from streamlit_serving.app_source import REPO
 
 
 def name_of(app_dir: Path | str, **extra: str) -> subprocess.CompletedProcess[str]:
-    """``python3 -m streamlit_serving.app_source --name``, as scripts/images.sh runs it."""
+    """``python3 -m streamlit_serving.app_source --name``, as scripts/deploy/images.sh runs it."""
     env = {**os.environ, "APP_DIR": str(app_dir), **extra}
     return subprocess.run(
         [sys.executable, "-m", "streamlit_serving.app_source", "--name"],
@@ -46,7 +46,9 @@ def test_the_example_declares_its_name_in_its_own_file():
     assert (done.returncode, done.stdout) == (0, "sales-dashboard\n"), done.stderr
     # The images of deploy/images.tsv are named after it.
     env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
-    images = subprocess.run(["scripts/images.sh", "--env"], cwd=REPO, env=env, capture_output=True, text=True)
+    images = subprocess.run(
+        ["scripts/deploy/images.sh", "--env"], cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert "APP_IMAGE=sales-dashboard:dev\nPROXY_IMAGE=sales-dashboard-proxy:dev\n" in images.stdout
 
 
@@ -91,10 +93,14 @@ def test_a_bad_name_stops_with_64_naming_the_file_and_key(tmp_path, settings, me
 
 
 def test_a_bad_name_stops_the_stacks_before_anything_is_built(tmp_path):
-    """scripts/images.sh (which make up, swarm-up, images and push read) exits 64 with the message."""
+    """scripts/deploy/images.sh (which make up, swarm-up, images and push read) exits 64 with the message."""
     app = an_app(tmp_path / "bad", 'name = "Bad Name"\n')
     env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
-    for script in (["scripts/images.sh"], ["scripts/stack.sh", "up"], ["scripts/swarm.sh", "up"]):
+    for script in (
+        ["scripts/deploy/images.sh"],
+        ["scripts/deploy/stack.sh", "up"],
+        ["scripts/deploy/swarm.sh", "up"],
+    ):
         done = subprocess.run(script, cwd=REPO, env={**env, "APP_DIR": str(app), "SERVE_AUTH": "none-public"},
                               capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
         assert done.returncode == 64, (script, done.stderr)
@@ -105,7 +111,7 @@ def test_a_bad_name_stops_the_stacks_before_anything_is_built(tmp_path):
 
 
 def proxy_env_of(app_dir: Path | str) -> subprocess.CompletedProcess[str]:
-    """``python3 -m streamlit_serving.app_source --proxy-env``, as scripts/stack.sh runs it."""
+    """``python3 -m streamlit_serving.app_source --proxy-env``, as scripts/deploy/stack.sh runs it."""
     env = {**os.environ, "APP_DIR": str(app_dir)}
     return subprocess.run(
         [sys.executable, "-m", "streamlit_serving.app_source", "--proxy-env"],
@@ -207,7 +213,11 @@ def test_browser_must_be_a_table(tmp_path):
 def test_a_bad_browser_value_stops_the_stacks_and_k8s_name_before_anything_is_built(tmp_path):
     app = an_app(tmp_path / "bad", '[browser]\nimg = ["*"]\n')
     env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
-    for script in (["scripts/stack.sh", "up"], ["scripts/swarm.sh", "up"], ["scripts/k8s-name.sh"]):
+    for script in (
+        ["scripts/deploy/stack.sh", "up"],
+        ["scripts/deploy/swarm.sh", "up"],
+        ["scripts/deploy/k8s-name.sh"],
+    ):
         done = subprocess.run(script, cwd=REPO, env={**env, "APP_DIR": str(app), "SERVE_AUTH": "none-public",
                                                      "K8S_OVERLAYS": str(tmp_path / "none")},
                               capture_output=True, text=True, check=False, timeout=60)  # fmt: skip

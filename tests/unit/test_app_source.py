@@ -1,5 +1,5 @@
 """Which app the template serves (streamlit_serving/app_source.py) and how it reaches the image's
-build context (scripts/stage-app.sh): the defaults are the example, any directory works, and each
+build context (scripts/deploy/stage-app.sh): the defaults are the example, any directory works, and each
 bad value stops with exit 64 naming it, leaving the last staged copy as it was."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def test_the_dockerfile_build_args_default_to_the_same_app():
 
 def test_requirements_need_a_lock_made_from_them_as_they_are(tmp_path):
     """requirements.txt without requirements.lock, or changed since its lock: refused, naming
-    the fix; the lock made from it as it is (its stamp, as scripts/lock-app.sh writes it): taken."""
+    the fix; the lock made from it as it is (its stamp, as scripts/deploy/lock-app.sh writes it): taken."""
     app = an_app(tmp_path / "mine")
     env = {"APP_DIR": str(app), "APP_MAIN": "Home.py"}
     requirements = app / "requirements.txt"
@@ -109,7 +109,7 @@ def test_the_command_line_exits_64_naming_the_variable():
 
 def stage(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["scripts/stage-app.sh"], cwd=REPO, env={"PATH": "/usr/bin:/bin", **env},
+        ["scripts/deploy/stage-app.sh"], cwd=REPO, env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True, text=True, check=False,
     )  # fmt: skip
 

@@ -34,7 +34,7 @@ def test_compose_spec_without_version_key():
 
 
 def test_observability_is_an_opt_in_profile_with_prometheus_on_loopback():
-    """`make up OBSERVABILITY=1` (scripts/stack.sh) turns the profile on; without it only app and
+    """`make up OBSERVABILITY=1` (scripts/deploy/stack.sh) turns the profile on; without it only app and
     proxy start. Prometheus' page has no authentication: the host's loopback by default."""
     for service in ("proxy-metrics", "prometheus"):
         assert SERVICES[service]["profiles"] == ["observability"]
@@ -61,7 +61,7 @@ def test_every_service_is_hardened(service):
 
 
 def test_images_are_the_image_list_s_variables_with_no_default_of_their_own():
-    """The tags come from deploy/images.tsv, named after the app (scripts/images.sh): a default
+    """The tags come from deploy/images.tsv, named after the app (scripts/deploy/images.sh): a default
     here would name one app's images in every copy of the template."""
     variables = set()
     development = yaml.safe_load((ROOT / "deploy/compose.oidc-dev.yaml").read_text())["services"]
@@ -82,7 +82,7 @@ def test_images_are_the_image_list_s_variables_with_no_default_of_their_own():
 
 def test_the_app_s_own_settings_come_from_one_env_file_and_no_file_names_the_example():
     """An app's own settings (whatever names it reads) reach its containers through APP_ENV_FILE
-    alone (scripts/stack.sh and swarm.sh make it absolute; /dev/null when unset)."""
+    alone (scripts/deploy/stack.sh and swarm.sh make it absolute; /dev/null when unset)."""
     swarm = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["services"]["app"]
     for spec, default in ((SERVICES["app"], "./app-settings.env"), (swarm, "../app-settings.env")):
         assert spec["env_file"] == [f"${{APP_ENV_FILE:-{default}}}"]  # deploy/app-settings.env: empty
@@ -175,7 +175,7 @@ def test_stop_grace_covers_the_drain_and_the_stop():
 def test_stack_script_refuses_bad_settings_before_starting_anything(env, message):
     """Exit 64 and one line naming the variable; no engine is started or needed for this."""
     result = subprocess.run(
-        ["bash", "scripts/stack.sh", "up"],
+        ["bash", "scripts/deploy/stack.sh", "up"],
         cwd=ROOT,
         env={"PATH": os.environ["PATH"], **env},
         capture_output=True,
@@ -291,7 +291,7 @@ def test_swarm_required_variable_messages_survive_docker_stack_deploy(path):
 )
 def test_swarm_script_refuses_a_missing_sign_in_choice_before_deploying(env, message):
     result = subprocess.run(
-        ["bash", "scripts/swarm.sh", "up"],
+        ["bash", "scripts/deploy/swarm.sh", "up"],
         cwd=ROOT,
         env={"PATH": os.environ["PATH"], **env},
         capture_output=True,

@@ -708,7 +708,7 @@ def test_production_pods_reach_dns_and_https_only(rendered):
 
 def test_the_overlays_name_the_app_and_k8s_name_writes_its_name_there(tmp_path):
     """The base names roles (app, proxy), never an app; each overlay names the app once: its
-    namespace, every object's app.kubernetes.io/part-of, its images. scripts/k8s-name.sh writes
+    namespace, every object's app.kubernetes.io/part-of, its images. scripts/deploy/k8s-name.sh writes
     the app's name (its serving.toml: the example's sales-dashboard) and the images' path there,
     and again for another app; a bad path stops it with 64 naming K8S_IMAGES."""
     base = "\n".join(path.read_text() for path in sorted((ROOT / "deploy/k8s/base").glob("*.yaml")))
@@ -721,7 +721,9 @@ def test_the_overlays_name_the_app_and_k8s_name_writes_its_name_there(tmp_path):
 
     def named(app_dir: str, images: str = "") -> dict[str, Manifests]:
         env = {**os.environ, "APP_DIR": app_dir, "K8S_OVERLAYS": str(copy / "overlays"), "K8S_IMAGES": images}
-        done = subprocess.run(["scripts/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            ["scripts/deploy/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
         assert len(done.stdout.split()) == 2 * len(OVERLAYS)  # kustomization.yaml, browser-policy.env
         rendered = {}
@@ -750,13 +752,13 @@ def test_the_overlays_name_the_app_and_k8s_name_writes_its_name_there(tmp_path):
             assert app["image"].rsplit(":", 1)[0] == f"ghcr.io/acme/dashboards/{name}"
             assert proxy["image"].rsplit(":", 1)[0] == f"ghcr.io/acme/dashboards/{name}-proxy"
     bad = {**os.environ, "K8S_OVERLAYS": str(copy / "overlays"), "K8S_IMAGES": "https://ghcr.io/acme/"}
-    done = subprocess.run(["scripts/k8s-name.sh"], cwd=ROOT, env=bad, capture_output=True, text=True)
+    done = subprocess.run(["scripts/deploy/k8s-name.sh"], cwd=ROOT, env=bad, capture_output=True, text=True)
     assert (done.returncode, "K8S_IMAGES" in done.stderr) == (64, True)
 
 
 def test_the_proxy_takes_the_app_s_browser_policy_written_by_k8s_name(overlay, tmp_path):
     """The committed overlays: every PROXY_CSP_* and PROXY_PERMISSIONS empty in the proxy's
-    ConfigMap (the strict default). After scripts/k8s-name.sh for an app whose serving.toml has a
+    ConfigMap (the strict default). After scripts/deploy/k8s-name.sh for an app whose serving.toml has a
     [browser] table, the same ConfigMap carries its origins and permissions, which the proxy pods
     take with envFrom (the entrypoint renders them; tests/browser/test_browser_policy.py)."""
     variables = {
@@ -783,7 +785,7 @@ def test_the_proxy_takes_the_app_s_browser_policy_written_by_k8s_name(overlay, t
         'permissions = ["camera", "microphone"]\n'
     )
     env = {**os.environ, "APP_DIR": str(app), "K8S_OVERLAYS": str(copy / "overlays")}
-    done = subprocess.run(["scripts/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(["scripts/deploy/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     for name in OVERLAYS:
         result = kustomize(copy / "overlays" / name)

@@ -192,8 +192,8 @@ def test_the_adapters_query_gives_each_pod_its_own_sessions(tmp_path, promtool):
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    """Debian's promtool (scripts/ensure-promtool.sh installs it where missing)."""
-    found = subprocess.run(["scripts/ensure-promtool.sh"], cwd=ROOT, capture_output=True, text=True)
+    """Debian's promtool (scripts/setup/ensure-promtool.sh installs it where missing)."""
+    found = subprocess.run(["scripts/setup/ensure-promtool.sh"], cwd=ROOT, capture_output=True, text=True)
     assert found.returncode == 0, found.stderr
     return found.stdout.strip()
 

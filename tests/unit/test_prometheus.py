@@ -21,8 +21,8 @@ def run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[s
 
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    """Debian's promtool (scripts/ensure-promtool.sh installs it where missing)."""
-    found = run("scripts/ensure-promtool.sh", cwd=ROOT)
+    """Debian's promtool (scripts/setup/ensure-promtool.sh installs it where missing)."""
+    found = run("scripts/setup/ensure-promtool.sh", cwd=ROOT)
     assert found.returncode == 0, found.stderr
     return found.stdout.strip()
 

@@ -160,9 +160,9 @@ def make_test_step(job: dict[str, Any]) -> int:
 
 
 def github_outputs() -> dict[str, Any]:
-    """What the images job hands the others: ``scripts/images.sh --github``'s outputs."""
+    """What the images job hands the others: ``scripts/deploy/images.sh --github``'s outputs."""
     done = subprocess.run(
-        ["scripts/images.sh", "--github"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["scripts/deploy/images.sh", "--github"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     outputs = dict(line.split("=", 1) for line in done.stdout.splitlines())
     return {
@@ -178,7 +178,7 @@ def test_the_images_job_lists_deploy_images_tsv_named_after_the_app():
     workflow = load(ROOT / ".github/workflows/ci.yml")
     job = workflow["jobs"]["images"]
     (step,) = [step for step in job["steps"] if step.get("id") == "list"]
-    assert step["run"] == 'scripts/images.sh --github >>"$GITHUB_OUTPUT"'
+    assert step["run"] == 'scripts/deploy/images.sh --github >>"$GITHUB_OUTPUT"'
     assert set(job["outputs"]) == {"name", "matrix", "tags"}
     outputs = github_outputs()
     entries = outputs["matrix"]["include"]
@@ -290,7 +290,7 @@ def test_every_job_runs_on_the_runner_host_not_in_a_job_container():
 
 
 def test_the_readmes_test_command_runs_every_tier_once_and_no_step_runs_a_tier_alone():
-    """The workflow runs `make test` as the README says, so every tier scripts/test.sh knows runs
+    """The workflow runs `make test` as the README says, so every tier scripts/ci/test.sh knows runs
     (and a skip fails it); no other step runs a single tier's target a second time."""
     workflow = load(ROOT / ".github/workflows/ci.yml")
     singles = [
@@ -318,7 +318,7 @@ def test_publish_registry_is_a_repository_variable_defaulting_to_ghcr():
 
 
 def test_the_app_image_serves_the_app_of_the_repository_variables_app_dir_and_app_main():
-    """Both jobs stage APP_DIR (scripts/stage-app.sh: checked, exit 64 naming a bad one) before
+    """Both jobs stage APP_DIR (scripts/deploy/stage-app.sh: checked, exit 64 naming a bad one) before
     the app image's build and hand the staged copy to it; the other images take no app."""
     workflow = load(ROOT / ".github/workflows/ci.yml")
     # Unset variables read as empty: the defaults stay in streamlit_serving/app_source.py alone.
@@ -326,7 +326,9 @@ def test_the_app_image_serves_the_app_of_the_repository_variables_app_dir_and_ap
     assert workflow["env"]["APP_MAIN"] == "${{ vars.APP_MAIN }}"
     for job_id in ("build", "publish"):
         job_steps = workflow["jobs"][job_id]["steps"]
-        (stage,) = [i for i, step in enumerate(job_steps) if "scripts/stage-app.sh" in step.get("run", "")]
+        (stage,) = [
+            i for i, step in enumerate(job_steps) if "scripts/deploy/stage-app.sh" in step.get("run", "")
+        ]
         assert job_steps[stage]["id"] == "app"
         assert "APP_DIR=build/app-src" in job_steps[stage]["run"]
         builds = [
