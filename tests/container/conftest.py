@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -256,3 +257,15 @@ def stack(docker: str, images: dict[str, str], local_tls: Path, tmp_path_factory
         observability=True, **STACK_LIMITS,
     ) as started:  # fmt: skip
         yield started
+
+
+def replica_ids(stack: Stack) -> dict[str, str]:
+    """{st_replica id: container name} of the app's replicas (the entrypoint's replica_id)."""
+    ids = {}
+    for name in stack.containers("app"):
+        addresses = run(
+            stack.docker, "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name
+        ).stdout.split()
+        for address in addresses:
+            ids[hashlib.sha256(f"{address}:8501".encode()).hexdigest()[:16]] = name
+    return ids

@@ -14,7 +14,6 @@ of the sessions' new requests elsewhere (404 for their images).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Iterator
@@ -24,11 +23,10 @@ import pytest
 
 from streamlit_load.client import StreamlitSession
 
-from .conftest import ROOT, Stack, build_app_image, run, started_stack
+from .conftest import ROOT, Stack, build_app_image, replica_ids, run, started_stack
 
 APP = ROOT / "tests" / "apps" / "files"
 SESSIONS = 9
-APP_PORT = 8501
 
 
 @pytest.fixture(scope="module")
@@ -55,18 +53,6 @@ def files_stack(
         PROXY_RATE_PER_CLIENT="100r/s", PROXY_BURST_PER_CLIENT="400",
     ) as stack:  # fmt: skip
         yield stack
-
-
-def replica_ids(stack: Stack) -> dict[str, str]:
-    """{st_replica id: container name} of the app's replicas (the entrypoint's replica_id)."""
-    ids = {}
-    for name in stack.containers("app"):
-        addresses = run(
-            stack.docker, "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name
-        ).stdout.split()
-        for address in addresses:
-            ids[hashlib.sha256(f"{address}:{APP_PORT}".encode()).hexdigest()[:16]] = name
-    return ids
 
 
 def scale(stack: Stack, replicas: int) -> None:
