@@ -14,7 +14,7 @@ PORT ?= 8501
 	images push lock clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements/dev.txt
 	PYTHON=$(PYTHON) scripts/setup/venv.sh $(VENV) requirements/dev.txt
@@ -102,16 +102,16 @@ bench-tls: venv ## what TLS at the proxy costs: handshakes, a session, a pick, C
 bench-rolling: venv ## a rolling update of the Swarm stack under RealisticMix users: failures, moves, p95 (BENCH_ARGS=...)
 	$(PY) scripts/bench/bench_rolling_update.py $(BENCH_ARGS)
 
-# APP_DIR=...: that app under AnyAppUser load, its fragment runs against its full runs (python -m streamlit_load.loadtest).
+# APP_DIR=...: that app under AnyAppUser load, its fragment runs against its full runs
+# (python -m streamlit_load.loadtest); without it, the example's comparison (EXAMPLE_LOADTEST, from
+# the example's own targets file below).
 loadtest: venv ## Locust: fragment vs full reruns, report in build/loadtest (LOADTEST_ARGS=...; APP_DIR=...: your app's)
 ifdef APP_DIR
 	$(PY) -m streamlit_load.loadtest $(LOADTEST_ARGS)
 else
-	$(PY) -m sales_load.loadtest $(LOADTEST_ARGS)
+	@[ -n "$(EXAMPLE_LOADTEST)" ] || { echo "make loadtest: set APP_DIR=... (no example's load scenarios here)" >&2; exit 64; }
+	$(PY) -m $(EXAMPLE_LOADTEST) $(LOADTEST_ARGS)
 endif
-
-capacity: venv ## concurrent users the stack serves at p95 <= 250 ms, fragments on/off (CAPACITY_ARGS=--quick; APP_DIR=...: your app's)
-	$(PY) -m sales_load.capacity_cli $(CAPACITY_ARGS)
 
 soak: venv ## soak benchmark: RSS, threads, fds over thousands of interactions with session churn
 	$(PY) scripts/bench/soak.py $(SOAK_ARGS)
@@ -139,3 +139,7 @@ endif
 
 clean: ## remove the venv and caches
 	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .ruff_cache build
+
+# Load scenarios bring their own targets and commands (the example's: make capacity, and the
+# comparison make loadtest runs without APP_DIR), so nothing here names an app.
+include $(wildcard loadtests/*/targets.mk)

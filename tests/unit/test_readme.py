@@ -53,7 +53,9 @@ def missing_tests(text: str) -> list[str]:
 
 
 def missing_make_targets(text: str) -> list[str]:
-    makefile = (ROOT / "Makefile").read_text()
+    # The Makefile and the targets files it includes (a load-scenario package's own: loadtests/*/targets.mk).
+    files = [ROOT / "Makefile", *sorted(ROOT.glob("loadtests/*/targets.mk"))]
+    makefile = "".join(path.read_text() for path in files)
     targets = {t for group in MAKEFILE_TARGET.findall(makefile) for t in group.split()}
     return sorted({t for t in MAKE_TARGET.findall(text) if t not in targets})
 
