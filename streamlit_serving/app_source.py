@@ -28,6 +28,9 @@ host's python3 runs it before any venv exists.
                                                      # (absolute), or nothing when it has none
     python3 -m streamlit_serving.app_source --name   # prints the app's name (app_settings.py: the
                                                      # images, compose project, Swarm stack, registry path)
+    python3 -m streamlit_serving.app_source --hints      # prints (stderr) what the app's pages will ask
+                                                     # the browser for that its serving.toml does not
+                                                     # allow, with the line to add (app_features.py)
     python3 -m streamlit_serving.app_source --proxy-env  # prints the proxy's browser-policy variables
                                                      # (PROXY_CSP_IMG=..., PROXY_PERMISSIONS=..., every
                                                      # one, empty when not set) from the app's serving.toml
@@ -45,6 +48,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from streamlit_serving.app_features import app_hints
 from streamlit_serving.app_settings import AppSettingsError, load_app_settings
 
 EXIT_BAD_SETTINGS = 64  # as serve.py and the image's entrypoint
@@ -162,13 +166,18 @@ def main(argv: list[str]) -> int:
         if argv == ["--lock"] and source.requirements is None:
             raise AppSourceError(f"APP_DIR={source.raw_dir} has no {REQUIREMENTS} to lock")
         settings = (
-            load_app_settings(source.directory, repo=REPO) if argv in (["--name"], ["--proxy-env"]) else None
+            load_app_settings(source.directory, repo=REPO)
+            if argv in (["--name"], ["--proxy-env"], ["--hints"])
+            else None
         )
     except (AppSourceError, AppSettingsError) as error:
         print(f"app: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     if settings is not None and argv == ["--name"]:
         print(settings.name)
+    elif settings is not None and argv == ["--hints"]:
+        for hint in app_hints(source.directory, settings.browser):
+            print(f"app: hint: {hint}", file=sys.stderr)
     elif settings is not None:
         for variable, value in settings.browser.proxy_env().items():
             print(f"{variable}={value}")

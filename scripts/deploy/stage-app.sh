@@ -10,6 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source=$(python3 -m streamlit_serving.app_source) || exit $?
+# What the app's pages will ask the browser for that its serving.toml does not allow (a camera, a
+# basemap, media by URL): a hint each on stderr, with the line to add (app_features.py).
+python3 -m streamlit_serving.app_source --hints || exit $?
 { read -r app_dir; read -r app_main; } <<<"$source"
 rm -rf build/app-src && mkdir -p build/app-src
 tar -C "$app_dir" --exclude=.git --exclude=.venv --exclude=venv --exclude=__pycache__ \
