@@ -54,12 +54,14 @@ def test_slow_source_in_one_session_does_not_block_others():
 
 
 def test_short_soak_has_no_failures_and_no_growth():
-    """90 s of churning sessions (3 workers) after a 150 s warm-up that outlasts
-    server.disconnectedSessionTTL (30 s; Streamlit's default 120 s): no failure, RSS within 10 %,
-    threads flat, and open fds not climbing past the level they already reached."""
+    """90 s of churning sessions (3 workers) after a 75 s warm-up that outlasts
+    server.disconnectedSessionTTL (30 s; Streamlit's default 120 s) twice: no failure, RSS within
+    10 %, threads flat, and open fds not climbing past the level they already reached. (The warm-up
+    was 150 s; at 75 s, on a machine busy with a CI run, RSS after it moved -0.1 % over 75 s and fds
+    +0.0 %: the level is reached well inside it. The long soak is a benchmark: make soak.)"""
     with running_server() as server:
         result = soak(
-            server.base_url, local_sampler(server.pid), duration=240, warmup=150, workers=3, interval=5
+            server.base_url, local_sampler(server.pid), duration=165, warmup=75, workers=3, interval=5
         )
     print(result.summary())
     assert result.failures == []
