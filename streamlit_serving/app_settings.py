@@ -37,13 +37,30 @@ start with exit 64 naming the file and the key (``[browser] img``). The scripts 
 proxy as ``PROXY_CSP_<KIND>`` and ``PROXY_PERMISSIONS`` (space-separated), which the proxy's
 entrypoint checks again and renders (deploy/proxy/entrypoint.sh).
 
+The ``[limits]`` table: the sizes the app's users may send. Each key is optional, a whole number
+of MB; without the table (the default) the limits are today's.
+
+| key (``[limits]``) | default | range   | reaches                                                        |
+|--------------------|---------|---------|----------------------------------------------------------------|
+| upload_mb          | 16      | 1..1024 | the proxy's ``client_max_body_size`` (``PROXY_UPLOAD_MB``) and |
+|                    |         |         | the cap of Streamlit's ``server.maxUploadSize`` (pinned.py):   |
+|                    |         |         | one value, so nginx never refuses what Streamlit would take    |
+| message_mb         | 4       | 1..200  | the cap of Streamlit's ``server.maxMessageSize`` (pinned.py),  |
+|                    |         |         | the largest WebSocket message each way (Streamlit only)        |
+
+The app's own ``.streamlit/config.toml`` may still set a lower ``maxUploadSize`` or
+``maxMessageSize``; a higher one is lowered to these. A bad value (not a whole number, out of
+range) stops the start with exit 64 naming the file and the key (``[limits] upload_mb``): the
+stacks' scripts and the app's server (pinned.py reads the file in the app's directory at start).
+
 A derived name (no ``name`` key) is the directory's name lower-cased, with every run of other
 characters made one ``-``. A ``name`` given in the file is taken as written, or refused: exit 64
 with a message naming the file and the key. Unknown keys are refused the same way, so a typo is
 not silently ignored. Standard library only (``tomllib``): the host's python3 runs it.
 
     python3 -m streamlit_serving.app_source --name        # prints the name of APP_DIR's app
-    python3 -m streamlit_serving.app_source --proxy-env   # prints PROXY_CSP_*=... and PROXY_PERMISSIONS=...
+    python3 -m streamlit_serving.app_source --proxy-env   # prints PROXY_CSP_*=..., PROXY_PERMISSIONS=...
+                                                          # and PROXY_UPLOAD_MB=...
 """
 
 from __future__ import annotations
@@ -56,11 +73,17 @@ from pathlib import Path
 SETTINGS_FILE = "serving.toml"
 MAX_NAME = 40
 NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
-KEYS = frozenset({"name", "browser"})
+KEYS = frozenset({"name", "browser", "limits"})
 # [browser]'s origin kinds, each the CSP directive it extends and the proxy's variable.
 ORIGIN_KINDS = ("img", "media", "connect", "frame", "script", "font", "style")
 PERMISSIONS = ("camera", "microphone", "geolocation", "clipboard-read", "clipboard-write")
 BROWSER_KEYS = frozenset({*ORIGIN_KINDS, "permissions"})
+# [limits]: each key's default and range (whole MB). The defaults are the serving layer's caps
+# (pinned.py: PROXY_BODY_LIMIT_MB, MESSAGE_LIMIT_MB, and why) and the proxy entrypoint's
+# PROXY_UPLOAD_MB default; tests/unit/test_streamlit_config.py checks they agree.
+DEFAULT_UPLOAD_MB = 16
+DEFAULT_MESSAGE_MB = 4
+LIMITS = {"upload_mb": (DEFAULT_UPLOAD_MB, 1, 1024), "message_mb": (DEFAULT_MESSAGE_MB, 1, 200)}
 # scheme://host[:port]; the host a DNS name (optionally "*." first) or an IPv4 address. The
 # proxy's entrypoint checks the same (deploy/proxy/entrypoint.sh, valid_origin).
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -86,9 +109,26 @@ class BrowserPolicy:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """The ``[limits]`` table: the sizes (whole MB) the app's users may send."""
+
+    upload_mb: int = DEFAULT_UPLOAD_MB
+    message_mb: int = DEFAULT_MESSAGE_MB
+
+    def proxy_env(self) -> dict[str, str]:
+        """The proxy's variable: its request body limit, the same value as Streamlit's upload cap."""
+        return {"PROXY_UPLOAD_MB": str(self.upload_mb)}
+
+
+@dataclass(frozen=True)
 class AppSettings:
     name: str
     browser: BrowserPolicy = field(default_factory=BrowserPolicy)
+    limits: Limits = field(default_factory=Limits)
+
+    def proxy_env(self) -> dict[str, str]:
+        """Every variable the stacks hand the proxy from this file (``--proxy-env``)."""
+        return self.browser.proxy_env() | self.limits.proxy_env()
 
 
 def check_name(name: object, where: str) -> str:
@@ -160,11 +200,28 @@ def check_browser(table: object, path: Path) -> BrowserPolicy:
     return BrowserPolicy(origins, tuple(dict.fromkeys(permissions)))
 
 
-def load_app_settings(directory: Path, repo: Path) -> AppSettings:
-    """The settings of the app in ``directory`` (absolute), from its serving.toml if any."""
-    path = directory / SETTINGS_FILE
-    if not path.is_file():
-        return AppSettings(name=derived_name(directory, repo))
+def check_limits(table: object, path: Path) -> Limits:
+    """The ``[limits]`` table, checked key by key (errors name ``[limits] KEY``)."""
+    if not isinstance(table, dict):
+        raise AppSettingsError(f"{path}: limits must be a table ([limits]), got {table!r}")
+    unknown = sorted(set(table) - set(LIMITS))
+    if unknown:
+        raise AppSettingsError(
+            f"{path}: unknown key '[limits] {unknown[0]}' (known: {', '.join(sorted(LIMITS))})"
+        )
+    sizes: dict[str, int] = {}
+    for key, (default, low, high) in LIMITS.items():
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise AppSettingsError(
+                f"{path}: [limits] {key}: {value!r} must be a whole number of MB, {low} to {high}"
+            )
+        sizes[key] = value
+    return Limits(upload_mb=sizes["upload_mb"], message_mb=sizes["message_mb"])
+
+
+def read_settings_file(path: Path) -> dict[str, object]:
+    """The tables of a serving.toml, its top-level keys checked (none unknown)."""
     try:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -172,7 +229,27 @@ def load_app_settings(directory: Path, repo: Path) -> AppSettings:
     unknown = sorted(set(values) - KEYS)
     if unknown:
         raise AppSettingsError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(KEYS))})")
+    return values
+
+
+def load_limits(directory: Path) -> Limits:
+    """The ``[limits]`` of the app in ``directory``, from its serving.toml if any: what the app's
+    server reads at start (pinned.py), without the name and browser policy the stacks use."""
+    path = directory / SETTINGS_FILE
+    if not path.is_file():
+        return Limits()
+    values = read_settings_file(path)
+    return check_limits(values["limits"], path) if "limits" in values else Limits()
+
+
+def load_app_settings(directory: Path, repo: Path) -> AppSettings:
+    """The settings of the app in ``directory`` (absolute), from its serving.toml if any."""
+    path = directory / SETTINGS_FILE
+    if not path.is_file():
+        return AppSettings(name=derived_name(directory, repo))
+    values = read_settings_file(path)
     browser = check_browser(values["browser"], path) if "browser" in values else BrowserPolicy()
+    limits = check_limits(values["limits"], path) if "limits" in values else Limits()
     if "name" not in values:
-        return AppSettings(name=derived_name(directory, repo), browser=browser)
-    return AppSettings(name=check_name(values["name"], str(path)), browser=browser)
+        return AppSettings(name=derived_name(directory, repo), browser=browser, limits=limits)
+    return AppSettings(name=check_name(values["name"], str(path)), browser=browser, limits=limits)

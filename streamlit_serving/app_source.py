@@ -31,9 +31,10 @@ host's python3 runs it before any venv exists.
     python3 -m streamlit_serving.app_source --hints      # prints (stderr) what the app's pages will ask
                                                      # the browser for that its serving.toml does not
                                                      # allow, with the line to add (app_features.py)
-    python3 -m streamlit_serving.app_source --proxy-env  # prints the proxy's browser-policy variables
+    python3 -m streamlit_serving.app_source --proxy-env  # prints the proxy's per-app variables
                                                      # (PROXY_CSP_IMG=..., PROXY_PERMISSIONS=..., every
-                                                     # one, empty when not set) from the app's serving.toml
+                                                     # one, empty when not set; PROXY_UPLOAD_MB=16 unless
+                                                     # [limits] upload_mb says) from the app's serving.toml
     exit 64 with a message naming the variable (or the file) when something is missing or stale.
 """
 
@@ -179,7 +180,7 @@ def main(argv: list[str]) -> int:
         for hint in app_hints(source.directory, settings.browser):
             print(f"app: hint: {hint}", file=sys.stderr)
     elif settings is not None:
-        for variable, value in settings.browser.proxy_env().items():
+        for variable, value in settings.proxy_env().items():
             print(f"{variable}={value}")
     elif argv == ["--secrets"]:
         if (source.directory / SECRETS).is_file():

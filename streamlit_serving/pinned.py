@@ -20,15 +20,21 @@ file (``bootstrap._install_config_watchers``).
 | server.runOnSave             | false      | idem                                                       |
 | browser.gatherUsageStats     | false      | no telemetry from a production server                      |
 | server.maxUploadSize         | <= 16 (MB) | nginx's client_max_body_size: a bigger body never arrives  |
+|                              |            | (the app's serving.toml ``[limits] upload_mb``, 1..1024,   |
+|                              |            | sets both: the proxy's PROXY_UPLOAD_MB and this cap)       |
 | server.maxMessageSize        | <= 4 (MB)  | no client makes a replica buffer 200 MB (docs/operations.md)|
+|                              |            | (the app's ``[limits] message_mb``, 1..200, sets the cap)  |
 
 The two sizes are caps: a value at or below the cap, from any file, variable or flag, is kept (an
-app may lower them); a bigger one is lowered to the cap. Each value overridden is logged, one line
-per option, naming where it came from. A config file that is not valid TOML stops the start (exit
-64, naming it): Streamlit itself logs the parse error and drops the whole file, every other option
-in it with it. An app's other options (its theme, ...) stay its own. While the app runs, an
-``st.set_option`` on a pinned option (Streamlit lets a script set ``client.showErrorDetails`` and
-``client.toolbarMode``) is ignored and logged (``guard_set_option``).
+app may lower them); a bigger one is lowered to the cap. Given nowhere, each is its cap. The caps
+are 16 and 4 unless the app's ``serving.toml`` (app_settings.py), read at start from the app's
+directory (the main script's, or the folder ``APP_MAIN`` is relative to), has a ``[limits]``
+table; a bad value there stops the start (exit 64, naming the file and the key). Each value
+overridden is logged, one line per option, naming where it came from. A config file that is not
+valid TOML stops the start (exit 64, naming it): Streamlit itself logs the parse error and drops
+the whole file, every other option in it with it. An app's other options (its theme, ...) stay its
+own. While the app runs, an ``st.set_option`` on a pinned option (Streamlit lets a script set
+``client.showErrorDetails`` and ``client.toolbarMode``) is ignored and logged (``guard_set_option``).
 """
 
 from __future__ import annotations
@@ -38,22 +44,31 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 
+from .app_settings import (
+    DEFAULT_MESSAGE_MB,
+    DEFAULT_UPLOAD_MB,
+    SETTINGS_FILE,
+    AppSettingsError,
+    Limits,
+    load_limits,
+)
 from .settings import SettingsError
 
-# The proxy's request body limit (nginx.conf's client_max_body_size, in MB): the cap of
-# server.maxUploadSize. One constant, so a per-app setting can feed it later.
-PROXY_BODY_LIMIT_MB = 16
-# The cap of server.maxMessageSize (MB; Streamlit's default 200), the largest WebSocket message
+# The proxy's default request body limit (its entrypoint's PROXY_UPLOAD_MB, rendered as
+# client_max_body_size, in MB): the default cap of server.maxUploadSize. An app's serving.toml
+# ([limits] upload_mb) sets both to its own value (app_settings.py).
+PROXY_BODY_LIMIT_MB = DEFAULT_UPLOAD_MB
+# The default cap of server.maxMessageSize (MB; Streamlit's default 200), the largest WebSocket message
 # each way: a bigger incoming frame closes that socket (1009) before it is parsed; a bigger
 # outgoing message becomes an error in the page. The example app's largest: 0.51 MB sent (the
 # month's table and chart at 1,000 products), 0.3 kB received (a rerun); scripts/bench/bench_messages.py
 # measures them. 4 MB keeps ~8x room for the server's own messages, and no client can make a
 # replica buffer 200 MB. Raise it for data with more than ~7,000 products (the month's table grows
-# ~0.5 kB a product). (docs/operations.md)
-MESSAGE_LIMIT_MB = 4
+# ~0.5 kB a product; or the app's serving.toml: [limits] message_mb). (docs/operations.md)
+MESSAGE_LIMIT_MB = DEFAULT_MESSAGE_MB
 CONFIG_FILE = "config.toml"
 PINNED = "production"  # said in every override line
 
@@ -63,6 +78,7 @@ class Pin:
     key: str  # section.option
     value: bool | str | int  # the pinned value, or the cap of a capped option
     capped: bool = False  # a whole number of MB, the given one kept when it is 1..value
+    source: str = f"{PINNED}: streamlit_serving/pinned.py"  # where the value (the cap) comes from
 
     @property
     def env_var(self) -> str:
@@ -181,7 +197,7 @@ def _size(pin: Pin, given: Given) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise SettingsError(
             f"{given.where} sets {pin.key}={_shown(given.value)}: it must be a whole number of MB, "
-            f"1 to {pin.value} (the cap of the serving layer, streamlit_serving/pinned.py)"
+            f"1 to {pin.value} (the cap: {pin.source})"
         )
     return value
 
@@ -206,12 +222,38 @@ class Resolved:
         return [f"--{key}={_flag_value(value)}" for key, value in self.values.items()]
 
 
-def resolve(given: Mapping[str, Given]) -> Resolved:
+def app_pins(limits: Limits, settings_file: Path) -> tuple[Pin, ...]:
+    """PINS with the capped sizes the app's ``[limits]`` sets (those it leaves at the default
+    keep the serving layer's cap and its wording)."""
+    caps = {"server.maxUploadSize": ("upload_mb", limits.upload_mb),
+            "server.maxMessageSize": ("message_mb", limits.message_mb)}  # fmt: skip
+    pins = []
+    for pin in PINS:
+        key, cap = caps.get(pin.key, ("", pin.value))
+        if pin.capped and cap != pin.value:
+            pin = replace(pin, value=cap, source=f"the app's {settings_file}: [limits] {key}")
+        pins.append(pin)
+    return tuple(pins)
+
+
+def app_directory(script: Path, env: Mapping[str, str]) -> Path:
+    """The app's directory, where its serving.toml is (app_source.py's APP_DIR): the main script's,
+    or, when APP_MAIN (relative to the app's directory, as the image's entrypoint and ``make run``
+    set it) names the script in a sub-folder, the folder it is relative to."""
+    script = Path(os.path.abspath(script))
+    main = PurePosixPath(env.get("APP_MAIN", "").strip() or script.name)
+    depth = len(main.parts)
+    if 0 < depth < len(script.parts) and script.parts[-depth:] == main.parts:
+        return script.parents[depth - 1]
+    return script.parent
+
+
+def resolve(given: Mapping[str, Given], pins: Sequence[Pin] = PINS) -> Resolved:
     """The value of each pinned option for this start, and a line for each one overridden.
     SettingsError when a capped option's given value is not a whole number of MB."""
     values: dict[str, bool | str | int] = {}
     overrides: list[str] = []
-    for pin in PINS:
+    for pin in pins:
         value = pin.value
         setting = given.get(pin.key)
         if setting is not None and pin.capped:
@@ -219,8 +261,7 @@ def resolve(given: Mapping[str, Given]) -> Resolved:
             value = min(size, int(pin.value))
             if size > int(pin.value):
                 overrides.append(
-                    f"serve: {setting.where} sets {pin.key}={size}; capped to {pin.value} "
-                    f"({PINNED}: streamlit_serving/pinned.py)"
+                    f"serve: {setting.where} sets {pin.key}={size}; capped to {pin.value} ({pin.source})"
                 )
         elif setting is not None and not _same(pin, setting.value):
             overrides.append(
@@ -235,10 +276,17 @@ def pinned_argv(
     argv: Sequence[str], script: Path, env: Mapping[str, str] | None = None
 ) -> tuple[list[str], list[str]]:
     """``argv`` (``run <script> [options] [-- args]``) with the pinned options' flags after every
-    other option, and the override lines to log. SettingsError for a config file that is not valid
-    TOML or a size that is not a whole number of MB."""
+    other option, and the override lines to log; the size caps from the app's serving.toml
+    ([limits]). SettingsError for a config file that is not valid TOML, a size that is not a whole
+    number of MB, or a bad serving.toml (naming the file and the key)."""
     env = os.environ if env is None else env
-    resolved = resolve(given_values(config_files(script), env, argv))
+    directory = app_directory(script, env)
+    try:
+        limits = load_limits(directory)
+    except AppSettingsError as error:
+        raise SettingsError(str(error)) from None
+    pins = app_pins(limits, directory / SETTINGS_FILE)
+    resolved = resolve(given_values(config_files(script), env, argv), pins)
     args = list(argv)
     end = args.index("--") if "--" in args else len(args)
     return [*args[:end], *resolved.flags, *args[end:]], resolved.overrides

@@ -43,8 +43,9 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
 11. The production-critical Streamlit options (XSRF, CORS, error details, toolbar, headless, file
    watcher, telemetry, upload and message size caps) are pinned whatever a config file or
    variable says: passed as the last command-line flags, which win over every file
-   (``pinned.py``). Each value overridden is logged, one line per option; a config file that is
-   not valid TOML stops the start (exit 64, naming it).
+   (``pinned.py``); the two size caps are the app's ``serving.toml`` ``[limits]`` (16 and 4 MB
+   without it; a bad value: exit 64 naming the file and key). Each value overridden is logged, one
+   line per option; a config file that is not valid TOML stops the start (exit 64, naming it).
 10. The app's own ``.streamlit/secrets.toml``, mounted as a secret file (``app_secrets.py``):
    read by ``st.secrets`` beside the sign-in's ``[auth]``, its top-level keys environment
    variables of this process (never the container's); not valid TOML: exit 64 naming the file.

@@ -26,6 +26,9 @@ set -eu
 : "${PROXY_TLS_PUBLIC_PORT:=443}"   # the HTTPS port browsers reach (where HTTP redirects to)
 : "${PROXY_HSTS_MAX_AGE:=31536000}" # Strict-Transport-Security max-age (s) on HTTPS; 0: no header
 : "${PROXY_WORKERS:=}"              # nginx worker processes; empty: the container's CPU limit, rounded up
+: "${PROXY_UPLOAD_MB:=16}"          # the largest request body (MB, 1-1024): client_max_body_size; set by
+                                    # the stacks from the app's serving.toml [limits] upload_mb, the same
+                                    # value as the cap of Streamlit's server.maxUploadSize (pinned.py)
 
 conf=/tmp/nginx
 
@@ -38,6 +41,8 @@ for var in APP_PORT PROXY_BURST_PER_CLIENT PROXY_WS_PER_CLIENT PROXY_DNS_INTERVA
   eval "value=\${$var}"
   echo "$value" | grep -Eq '^[1-9][0-9]*$' || die "$var must be a positive whole number, got '$value'"
 done
+echo "$PROXY_UPLOAD_MB" | grep -Eq '^[1-9][0-9]{0,3}$' && [ "$PROXY_UPLOAD_MB" -le 1024 ] \
+  || die "PROXY_UPLOAD_MB must be a whole number of MB from 1 to 1024 (the app's serving.toml [limits] upload_mb), got '$PROXY_UPLOAD_MB'"
 [ -z "$PROXY_WORKERS" ] || echo "$PROXY_WORKERS" | grep -Eq '^([1-9][0-9]?|1[0-9]{2}|2[0-4][0-9]|25[0-6])$' \
   || die "PROXY_WORKERS must be a whole number from 1 to 256 (empty: from the CPU limit), got '$PROXY_WORKERS'"
 
@@ -191,6 +196,9 @@ connections=$(((16384 + workers - 1) / workers))
 [ "$connections" -ge 1024 ] || connections=1024
 echo "worker_processes $workers;" >"$conf/workers.conf"
 echo "worker_connections $connections;" >"$conf/connections.conf"
+# The largest request body (nginx.conf's http block includes it): a bigger upload gets 413 here
+# and never reaches the app; Streamlit's own cap is the same value (streamlit_serving/pinned.py).
+echo "client_max_body_size ${PROXY_UPLOAD_MB}m;" >"$conf/body_size.conf"
 cat >"$conf/limits.conf" <<LIMITS
 limit_req_zone \$binary_remote_addr zone=per_client:10m rate=$PROXY_RATE_PER_CLIENT;
 limit_req zone=per_client burst=$PROXY_BURST_PER_CLIENT nodelay;

@@ -6,8 +6,8 @@
 #   labels: app.kubernetes.io/part-of: NAME
 #   images: newName .../NAME, .../NAME-proxy, .../NAME-proxy-metrics
 # and the app's browser policy (its serving.toml's [browser]: PROXY_CSP_*, PROXY_PERMISSIONS,
-# every one, empty when not set) into each overlay's browser-policy.env, which the overlay's
-# proxy-settings ConfigMap reads. The base's names are roles (app, proxy) and stay. Prints the
+# every one, empty when not set) and upload size ([limits] upload_mb: PROXY_UPLOAD_MB) into each
+# overlay's browser-policy.env, which the overlay's proxy-settings ConfigMap reads. The base's names are roles (app, proxy) and stay. Prints the
 # files it changed, one a line.
 #   APP_DIR        the app (default app/, the example)
 #   K8S_IMAGES     also the images' repository path, e.g. ghcr.io/your-org/your-repo (the GitHub
@@ -37,8 +37,8 @@ for file in "${files[@]}"; do
   echo "$file"
   policy_file=$(dirname "$file")/browser-policy.env
   {
-    echo "# The proxy's browser policy, written by scripts/deploy/k8s-name.sh from the app's serving.toml"
-    echo "# ([browser], streamlit_serving/app_settings.py): edit that file, not this one."
+    echo "# The proxy's browser policy and upload size, written by scripts/deploy/k8s-name.sh from the"
+    echo "# app's serving.toml ([browser], [limits]; streamlit_serving/app_settings.py): edit that file, not this one."
     echo "$policy"
   } >"$policy_file"
   echo "$policy_file"

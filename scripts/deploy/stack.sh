@@ -43,9 +43,11 @@ cd "$(dirname "$0")/../.."
 images=$(scripts/deploy/images.sh --env) || exit $?
 while IFS='=' read -r variable tag; do export "$variable=$tag"; done <<<"$images"
 project=${STACK_PROJECT:-$(scripts/deploy/images.sh --name)}
-# The proxy's browser policy (extra CSP origins, permissions) from the app's serving.toml, its one
-# home ([browser], streamlit_serving/app_settings.py): every PROXY_CSP_* and PROXY_PERMISSIONS,
-# empty when the file names none (the strict default), whatever the shell says; a bad value stops here (exit 64).
+# The proxy's browser policy (extra CSP origins, permissions) and upload size from the app's
+# serving.toml, their one home ([browser] and [limits], streamlit_serving/app_settings.py): every
+# PROXY_CSP_* and PROXY_PERMISSIONS, empty when the file names none (the strict default), and
+# PROXY_UPLOAD_MB (16 unless [limits] upload_mb says), whatever the shell says; a bad value stops
+# here (exit 64).
 policy=$(python3 -m streamlit_serving.app_source --proxy-env) || exit $?
 while IFS='=' read -r variable value; do export "$variable=$value"; done <<<"$policy"
 # The app's own settings file, absolute (compose reads env_file paths from deploy/); unset: the empty deploy/app-settings.env.

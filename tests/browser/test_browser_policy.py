@@ -233,10 +233,12 @@ def open_corpus(browser: Browser, url: str, origin: str) -> Iterator[Opened]:
 # --- the proxy image alone ------------------------------------------------------------------
 
 
-def rendered(proxy_image: str, *env: str) -> subprocess.CompletedProcess[str]:
+def rendered(
+    proxy_image: str, *env: str, include: str = "browser_policy.conf"
+) -> subprocess.CompletedProcess[str]:
     flags = [item for value in env for item in ("-e", value)]
     return docker("run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp", *flags, proxy_image,
-                  "sh", "-c", "nginx -t -q && cat /tmp/nginx/browser_policy.conf")  # fmt: skip
+                  "sh", "-c", f"nginx -t -q && cat /tmp/nginx/{include}")  # fmt: skip
 
 
 def test_the_proxy_image_renders_the_strict_policy_by_default_and_the_app_s_extras(proxy_image):
@@ -285,13 +287,37 @@ def test_the_proxy_image_renders_the_strict_policy_by_default_and_the_app_s_extr
         "PROXY_CSP_FONT=https://*.com",
         "PROXY_CSP_STYLE=https://a.example.com:70000",
         "PROXY_PERMISSIONS=camera usb",
+        "PROXY_UPLOAD_MB=0",
+        "PROXY_UPLOAD_MB=1025",
+        "PROXY_UPLOAD_MB=50m",
+        "PROXY_UPLOAD_MB=16.5",
+        "PROXY_UPLOAD_MB=016",
+        "PROXY_UPLOAD_MB=-1",
     ],
 )
 def test_the_proxy_image_refuses_a_bad_variable_naming_it(proxy_image, setting):
     done = rendered(proxy_image, setting)
     assert done.returncode == 64, done.stdout
     variable = setting.split("=")[0]
-    assert f"proxy: {variable} must list" in done.stderr
+    must = "be a whole number of MB" if variable == "PROXY_UPLOAD_MB" else "list"
+    assert f"proxy: {variable} must {must}" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "size"),
+    [
+        (None, "16m"),
+        ("PROXY_UPLOAD_MB=", "16m"),
+        ("PROXY_UPLOAD_MB=50", "50m"),
+        ("PROXY_UPLOAD_MB=1024", "1024m"),
+    ],
+)
+def test_the_proxy_image_renders_the_app_s_upload_size(proxy_image, setting, size):
+    """The app's serving.toml [limits] upload_mb, as the stacks pass it (PROXY_UPLOAD_MB; unset or
+    empty: 16, nginx's limit before the setting existed), is nginx's client_max_body_size."""
+    done = rendered(proxy_image, *([setting] if setting else []), include="body_size.conf")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"client_max_body_size {size};\n"
 
 
 # --- in Chromium, through the proxy -----------------------------------------------------------

@@ -18,7 +18,9 @@ from streamlit_serving.app_settings import (
     SETTINGS_FILE,
     AppSettingsError,
     BrowserPolicy,
+    Limits,
     load_app_settings,
+    load_limits,
 )
 from streamlit_serving.app_source import REPO
 
@@ -120,6 +122,7 @@ def proxy_env_of(app_dir: Path | str) -> subprocess.CompletedProcess[str]:
 
 
 STRICT = {f"PROXY_CSP_{kind.upper()}": "" for kind in ORIGIN_KINDS} | {"PROXY_PERMISSIONS": ""}
+DEFAULT_LIMITS = {"PROXY_UPLOAD_MB": "16"}  # [limits] upload_mb's default, nginx's 16m as before
 
 
 def env_lines(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
@@ -130,10 +133,10 @@ def env_lines(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
 def test_without_a_browser_table_every_proxy_variable_is_empty(tmp_path):
     """The strict default: the example, an app without serving.toml, one with a name alone. Every
     variable is printed, so a value left in the shell never loosens the policy."""
-    assert env_lines(proxy_env_of("app")) == STRICT
-    assert env_lines(proxy_env_of(an_app(tmp_path / "bare"))) == STRICT
-    assert env_lines(proxy_env_of(an_app(tmp_path / "named", 'name = "x"\n'))) == STRICT
-    assert env_lines(proxy_env_of(an_app(tmp_path / "empty", "[browser]\n"))) == STRICT
+    assert env_lines(proxy_env_of("app")) == STRICT | DEFAULT_LIMITS
+    assert env_lines(proxy_env_of(an_app(tmp_path / "bare"))) == STRICT | DEFAULT_LIMITS
+    assert env_lines(proxy_env_of(an_app(tmp_path / "named", 'name = "x"\n'))) == STRICT | DEFAULT_LIMITS
+    assert env_lines(proxy_env_of(an_app(tmp_path / "empty", "[browser]\n"))) == STRICT | DEFAULT_LIMITS
 
 
 def test_the_browser_table_becomes_the_proxy_s_variables(tmp_path):
@@ -154,7 +157,7 @@ permissions = ["camera", "microphone", "clipboard-write"]
     settings = load_app_settings(app, REPO)
     assert settings.name == "maps"
     assert settings.browser.origins["frame"] == ("https://www.youtube.com",)  # repeats once
-    assert env_lines(proxy_env_of(app)) == {
+    expected = {
         "PROXY_CSP_IMG": "https://*.cartocdn.com http://127.0.0.1:8000",
         "PROXY_CSP_MEDIA": "https://videos.example.com",
         "PROXY_CSP_CONNECT": "https://basemaps.cartocdn.com https://tiles.basemaps.cartocdn.com https://cdn.jsdelivr.net",
@@ -164,6 +167,7 @@ permissions = ["camera", "microphone", "clipboard-write"]
         "PROXY_CSP_STYLE": "https://fonts.googleapis.com",
         "PROXY_PERMISSIONS": "camera microphone clipboard-write",
     }
+    assert env_lines(proxy_env_of(app)) == expected | DEFAULT_LIMITS
     assert BrowserPolicy().proxy_env() == STRICT
 
 
@@ -223,3 +227,73 @@ def test_a_bad_browser_value_stops_the_stacks_and_k8s_name_before_anything_is_bu
                               capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
         assert done.returncode == 64, (script, done.stderr)
         assert "serving.toml: [browser] img: '*' is not an origin" in done.stderr
+
+
+# --- [limits]: the upload and message sizes ----------------------------------------------------
+
+
+def test_without_a_limits_table_the_sizes_are_16_and_4(tmp_path):
+    for app in (an_app(tmp_path / "bare"), an_app(tmp_path / "named", 'name = "x"\n'),
+                an_app(tmp_path / "empty", "[limits]\n")):  # fmt: skip
+        assert load_app_settings(app, REPO).limits == Limits(16, 4) == load_limits(app)
+    assert load_app_settings(REPO / "app", REPO).limits == Limits(16, 4)  # the example
+
+
+def test_the_limits_table_sets_both_sizes_and_upload_mb_reaches_the_proxy(tmp_path):
+    app = an_app(tmp_path / "uploads", "[limits]\nupload_mb = 200\nmessage_mb = 50\n")
+    assert load_app_settings(app, REPO).limits == Limits(upload_mb=200, message_mb=50) == load_limits(app)
+    assert env_lines(proxy_env_of(app)) == STRICT | {"PROXY_UPLOAD_MB": "200"}  # message_mb: Streamlit only
+    bounds = an_app(tmp_path / "bounds", "[limits]\nupload_mb = 1024\nmessage_mb = 1\n")
+    assert load_limits(bounds) == Limits(1024, 1)
+    assert env_lines(proxy_env_of(an_app(tmp_path / "one", "[limits]\nmessage_mb = 200\n"))) == (
+        STRICT | DEFAULT_LIMITS
+    )
+
+
+@pytest.mark.parametrize(
+    ("limits", "key", "message"),
+    [
+        ("upload_mb = 0", "[limits] upload_mb", "0 must be a whole number of MB, 1 to 1024"),
+        ("upload_mb = 1025", "[limits] upload_mb", "1025 must be a whole number of MB, 1 to 1024"),
+        ("upload_mb = -5", "[limits] upload_mb", "-5 must be"),
+        ("upload_mb = 16.5", "[limits] upload_mb", "16.5 must be"),
+        ('upload_mb = "50"', "[limits] upload_mb", "'50' must be"),
+        ('upload_mb = "50m"', "[limits] upload_mb", "'50m' must be"),
+        ("upload_mb = true", "[limits] upload_mb", "True must be"),
+        ("message_mb = 0", "[limits] message_mb", "0 must be a whole number of MB, 1 to 200"),
+        ("message_mb = 201", "[limits] message_mb", "201 must be a whole number of MB, 1 to 200"),
+        ("upload = 50", "[limits] upload", "unknown key"),
+    ],
+)
+def test_a_bad_limit_stops_with_64_naming_the_file_and_key(tmp_path, limits, key, message):
+    app = an_app(tmp_path / "bad-limits", f"[limits]\n{limits}\n")
+    for load in (lambda: load_app_settings(app, REPO), lambda: load_limits(app)):
+        with pytest.raises(AppSettingsError, match=r"serving\.toml"):
+            load()
+    for done in (proxy_env_of(app), name_of(app)):
+        assert done.returncode == 64, done.stdout
+        assert f"{app / SETTINGS_FILE}: " in done.stderr
+        assert key in done.stderr, done.stderr
+        assert message in done.stderr, done.stderr
+        assert done.stdout == ""
+
+
+def test_limits_must_be_a_table(tmp_path):
+    done = proxy_env_of(an_app(tmp_path / "flat", "limits = 50\n"))
+    assert done.returncode == 64
+    assert "limits must be a table" in done.stderr
+
+
+def test_a_bad_limit_stops_the_stacks_and_k8s_name_before_anything_is_built(tmp_path):
+    app = an_app(tmp_path / "bad", "[limits]\nupload_mb = 4096\n")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
+    for script in (
+        ["scripts/deploy/stack.sh", "up"],
+        ["scripts/deploy/swarm.sh", "up"],
+        ["scripts/deploy/k8s-name.sh"],
+    ):
+        done = subprocess.run(script, cwd=REPO, env={**env, "APP_DIR": str(app), "SERVE_AUTH": "none-public",
+                                                     "K8S_OVERLAYS": str(tmp_path / "none")},
+                              capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+        assert done.returncode == 64, (script, done.stderr)
+        assert "serving.toml: [limits] upload_mb: 4096 must be a whole number of MB, 1 to 1024" in done.stderr

@@ -758,9 +758,10 @@ def test_the_overlays_name_the_app_and_k8s_name_writes_its_name_there(tmp_path):
 
 def test_the_proxy_takes_the_app_s_browser_policy_written_by_k8s_name(overlay, tmp_path):
     """The committed overlays: every PROXY_CSP_* and PROXY_PERMISSIONS empty in the proxy's
-    ConfigMap (the strict default). After scripts/deploy/k8s-name.sh for an app whose serving.toml has a
-    [browser] table, the same ConfigMap carries its origins and permissions, which the proxy pods
-    take with envFrom (the entrypoint renders them; tests/browser/test_browser_policy.py)."""
+    ConfigMap (the strict default), PROXY_UPLOAD_MB 16. After scripts/deploy/k8s-name.sh for an app
+    whose serving.toml has a [browser] and a [limits] table, the same ConfigMap carries its origins,
+    permissions and upload size, which the proxy pods take with envFrom (the entrypoint renders
+    them; tests/browser/test_browser_policy.py)."""
     variables = {
         f"PROXY_CSP_{kind}" for kind in ("IMG", "MEDIA", "CONNECT", "FRAME", "SCRIPT", "FONT", "STYLE")
     }
@@ -768,6 +769,7 @@ def test_the_proxy_takes_the_app_s_browser_policy_written_by_k8s_name(overlay, t
     assert {key: settings[key] for key in (*variables, "PROXY_PERMISSIONS")} == dict.fromkeys(
         (*variables, "PROXY_PERMISSIONS"), ""
     )
+    assert settings["PROXY_UPLOAD_MB"] == "16"  # nginx's 16m, as without the setting
     _, proxy = pod_of(overlay, PROXY)
     assert {
         "configMapRef": {"name": overlay.get("ConfigMap", "proxy-settings")["metadata"]["name"]}
@@ -782,7 +784,7 @@ def test_the_proxy_takes_the_app_s_browser_policy_written_by_k8s_name(overlay, t
     (app / "streamlit_app.py").write_text("import streamlit as st\n")
     (app / "serving.toml").write_text(
         '[browser]\nconnect = ["https://basemaps.cartocdn.com", "https://*.basemaps.cartocdn.com"]\n'
-        'permissions = ["camera", "microphone"]\n'
+        'permissions = ["camera", "microphone"]\n[limits]\nupload_mb = 200\nmessage_mb = 32\n'
     )
     env = {**os.environ, "APP_DIR": str(app), "K8S_OVERLAYS": str(copy / "overlays")}
     done = subprocess.run(["scripts/deploy/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -795,4 +797,6 @@ def test_the_proxy_takes_the_app_s_browser_policy_written_by_k8s_name(overlay, t
         assert data["PROXY_CSP_CONNECT"] == "https://basemaps.cartocdn.com https://*.basemaps.cartocdn.com"
         assert data["PROXY_PERMISSIONS"] == "camera microphone"
         assert data["PROXY_CSP_IMG"] == ""
+        assert data["PROXY_UPLOAD_MB"] == "200"  # message_mb is Streamlit's alone
+        assert not any("MESSAGE" in key for key in data)
         assert data["PROXY_TLS"] == "off"  # the base's settings stay (merge)

@@ -174,3 +174,92 @@ def test_a_malformed_config_stops_the_start_with_64_naming_the_file(tmp_path):
     )  # fmt: skip
     assert result.returncode == 64, result.stderr
     assert f"serve: {script.parent / '.streamlit' / 'config.toml'} is not valid TOML" in result.stderr
+
+
+# --- the caps from the app's serving.toml ([limits], app_settings.py) ---------------------------
+
+
+def sizes(pinned: list[str]) -> tuple[str, str]:
+    flags = dict(arg[2:].split("=", 1) for arg in pinned if arg.startswith("--server.max"))
+    return flags["server.maxUploadSize"], flags["server.maxMessageSize"]
+
+
+def test_without_limits_the_caps_are_16_and_4_as_before(tmp_path):
+    for settings in (None, 'name = "x"\n', "[limits]\n"):
+        script = an_app(tmp_path / f"app{len(settings or '')}", None)
+        if settings is not None:
+            (script.parent / "serving.toml").write_text(settings)
+        pinned, overrides = pinned_argv(["run", str(script)], script, {})
+        assert sizes(pinned) == (str(PROXY_BODY_LIMIT_MB), str(MESSAGE_LIMIT_MB)) == ("16", "4")
+        assert overrides == []
+
+
+def test_the_caps_follow_the_app_s_limits(tmp_path):
+    script = an_app(tmp_path / "app", None)
+    settings = script.parent / "serving.toml"
+    settings.write_text("[limits]\nupload_mb = 50\nmessage_mb = 20\n")
+    pinned, overrides = pinned_argv(["run", str(script)], script, {})
+    assert sizes(pinned) == ("50", "20")  # given nowhere else: the caps themselves
+    assert overrides == []
+    settings.write_text("[limits]\nupload_mb = 1024\n")  # message_mb left at its default
+    assert sizes(pinned_argv(["run", str(script)], script, {})[0]) == ("1024", "4")
+
+
+def test_a_bigger_config_value_is_capped_to_the_app_s_limit_naming_it(tmp_path):
+    script = an_app(tmp_path / "app", UNSAFE)  # maxUploadSize = maxMessageSize = 500
+    (script.parent / "serving.toml").write_text("[limits]\nupload_mb = 50\nmessage_mb = 20\n")
+    pinned, overrides = pinned_argv(["run", str(script)], script, {})
+    assert sizes(pinned) == ("50", "20")
+    own = script.parent / ".streamlit" / "config.toml"
+    assert (
+        f"serve: {own} sets server.maxUploadSize=500; capped to 50 (the app's "
+        f"{script.parent / 'serving.toml'}: [limits] upload_mb)"
+    ) in overrides
+    assert any("server.maxMessageSize=500; capped to 20 (the app's" in line for line in overrides)
+
+
+def test_the_app_s_lower_config_value_still_wins_over_its_limits(tmp_path):
+    script = an_app(tmp_path / "app", "[server]\nmaxUploadSize = 8\nmaxMessageSize = 2\n")
+    (script.parent / "serving.toml").write_text("[limits]\nupload_mb = 50\nmessage_mb = 20\n")
+    pinned, overrides = pinned_argv(["run", str(script)], script, {})
+    assert sizes(pinned) == ("8", "2")
+    assert overrides == []
+    # and a config value above a lowered limit is lowered to it
+    (script.parent / "serving.toml").write_text("[limits]\nupload_mb = 5\nmessage_mb = 1\n")
+    pinned, overrides = pinned_argv(["run", str(script)], script, {})
+    assert sizes(pinned) == ("5", "1")
+    assert len(overrides) == 2
+
+
+def test_the_settings_file_is_the_app_directory_s_when_app_main_is_in_a_sub_folder(tmp_path):
+    """APP_MAIN relative to the app's directory (the image's entrypoint sets it): its serving.toml
+    is there, where the stacks read the proxy's PROXY_UPLOAD_MB from, not beside the script."""
+    script = an_app(tmp_path / "app" / "src", None)
+    (tmp_path / "app" / "serving.toml").write_text("[limits]\nupload_mb = 40\n")
+    nested = {"APP_MAIN": "src/streamlit_app.py"}
+    assert sizes(pinned_argv(["run", str(script)], script, nested)[0]) == ("40", "4")
+    assert sizes(pinned_argv(["run", str(script)], script, {"APP_MAIN": "other.py"})[0]) == ("16", "4")
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ("upload_mb = 0", "[limits] upload_mb: 0 must be a whole number of MB, 1 to 1024"),
+        ("upload_mb = 1025", "[limits] upload_mb: 1025 must be"),
+        ("message_mb = 201", "[limits] message_mb: 201 must be a whole number of MB, 1 to 200"),
+        ("unknown_mb = 3", "unknown key '[limits] unknown_mb'"),
+    ],
+)
+def test_a_bad_limit_stops_the_start_with_64_naming_the_file_and_key(tmp_path, limits, message):
+    script = an_app(tmp_path / "app", None)
+    (script.parent / "serving.toml").write_text(f"[limits]\n{limits}\n")
+    with pytest.raises(SettingsError, match=r"serving\.toml"):
+        pinned_argv(["run", str(script)], script, {})
+    result = subprocess.run(
+        [sys.executable, "-m", "streamlit_serving", "run", str(script)],
+        cwd=REPO, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SERVE_METRICS_PORT": "0"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 64, result.stderr
+    assert f"serve: {script.parent / 'serving.toml'}: " in result.stderr
+    assert message in result.stderr

@@ -8,6 +8,7 @@ import re
 import tomllib
 from pathlib import Path
 
+from streamlit_serving.app_settings import Limits
 from streamlit_serving.pinned import PINS, PROXY_BODY_LIMIT_MB
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +32,12 @@ def test_closed_sessions_are_kept_30_s_for_a_reconnect():
 
 
 def test_nginx_body_limit_matches_streamlits_upload_limit():
+    """One value: nginx.conf takes client_max_body_size from the entrypoint's rendering of
+    PROXY_UPLOAD_MB, whose default is Streamlit's default upload cap and [limits] upload_mb's."""
     nginx = (ROOT / "nginx.conf").read_text()
-    (limit,) = re.findall(r"^\s*client_max_body_size\s+(\d+)m;", nginx, flags=re.M)
-    assert int(limit) == PROXY_BODY_LIMIT_MB == PINNED["server.maxUploadSize"]
+    assert not re.findall(r"^\s*client_max_body_size\s", nginx, flags=re.M)  # no second value
+    assert re.search(r"^    include /tmp/nginx/body_size\.conf;", nginx, flags=re.M)
+    entrypoint = (ROOT / "deploy/proxy/entrypoint.sh").read_text()
+    (default,) = re.findall(r'^: "\$\{PROXY_UPLOAD_MB:=(\d+)\}"', entrypoint, flags=re.M)
+    assert 'echo "client_max_body_size ${PROXY_UPLOAD_MB}m;" >"$conf/body_size.conf"' in entrypoint
+    assert int(default) == PROXY_BODY_LIMIT_MB == PINNED["server.maxUploadSize"] == Limits().upload_mb
