@@ -19,8 +19,9 @@ stacks through its env file, APP_ENV_FILE; its name through its serving.toml, ap
 | SERVE_RERUN_BURST          | 40          | reruns a session may ask for at once (the bucket's size) |
 | SERVE_UPLOAD_MAX_FILES     | 10          | uploaded files a session may hold at once (uploads.py);  |
 |                            |             | over it an upload gets 413 and nothing is stored         |
-| SERVE_UPLOAD_MAX_MB        | 32          | megabytes of uploaded files a session may hold at once   |
-|                            |             | (each file is also capped by server.maxUploadSize)       |
+| SERVE_UPLOAD_MAX_MB        | (see right) | megabytes of uploaded files a session may hold at once   |
+|                            |             | (each file is also capped by server.maxUploadSize); unset: |
+|                            |             | 32, or twice server.maxUploadSize when that is more      |
 | SERVE_AUTH                 | none        | oidc: sign-in (st.login) before any page content; none:  |
 |                            |             | open; none-public: open where sign-in is required (logged) |
 | SERVE_AUTH_REQUIRED        | off         | on: refuse SERVE_AUTH=none or unset (production files)   |
@@ -92,7 +93,7 @@ class ServingSettings:
     rerun_rate: float = 10.0
     rerun_burst: int = 40
     upload_max_files: int = 10
-    upload_max_mb: int = 32
+    upload_max_mb: int | None = None  # unset: uploads.session_cap_mb derives it
     session_store: str = ""
     session_store_max_kb: int = 256
     session_store_ttl_seconds: int = 3600
@@ -242,7 +243,11 @@ def load_serving_settings(env: Mapping[str, str] | None = None) -> ServingSettin
         rerun_rate=read_float(env, "SERVE_RERUN_RATE", 10.0, 0.0, MAX_RERUN_RATE),
         rerun_burst=read_int(env, "SERVE_RERUN_BURST", 40, 1, MAX_RERUN_BURST),
         upload_max_files=read_int(env, "SERVE_UPLOAD_MAX_FILES", 10, 1, MAX_UPLOAD_FILES),
-        upload_max_mb=read_int(env, "SERVE_UPLOAD_MAX_MB", 32, 1, MAX_UPLOAD_MB),
+        upload_max_mb=(
+            read_int(env, "SERVE_UPLOAD_MAX_MB", 32, 1, MAX_UPLOAD_MB)
+            if env.get("SERVE_UPLOAD_MAX_MB", "").strip()
+            else None
+        ),
         session_store=_read_store_url(env),
         session_store_max_kb=read_int(env, "SERVE_SESSION_STORE_MAX_KB", 256, 1, MAX_STORE_KB),
         session_store_ttl_seconds=read_int(

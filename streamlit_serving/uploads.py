@@ -14,7 +14,8 @@ memory (docs/operations.md, "Upload floods"). Here:
   passes the gate's ``judge``, which a visitor on the sign-in page does not); it remembers the file
   ids it handed out, and a ``PUT`` to any other id gets **403**, before its body is read.
 - **Caps per session**: at most ``SERVE_UPLOAD_MAX_FILES`` files and ``SERVE_UPLOAD_MAX_MB``
-  megabytes held at once. A ``PUT`` that would go over gets **413** and nothing is stored: at once
+  megabytes held at once (unset: 32, or twice ``server.maxUploadSize`` when that is more:
+  ``session_cap_mb``). A ``PUT`` that would go over gets **413** and nothing is stored: at once
   from its ``Content-Length`` when it says so, else once the body is read (the exact check, on
   the file's size, where Streamlit stores it). A file the frontend removes (``DELETE``) frees its
   share, as does the session's end.
@@ -276,7 +277,21 @@ def guard_manager(manager: Any, policy: UploadPolicy) -> None:
     manager.remove_session_files = guarded_remove_session_files
 
 
-def install(max_files: int, max_mb: int, sign_in: bool) -> None:
+DEFAULT_SESSION_MB = 32
+
+
+def session_cap_mb(max_mb: int | None) -> int:
+    """The megabytes a session may hold: SERVE_UPLOAD_MAX_MB, or unset the larger of 32 and twice
+    the largest file a widget takes (server.maxUploadSize, the app's [limits] upload_mb), so a file
+    the proxy let through is never refused for its size alone. Read once Streamlit's options are."""
+    if max_mb is not None:
+        return max_mb
+    from streamlit import config
+
+    return max(DEFAULT_SESSION_MB, 2 * int(config.get_option("server.maxUploadSize")))
+
+
+def install(max_files: int, max_mb: int | None, sign_in: bool) -> None:
     """Guard uploads in the Starlette app Streamlit creates (before the server starts)."""
     from streamlit.runtime.app_session import AppSession
     from streamlit.web.server.starlette import starlette_server
@@ -299,7 +314,7 @@ def install(max_files: int, max_mb: int, sign_in: bool) -> None:
     def create_guarded_app(runtime: Any) -> UploadGuard:
         manager = runtime.uploaded_file_mgr
         policy = UploadPolicy(
-            Caps(max_files, max_mb * 2**20),
+            Caps(max_files, session_cap_mb(max_mb) * 2**20),
             _streamlit_session_of(runtime),
             _signed_in_may_see if sign_in else (lambda _session: True),
             _held_by(manager),

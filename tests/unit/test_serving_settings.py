@@ -15,7 +15,7 @@ def test_defaults():
         9464, 10, True, True,
     )  # fmt: skip
     assert (defaults.rerun_rate, defaults.rerun_burst) == (10.0, 40)
-    assert (defaults.upload_max_files, defaults.upload_max_mb) == (10, 32)
+    assert (defaults.upload_max_files, defaults.upload_max_mb) == (10, None)  # uploads.session_cap_mb
 
 
 def test_upload_caps_are_read():

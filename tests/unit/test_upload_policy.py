@@ -21,6 +21,7 @@ from streamlit_serving.uploads import (
     accepts_files,
     check_caps,
     note_forward_msg,
+    session_cap_mb,
 )
 
 MB = 2**20
@@ -183,3 +184,23 @@ def test_the_guard_sees_the_upload_route_under_a_base_path():
     guard = UploadGuard(None, policy())
     sent, reached = run_guard(guard, "PUT", "/dash/_stcore/upload_file/s1/f1")
     assert (sent[0]["status"], reached) == (403, [])
+
+
+@pytest.mark.parametrize(
+    ("setting", "largest_file", "cap"),
+    [(None, 16, 32), (None, 100, 200), (5, 100, 5), (64, 16, 64)],
+)
+def test_a_session_holds_two_of_the_largest_files_unless_the_setting_says_otherwise(
+    setting, largest_file, cap
+):
+    """SERVE_UPLOAD_MAX_MB unset: 32 MB, or twice server.maxUploadSize (the app's [limits]
+    upload_mb) when that is more, so the proxy's and Streamlit's file cap never meets a smaller
+    session cap; set, it is taken as written."""
+    from streamlit import config
+
+    before = config.get_option("server.maxUploadSize")
+    config.set_option("server.maxUploadSize", largest_file)
+    try:
+        assert session_cap_mb(setting) == cap
+    finally:
+        config.set_option("server.maxUploadSize", before)
