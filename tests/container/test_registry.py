@@ -140,8 +140,8 @@ def test_pulled_images_are_the_images_built(docker, pushed):
 
 def test_stack_runs_from_the_pulled_images(docker, pushed, local_tls, tmp_path):
     """What a container host does: pull the pushed images and run the stack from them (with the
-    observability profile, so every listed image runs)."""
-    references = list(pushed)  # deploy/images.tsv order: app, proxy, proxy-metrics, prometheus, oidc-dev
+    observability profile and the session store, so every listed image runs)."""
+    references = list(pushed)  # deploy/images.tsv order
     for reference in references:
         run(docker, "pull", "--quiet", reference)
     variables = [variable for _, variable, _ in listed_images()]
@@ -154,6 +154,7 @@ def test_stack_runs_from_the_pulled_images(docker, pushed, local_tls, tmp_path):
         "STACK_PROJECT": f"pulled{port}", "PROXY_PORT": str(port), "PROXY_BIND": "127.0.0.1",
         "PROXY_TLS_PORT": str(free_port()), "COOKIE_SECRET_FILE": str(secret),
         "LOCAL_TLS_DIR": str(local_tls), "OBSERVABILITY": "1", "PROMETHEUS_PORT": str(free_port()),
+        "SESSION_STORE": "1",
     }  # fmt: skip
     try:
         up = subprocess.run(
