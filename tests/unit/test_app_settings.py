@@ -97,16 +97,12 @@ def test_a_bad_name_stops_with_64_naming_the_file_and_key(tmp_path, settings, me
 def test_a_bad_name_stops_the_stacks_before_anything_is_built(tmp_path):
     """scripts/deploy/images.sh (which make up, swarm-up, images and push read) exits 64 with the message."""
     app = an_app(tmp_path / "bad", 'name = "Bad Name"\n')
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
-    for script in (
+    scripts = [
         ["scripts/deploy/images.sh"],
         ["scripts/deploy/stack.sh", "up"],
         ["scripts/deploy/swarm.sh", "up"],
-    ):
-        done = subprocess.run(script, cwd=REPO, env={**env, "APP_DIR": str(app), "SERVE_AUTH": "none-public"},
-                              capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
-        assert done.returncode == 64, (script, done.stderr)
-        assert "serving.toml: name='Bad Name'" in done.stderr
+    ]
+    assert_scripts_stop(app, scripts, "serving.toml: name='Bad Name'")
 
 
 # --- [browser]: the app's extra CSP origins and permissions ------------------------------------
@@ -128,6 +124,30 @@ DEFAULT_LIMITS = {"PROXY_UPLOAD_MB": "16"}  # [limits] upload_mb's default, ngin
 def env_lines(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
     assert done.returncode == 0, done.stderr
     return dict(line.split("=", 1) for line in done.stdout.splitlines())
+
+
+def assert_scripts_stop(app: Path, scripts: list[list[str]], message: str, **extra: str) -> None:
+    """Each script, run for the app in ``app`` (as a user would, no image tags given), exits 64
+    with ``message`` on stderr, before anything is built."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
+    for script in scripts:
+        app_env = {**env, "APP_DIR": str(app), "SERVE_AUTH": "none-public", **extra}
+        done = subprocess.run(
+            script, cwd=REPO, env=app_env, capture_output=True, text=True, check=False, timeout=60
+        )
+        assert done.returncode == 64, (script, done.stderr)
+        assert message in done.stderr
+
+
+def assert_app_source_refuses(app: Path, key: str, message: str) -> None:
+    """``--proxy-env`` and ``--name`` (the stacks read either first) exit 64 naming the file, the
+    key and the problem, and print nothing on stdout."""
+    for done in (proxy_env_of(app), name_of(app)):
+        assert done.returncode == 64, done.stdout
+        assert f"{app / SETTINGS_FILE}: " in done.stderr
+        assert key in done.stderr, done.stderr
+        assert message in done.stderr, done.stderr
+        assert done.stdout == ""
 
 
 def test_without_a_browser_table_every_proxy_variable_is_empty(tmp_path):
@@ -200,12 +220,7 @@ def test_a_bad_browser_value_stops_with_64_naming_the_file_and_key(tmp_path, bro
     app = an_app(tmp_path / "bad-browser", f"[browser]\n{browser}\n")
     with pytest.raises(AppSettingsError, match=r"serving\.toml"):
         load_app_settings(app, REPO)
-    for done in (proxy_env_of(app), name_of(app)):  # the stacks read either first
-        assert done.returncode == 64, done.stdout
-        assert f"{app / SETTINGS_FILE}: " in done.stderr
-        assert key in done.stderr, done.stderr
-        assert message in done.stderr, done.stderr
-        assert done.stdout == ""
+    assert_app_source_refuses(app, key, message)
 
 
 def test_browser_must_be_a_table(tmp_path):
@@ -216,17 +231,14 @@ def test_browser_must_be_a_table(tmp_path):
 
 def test_a_bad_browser_value_stops_the_stacks_and_k8s_name_before_anything_is_built(tmp_path):
     app = an_app(tmp_path / "bad", '[browser]\nimg = ["*"]\n')
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
-    for script in (
+    scripts = [
         ["scripts/deploy/stack.sh", "up"],
         ["scripts/deploy/swarm.sh", "up"],
         ["scripts/deploy/k8s-name.sh"],
-    ):
-        done = subprocess.run(script, cwd=REPO, env={**env, "APP_DIR": str(app), "SERVE_AUTH": "none-public",
-                                                     "K8S_OVERLAYS": str(tmp_path / "none")},
-                              capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
-        assert done.returncode == 64, (script, done.stderr)
-        assert "serving.toml: [browser] img: '*' is not an origin" in done.stderr
+    ]
+    assert_scripts_stop(
+        app, scripts, "serving.toml: [browser] img: '*' is not an origin", K8S_OVERLAYS=str(tmp_path / "none")
+    )
 
 
 # --- [limits]: the upload and message sizes ----------------------------------------------------
@@ -270,12 +282,7 @@ def test_a_bad_limit_stops_with_64_naming_the_file_and_key(tmp_path, limits, key
     for load in (lambda: load_app_settings(app, REPO), lambda: load_limits(app)):
         with pytest.raises(AppSettingsError, match=r"serving\.toml"):
             load()
-    for done in (proxy_env_of(app), name_of(app)):
-        assert done.returncode == 64, done.stdout
-        assert f"{app / SETTINGS_FILE}: " in done.stderr
-        assert key in done.stderr, done.stderr
-        assert message in done.stderr, done.stderr
-        assert done.stdout == ""
+    assert_app_source_refuses(app, key, message)
 
 
 def test_limits_must_be_a_table(tmp_path):
@@ -286,14 +293,14 @@ def test_limits_must_be_a_table(tmp_path):
 
 def test_a_bad_limit_stops_the_stacks_and_k8s_name_before_anything_is_built(tmp_path):
     app = an_app(tmp_path / "bad", "[limits]\nupload_mb = 4096\n")
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_IMAGE")}
-    for script in (
+    scripts = [
         ["scripts/deploy/stack.sh", "up"],
         ["scripts/deploy/swarm.sh", "up"],
         ["scripts/deploy/k8s-name.sh"],
-    ):
-        done = subprocess.run(script, cwd=REPO, env={**env, "APP_DIR": str(app), "SERVE_AUTH": "none-public",
-                                                     "K8S_OVERLAYS": str(tmp_path / "none")},
-                              capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
-        assert done.returncode == 64, (script, done.stderr)
-        assert "serving.toml: [limits] upload_mb: 4096 must be a whole number of MB, 1 to 1024" in done.stderr
+    ]
+    assert_scripts_stop(
+        app,
+        scripts,
+        "serving.toml: [limits] upload_mb: 4096 must be a whole number of MB, 1 to 1024",
+        K8S_OVERLAYS=str(tmp_path / "none"),
+    )

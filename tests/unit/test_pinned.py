@@ -161,17 +161,23 @@ def test_a_size_that_is_not_a_whole_number_of_mb_stops_the_start(tmp_path, size)
         resolve(given_values(config_files(script, tmp_path, REPO), {}, []))
 
 
+def serve_run(script: Path, home: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m streamlit_serving run SCRIPT`` as the image starts it, with a clean environment
+    (a start that is refused exits before the server listens)."""
+    return subprocess.run(
+        [sys.executable, "-m", "streamlit_serving", "run", str(script)],
+        cwd=REPO, env={"PATH": "/usr/bin:/bin", "HOME": str(home), "SERVE_METRICS_PORT": "0"},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
 def test_a_malformed_config_stops_the_start_with_64_naming_the_file(tmp_path):
     """Streamlit itself logs "Error parsing config toml" and drops the whole file (every option
     in it, the app's theme too); the serving layer stops before the server starts instead."""
     script = an_app(tmp_path / "app", "[server\nenableXsrfProtection = false\n")
     with pytest.raises(SettingsError, match="is not valid TOML"):
         given_values(config_files(script, tmp_path, REPO), {}, [])
-    result = subprocess.run(
-        [sys.executable, "-m", "streamlit_serving", "run", str(script)],
-        cwd=REPO, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SERVE_METRICS_PORT": "0"},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    result = serve_run(script, tmp_path)
     assert result.returncode == 64, result.stderr
     assert f"serve: {script.parent / '.streamlit' / 'config.toml'} is not valid TOML" in result.stderr
 
@@ -255,11 +261,7 @@ def test_a_bad_limit_stops_the_start_with_64_naming_the_file_and_key(tmp_path, l
     (script.parent / "serving.toml").write_text(f"[limits]\n{limits}\n")
     with pytest.raises(SettingsError, match=r"serving\.toml"):
         pinned_argv(["run", str(script)], script, {})
-    result = subprocess.run(
-        [sys.executable, "-m", "streamlit_serving", "run", str(script)],
-        cwd=REPO, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SERVE_METRICS_PORT": "0"},
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    result = serve_run(script, tmp_path)
     assert result.returncode == 64, result.stderr
     assert f"serve: {script.parent / 'serving.toml'}: " in result.stderr
     assert message in result.stderr
