@@ -113,13 +113,11 @@ def build_app_image(app_dir: Path, app_main: str, tag: str) -> subprocess.Comple
     )
 
 
-@pytest.fixture(scope="session")
-def hello_image(docker: str, images: dict[str, str], hello_app: Path) -> Iterator[str]:
-    """The app image of Streamlit's hello demo (tests/conftest.py's copy outside the repository),
-    built with the knob alone after the session's images (its staging replaces theirs, put back
-    after)."""
-    tag = f"hello-app-test:{os.getpid()}"
-    built = build_app_image(hello_app, "streamlit_app.py", tag)
+@contextmanager
+def built_app_image(docker: str, app_dir: Path, tag: str) -> Iterator[str]:
+    """The app image of ``app_dir`` built under ``tag`` with the knob alone (``build_app_image``),
+    removed after; build/app-src is staged back to the example (its staging replaced the session's)."""
+    built = build_app_image(app_dir, "streamlit_app.py", tag)
     try:
         assert built.returncode == 0, built.stderr[-4000:]
         assert built.stdout.split() == [tag]
@@ -127,6 +125,14 @@ def hello_image(docker: str, images: dict[str, str], hello_app: Path) -> Iterato
     finally:
         run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
         run(docker, "rmi", "-f", tag, check=False)
+
+
+@pytest.fixture(scope="session")
+def hello_image(docker: str, images: dict[str, str], hello_app: Path) -> Iterator[str]:
+    """The app image of Streamlit's hello demo (tests/conftest.py's copy outside the repository),
+    built with the knob alone after the session's images."""
+    with built_app_image(docker, hello_app, f"hello-app-test:{os.getpid()}") as tag:
+        yield tag
 
 
 def wait_healthy(docker: str, name: str, url: str, timeout: float = 60) -> None:

@@ -23,7 +23,7 @@ import pytest
 
 from streamlit_load.client import StreamlitSession
 
-from .conftest import ROOT, Stack, build_app_image, replica_ids, run, started_stack
+from .conftest import ROOT, Stack, built_app_image, replica_ids, run, started_stack
 
 APP = ROOT / "tests" / "apps" / "files"
 SESSIONS = 9
@@ -31,14 +31,8 @@ SESSIONS = 9
 
 @pytest.fixture(scope="module")
 def files_image(docker: str, images: dict[str, str]) -> Iterator[str]:
-    tag = f"files-app-test:{os.getpid()}"
-    built = build_app_image(APP, "streamlit_app.py", tag)
-    try:
-        assert built.returncode == 0, built.stderr[-4000:]
+    with built_app_image(docker, APP, f"files-app-test:{os.getpid()}") as tag:
         yield tag
-    finally:
-        run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
-        run(docker, "rmi", "-f", tag, check=False)
 
 
 @pytest.fixture(scope="module")
