@@ -57,12 +57,16 @@ ARG APP_DIR=app
 COPY deploy/app/apt-install.sh ${APP_DIR}/packages.tx[t] /tmp/packages/
 # Only the interpreter at runtime (no pip, compilers or curl) and the app's packages.txt, which
 # it loads (libgomp1, ffmpeg, ...); apt's lists removed; then the app's non-root user.
+# /srv/data: where the stacks mount the app's data volume when asked (SERVE_DATA_DIR; make up
+# APP_DATA=1): owned by the app's user, so a new named volume mounted there takes that owner.
 RUN sh /tmp/packages/apt-install.sh python3 \
  && groupadd --gid 10001 app \
- && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app \
+ && install -d -o 10001 -g 10001 -m 0750 /srv/data
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /srv/app
-# Streamlit's defaults an app may change, read from the working directory (the pinned options: streamlit_serving/pinned.py).
+# The template's defaults an app may change, beside the serving layer, which passes each as a flag
+# unless the app's own config.toml sets it (the pinned options too: streamlit_serving/pinned.py).
 COPY .streamlit/config.toml .streamlit/config.toml
 # The serving layer (any app's production parts), then the app it serves.
 COPY streamlit_serving/ streamlit_serving/
@@ -72,9 +76,14 @@ COPY ${APP_DIR}/ app/
 # A main script the copy lacks fails the build here, naming it, not the first start.
 RUN test -f "app/${APP_MAIN}" || { echo "APP_MAIN=${APP_MAIN} is not a file in APP_DIR=${APP_DIR}" >&2; exit 64; }
 COPY deploy/app/entrypoint.sh /usr/local/bin/app-entrypoint
+# The app's root is the working directory, as on Community Cloud: relative paths from it work
+# (pd.read_csv("data/x.csv")), and Streamlit reads the app's .streamlit/config.toml there. The
+# serving layer stays importable from /srv/app (PYTHONPATH), the app's modules from its directory.
+WORKDIR /srv/app/app
 # HOME on a tmpfs-able path: Streamlit writes ~/.streamlit at start; the root filesystem stays read-only.
-# APP_MAIN stays in the environment: the entrypoint runs app/$APP_MAIN.
+# APP_MAIN stays in the environment: the entrypoint runs $APP_MAIN, relative to the app's root.
 ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/srv/app \
     APP_MAIN=${APP_MAIN} \
     HOME=/tmp \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -87,7 +96,7 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["python3", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status != 200)"]
 # Streamlit shuts down cleanly on SIGTERM.
 STOPSIGNAL SIGTERM
-# app-entrypoint reads the cookie secret file, then execs the serving layer on app/$APP_MAIN
+# app-entrypoint reads the cookie secret file, then execs the serving layer on $APP_MAIN
 # (Streamlit's CLI after a settings check, with TCP_NODELAY on its sockets) as PID 1. Arguments
 # after the image name are passed on as extra Streamlit options (e.g. --server.baseUrlPath=dashboard).
 ENTRYPOINT ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501"]

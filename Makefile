@@ -33,8 +33,11 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt $(VENV)/.installed
 
 venv: $(VENV)/.installed $(VENV)/.project $(CHECKOV_VENV)/.installed ## create .venv (and .venv-checkov) from the hashed locks
 
-run: venv ## run the app locally on PORT (default 8501), no containers (APP_DIR=..., APP_MAIN=...: another app)
-	script=$$($(PY) -m streamlit_serving.app_source --script) && $(PY) -m streamlit_serving run "$$script" --server.port $(PORT)
+# From the app's root (APP_DIR), as the image and Community Cloud run it: its relative paths work.
+run: venv ## run the app locally on PORT (default 8501), no containers, from APP_DIR (APP_DIR=..., APP_MAIN=...: another app)
+	source=$$($(PY) -m streamlit_serving.app_source) && dir=$$(echo "$$source" | sed -n 1p) \
+	  && main=$$(echo "$$source" | sed -n 2p) && cd "$$dir" \
+	  && exec $(CURDIR)/$(PY) -m streamlit_serving run "$$main" --server.port $(PORT)
 
 up: ## build the images, start the compose stack named after the app, wait until healthy, print the URL (APP_DIR=...: your app; OBSERVABILITY=1: Prometheus too)
 	scripts/deploy/stack.sh up

@@ -1,8 +1,9 @@
 """The production-critical Streamlit options the serving layer pins: the one home of their values.
 
 Streamlit reads up to three ``config.toml`` files, each over the one before (``config.py``,
-``get_config_files``): ``~/.streamlit/``, the working directory's ``.streamlit/`` (the template's,
-which the image copies) and the main script's ``.streamlit/`` (the app's own). Then come the
+``get_config_files``): ``~/.streamlit/``, the working directory's ``.streamlit/`` and the main
+script's ``.streamlit/`` (the app's own; the same file, read once, as the serving layer runs the
+app from its own directory). Then come the
 ``STREAMLIT_*`` environment variables and the command line's flags, over every file. So an app
 that ships ``enableXsrfProtection = false`` would get exactly that. Here the options below are
 passed to Streamlit as command-line flags after every other (``serve.py``): the last flag wins,
@@ -33,8 +34,18 @@ table; a bad value there stops the start (exit 64, naming the file and the key).
 overridden is logged, one line per option, naming where it came from. A config file that is not
 valid TOML stops the start (exit 64, naming it): Streamlit itself logs the parse error and drops
 the whole file, every other option in it with it. An app's other options (its theme, ...) stay its
-own. While the app runs, an ``st.set_option`` on a pinned option (Streamlit lets a script set
-``client.showErrorDetails`` and ``client.toolbarMode``) is ignored and logged (``guard_set_option``).
+own.
+
+The template's production defaults an app may change (``.streamlit/config.toml`` at the template's
+root, beside this package: ``server.disconnectedSessionTTL``, ``runner.postScriptGC``,
+``logger.level``) are passed the same way, as flags before the pinned ones, but each only when
+nothing else sets that option: no config file Streamlit reads (``~/.streamlit``, the working
+directory's, the app's own), no ``STREAMLIT_*`` variable, no flag. So an app's own value wins and
+the template's applies where the app says nothing. The serving layer runs the app from its own
+directory (``serve.py``), where Streamlit reads the app's config.toml alone; the template's file is
+read here, never by Streamlit. While the app runs, an
+``st.set_option`` on a pinned option (Streamlit lets a script set ``client.showErrorDetails`` and
+``client.toolbarMode``) is ignored and logged (``guard_set_option``).
 """
 
 from __future__ import annotations
@@ -71,6 +82,15 @@ PROXY_BODY_LIMIT_MB = DEFAULT_UPLOAD_MB
 MESSAGE_LIMIT_MB = DEFAULT_MESSAGE_MB
 CONFIG_FILE = "config.toml"
 PINNED = "production"  # said in every override line
+# The template's production defaults an app may change (see the module docstring): the image
+# copies the file beside streamlit_serving/, as it sits in the repository.
+TEMPLATE_CONFIG = Path(__file__).resolve().parents[1] / ".streamlit" / CONFIG_FILE
+
+
+def env_var(key: str) -> str:
+    """Streamlit's variable for the option ``key`` (``ConfigOption.env_var``)."""
+    snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", key.replace(".", "_"))
+    return "STREAMLIT_" + re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", snake).upper()
 
 
 @dataclass(frozen=True)
@@ -83,8 +103,7 @@ class Pin:
     @property
     def env_var(self) -> str:
         """Streamlit's variable for the option (``ConfigOption.env_var``)."""
-        snake = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", self.key.replace(".", "_"))
-        return "STREAMLIT_" + re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", snake).upper()
+        return env_var(self.key)
 
     @property
     def flag(self) -> str:
@@ -272,11 +291,56 @@ def resolve(given: Mapping[str, Given], pins: Sequence[Pin] = PINS) -> Resolved:
     return Resolved(values, overrides)
 
 
+@dataclass(frozen=True)
+class Defaults:
+    values: dict[str, object]  # the template's defaults passed as flags (set nowhere else)
+    kept: dict[str, Given]  # the template's options something else sets, and where
+
+    @property
+    def flags(self) -> list[str]:
+        return [f"--{key}={_flag_value(value)}" for key, value in self.values.items()]
+
+    def notice(self, template: Path = TEMPLATE_CONFIG) -> str:
+        """The start's line: which of the template's defaults apply, which the app (or another
+        source) sets itself."""
+        applied = ", ".join(f"{key}={_shown(value)}" for key, value in self.values.items()) or "none"
+        line = f"serve: the template's defaults ({template}): {applied}"
+        if self.kept:
+            own = ", ".join(f"{key} by {given.where}" for key, given in self.kept.items())
+            line += f"; set elsewhere, so not the template's: {own}"
+        return line
+
+
+def template_defaults(
+    files: Sequence[Path], env: Mapping[str, str], argv: Sequence[str], template: Path = TEMPLATE_CONFIG
+) -> Defaults:
+    """The template's defaults (``template``, none when it is missing), each kept unless a config
+    file Streamlit reads, a variable or a flag sets that option. SettingsError naming a file that is
+    not valid TOML."""
+    if not template.is_file():
+        return Defaults({}, {})
+    defaults = read_config(template)
+    given: dict[str, Given] = {}
+    for path in files:
+        if path.is_file() and path.resolve() != template.resolve():  # run from the template's root
+            for key in read_config(path).keys() & defaults.keys():
+                given[key] = Given(None, str(path))
+    flags = command_line_options(argv)
+    for key in defaults:
+        if env_var(key) in env:
+            given[key] = Given(env[env_var(key)], env_var(key))
+        if key in flags:
+            given[key] = Given(flags[key], "the command line")
+    values = {key: value for key, value in defaults.items() if key not in given}
+    return Defaults(values, {key: given[key] for key in defaults if key in given})
+
+
 def pinned_argv(
-    argv: Sequence[str], script: Path, env: Mapping[str, str] | None = None
+    argv: Sequence[str], script: Path, env: Mapping[str, str] | None = None, template: Path = TEMPLATE_CONFIG
 ) -> tuple[list[str], list[str]]:
-    """``argv`` (``run <script> [options] [-- args]``) with the pinned options' flags after every
-    other option, and the override lines to log; the size caps from the app's serving.toml
+    """``argv`` (``run <script> [options] [-- args]``) with the template's defaults that nothing
+    else sets and then the pinned options as flags after every other option, and the lines to log
+    (the defaults' notice, then one per override); the size caps from the app's serving.toml
     ([limits]). SettingsError for a config file that is not valid TOML, a size that is not a whole
     number of MB, or a bad serving.toml (naming the file and the key)."""
     env = os.environ if env is None else env
@@ -286,10 +350,13 @@ def pinned_argv(
     except AppSettingsError as error:
         raise SettingsError(str(error)) from None
     pins = app_pins(limits, directory / SETTINGS_FILE)
-    resolved = resolve(given_values(config_files(script), env, argv), pins)
+    files = config_files(script)
+    resolved = resolve(given_values(files, env, argv), pins)
+    defaults = template_defaults(files, env, argv, template)
     args = list(argv)
     end = args.index("--") if "--" in args else len(args)
-    return [*args[:end], *resolved.flags, *args[end:]], resolved.overrides
+    flags = [*defaults.flags, *resolved.flags]
+    return [*args[:end], *flags, *args[end:]], [defaults.notice(template), *resolved.overrides]
 
 
 def guard_set_option() -> None:

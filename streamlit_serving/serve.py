@@ -46,9 +46,19 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    (``pinned.py``); the two size caps are the app's ``serving.toml`` ``[limits]`` (16 and 4 MB
    without it; a bad value: exit 64 naming the file and key). Each value overridden is logged, one
    line per option; a config file that is not valid TOML stops the start (exit 64, naming it).
-10. The app's own ``.streamlit/secrets.toml``, mounted as a secret file (``app_secrets.py``):
+   The template's production defaults (its ``.streamlit/config.toml``) go the same way, before
+   them, each only where no config file, variable or flag sets that option: the app's own wins.
+12. The app's own ``.streamlit/secrets.toml``, mounted as a secret file (``app_secrets.py``):
    read by ``st.secrets`` beside the sign-in's ``[auth]``, its top-level keys environment
    variables of this process (never the container's); not valid TOML: exit 64 naming the file.
+13. The working directory is where the app's relative paths start, as Streamlit's own
+   ``streamlit run`` does: the template's starters give it the app's root (APP_DIR), as Community
+   Cloud runs an app from its repository's root: the image (its WORKDIR, /srv/app/app, and its
+   entrypoint), ``make run`` (it changes to APP_DIR) and ``make up``'s first run (in the image's
+   WORKDIR). Streamlit reads the app's ``.streamlit/config.toml`` there. The start logs the
+   directory, with a warning when it does not hold the main script.
+14. The app's persistent data directory (``SERVE_DATA_DIR``, a volume the stacks mount at
+   ``/srv/data`` when asked): checked writable at start (exit 64 naming it), said in the log.
 """
 
 from __future__ import annotations
@@ -58,6 +68,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from . import auth, drain, failover, metrics, rerun_limit, session_store, sign_in_link, uploads
 from .app_secrets import install_app_secrets
@@ -136,6 +147,25 @@ def check_store(settings: ServingSettings, env: Mapping[str, str]) -> None:
         ) from None
 
 
+def home_notice(settings: ServingSettings, script: Path, cwd: Path | None = None) -> str:
+    """The start's line about where the app runs (the working directory: its relative paths start
+    there) and where it may keep data."""
+    cwd = Path.cwd() if cwd is None else cwd
+    data = (
+        f"its data directory SERVE_DATA_DIR={settings.data_dir} "
+        "(writable; it persists where a volume is mounted)"
+        if settings.data_dir is not None
+        else "no data directory (SERVE_DATA_DIR unset: make up APP_DATA=1 mounts one)"
+    )
+    where = f"serve: the app runs in {cwd} (its relative paths start there)"
+    if not Path(os.path.abspath(script)).is_relative_to(cwd):
+        where += (
+            f"; WARNING: that directory does not hold the main script {script}: start it from the "
+            "app's root, as make run and the image do"
+        )
+    return f"{where}; {data}"
+
+
 def app_hooks(argv: list[str]) -> AppHooks:
     """The hooks of the app that ``argv`` runs (hooks.py). Raises SettingsError when its main
     script is missing; an error importing ``serve_hooks.py`` is the app's own and propagates."""
@@ -159,8 +189,8 @@ def main() -> int:
         check_store(settings, os.environ)
         hooks = app_hooks(argv)
         overrides: list[str] = []
-        if script is not None:  # `run`: the options pinned over every config file and variable
-            argv, overrides = pinned_argv(argv, script)
+        if script is not None:  # `run`: the template's defaults and the options pinned over every
+            argv, overrides = pinned_argv(argv, script)  # config file and variable
     except SettingsError as error:
         print(f"serve: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
@@ -176,6 +206,8 @@ def main() -> int:
         return EXIT_BAD_SETTINGS
     print(auth_notice(settings), file=sys.stderr)
     print(secrets_notice(secrets), file=sys.stderr)
+    if script is not None:
+        print(home_notice(settings, script), file=sys.stderr)
     for line in overrides:
         print(line, file=sys.stderr)
     if script is not None:

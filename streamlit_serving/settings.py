@@ -43,6 +43,10 @@ stacks through its env file, APP_ENV_FILE; its name through its serving.toml, ap
 |                            |             | empty: off                                               |
 | SERVE_SESSION_STORE_MAX_KB | 256         | a session's pickled state over this is not saved (1-65536) |
 | SERVE_SESSION_STORE_TTL_SECONDS | 3600   | an entry lives this long after its last save (60-604800) |
+| SERVE_DATA_DIR             | (empty)     | the app's persistent, writable directory (an absolute    |
+|                            |             | path, a directory this user may write; else exit 64): a  |
+|                            |             | volume the stacks mount at /srv/data (make up            |
+|                            |             | APP_DATA=1); the app reads the variable; empty: none     |
 
 Bad values fail at start-up with a message naming the variable, never silently fall back. The
 ``read_*`` helpers are for apps' own settings too, so every setting fails the same way.
@@ -97,6 +101,7 @@ class ServingSettings:
     session_store: str = ""
     session_store_max_kb: int = 256
     session_store_ttl_seconds: int = 3600
+    data_dir: Path | None = None
 
     @property
     def sign_in(self) -> bool:
@@ -253,8 +258,32 @@ def load_serving_settings(env: Mapping[str, str] | None = None) -> ServingSettin
         session_store_ttl_seconds=read_int(
             env, "SERVE_SESSION_STORE_TTL_SECONDS", 3600, 60, MAX_STORE_TTL_SECONDS
         ),
+        data_dir=read_data_dir(env),
         **_read_auth(env),
     )
+
+
+def read_data_dir(env: Mapping[str, str]) -> Path | None:
+    """SERVE_DATA_DIR: empty (none), else an absolute path to a directory this process may write."""
+    raw = env.get("SERVE_DATA_DIR", "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_absolute():
+        raise SettingsError(
+            f"SERVE_DATA_DIR={raw!r} is not an absolute path (the app's data directory, e.g. /srv/data)"
+        )
+    if not path.is_dir():
+        raise SettingsError(
+            f"SERVE_DATA_DIR={raw} is not a directory: mount the data volume there "
+            '(make up APP_DATA=1; docs/your-app.md, "Data that persists")'
+        )
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"SERVE_DATA_DIR={raw} is not writable by this process (uid {os.getuid()}): the image's "
+            "user is 10001 (on Kubernetes: the pod's fsGroup)"
+        )
+    return path
 
 
 def _read_store_url(env: Mapping[str, str]) -> str:

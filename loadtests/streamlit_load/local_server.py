@@ -112,8 +112,10 @@ def running_server(
     base_path: str = "",
     port: int | None = None,
     app: Path = APP,
+    cwd: Path = REPO,
 ) -> Iterator[Server]:
-    """Start the app (repo root as cwd, so .streamlit/config.toml applies), wait for
+    """Start the app (from ``cwd``, default the repo root; `make run` and the image start it from
+    the app's own directory; the template's .streamlit/config.toml applies either way), wait for
     /_stcore/health, yield it, then terminate it. ``base_path`` sets server.baseUrlPath; ``port``
     a port known beforehand (a sign-in redirect URI names it), else a free one; ``app`` the main
     script (default: the example's)."""
@@ -135,7 +137,7 @@ def running_server(
     ]
     with tempfile.NamedTemporaryFile("wb", prefix="streamlit-", suffix=".log", delete=False) as log:
         process = subprocess.Popen(
-            command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
+            command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env}
         )
     path = f"/{base_path.strip('/')}" if base_path else ""
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics" if metrics_port else None

@@ -23,6 +23,9 @@
 #   SESSION_STORE=1  also the session store (deploy/compose.session-store.yaml: Redis, and
 #                  SERVE_SESSION_STORE pointing at it): pages keep their st.session_state when
 #                  they move to another replica
+#   APP_DATA=1     also a named volume for the app's data (deploy/compose.data.yaml), mounted at
+#                  /srv/data with SERVE_DATA_DIR pointing at it; `down` keeps it (docker volume rm
+#                  PROJECT_app-data deletes it)
 #   PROXY_BIND     the host address the proxy is published on (default 127.0.0.1: this machine
 #                  only); 0.0.0.0 for every interface, with a warning: Docker's published ports
 #                  bypass ufw and firewalld
@@ -126,6 +129,12 @@ if ! [[ $session_store =~ ^[01]$ ]]; then
   exit 64
 fi
 [ "$session_store" = 1 ] && compose+=(--file deploy/compose.session-store.yaml)
+app_data=${APP_DATA:-0}
+if ! [[ $app_data =~ ^[01]$ ]]; then
+  echo "stack: APP_DATA='$app_data' is not 0 or 1" >&2
+  exit 64
+fi
+[ "$app_data" = 1 ] && compose+=(--file deploy/compose.data.yaml)
 
 cookie_secret() {
   COOKIE_SECRET_FILE=$(scripts/deploy/cookie-secret.sh)

@@ -27,6 +27,8 @@
 #                  or none-public (open to anyone who reaches the proxy)
 #   SESSION_STORE=1  also the session store (deploy/swarm/session-store.yaml: Redis, and
 #                  SERVE_SESSION_STORE pointing at it)
+#   APP_DATA=1     also a named volume for the app's data (deploy/swarm/data.yaml) at /srv/data,
+#                  SERVE_DATA_DIR pointing at it; a local volume is per node (see that file)
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SERVE_*, …).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,6 +53,7 @@ fi
 export APP_ENV_FILE=${APP_ENV_FILE:-$PWD/deploy/app-settings.env}
 observability=${OBSERVABILITY:-0}
 [[ $observability =~ ^[01]$ ]] || { echo "swarm: OBSERVABILITY='$observability' is not 0 or 1" >&2; exit 64; }
+[[ ${APP_DATA:-0} =~ ^[01]$ ]] || { echo "swarm: APP_DATA='${APP_DATA}' is not 0 or 1" >&2; exit 64; }
 # Checked before an engine is needed: a deployment states who may see the figures.
 if [ "${1:-}" = up ]; then
   case ${SERVE_AUTH:-} in
@@ -123,6 +126,8 @@ deploy() {
   [ -n "${APP_SECRETS_FILE:-}" ] && files+=(deploy/swarm/app-secrets.yaml)
   # SESSION_STORE=1: Redis for SERVE_SESSION_STORE, merged in from its own file.
   [ "${SESSION_STORE:-0}" = 1 ] && files+=(deploy/swarm/session-store.yaml)
+  # APP_DATA=1: a volume for the app's data at /srv/data (SERVE_DATA_DIR), from its own file.
+  [ "${APP_DATA:-0}" = 1 ] && files+=(deploy/swarm/data.yaml)
   # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack files are
   # Compose-spec files without one, so older clients get copies with the last 3.x version added
   # (beside the originals: the stack file's relative paths stay right).

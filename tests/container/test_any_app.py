@@ -115,7 +115,7 @@ def test_it_runs_as_uid_10001_under_the_serving_layer_on_a_read_only_root(served
     app, container = served
     assert inside(container, "id", "-u").stdout.strip() == "10001"
     pid1 = inside(container, "cat", "/proc/1/cmdline").stdout.split("\0")
-    assert pid1[1:5] == ["-m", "streamlit_serving", "run", f"app/{app.main}"]
+    assert pid1[1:5] == ["-m", "streamlit_serving", "run", f"/srv/app/app/{app.main}"]
     written = inside(container, "touch", "/srv/app/app/written")
     assert written.returncode != 0
     assert "Read-only file system" in written.stderr
@@ -124,7 +124,7 @@ def test_it_runs_as_uid_10001_under_the_serving_layer_on_a_read_only_root(served
 def test_its_first_run_passes_inside_the_image(served):
     """What `make up` runs in one replica once the stack is healthy (scripts/deploy/stack.sh)."""
     _, container = served
-    first = inside(container, "sh", "-c", 'exec python3 -m streamlit_serving.first_run "app/$APP_MAIN"')
+    first = inside(container, "sh", "-c", 'exec python3 -m streamlit_serving.first_run "$APP_MAIN"')
     assert first.returncode == 0, first.stderr
     assert "ran through" in first.stderr
 

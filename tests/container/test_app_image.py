@@ -69,13 +69,15 @@ def test_docker_healthcheck_turns_healthy(app_container):
 def test_image_config_is_hardened(app_container, app_image):
     config = json.loads(run(app_container["docker"], "image", "inspect", app_image).stdout)[0]["Config"]
     assert config["User"] == "10001:10001"
-    assert config["WorkingDir"] == "/srv/app"
+    assert config["WorkingDir"] == "/srv/app/app"  # the app's root, as on Community Cloud
     assert config["StopSignal"] == "SIGTERM"
     assert config["Entrypoint"] == ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501"]
     assert "APP_MAIN=streamlit_app.py" in config["Env"]  # the build arg's default: the example app
-    # PID 1 is the serving layer on app/$APP_MAIN, the entrypoint's shell gone (exec).
+    # PID 1 is the serving layer on /srv/app/app/$APP_MAIN, the entrypoint's shell gone (exec),
+    # run from the app's root.
     pid1 = exec_in(app_container, "cat", "/proc/1/cmdline").stdout.split("\0")
-    assert pid1[1:5] == ["-m", "streamlit_serving", "run", "app/streamlit_app.py"]
+    assert pid1[1:5] == ["-m", "streamlit_serving", "run", "/srv/app/app/streamlit_app.py"]
+    assert exec_in(app_container, "readlink", "/proc/1/cwd").stdout.strip() == "/srv/app/app"
     assert config["Labels"]["org.opencontainers.image.revision"] != "unknown"
     env = " ".join(config["Env"]).lower()
     assert "cert" not in env

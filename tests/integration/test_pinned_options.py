@@ -1,6 +1,7 @@
 """An app whose own .streamlit/config.toml sets every production-critical option to its unsafe
-value, on a real server started through `python -m streamlit_serving` (the template's config in
-the working directory, the app's beside its main script, as in the image): the serving layer's
+value, on a real server started through `python -m streamlit_serving` (run from the app's own
+directory, where Streamlit reads the app's config; the template's defaults as flags, as in the
+image): the serving layer's
 pins win (streamlit_serving/pinned.py), observed over HTTP and the WebSocket; the app's theme is
 still its own; the log names each override. An app that lowers the two size caps keeps its values.
 An app that calls st.set_option on a pinned option while it runs changes nothing.

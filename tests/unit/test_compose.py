@@ -170,6 +170,7 @@ def test_stop_grace_covers_the_drain_and_the_stop():
         ({"APP_REPLICAS": "three"}, "APP_REPLICAS='three' is not a whole number from 1 to 999"),
         ({"APP_REPLICAS": "0"}, "APP_REPLICAS='0' is not a whole number from 1 to 999"),
         ({"STACK_PROJECT": "My Stack"}, "STACK_PROJECT='My Stack' is not a compose project name"),
+        ({"APP_DATA": "yes"}, "stack: APP_DATA='yes' is not 0 or 1"),
     ],
 )
 def test_stack_script_refuses_bad_settings_before_starting_anything(env, message):
@@ -287,6 +288,7 @@ def test_swarm_required_variable_messages_survive_docker_stack_deploy(path):
             "swarm: set SERVE_AUTH=oidc (sign-in, with OIDC_FILE) or SERVE_AUTH=none-public",
         ),
         ({"SERVE_AUTH": "oidc"}, "swarm: SERVE_AUTH=oidc needs OIDC_FILE"),
+        ({"SERVE_AUTH": "none-public", "APP_DATA": "2"}, "swarm: APP_DATA='2' is not 0 or 1"),
     ],
 )
 def test_swarm_script_refuses_a_missing_sign_in_choice_before_deploying(env, message):
@@ -333,3 +335,21 @@ def test_the_swarm_overlay_is_encrypted():
     networks = yaml.safe_load((ROOT / "deploy/swarm/stack.yaml").read_text())["networks"]
     assert networks["backend"]["driver"] == "overlay"
     assert networks["backend"]["driver_opts"] == {"encrypted": ""}
+
+
+@pytest.mark.parametrize(
+    ("path", "engine"), [("deploy/compose.data.yaml", "compose"), ("deploy/swarm/data.yaml", "swarm")]
+)
+def test_the_data_volume_is_opt_in_mounted_where_serve_data_dir_points(path, engine):
+    """APP_DATA=1 adds the file (stack.sh, swarm.sh); the app's one writable, persistent place: a
+    named volume at /srv/data, the image's directory owned by the app's user (Dockerfile)."""
+    spec = yaml.safe_load((ROOT / path).read_text())
+    app = spec["services"]["app"]
+    assert app["environment"] == {"SERVE_DATA_DIR": "/srv/data"}
+    assert app["volumes"] == ["app-data:/srv/data"]
+    assert spec["volumes"] == {"app-data": None}
+    script = (ROOT / f"scripts/deploy/{'stack' if engine == 'compose' else 'swarm'}.sh").read_text()
+    assert path in script
+    assert "install -d -o 10001 -g 10001 -m 0750 /srv/data" in (ROOT / "Dockerfile").read_text()
+    # Not in the base files: without APP_DATA=1 nothing is writable but /tmp.
+    assert "/srv/data" not in yaml.safe_dump(SERVICES["app"])

@@ -15,11 +15,15 @@ from streamlit_serving.pinned import (
     MESSAGE_LIMIT_MB,
     PINS,
     PROXY_BODY_LIMIT_MB,
+    TEMPLATE_CONFIG,
     Given,
     config_files,
+    env_var,
     given_values,
     pinned_argv,
+    read_config,
     resolve,
+    template_defaults,
 )
 from streamlit_serving.settings import SettingsError
 
@@ -141,12 +145,20 @@ def test_a_variable_and_a_flag_are_pinned_too_and_the_last_source_is_the_one_nam
     assert resolve({"server.headless": Given("TRUE", "STREAMLIT_SERVER_HEADLESS")}).overrides == []
 
 
-def test_the_flags_go_after_every_option_and_before_the_scripts_own_arguments(tmp_path):
+def test_the_flags_go_after_every_option_and_before_the_scripts_own_arguments(tmp_path, monkeypatch):
     script = an_app(tmp_path / "app", UNSAFE)
+    monkeypatch.chdir(script.parent)  # as serve.py runs it
+    template = tmp_path / "template.toml"
+    template.write_text("[server]\ndisconnectedSessionTTL = 30\n")
     argv = ["run", str(script), "--server.port", "8501", "--", "--server.headless", "false"]
-    pinned, overrides = pinned_argv(argv, script, {})
+    pinned, lines = pinned_argv(argv, script, {}, template)
     flags = [f"--{key}={str(value).lower()}" for key, value in SAFE.items()]
-    assert pinned == ["run", str(script), "--server.port", "8501", *flags, "--", "--server.headless", "false"]
+    default = "--server.disconnectedSessionTTL=30"  # the template's, before the pins
+    assert pinned == [
+        "run", str(script), "--server.port", "8501", default, *flags, "--", "--server.headless", "false"
+    ]  # fmt: skip
+    notice, *overrides = lines
+    assert notice == f"serve: the template's defaults ({template}): server.disconnectedSessionTTL=30"
     assert len(overrides) == len(PINS)
     assert "--server.enableXsrfProtection=true" in flags
     assert "--client.showErrorDetails=none" in flags
@@ -195,7 +207,7 @@ def test_without_limits_the_caps_are_16_and_4_as_before(tmp_path):
         script = an_app(tmp_path / f"app{len(settings or '')}", None)
         if settings is not None:
             (script.parent / "serving.toml").write_text(settings)
-        pinned, overrides = pinned_argv(["run", str(script)], script, {})
+        pinned, (_notice, *overrides) = pinned_argv(["run", str(script)], script, {})
         assert sizes(pinned) == (str(PROXY_BODY_LIMIT_MB), str(MESSAGE_LIMIT_MB)) == ("16", "4")
         assert overrides == []
 
@@ -204,7 +216,7 @@ def test_the_caps_follow_the_app_s_limits(tmp_path):
     script = an_app(tmp_path / "app", None)
     settings = script.parent / "serving.toml"
     settings.write_text("[limits]\nupload_mb = 50\nmessage_mb = 20\n")
-    pinned, overrides = pinned_argv(["run", str(script)], script, {})
+    pinned, (_notice, *overrides) = pinned_argv(["run", str(script)], script, {})
     assert sizes(pinned) == ("50", "20")  # given nowhere else: the caps themselves
     assert overrides == []
     settings.write_text("[limits]\nupload_mb = 1024\n")  # message_mb left at its default
@@ -214,7 +226,7 @@ def test_the_caps_follow_the_app_s_limits(tmp_path):
 def test_a_bigger_config_value_is_capped_to_the_app_s_limit_naming_it(tmp_path):
     script = an_app(tmp_path / "app", UNSAFE)  # maxUploadSize = maxMessageSize = 500
     (script.parent / "serving.toml").write_text("[limits]\nupload_mb = 50\nmessage_mb = 20\n")
-    pinned, overrides = pinned_argv(["run", str(script)], script, {})
+    pinned, (_notice, *overrides) = pinned_argv(["run", str(script)], script, {})
     assert sizes(pinned) == ("50", "20")
     own = script.parent / ".streamlit" / "config.toml"
     assert (
@@ -227,12 +239,12 @@ def test_a_bigger_config_value_is_capped_to_the_app_s_limit_naming_it(tmp_path):
 def test_the_app_s_lower_config_value_still_wins_over_its_limits(tmp_path):
     script = an_app(tmp_path / "app", "[server]\nmaxUploadSize = 8\nmaxMessageSize = 2\n")
     (script.parent / "serving.toml").write_text("[limits]\nupload_mb = 50\nmessage_mb = 20\n")
-    pinned, overrides = pinned_argv(["run", str(script)], script, {})
+    pinned, (_notice, *overrides) = pinned_argv(["run", str(script)], script, {})
     assert sizes(pinned) == ("8", "2")
     assert overrides == []
     # and a config value above a lowered limit is lowered to it
     (script.parent / "serving.toml").write_text("[limits]\nupload_mb = 5\nmessage_mb = 1\n")
-    pinned, overrides = pinned_argv(["run", str(script)], script, {})
+    pinned, (_notice, *overrides) = pinned_argv(["run", str(script)], script, {})
     assert sizes(pinned) == ("5", "1")
     assert len(overrides) == 2
 
@@ -265,3 +277,59 @@ def test_a_bad_limit_stops_the_start_with_64_naming_the_file_and_key(tmp_path, l
     assert result.returncode == 64, result.stderr
     assert f"serve: {script.parent / 'serving.toml'}: " in result.stderr
     assert message in result.stderr
+
+
+TEMPLATE_DEFAULTS = {
+    "server.disconnectedSessionTTL": 30,
+    "runner.postScriptGC": False,
+    "logger.level": "info",
+}
+
+
+def test_the_templates_defaults_are_streamlit_options_of_their_type():
+    template = read_config(TEMPLATE_CONFIG)
+    assert template == TEMPLATE_DEFAULTS
+    for key, value in template.items():
+        option = st_config._config_options_template[key]
+        assert env_var(key) == option.env_var
+        assert isinstance(value, option.type), key
+
+
+def test_the_templates_defaults_are_flags_unless_a_file_a_variable_or_a_flag_sets_them(tmp_path):
+    """Run from the app's directory (as serve.py runs it): Streamlit reads ~/.streamlit and the
+    app's own file; the template's file is passed as flags, option by option, where neither sets it."""
+    script = an_app(tmp_path / "app", "[runner]\npostScriptGC = true\n[theme]\nbase = 'dark'\n")
+    files = config_files(script, tmp_path / "home", script.parent)
+    assert files == [tmp_path / "home/.streamlit/config.toml", script.parent / ".streamlit/config.toml"]
+    defaults = template_defaults(files, {}, [])
+    assert defaults.values == {"server.disconnectedSessionTTL": 30, "logger.level": "info"}
+    assert defaults.flags == ["--server.disconnectedSessionTTL=30", "--logger.level=info"]
+    assert defaults.kept == {"runner.postScriptGC": Given(None, str(files[1]))}
+    # A variable and a flag set options too: the template's value is not passed over them.
+    env = {"STREAMLIT_LOGGER_LEVEL": "debug"}
+    argv = ["run", str(script), "--server.disconnectedSessionTTL", "60"]
+    assert template_defaults(files, env, argv).values == {}
+    # A user's ~/.streamlit sets it: Streamlit reads that file, the template passes nothing for it.
+    (tmp_path / "home/.streamlit").mkdir(parents=True)
+    (tmp_path / "home/.streamlit/config.toml").write_text("[logger]\nlevel = 'warning'\n")
+    assert template_defaults(files, {}, []).values == {"server.disconnectedSessionTTL": 30}
+
+
+def test_run_from_the_templates_root_its_file_counts_as_the_templates(tmp_path):
+    """Where Streamlit itself reads the template's file (cwd = the template's root), its options
+    are still flagged, with the same values, and the app's own file still wins."""
+    script = an_app(tmp_path / "app", "[runner]\npostScriptGC = true\n")
+    files = config_files(script, tmp_path, REPO)
+    assert TEMPLATE_CONFIG in files
+    assert template_defaults(files, {}, []).values == {
+        "server.disconnectedSessionTTL": 30,
+        "logger.level": "info",
+    }
+
+
+def test_a_template_file_that_is_not_valid_toml_stops_the_start_naming_it(tmp_path):
+    script = an_app(tmp_path / "app", None)
+    template = tmp_path / "template.toml"
+    template.write_text("[server\n")
+    with pytest.raises(SettingsError, match=f"{template} is not valid TOML"):
+        template_defaults(config_files(script, tmp_path, script.parent), {}, [], template)
