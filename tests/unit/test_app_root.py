@@ -6,11 +6,14 @@ root finds its relative paths (`make run`: tests/integration/test_app_home.py)."
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from streamlit_serving.serve import home_notice
 from streamlit_serving.settings import SettingsError, load_serving_settings, read_data_dir
@@ -82,3 +85,37 @@ def test_the_first_run_from_the_apps_root_finds_its_data_and_from_elsewhere_name
     assert result.returncode == 64
     assert "FileNotFoundError" in result.stderr
     assert "data/x.csv" in result.stderr
+
+
+def test_the_kubernetes_recipe_renders_a_claim_mounted_at_srv_data(tmp_path):
+    """docs/your-app.md's two YAML pieces, taken from the page as written, added to a copy of the
+    production overlay and rendered by kubectl kustomize: the claim exists, the app's pod mounts it
+    at /srv/data with SERVE_DATA_DIR pointing there, and its root stays read-only."""
+    page = (ROOT / "docs/your-app.md").read_text()
+    claim, patch = [
+        block for block in re.findall(r"```yaml\n(.*?)```", page, flags=re.S) if "app-data" in block
+    ]
+    tree = tmp_path / "k8s"
+    shutil.copytree(ROOT / "deploy/k8s", tree)
+    overlay = tree / "overlays/production"
+    (overlay / "secrets/cookie-secret").write_text("c" * 64)
+    (overlay / "secrets/oidc.toml").write_text('client_id = "x"\n')
+    (overlay / "data.yaml").write_text(claim)
+    kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
+    kustomization["resources"].append("data.yaml")
+    kustomization["patches"] += yaml.safe_load(patch)
+    (overlay / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    kubectl = Path(sys.executable).parent / "kubectl"
+    rendered = subprocess.run([kubectl, "kustomize", overlay], capture_output=True, text=True, timeout=60)
+    assert rendered.returncode == 0, rendered.stderr
+    docs = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+    (pvc,) = [doc for doc in docs if doc["kind"] == "PersistentVolumeClaim"]
+    assert pvc["metadata"]["name"] == "app-data"
+    (app,) = [doc for doc in docs if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "app"]
+    pod = app["spec"]["template"]["spec"]
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "app-data"}} in pod["volumes"]
+    assert pod["securityContext"]["fsGroup"] == 10001
+    (container,) = pod["containers"]
+    assert {"name": "data", "mountPath": "/srv/data"} in container["volumeMounts"]
+    assert {"name": "SERVE_DATA_DIR", "value": "/srv/data"} in container["env"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
