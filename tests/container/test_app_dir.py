@@ -73,26 +73,26 @@ def test_the_image_holds_the_app_but_not_its_secrets_and_runs_its_main_script(ow
     def inside(*command: str) -> str:
         return run(own_container["docker"], "exec", own_container["name"], *command, check=False).stdout
 
-    listing = inside("ls", "app", "app/pages").split()
+    listing = inside("ls", "/srv/app/app", "/srv/app/app/pages").split()
     assert listing == [
-        "app:",
+        "/srv/app/app:",
         "Home.py",
         "pages",
         "requirements.lock",
         "requirements.txt",
-        "app/pages:",
+        "/srv/app/app/pages:",
         "1_Other.py",
     ]
-    assert inside("ls", "-A", "app").split() == [
+    assert inside("ls", "-A").split() == [  # the working directory: the app's root
         ".streamlit",
         "Home.py",
         "pages",
         "requirements.lock",
         "requirements.txt",
     ]
-    assert inside("ls", "-A", "app/.streamlit").split() == []  # its secrets.toml stayed behind
+    assert inside("ls", "-A", ".streamlit").split() == []  # its secrets.toml stayed behind
     pid1 = inside("cat", "/proc/1/cmdline").split("\0")
-    assert pid1[1:5] == ["-m", "streamlit_serving", "run", "app/Home.py"]
+    assert pid1[1:5] == ["-m", "streamlit_serving", "run", "/srv/app/app/Home.py"]
     assert inside("id", "-u").strip() == "10001"
 
 
