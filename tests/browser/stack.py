@@ -202,6 +202,7 @@ def started_stack(project: str, tls_dir: Path, settings: dict[str, str]) -> Iter
         "LOCAL_TLS_DIR": str(tls_dir),  # make up makes its CA and localhost certificate here
         "SERVE_AUTH": "oidc",
         "OIDC_DEV_PORT": str(free_port()),
+        "OIDC_DEV_DIR": str(tls_dir.parent / f"oidc-dev-{project}"),  # not in the checkout's deploy/secrets
         **settings,
     }
     for name in ("OIDC_FILE", "SERVE_ALLOWED_EMAILS", "SERVE_ALLOWED_DOMAINS", "STACK_PRODUCTION"):
