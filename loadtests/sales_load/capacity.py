@@ -46,7 +46,15 @@ from .picks import expect_fragment, expect_full
 CAPACITY_LOCUSTFILE = REPO / "loadtests" / "capacity_locustfile.py"
 P95_BUDGET_MS = 250.0
 THINK = (10.0, 30.0)
-LADDER = (10, 20, 40, 75, 125, 200, 300, 450, 650, 900, 1250, 1750, 2500, 3500, 5000)
+# From 650 up each step is less than 15 % above the one before, so a verdict there moves by less
+# than that; 650, 900, 1,250, 1,750, 2,500, 3,500 and 5,000 are the earlier runs' steps. Below 650
+# the steps stay 44-100 % apart: every configuration climbs them, so a step there costs ~30 s in
+# each (15 % steps from 200 to 650 would add ~25 minutes to the eight); the 1,000-product
+# configurations' verdicts (200-450 so far) still move by 44-50 %. --ladder gives a finer ladder.
+LADDER = (
+    10, 20, 40, 75, 125, 200, 300, 450, 650, 740, 825, 900, 1025, 1150, 1250, 1425, 1600, 1750,
+    2000, 2250, 2500, 2800, 3150, 3500, 4000, 4500, 5000,
+)  # fmt: skip
 QUICK_LADDER = (10, 25, 50, 100)
 MEMORY_HEADROOM = 1.5  # a replica's memory limit: 1.5x its RSS at the measured capacity
 SATURATED = 0.9  # a resource at 90 % of its limit counts as saturated

@@ -5,9 +5,10 @@ Each configuration restarts the stack's app (and the proxy in load-balancer mode
 settings, waits for the cache warm-up, and steps RealisticMix users up (sales_load.capacity,
 the CapacityLadder shape) until a step breaks the budget. Prints a table per configuration, the
 capacity table and the goals table; writes capacity.png, report.html, capacity.txt/json and
-every run's Locust files to --out (default build/capacity). About 55 minutes on 2 cores for
-all eight configurations (53 measured); --quick runs one (fragments on, 1 replica, 26 products)
-on a short ladder in about 3 minutes, for CI.
+every run's Locust files to --out (default build/capacity). About 65 minutes on 2 cores for
+all eight configurations (53 measured with the earlier ladder, whose steps above 650 were ~40 %
+apart; the finer one's extra steps estimated); --quick runs one (fragments on, 1 replica, 26
+products) on a short ladder in about 3 minutes, for CI.
 
     .venv/bin/python -m sales_load.capacity_cli --quick
     .venv/bin/python -m sales_load.capacity_cli --configs on-2r-26p off-2r-26p --processes 2

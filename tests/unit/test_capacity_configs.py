@@ -1,12 +1,15 @@
 """`make capacity` measures the example's configurations, or, with APP_DIR set, the app there
 (sales_load/capacity_cli.py): AnyAppUser with the same think time on each --replicas count, named
-after the app's directory, without the example's SALES_ settings; a bad mix of options is refused."""
+after the app's directory, without the example's SALES_ settings; a bad mix of options is refused.
+The default ladder's steps from 650 up are less than 15 % apart, so a verdict moves by less."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from sales_load.capacity import THINK
+from sales_load.capacity import LADDER, THINK
 from sales_load.capacity_cli import parse_args
 
 
@@ -36,3 +39,14 @@ def test_the_examples_configurations_are_refused_with_app_dir(monkeypatch, tmp_p
         parse_args(["--configs", "on-2r-26p"])
     assert stopped.value.code == 2
     assert "--configs are the example's; with APP_DIR set use --replicas" in capsys.readouterr().err
+
+
+def test_the_ladder_moves_a_verdict_by_less_than_15_percent_from_650_up():
+    gaps = {(a, b): (b - a) / a for a, b in itertools.pairwise(LADDER)}
+    assert {pair: gap for pair, gap in gaps.items() if pair[0] >= 650 and gap >= 0.15} == {}
+    # Below 650 the steps stay coarse (every configuration climbs them): exactly these.
+    assert [pair for pair, gap in gaps.items() if gap >= 0.15] == list(
+        itertools.pairwise((10, 20, 40, 75, 125, 200, 300, 450, 650))
+    )
+    assert {2000, 2250, 2500, 2800, 3150} <= set(LADDER)  # steps between 1,750 and 3,500
+    assert {650, 900, 1250, 1750, 2500, 3500, 5000} <= set(LADDER)  # the earlier runs' steps stay
