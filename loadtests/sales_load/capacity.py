@@ -12,11 +12,12 @@ cache on) are stepped up by the CapacityLadder shape until a step's p95 exceeds 
 Per step the run records, from the exact interaction times and the samplers: interactions,
 failures, p50/p95 of every interaction that ended in the hold, the app replicas' CPU (cgroups,
 summed) and memory, the proxy's CPU, the load generator's own CPU (every process of it) and the
-host's busy CPU. Where a step broke it says what had saturated first: the app (its CPU limit),
-the host's cores (app, proxy and load generator share them), the load generator, or nothing at
-its limit (latency from queueing alone). Memory per live session is the slope of the app's RSS
-over the live sessions of the steps; the memory limit a replica needs at the measured capacity
-follows from it with the stated headroom.
+host's busy CPU; from these the host CPU per reader and the readers the host's cores would hold
+at 100 % (capacity_cpu.py). Where a step broke it says what had saturated first: the app (its CPU
+limit), the host's cores (app, proxy and load generator share them), the load generator, or
+nothing at its limit (latency from queueing alone). Memory per live session is the slope of the
+app's RSS over the live sessions of the steps; the memory limit a replica needs at the measured
+capacity follows from it with the stated headroom.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ class ConfigResult:
     generator_processes: int
     seconds: float
     distinct_clients: int = 0  # client addresses the proxy logged for WebSockets (one per user in LB mode)
+    host_cpus: int = 0  # the host's cores (os.cpu_count()): the CPU limit (capacity_cpu.py)
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -390,7 +392,7 @@ def run_config(
         ),
         memory=memory_fit([(s.sessions, s.app_rss_mb) for s in steps if s.sessions and s.app_rss_mb]),
         generator_processes=processes, seconds=time.monotonic() - began,
-        distinct_clients=websocket_clients(stack, started),
+        distinct_clients=websocket_clients(stack, started), host_cpus=cores_here,
         errors=[] if entries else [f"no step was judged: see {prefix}.log"],
     )  # fmt: skip
     (out / f"{config.name}.json").write_text(json.dumps(asdict(result), indent=1, default=str))

@@ -4,7 +4,8 @@ p95 <= 250 ms with no failure, fragments on and off, 1 and 2 replicas, 26 and 1,
 Each configuration restarts the stack's app (and the proxy in load-balancer mode) with its
 settings, waits for the cache warm-up, and steps RealisticMix users up (sales_load.capacity,
 the CapacityLadder shape) until a step breaks the budget. Prints a table per configuration, the
-capacity table and the goals table; writes capacity.png, report.html, capacity.txt/json and
+capacity table (both with the host CPU per reader and how close the capacity came to the CPU
+limit) and the goals table; writes capacity.png, report.html, capacity.txt/json and
 every run's Locust files to --out (default build/capacity). About 65 minutes on 2 cores for
 all eight configurations (53 measured with the earlier ladder, whose steps above 650 were ~40 %
 apart; the finer one's extra steps estimated); --quick runs one (fragments on, 1 replica, 26

@@ -1,5 +1,8 @@
-"""Outputs of ``make capacity``: the per-step tables, the goals table, the capacity chart
-(``capacity.png``, matplotlib, for docs/benchmarks.md) and ``report.html`` (plotly, self-contained).
+"""Outputs of ``make capacity``: the per-step tables, the capacity table, the goals table, the
+capacity chart (``capacity.png``, matplotlib, for docs/benchmarks.md) and ``report.html`` (plotly,
+self-contained). The step and capacity tables carry the host CPU per reader, the readers the host's
+cores would hold at 100 % and the held share of that (``capacity_cpu.py``); capacity.json has them
+as ``cpu_limit``.
 
 The chart: concurrent users against p95 latency (solid) and the app's server CPU (dashed, right
 axis), fragments on (green) and off (red), one panel per catalogue size, a marker per replica count.
@@ -12,6 +15,7 @@ from pathlib import Path
 
 from streamlit_load.harness import Report
 
+from . import capacity_cpu
 from .capacity import MEMORY_HEADROOM, P95_BUDGET_MS, ConfigResult
 
 COLORS = {True: "#2e7d32", False: "#c62828"}
@@ -22,20 +26,30 @@ def fmt(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
+def cpu_columns(cpu: capacity_cpu.CpuPerReader | None) -> str:
+    """The step table's ``ms/reader``, ``app/proxy/Locust/rest`` and ``at 100 %`` columns."""
+    if cpu is None:
+        return f"{'n/a':>9} {'n/a':>23} {'n/a':>8}"
+    return f"{cpu.host_ms:>9.2f} {cpu.split():>23} {cpu.readers_at_full:>8,.0f}"
+
+
 def print_result(report: Report, result: ConfigResult) -> None:
     report.line(f"## {result.config.label}: {result.capacity:,} users held ({result.seconds:.0f} s)")
     report.line(
         f"{'users':>6} {'inter.':>7} {'fail':>5} {'p50 ms':>7} {'p95 ms':>7} {'app cores':>9} "
-        f"{'proxy':>6} {'locust':>7} {'host':>5} {'sessions':>8} {'app RSS MB':>10}  verdict"
+        f"{'proxy':>6} {'locust':>7} {'host':>5} {'ms/reader':>9} {'app/proxy/Locust/rest':>23} "
+        f"{'at 100 %':>8} {'sessions':>8} {'app RSS MB':>10}  verdict"
     )
     for s in result.steps:
         report.line(
             f"{s.users:>6} {s.interactions:>7} {s.failures:>5} {fmt(s.p50_ms):>7} {fmt(s.p95_ms):>7} "
             f"{fmt(s.app_cores, 2):>9} {fmt(s.proxy_cores, 2):>6} {fmt(s.generator_cores, 2):>7} "
-            f"{fmt(s.host_cores, 2):>5} {s.sessions if s.sessions is not None else 'n/a':>8} "
+            f"{fmt(s.host_cores, 2):>5} {cpu_columns(capacity_cpu.per_reader(s, result.host_cpus))} "
+            f"{s.sessions if s.sessions is not None else 'n/a':>8} "
             f"{fmt(s.app_rss_mb):>10}  {'held' if s.ok else 'OVER BUDGET'}"
         )
     report.line(f"saturated first: {result.saturated}")
+    report.line(capacity_cpu.verdict(result))
     report.line(
         f"client addresses the proxy saw on the WebSocket: {result.distinct_clients:,} "
         "(load-balancer mode: one per simulated user)"
@@ -55,16 +69,20 @@ def print_result(report: Report, result: ConfigResult) -> None:
 def summary_table(results: list[ConfigResult]) -> list[str]:
     lines = [
         "| configuration | users held (p95 ≤ 250 ms, 0 failed) | p95 there | app CPU there | "
-        "load generator CPU there | first step over budget | saturated first |",
-        "|---|---|---|---|---|---|---|",
+        "load generator CPU there | host CPU per reader there, ms/s (app/proxy/Locust/rest) | "
+        "readers at 100 % of the host's cores | held ÷ that | first step over budget | saturated first |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        there, broke = r.at_capacity, r.broke
+        there, broke, cpu = r.at_capacity, r.broke, capacity_cpu.held(r)
         over = f"{broke.users:,}: p95 {fmt(broke.p95_ms)} ms, {broke.failures} failed" if broke else "none"
+        per_reader = f"{cpu.host_ms:.2f} ({cpu.split()})" if cpu else "n/a"
+        at_full = f"{cpu.readers_at_full:,.0f} ({cpu.host_cpus} cores)" if cpu else "n/a"
         lines.append(
             f"| {r.config.label} | **{r.capacity:,}** | {fmt(there.p95_ms) if there else 'n/a'} ms | "
             f"{fmt(there.app_cores, 2) if there else 'n/a'} cores | "
-            f"{fmt(there.generator_cores, 2) if there else 'n/a'} cores | {over} | {r.saturated} |"
+            f"{fmt(there.generator_cores, 2) if there else 'n/a'} cores | {per_reader} | {at_full} | "
+            f"{capacity_cpu.percent(cpu.share) if cpu else 'n/a'} | {over} | {r.saturated} |"
         )
     return lines
 
@@ -179,6 +197,7 @@ def write_outputs(results: list[ConfigResult], report: Report) -> None:
     report.line("## Capacity per configuration")
     for line in summary_table(results):
         report.line(line)
+    report.figure("cpu_limit", capacity_cpu.figures(results))
     if any(r.config.app for r in results):  # the goals and the chart are the example's
         return
     report.line()
