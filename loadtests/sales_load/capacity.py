@@ -22,6 +22,7 @@ capacity follows from it with the stated headroom.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -59,6 +60,17 @@ LADDER = (
 QUICK_LADDER = (10, 25, 50, 100)
 MEMORY_HEADROOM = 1.5  # a replica's memory limit: 1.5x its RSS at the measured capacity
 SATURATED = 0.9  # a resource at 90 % of its limit counts as saturated
+
+
+def parse_ladder(text: str) -> list[int]:
+    """``"10,25,50"`` -> [10, 25, 50]; strictly increasing positive counts, else ValueError."""
+    try:
+        steps = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        steps = []
+    if not steps or steps[0] < 1 or any(b <= a for a, b in itertools.pairwise(steps)):
+        raise ValueError(f"--ladder must be increasing positive user counts, got {text!r}")
+    return steps
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ example's goals table and chart are left out.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from dataclasses import asdict
@@ -40,6 +41,7 @@ from .capacity import (
     QUICK_LADDER,
     Config,
     Ladder,
+    parse_ladder,
     peer_address,
     run_config,
 )
@@ -48,12 +50,22 @@ from .capacity_report import print_result, write_outputs
 NAMES = {config.name: config for config in ALL_CONFIGS}
 
 
+def ladder(text: str) -> tuple[int, ...]:
+    """``--ladder``'s value: strictly increasing positive user counts (else exit 64 naming it)."""
+    try:
+        return tuple(parse_ladder(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parse_args(argv: list[str] | None = None):
     parser = harness.parser(__doc__, "capacity")
     parser.add_argument("--quick", action="store_true", help="one configuration, a short ladder (CI)")
     parser.add_argument("--configs", nargs="+", choices=sorted(NAMES), help="configurations (default: all)")
     parser.add_argument(
-        "--ladder", help=f"users per step, comma-separated (default {','.join(map(str, LADDER))})"
+        "--ladder",
+        type=ladder,
+        help=f"users per step, comma-separated (default {','.join(map(str, LADDER))})",
     )
     parser.add_argument(
         "--hold", type=float, help="seconds each step is held and judged (default 25; quick 20)"
@@ -87,11 +99,7 @@ def parse_args(argv: list[str] | None = None):
         args.config_list = [Config(True, replicas, 0, app=name) for replicas in args.replicas]
     else:
         args.config_list = [QUICK_CONFIG] if args.quick else [NAMES[n] for n in args.configs or NAMES]
-    steps = (
-        tuple(int(x) for x in args.ladder.split(","))
-        if args.ladder
-        else (QUICK_LADDER if args.quick else LADDER)
-    )
+    steps = args.ladder or (QUICK_LADDER if args.quick else LADDER)
     hold = args.hold or (20.0 if args.quick else 25.0)
     args.ladder_spec = Ladder(steps, hold=hold, spawn_rate=args.spawn_rate, budget=args.budget)
     return args

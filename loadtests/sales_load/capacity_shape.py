@@ -17,7 +17,6 @@ within 5 ms; the recorded figures come from ``--times-csv``.
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -25,13 +24,7 @@ from pathlib import Path
 
 from locust import LoadTestShape
 
-
-def parse_ladder(text: str) -> list[int]:
-    """``"10,25,50"`` -> [10, 25, 50]; strictly increasing positive counts, else ValueError."""
-    steps = [int(part) for part in text.split(",") if part.strip()]
-    if not steps or steps[0] < 1 or any(b <= a for a, b in itertools.pairwise(steps)):
-        raise ValueError(f"--ladder must be increasing positive user counts, got {text!r}")
-    return steps
+from .capacity import parse_ladder
 
 
 def p95_of_histogram(histogram: dict[int, int]) -> float | None:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, NoReturn, Self
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build"
@@ -88,12 +88,24 @@ class Machine:
         ]
 
 
+EX_USAGE = 64  # bad input: the project's scripts all exit 64 naming the setting
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse's parser, but a bad option or value exits 64 (EX_USAGE), as the project's scripts
+    do, with argparse's usage line and its message naming the option."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def parser(doc: str | None, name: str) -> argparse.ArgumentParser:
     """A benchmark's ArgumentParser: its docstring as the help (first paragraph as description,
-    the rest as epilog) and ``--out`` (default ``build/<name>``)."""
+    the rest as epilog) and ``--out`` (default ``build/<name>``); bad input exits 64."""
     text = (doc or "").strip()
     description, _, epilog = text.partition("\n\n")
-    built = argparse.ArgumentParser(
+    built = UsageParser(
         prog=name,
         description=description,
         epilog=epilog or None,

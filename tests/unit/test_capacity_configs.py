@@ -37,7 +37,7 @@ def test_the_examples_configurations_are_refused_with_app_dir(monkeypatch, tmp_p
     monkeypatch.setenv("APP_DIR", str(tmp_path))
     with pytest.raises(SystemExit) as stopped:
         parse_args(["--configs", "on-2r-26p"])
-    assert stopped.value.code == 2
+    assert stopped.value.code == 64  # the project's exit for bad input (harness.UsageParser)
     assert "--configs are the example's; with APP_DIR set use --replicas" in capsys.readouterr().err
 
 
@@ -50,3 +50,17 @@ def test_the_ladder_moves_a_verdict_by_less_than_15_percent_from_650_up():
     )
     assert {2000, 2250, 2500, 2800, 3150} <= set(LADDER)  # steps between 1,750 and 3,500
     assert {650, 900, 1250, 1750, 2500, 3500, 5000} <= set(LADDER)  # the earlier runs' steps stay
+
+
+@pytest.mark.parametrize("ladder", ["", "10,x", "0,10", "20,10", "10,10"])
+def test_a_bad_ladder_exits_64_naming_it(ladder, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        parse_args(["--ladder", ladder])
+    assert stopped.value.code == 64
+    assert f"argument --ladder: --ladder must be increasing positive user counts, got {ladder!r}" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_good_ladder_is_the_steps():
+    assert parse_args(["--ladder", "10, 25,50"]).ladder_spec.steps == (10, 25, 50)
