@@ -45,7 +45,7 @@ up: ## build the images, start the compose stack named after the app, wait until
 down: ## stop the compose stack
 	scripts/deploy/stack.sh down
 
-swarm-up: ## deploy the Swarm stack (3 replicas; swarm init if the node is in none), print the URL
+swarm-up: ## deploy the Swarm stack (3 replicas unless serving.toml [replicas] says; swarm init if the node is in none), print the URL
 	scripts/deploy/swarm.sh up
 
 swarm-down: ## remove the Swarm stack; leave the swarm if swarm-up made it

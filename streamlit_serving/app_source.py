@@ -35,6 +35,12 @@ host's python3 runs it before any venv exists.
                                                      # (PROXY_CSP_IMG=..., PROXY_PERMISSIONS=..., every
                                                      # one, empty when not set; PROXY_UPLOAD_MB=16 unless
                                                      # [limits] upload_mb says) from the app's serving.toml
+    python3 -m streamlit_serving.app_source --stack-env  # --proxy-env's, then APP_CPUS, APP_MEMORY_MB and
+                                                     # SERVING_TOML_REPLICAS ([replicas]; empty: the stack
+                                                     # file's) for compose and Swarm; a note (stderr) when
+                                                     # [egress] is set, which they cannot enforce
+    python3 -m streamlit_serving.app_source --k8s-patch   # the overlays' serving-patch.yaml ([replicas])
+    python3 -m streamlit_serving.app_source --k8s-egress  # the overlays' serving-egress.yaml ([egress])
     exit 64 with a message naming the variable (or the file) when something is missing or stale.
 """
 
@@ -50,7 +56,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from streamlit_serving.app_features import app_hints
-from streamlit_serving.app_settings import AppSettingsError, load_app_settings
+from streamlit_serving.app_settings import SETTINGS_FILE, AppSettingsError, load_app_settings
 
 EXIT_BAD_SETTINGS = 64  # as serve.py and the image's entrypoint
 DEFAULT_APP_DIR = "app"
@@ -63,6 +69,8 @@ SECRETS = ".streamlit/secrets.toml"
 # Debian policy 5.6.1: lower-case letters, digits, + - . ; at least two characters, the first alphanumeric.
 DEBIAN_PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 REPO = Path(__file__).resolve().parents[1]
+# What the stacks read from the app's serving.toml besides its name and proxy variables.
+SETTINGS_OUTPUTS = (["--stack-env"], ["--k8s-patch"], ["--k8s-egress"])
 
 
 class AppSourceError(ValueError):
@@ -168,7 +176,7 @@ def main(argv: list[str]) -> int:
             raise AppSourceError(f"APP_DIR={source.raw_dir} has no {REQUIREMENTS} to lock")
         settings = (
             load_app_settings(source.directory, repo=REPO)
-            if argv in (["--name"], ["--proxy-env"], ["--hints"])
+            if argv in (["--name"], ["--proxy-env"], ["--hints"], *SETTINGS_OUTPUTS)
             else None
         )
     except (AppSourceError, AppSettingsError) as error:
@@ -179,8 +187,19 @@ def main(argv: list[str]) -> int:
     elif settings is not None and argv == ["--hints"]:
         for hint in app_hints(source.directory, settings.browser):
             print(f"app: hint: {hint}", file=sys.stderr)
+    elif settings is not None and argv == ["--k8s-patch"]:
+        print(settings.replicas.k8s_patch(), end="")
+    elif settings is not None and argv == ["--k8s-egress"]:
+        print(settings.egress.k8s_patch(), end="")
     elif settings is not None:
-        for variable, value in settings.proxy_env().items():
+        if argv == ["--stack-env"] and settings.egress.allow:
+            print(
+                f"app: {source.directory / SETTINGS_FILE} [egress] allow is for Kubernetes' NetworkPolicy "
+                "alone: compose and Swarm have no egress control, the app's containers reach any address",
+                file=sys.stderr,
+            )
+        env = settings.stack_env() if argv == ["--stack-env"] else settings.proxy_env()
+        for variable, value in env.items():
             print(f"{variable}={value}")
     elif argv == ["--secrets"]:
         if (source.directory / SECRETS).is_file():

@@ -7,8 +7,10 @@
 #   images: newName .../NAME, .../NAME-proxy, .../NAME-proxy-metrics
 # and the app's browser policy (its serving.toml's [browser]: PROXY_CSP_*, PROXY_PERMISSIONS,
 # every one, empty when not set) and upload size ([limits] upload_mb: PROXY_UPLOAD_MB) into each
-# overlay's browser-policy.env, which the overlay's proxy-settings ConfigMap reads. The base's names are roles (app, proxy) and stay. Prints the
-# files it changed, one a line.
+# overlay's browser-policy.env, which the overlay's proxy-settings ConfigMap reads; its [replicas]
+# (count, max, cpus, memory_mb) into serving-patch.yaml and its [egress] into serving-egress.yaml,
+# the overlay's last patches (the app's Deployment and autoscaler, its NetworkPolicy). The base's
+# names are roles (app, proxy) and stay. Prints the files it changed, one a line.
 #   APP_DIR        the app (default app/, the example)
 #   K8S_IMAGES     also the images' repository path, e.g. ghcr.io/your-org/your-repo (the GitHub
 #                  workflow's ghcr.io/OWNER/REPO); unset: the overlays' path stays
@@ -17,6 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 name=$(scripts/deploy/images.sh --name) || exit $?
 policy=$(python3 -m streamlit_serving.app_source --proxy-env) || exit $?
+replicas=$(python3 -m streamlit_serving.app_source --k8s-patch) || exit $?
+egress=$(python3 -m streamlit_serving.app_source --k8s-egress) || exit $?
 images=${K8S_IMAGES:-}
 if [[ -n $images && ! $images =~ ^[a-z0-9][a-z0-9.:/_-]*[a-z0-9]$ ]]; then
   echo "k8s-name: K8S_IMAGES='$images' is not host[:port]/path in lower case, without a scheme or a trailing /" >&2
@@ -42,4 +46,8 @@ for file in "${files[@]}"; do
     echo "$policy"
   } >"$policy_file"
   echo "$policy_file"
+  echo "$replicas" >"$(dirname "$file")/serving-patch.yaml"
+  echo "$egress" >"$(dirname "$file")/serving-egress.yaml"
+  echo "$(dirname "$file")/serving-patch.yaml"
+  echo "$(dirname "$file")/serving-egress.yaml"
 done

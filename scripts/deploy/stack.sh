@@ -9,7 +9,8 @@
 #                  several stacks can coexist, one per app by default
 #   APP_ENV_FILE   a file of the app's own non-secret settings (KEY=value lines) for its
 #                  containers (compose env_file); empty: none
-#   APP_REPLICAS   app replicas behind the proxy (default 1)
+#   APP_REPLICAS   app replicas behind the proxy (default: the app's serving.toml [replicas] count,
+#                  else 1); its [replicas] cpus and memory_mb are each replica's limits
 #   SKIP_BUILD=1   use APP_IMAGE/PROXY_IMAGE as they are (e.g. pulled from a registry)
 #   STACK_TIMEOUT  seconds to wait for health (default 120)
 #   OBSERVABILITY=1  also Prometheus and the proxy's metrics (compose profile `observability`);
@@ -49,9 +50,11 @@ project=${STACK_PROJECT:-$(scripts/deploy/images.sh --name)}
 # The proxy's browser policy (extra CSP origins, permissions) and upload size from the app's
 # serving.toml, their one home ([browser] and [limits], streamlit_serving/app_settings.py): every
 # PROXY_CSP_* and PROXY_PERMISSIONS, empty when the file names none (the strict default), and
-# PROXY_UPLOAD_MB (16 unless [limits] upload_mb says), whatever the shell says; a bad value stops
-# here (exit 64).
-policy=$(python3 -m streamlit_serving.app_source --proxy-env) || exit $?
+# PROXY_UPLOAD_MB (16 unless [limits] upload_mb says), whatever the shell says; and its [replicas]:
+# APP_CPUS and APP_MEMORY_MB (empty: the stack file's 1.0 and 1024), SERVING_TOML_REPLICAS (the
+# count, which APP_REPLICAS overrides). A bad value stops here (exit 64); an [egress] table is
+# logged as what it is here: not enforced (no egress control on compose or Swarm).
+policy=$(python3 -m streamlit_serving.app_source --stack-env) || exit $?
 while IFS='=' read -r variable value; do export "$variable=$value"; done <<<"$policy"
 # The app's own settings file, absolute (compose reads env_file paths from deploy/); unset: the empty deploy/app-settings.env.
 if [ -n "${APP_ENV_FILE:-}" ]; then
@@ -60,7 +63,7 @@ if [ -n "${APP_ENV_FILE:-}" ]; then
   APP_ENV_FILE=$(realpath "$APP_ENV_FILE")
 fi
 export APP_ENV_FILE=${APP_ENV_FILE:-$PWD/deploy/app-settings.env}
-replicas=${APP_REPLICAS:-1}
+replicas=${APP_REPLICAS:-${SERVING_TOML_REPLICAS:-1}}
 # Checked before anything is built or started: compose's own errors come late and say less.
 if ! [[ $project =~ ^[a-z0-9][a-z0-9_-]*$ ]]; then
   echo "stack: STACK_PROJECT='$project' is not a compose project name (lower-case letters, digits, '-', '_')" >&2

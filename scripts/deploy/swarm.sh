@@ -11,7 +11,8 @@
 #                  several stacks can coexist, one per app by default
 #   APP_ENV_FILE   a file of the app's own non-secret settings (KEY=value lines) for its tasks
 #                  (env_file, read on this manager); empty: none
-#   APP_REPLICAS   app replicas (default 3, in the stack file)
+#   APP_REPLICAS   app replicas (default: the app's serving.toml [replicas] count, else 3, in the
+#                  stack file); its [replicas] cpus and memory_mb are each replica's limits
 #   PROXY_PORT     plain-HTTP port the proxy publishes on the node (default 8080, in the stack file)
 #   PROXY_TLS_PORT HTTPS port the proxy publishes on the node (default 8443, in the stack file)
 #   TLS_CERT_FILE, TLS_KEY_FILE  your certificate and key; unset: a local CA's certificate for
@@ -40,10 +41,14 @@ stack=${SWARM_STACK:-$(scripts/deploy/images.sh --name)}
 # The proxy's browser policy (extra CSP origins, permissions) and upload size from the app's
 # serving.toml, their one home ([browser] and [limits], streamlit_serving/app_settings.py): every
 # PROXY_CSP_* and PROXY_PERMISSIONS, empty when the file names none (the strict default), and
-# PROXY_UPLOAD_MB (16 unless [limits] upload_mb says), whatever the shell says; a bad value stops
-# here (exit 64).
-policy=$(python3 -m streamlit_serving.app_source --proxy-env) || exit $?
+# PROXY_UPLOAD_MB (16 unless [limits] upload_mb says), whatever the shell says; and its [replicas]:
+# APP_CPUS and APP_MEMORY_MB (empty: the stack file's 1.0 and 1024), SERVING_TOML_REPLICAS (the
+# count, which APP_REPLICAS overrides). A bad value stops here (exit 64); an [egress] table is
+# logged as what it is here: not enforced (no egress control on compose or Swarm).
+policy=$(python3 -m streamlit_serving.app_source --stack-env) || exit $?
 while IFS='=' read -r variable value; do export "$variable=$value"; done <<<"$policy"
+# APP_REPLICAS from the shell wins over the file's count; neither: the stack file's 3.
+[ -z "${APP_REPLICAS:-}" ] && [ -n "$SERVING_TOML_REPLICAS" ] && export APP_REPLICAS=$SERVING_TOML_REPLICAS
 # The app's own settings file, absolute (the stack file's paths are read from deploy/swarm/).
 if [ -n "${APP_ENV_FILE:-}" ]; then
   [ -f "$APP_ENV_FILE" ] && [ -r "$APP_ENV_FILE" ] \

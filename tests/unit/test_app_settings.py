@@ -11,9 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from streamlit_serving.app_settings import (
     MAX_NAME,
+    MIN_CPUS,
+    MIN_MEMORY_MB,
     ORIGIN_KINDS,
     SETTINGS_FILE,
     AppSettingsError,
@@ -139,9 +142,24 @@ def assert_scripts_stop(app: Path, scripts: list[list[str]], message: str, **ext
         assert message in done.stderr
 
 
+DEPLOY_SCRIPTS = [
+    ["scripts/deploy/stack.sh", "up"],
+    ["scripts/deploy/swarm.sh", "up"],
+    ["scripts/deploy/k8s-name.sh"],
+]
+
+
+def assert_deploy_scripts_stop(app: Path, message: str, tmp_path: Path) -> None:
+    """make up's, make swarm-up's and k8s-name.sh's scripts exit 64 with ``message`` (no overlay
+    is written: K8S_OVERLAYS names none)."""
+    assert_scripts_stop(app, DEPLOY_SCRIPTS, message, K8S_OVERLAYS=str(tmp_path / "none"))
+
+
 def assert_app_source_refuses(app: Path, key: str, message: str) -> None:
-    """``--proxy-env`` and ``--name`` (the stacks read either first) exit 64 naming the file, the
-    key and the problem, and print nothing on stdout."""
+    """``load_app_settings`` raises naming the file; ``--proxy-env`` and ``--name`` (the stacks
+    read either first) exit 64 naming the file, the key and the problem, and print nothing on stdout."""
+    with pytest.raises(AppSettingsError, match=r"serving\.toml"):
+        load_app_settings(app, REPO)
     for done in (proxy_env_of(app), name_of(app)):
         assert done.returncode == 64, done.stdout
         assert f"{app / SETTINGS_FILE}: " in done.stderr
@@ -217,10 +235,7 @@ permissions = ["camera", "microphone", "clipboard-write"]
     ],
 )
 def test_a_bad_browser_value_stops_with_64_naming_the_file_and_key(tmp_path, browser, key, message):
-    app = an_app(tmp_path / "bad-browser", f"[browser]\n{browser}\n")
-    with pytest.raises(AppSettingsError, match=r"serving\.toml"):
-        load_app_settings(app, REPO)
-    assert_app_source_refuses(app, key, message)
+    assert_app_source_refuses(an_app(tmp_path / "bad-browser", f"[browser]\n{browser}\n"), key, message)
 
 
 def test_browser_must_be_a_table(tmp_path):
@@ -231,14 +246,7 @@ def test_browser_must_be_a_table(tmp_path):
 
 def test_a_bad_browser_value_stops_the_stacks_and_k8s_name_before_anything_is_built(tmp_path):
     app = an_app(tmp_path / "bad", '[browser]\nimg = ["*"]\n')
-    scripts = [
-        ["scripts/deploy/stack.sh", "up"],
-        ["scripts/deploy/swarm.sh", "up"],
-        ["scripts/deploy/k8s-name.sh"],
-    ]
-    assert_scripts_stop(
-        app, scripts, "serving.toml: [browser] img: '*' is not an origin", K8S_OVERLAYS=str(tmp_path / "none")
-    )
+    assert_deploy_scripts_stop(app, "serving.toml: [browser] img: '*' is not an origin", tmp_path)
 
 
 # --- [limits]: the upload and message sizes ----------------------------------------------------
@@ -279,9 +287,8 @@ def test_the_limits_table_sets_both_sizes_and_upload_mb_reaches_the_proxy(tmp_pa
 )
 def test_a_bad_limit_stops_with_64_naming_the_file_and_key(tmp_path, limits, key, message):
     app = an_app(tmp_path / "bad-limits", f"[limits]\n{limits}\n")
-    for load in (lambda: load_app_settings(app, REPO), lambda: load_limits(app)):
-        with pytest.raises(AppSettingsError, match=r"serving\.toml"):
-            load()
+    with pytest.raises(AppSettingsError, match=r"serving\.toml"):
+        load_limits(app)  # what the app's server reads at start (pinned.py)
     assert_app_source_refuses(app, key, message)
 
 
@@ -293,14 +300,139 @@ def test_limits_must_be_a_table(tmp_path):
 
 def test_a_bad_limit_stops_the_stacks_and_k8s_name_before_anything_is_built(tmp_path):
     app = an_app(tmp_path / "bad", "[limits]\nupload_mb = 4096\n")
-    scripts = [
-        ["scripts/deploy/stack.sh", "up"],
-        ["scripts/deploy/swarm.sh", "up"],
-        ["scripts/deploy/k8s-name.sh"],
-    ]
+    assert_deploy_scripts_stop(
+        app, "serving.toml: [limits] upload_mb: 4096 must be a whole number of MB, 1 to 1024", tmp_path
+    )
+
+
+# --- [replicas] and [egress]: the replicas, their CPU and memory, the app's connections ---------
+
+
+def stack_env_of(app_dir: Path | str) -> subprocess.CompletedProcess[str]:
+    """``python3 -m streamlit_serving.app_source --stack-env``, as stack.sh and swarm.sh run it."""
+    env = {**os.environ, "APP_DIR": str(app_dir)}
+    return subprocess.run(
+        [sys.executable, "-m", "streamlit_serving.app_source", "--stack-env"],
+        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+ENGINE_DEFAULTS = {"APP_CPUS": "", "APP_MEMORY_MB": "", "SERVING_TOML_REPLICAS": ""}
+
+
+def test_without_replicas_or_egress_every_engine_keeps_its_own_values(tmp_path):
+    """Empty variables (compose.yaml's and stack.yaml's 1.0 CPU and 1024 MB, stack.sh's 1 replica,
+    Swarm's 3), and the committed overlays' serving-patch.yaml and serving-egress.yaml are what
+    k8s-name.sh writes for the example: the Deployment named alone, a no-op JSON patch."""
+    for app in ("app", an_app(tmp_path / "bare"), an_app(tmp_path / "empty", "[replicas]\n[egress]\n")):
+        done = stack_env_of(app)
+        assert env_lines(done) == STRICT | DEFAULT_LIMITS | ENGINE_DEFAULTS
+        assert "egress" not in done.stderr
+    settings = load_app_settings(REPO / "app", REPO)
+    for overlay in ("dev", "production"):
+        directory = REPO / "deploy/k8s/overlays" / overlay
+        assert (directory / "serving-patch.yaml").read_text() == settings.replicas.k8s_patch()
+        assert (directory / "serving-egress.yaml").read_text() == settings.egress.k8s_patch()
+    assert "spec:" not in settings.replicas.k8s_patch()
+    assert "op: test" in settings.egress.k8s_patch()
+
+
+def test_the_replicas_table_reaches_compose_and_swarm(tmp_path):
+    app = an_app(tmp_path / "big", "[replicas]\ncount = 4\nmax = 8\ncpus = 1.5\nmemory_mb = 2048\n")
+    replicas = load_app_settings(app, REPO).replicas
+    assert (replicas.count, replicas.max, replicas.millicpus, replicas.memory_mb) == (4, 8, 1500, 2048)
+    assert env_lines(stack_env_of(app)) == STRICT | DEFAULT_LIMITS | {
+        "APP_CPUS": "1.5", "APP_MEMORY_MB": "2048", "SERVING_TOML_REPLICAS": "4",
+    }  # fmt: skip
+    whole = an_app(tmp_path / "whole", "[replicas]\ncpus = 2\n")
+    assert env_lines(stack_env_of(whole))["APP_CPUS"] == "2"
+    assert env_lines(stack_env_of(whole))["SERVING_TOML_REPLICAS"] == ""
+    # --proxy-env (the proxy's, k8s-name.sh's browser-policy.env) stays the proxy's alone.
+    assert env_lines(proxy_env_of(app)) == STRICT | DEFAULT_LIMITS
+
+
+def test_the_lower_bounds_are_what_each_engine_guarantees_a_replica():
+    """A limit below a request (Kubernetes) or a reservation (Swarm) would be refused by the engine:
+    the bounds are at least both, so any accepted value deploys."""
+    deployment = yaml.safe_load((REPO / "deploy/k8s/base/deployment.yaml").read_text())
+    (container,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "app"]
+    requests = container["resources"]["requests"]
+    assert int(requests["cpu"].removesuffix("m")) <= MIN_CPUS * 1000
+    assert int(requests["memory"].removesuffix("Mi")) <= MIN_MEMORY_MB
+    swarm = yaml.safe_load((REPO / "deploy/swarm/stack.yaml").read_text())["services"]["app"]
+    reservations = swarm["deploy"]["resources"]["reservations"]
+    assert float(reservations["cpus"]) <= MIN_CPUS
+    assert int(reservations["memory"].removesuffix("m")) <= MIN_MEMORY_MB
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "message"),
+    [
+        ("[replicas]\ncount = 0", "[replicas] count", "0 must be a whole number, 1 to 999"),
+        ("[replicas]\ncount = 1000", "[replicas] count", "1000 must be a whole number, 1 to 999"),
+        ('[replicas]\ncount = "3"', "[replicas] count", "'3' must be a whole number"),
+        ("[replicas]\ncount = 2.5", "[replicas] count", "2.5 must be a whole number"),
+        ("[replicas]\ncount = true", "[replicas] count", "True must be a whole number"),
+        ("[replicas]\nmax = 4", "[replicas] max", "4 needs count"),
+        ("[replicas]\ncount = 3\nmax = 2", "[replicas] max", "2 must be a whole number, 3 to 999"),
+        ("[replicas]\ncpus = 0.1", "[replicas] cpus", "0.1 must be a number of CPUs, 0.25 to 64"),
+        ("[replicas]\ncpus = 65", "[replicas] cpus", "65 must be a number of CPUs"),
+        ("[replicas]\ncpus = 0.3333", "[replicas] cpus", "with at most three decimals"),
+        ('[replicas]\ncpus = "1"', "[replicas] cpus", "'1' must be a number of CPUs"),
+        (
+            "[replicas]\nmemory_mb = 256",
+            "[replicas] memory_mb",
+            "256 must be a whole number of MB, 384 to 262144",
+        ),
+        ('[replicas]\nmemory_mb = "1g"', "[replicas] memory_mb", "'1g' must be a whole number of MB"),
+        ("[replicas]\nmemory = 512", "[replicas] memory", "unknown key"),
+        ('[egress]\nallow = ["10.0.0.0/8"]', "[egress] allow", "'10.0.0.0/8' is not \"CIDR:PORT\""),
+        ('[egress]\nallow = ["10.0.0.1/8:5432"]', "[egress] allow", "'10.0.0.1/8:5432' is not"),
+        ('[egress]\nallow = ["10.0.0.0/8:0"]', "[egress] allow", "a TCP port 1-65535"),
+        ('[egress]\nallow = ["10.0.0.0/8:70000"]', "[egress] allow", "'10.0.0.0/8:70000' is not"),
+        ('[egress]\nallow = ["db.example.com:5432"]', "[egress] allow", "'db.example.com:5432' is not"),
+        ('[egress]\nallow = ["10.0.0.0/33:5432"]', "[egress] allow", "is not"),
+        ('[egress]\nallow = ["10.0.0.0/8:5432/udp"]', "[egress] allow", "is not"),
+        ("[egress]\nallow = [5432]", "[egress] allow", "5432 is not"),
+        ('[egress]\nallow = "10.0.0.0/8:5432"', "[egress] allow", "must be a list"),
+        ('[egress]\ndeny = ["10.0.0.0/8:5432"]', "[egress] deny", "unknown key"),
+    ],
+)
+def test_a_bad_replicas_or_egress_value_stops_with_64_naming_the_file_and_key(tmp_path, table, key, message):
+    assert_app_source_refuses(an_app(tmp_path / "bad-table", f"{table}\n"), key, message)
+
+
+@pytest.mark.parametrize("table", ["replicas", "egress"])
+def test_replicas_and_egress_must_be_tables(tmp_path, table):
+    done = proxy_env_of(an_app(tmp_path / "flat", f"{table} = 3\n"))
+    assert done.returncode == 64
+    assert f"{table} must be a table" in done.stderr
+
+
+def test_a_bad_replicas_value_stops_the_stacks_and_k8s_name_before_anything_is_built(tmp_path):
+    app = an_app(tmp_path / "bad", "[replicas]\nmemory_mb = 100\n")
+    assert_deploy_scripts_stop(
+        app, "serving.toml: [replicas] memory_mb: 100 must be a whole number of MB, 384 to 262144", tmp_path
+    )
+
+
+def test_app_replicas_from_the_shell_wins_over_the_file_s_count_and_is_checked(tmp_path):
+    """The file's count is stack.sh's default; APP_REPLICAS given wins, and is checked as before."""
+    app = an_app(tmp_path / "counted", "[replicas]\ncount = 3\n")
     assert_scripts_stop(
         app,
-        scripts,
-        "serving.toml: [limits] upload_mb: 4096 must be a whole number of MB, 1 to 1024",
-        K8S_OVERLAYS=str(tmp_path / "none"),
+        [["scripts/deploy/stack.sh", "up"]],
+        "APP_REPLICAS='three' is not a whole number",
+        APP_REPLICAS="three",
     )
+
+
+def test_egress_on_compose_and_swarm_is_said_to_be_unenforced(tmp_path):
+    app = an_app(
+        tmp_path / "db", '[egress]\nallow = ["10.0.0.0/8:5432", "203.0.113.7:443", "10.0.0.0/8:5432"]\n'
+    )
+    assert load_app_settings(app, REPO).egress.allow == (("10.0.0.0/8", 5432), ("203.0.113.7/32", 443))
+    done = stack_env_of(app)
+    assert env_lines(done) == STRICT | DEFAULT_LIMITS | ENGINE_DEFAULTS
+    assert f"app: {app / SETTINGS_FILE} [egress] allow is for Kubernetes' NetworkPolicy alone" in done.stderr
+    assert "compose and Swarm have no egress control" in done.stderr

@@ -22,6 +22,19 @@ COMPOSE = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())
 SERVICES = COMPOSE["services"]
 
 
+def rendered_compose(path: str, env: dict[str, str]) -> dict:
+    """``path`` as compose reads it (``docker-compose config``, offline: no engine), with the
+    images of deploy/images.tsv, SERVE_AUTH for the Swarm stack, and ``env``."""
+    images = {variable: "image:dev" for variable in listed_images()}
+    done = subprocess.run(
+        ["docker-compose", "--file", path, "config"],
+        cwd=ROOT, env={"PATH": os.environ["PATH"], **images, "SERVE_AUTH": "none-public", **env},
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return yaml.safe_load(done.stdout)
+
+
 def listed_images() -> dict[str, str]:
     """{variable: default tag} from deploy/images.tsv."""
     rows = [line.split("\t") for line in (ROOT / "deploy/images.tsv").read_text().splitlines()]
@@ -55,7 +68,7 @@ def test_every_service_is_hardened(service):
     assert spec["cap_drop"] == ["ALL"]
     assert "no-new-privileges:true" in spec["security_opt"]
     assert spec["restart"] == "unless-stopped"
-    limits = spec["deploy"]["resources"]["limits"]
+    limits = rendered_compose("deploy/compose.yaml", {})["services"][service]["deploy"]["resources"]["limits"]
     assert float(limits["cpus"]) > 0
     assert re.fullmatch(r"\d+[mg]", limits["memory"])
 
@@ -353,3 +366,50 @@ def test_the_data_volume_is_opt_in_mounted_where_serve_data_dir_points(path, eng
     assert "install -d -o 10001 -g 10001 -m 0750 /srv/data" in (ROOT / "Dockerfile").read_text()
     # Not in the base files: without APP_DATA=1 nothing is writable but /tmp.
     assert "/srv/data" not in yaml.safe_dump(SERVICES["app"])
+
+
+@pytest.mark.parametrize("path", ["deploy/compose.yaml", "deploy/swarm/stack.yaml"])
+def test_the_app_s_serving_toml_sets_each_replica_s_limits_on_compose_and_swarm(path, tmp_path):
+    """What `make up` and `make swarm-up` export (app_source --stack-env) gives the app's service
+    the limits of its serving.toml [replicas]; without them (empty) the files' 1 CPU and 1024 MB.
+    Swarm's replicas: the file's count unless APP_REPLICAS is set (swarm.sh), else 3."""
+    app = tmp_path / "sized"
+    app.mkdir()
+    (app / "streamlit_app.py").write_text("import streamlit as st\n")
+    (app / "serving.toml").write_text("[replicas]\ncount = 2\ncpus = 0.5\nmemory_mb = 768\n")
+    done = subprocess.run(
+        ["python3", "-m", "streamlit_serving.app_source", "--stack-env"],
+        cwd=ROOT, env={**os.environ, "APP_DIR": str(app)}, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    exported = dict(line.split("=", 1) for line in done.stdout.splitlines())
+    sized = rendered_compose(path, exported)["services"]["app"]["deploy"]
+    assert (float(sized["resources"]["limits"]["cpus"]), sized["resources"]["limits"]["memory"]) == (
+        0.5,
+        "768m",
+    )
+    empty = {"APP_CPUS": "", "APP_MEMORY_MB": ""}
+    default = rendered_compose(path, empty)["services"]["app"]["deploy"]
+    assert (float(default["resources"]["limits"]["cpus"]), default["resources"]["limits"]["memory"]) == (
+        1.0,
+        "1024m",
+    )
+    # The proxy keeps its own limits.
+    assert (
+        rendered_compose(path, exported)["services"]["proxy"]["deploy"]["resources"]["limits"]["memory"]
+        == "320m"
+    )
+    if path.startswith("deploy/swarm"):
+        assert default["replicas"] == 3
+        assert (
+            rendered_compose(path, {"APP_REPLICAS": exported["SERVING_TOML_REPLICAS"]})["services"]["app"][
+                "deploy"
+            ]["replicas"]
+            == 2
+        )
+        script = (ROOT / "scripts/deploy/swarm.sh").read_text()
+        assert "export APP_REPLICAS=$SERVING_TOML_REPLICAS" in script
+    else:
+        assert (
+            "replicas=${APP_REPLICAS:-${SERVING_TOML_REPLICAS:-1}}"
+            in (ROOT / "scripts/deploy/stack.sh").read_text()
+        )

@@ -52,14 +52,48 @@ redirect_uri = "https://dashboard.example.com/oauth2callback"
 """
 
 
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """deploy/k8s copied, with the production secret files a user would make."""
-    copy = tmp_path_factory.mktemp("k8s") / "k8s"
+def copied_tree(copy: Path) -> Path:
+    """deploy/k8s copied to ``copy``, with the production secret files a user would make."""
     shutil.copytree(ROOT / "deploy/k8s", copy)
     (copy / "overlays/production/secrets/cookie-secret").write_text(secrets.token_urlsafe(48))
     (copy / "overlays/production/secrets/oidc.toml").write_text(OIDC_SETTINGS)
     return copy
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """deploy/k8s copied, with the production secret files a user would make."""
+    return copied_tree(tmp_path_factory.mktemp("k8s") / "k8s")
+
+
+def an_app(directory: Path, settings: str = "") -> Path:
+    """A one-line app in ``directory`` with ``settings`` as its serving.toml (none if empty)."""
+    directory.mkdir()
+    (directory / "streamlit_app.py").write_text("import streamlit as st\n")
+    if settings:
+        (directory / "serving.toml").write_text(settings)
+    return directory
+
+
+def named_for(app_dir: Path | str, copy: Path, images: str = "") -> dict[str, Manifests]:
+    """scripts/deploy/k8s-name.sh run for the app in ``app_dir`` on the copied tree ``copy``, then
+    each overlay rendered; it writes four files per overlay (kustomization.yaml,
+    browser-policy.env, serving-patch.yaml, serving-egress.yaml)."""
+    env = {
+        **os.environ,
+        "APP_DIR": str(app_dir),
+        "K8S_OVERLAYS": str(copy / "overlays"),
+        "K8S_IMAGES": images,
+    }
+    done = subprocess.run(["scripts/deploy/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.split()) == 4 * len(OVERLAYS)
+    rendered = {}
+    for overlay in OVERLAYS:
+        result = kustomize(copy / "overlays" / overlay)
+        assert result.returncode == 0, result.stderr
+        rendered[overlay] = Manifests([doc for doc in yaml.safe_load_all(result.stdout) if doc])
+    return rendered
 
 
 @pytest.fixture(scope="module")
@@ -714,33 +748,13 @@ def test_the_overlays_name_the_app_and_k8s_name_writes_its_name_there(tmp_path):
     base = "\n".join(path.read_text() for path in sorted((ROOT / "deploy/k8s/base").glob("*.yaml")))
     assert "my-app" not in base
     assert "part-of:" not in base
-    copy = tmp_path / "k8s"
-    shutil.copytree(ROOT / "deploy/k8s", copy)
-    (copy / "overlays/production/secrets/cookie-secret").write_text("x" * 64)
-    (copy / "overlays/production/secrets/oidc.toml").write_text(OIDC_SETTINGS)
-
-    def named(app_dir: str, images: str = "") -> dict[str, Manifests]:
-        env = {**os.environ, "APP_DIR": app_dir, "K8S_OVERLAYS": str(copy / "overlays"), "K8S_IMAGES": images}
-        done = subprocess.run(
-            ["scripts/deploy/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-        assert len(done.stdout.split()) == 2 * len(OVERLAYS)  # kustomization.yaml, browser-policy.env
-        rendered = {}
-        for overlay in OVERLAYS:
-            result = kustomize(copy / "overlays" / overlay)
-            assert result.returncode == 0, result.stderr
-            rendered[overlay] = Manifests([doc for doc in yaml.safe_load_all(result.stdout) if doc])
-        return rendered
-
-    other = tmp_path / "shop"
-    other.mkdir()
-    (other / "streamlit_app.py").write_text("import streamlit as st\n")
+    copy = copied_tree(tmp_path / "k8s")
+    other = an_app(tmp_path / "shop")
     for app_dir, name, images in (
         ("app", "sales-dashboard", "ghcr.io/acme/dashboards"),
         (str(other), "shop", ""),
     ):
-        for overlay, manifests in named(app_dir, images).items():
+        for overlay, manifests in named_for(app_dir, copy, images).items():
             namespace = name if overlay == "production" else f"{name}-dev"
             assert manifests.all("Namespace")[0]["metadata"]["name"] == namespace
             for doc in manifests.docs:
@@ -775,24 +789,12 @@ def test_the_proxy_takes_the_app_s_browser_policy_written_by_k8s_name(overlay, t
         "configMapRef": {"name": overlay.get("ConfigMap", "proxy-settings")["metadata"]["name"]}
     } in proxy["envFrom"]
 
-    copy = tmp_path / "k8s"
-    shutil.copytree(ROOT / "deploy/k8s", copy)
-    (copy / "overlays/production/secrets/cookie-secret").write_text("x" * 64)
-    (copy / "overlays/production/secrets/oidc.toml").write_text(OIDC_SETTINGS)
-    app = tmp_path / "maps"
-    app.mkdir()
-    (app / "streamlit_app.py").write_text("import streamlit as st\n")
-    (app / "serving.toml").write_text(
+    app = an_app(
+        tmp_path / "maps",
         '[browser]\nconnect = ["https://basemaps.cartocdn.com", "https://*.basemaps.cartocdn.com"]\n'
-        'permissions = ["camera", "microphone"]\n[limits]\nupload_mb = 200\nmessage_mb = 32\n'
+        'permissions = ["camera", "microphone"]\n[limits]\nupload_mb = 200\nmessage_mb = 32\n',
     )
-    env = {**os.environ, "APP_DIR": str(app), "K8S_OVERLAYS": str(copy / "overlays")}
-    done = subprocess.run(["scripts/deploy/k8s-name.sh"], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    for name in OVERLAYS:
-        result = kustomize(copy / "overlays" / name)
-        assert result.returncode == 0, result.stderr
-        manifests = Manifests([doc for doc in yaml.safe_load_all(result.stdout) if doc])
+    for manifests in named_for(app, copied_tree(tmp_path / "k8s")).values():
         data = manifests.get("ConfigMap", "proxy-settings")["data"]
         assert data["PROXY_CSP_CONNECT"] == "https://basemaps.cartocdn.com https://*.basemaps.cartocdn.com"
         assert data["PROXY_PERMISSIONS"] == "camera microphone"
@@ -800,3 +802,58 @@ def test_the_proxy_takes_the_app_s_browser_policy_written_by_k8s_name(overlay, t
         assert data["PROXY_UPLOAD_MB"] == "200"  # message_mb is Streamlit's alone
         assert not any("MESSAGE" in key for key in data)
         assert data["PROXY_TLS"] == "off"  # the base's settings stay (merge)
+
+
+def test_the_app_s_replicas_and_egress_reach_each_overlay_through_k8s_name(rendered, tmp_path):
+    """An app whose serving.toml has [replicas] and [egress]: after scripts/deploy/k8s-name.sh each
+    overlay's app Deployment starts `count` pods with its CPU and memory limits (the requests
+    stay), the autoscaler runs count..max, and the app's NetworkPolicy keeps the overlay's rules
+    and gets the DNS rule (the proxy's) and one rule per allowed network and port; both overlays
+    still validate strictly. `count` alone: the autoscaler's bounds are both count; cpus alone:
+    the overlay's scale stays."""
+    app = an_app(
+        tmp_path / "orders",
+        "[replicas]\ncount = 4\nmax = 8\ncpus = 1.5\nmemory_mb = 2048\n"
+        '[egress]\nallow = ["10.20.0.0/16:5432", "203.0.113.7:443", "fd00::/8:6379"]\n',
+    )
+    copy = copied_tree(tmp_path / "k8s")
+    for name, manifests in named_for(app, copy).items():
+        plain = documents(rendered[name])
+        deployment = manifests.get("Deployment", APP)
+        _, container = pod_of(manifests, APP)
+        assert deployment["spec"]["replicas"] == 4
+        assert container["resources"]["limits"] == {"cpu": "1500m", "memory": "2048Mi"}
+        assert container["resources"]["requests"] == pod_of(plain, APP)[1]["resources"]["requests"]
+        hpa = manifests.get("HorizontalPodAutoscaler", APP)["spec"]
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == (4, 8)
+        own = plain.get("NetworkPolicy", APP)["spec"]["egress"]
+        egress = manifests.get("NetworkPolicy", APP)["spec"]["egress"]
+        assert egress[: len(own)] == own
+        dns, *allowed = egress[len(own) :]
+        assert dns == plain.get("NetworkPolicy", PROXY)["spec"]["egress"][1]  # the proxy's DNS rule
+        assert dns_faults(dns) == []
+        assert allowed == [
+            {"to": [{"ipBlock": {"cidr": cidr}}], "ports": [{"port": port, "protocol": "TCP"}]}
+            for cidr, port in (("10.20.0.0/16", 5432), ("203.0.113.7/32", 443), ("fd00::/8", 6379))
+        ]
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump_all(manifests.docs))
+        result = subprocess.run(
+            [KUBERNETES_VALIDATE, "--strict", "--kubernetes-version", KUBERNETES_VERSION, path],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+    (app / "serving.toml").write_text("[replicas]\ncount = 5\n")
+    for manifests in named_for(app, copy).values():
+        hpa = manifests.get("HorizontalPodAutoscaler", APP)["spec"]
+        assert (hpa["minReplicas"], hpa["maxReplicas"]) == (5, 5)
+    (app / "serving.toml").write_text("[replicas]\ncpus = 2\n")
+    for name, manifests in named_for(app, copy).items():
+        plain = documents(rendered[name])
+        for kind in ("HorizontalPodAutoscaler", "NetworkPolicy"):
+            assert manifests.get(kind, APP)["spec"] == plain.get(kind, APP)["spec"]
+        assert (
+            manifests.get("Deployment", APP)["spec"]["replicas"]
+            == plain.get("Deployment", APP)["spec"]["replicas"]
+        )
+        assert pod_of(manifests, APP)[1]["resources"]["limits"] == {"cpu": "2000m", "memory": "1Gi"}
