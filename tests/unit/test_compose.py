@@ -413,3 +413,46 @@ def test_the_app_s_serving_toml_sets_each_replica_s_limits_on_compose_and_swarm(
             "replicas=${APP_REPLICAS:-${SERVING_TOML_REPLICAS:-1}}"
             in (ROOT / "scripts/deploy/stack.sh").read_text()
         )
+
+
+FAKE_DOCKER = """#!/usr/bin/env bash
+# A stand-in engine for stack.sh: answers what `up` asks, records each compose call and the
+# variables compose would read for the app's limits.
+case "$*" in "buildx version" | info* | "compose version") exit 0 ;; esac
+if [ "$1" = compose ]; then
+  echo "$* APP_CPUS=${APP_CPUS-} APP_MEMORY_MB=${APP_MEMORY_MB-}" >>"$FAKE_DOCKER_LOG"
+  case "$*" in *" ps -q"*) echo c1 ;; *" port proxy 8443") echo 127.0.0.1:8443 ;; esac
+fi
+[ "$1" = inspect ] && echo "/c1 healthy"
+exit 0
+"""
+
+
+def test_make_up_scales_to_the_file_s_count_unless_app_replicas_is_given(tmp_path):
+    """stack.sh up, on a stand-in engine: compose gets `--scale app=<[replicas] count>` and the
+    file's APP_CPUS/APP_MEMORY_MB (a value in the shell replaced); APP_REPLICAS given wins."""
+    fake = tmp_path / "bin" / "docker"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_DOCKER)
+    fake.chmod(0o755)
+    app = tmp_path / "sized"
+    app.mkdir()
+    (app / "streamlit_app.py").write_text("import streamlit as st\n")
+    (app / "serving.toml").write_text("[replicas]\ncount = 2\ncpus = 0.5\nmemory_mb = 768\n")
+    for name in ("cookie_secret", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("x")
+    env = {
+        "PATH": f"{fake.parent}:{os.environ['PATH']}", "APP_DIR": str(app), "SKIP_BUILD": "1",
+        "COOKIE_SECRET_FILE": str(tmp_path / "cookie_secret"), "TLS_CERT_FILE": str(tmp_path / "cert.pem"),
+        "TLS_KEY_FILE": str(tmp_path / "key.pem"), "APP_CPUS": "8",
+    }  # fmt: skip
+    for extra, scale in (({}, 2), ({"APP_REPLICAS": "1"}, 1)):
+        log = tmp_path / f"compose-{scale}.log"
+        done = subprocess.run(
+            ["scripts/deploy/stack.sh", "up"], cwd=ROOT, env={**env, **extra, "FAKE_DOCKER_LOG": str(log)},
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        (up,) = [line for line in log.read_text().splitlines() if " up --detach" in line]
+        assert up.endswith(f"--scale app={scale} APP_CPUS=0.5 APP_MEMORY_MB=768"), up
+        assert f"is up with {scale} app replica(s)" in done.stderr
