@@ -3,8 +3,11 @@ naming it: each app's name (streamlit_serving/app_settings.py) names its images 
 project, so neither stack takes the other's place, and `make down` of one leaves the other up.
 
 Streamlit's hello demo (a copy named ``hello-<pid>``: no serving.toml, named after its directory)
-and a tiny app that declares ``name = "tiny-<pid>"`` in its serving.toml. Only the two app images
-are built (`scripts/deploy/build-images.sh app`); both stacks use the session's proxy image."""
+and a tiny app that declares ``name = "tiny-<pid>"`` in its serving.toml, with ``[replicas]`` (2
+replicas of 0.5 CPU and 512 MB) and an ``[egress]`` table: compose runs what the file says, and
+APP_REPLICAS given to make wins over its count (a stray APP_CPUS in the shell does not win over
+its cpus). Only the two app images are built
+(`scripts/deploy/build-images.sh app`); both stacks use the session's proxy image."""
 
 from __future__ import annotations
 
@@ -23,6 +26,15 @@ from streamlit_load.local_server import free_port
 from .conftest import ROOT, as_typed, run
 
 TINY = "import streamlit as st\n\nst.title('Tiny app')\n"
+TINY_SETTINGS = """
+[replicas]
+count = 2
+cpus = 0.5
+memory_mb = 512
+
+[egress]
+allow = ["10.0.0.0/8:5432"]
+"""
 TITLE = '{{index .Config.Labels "org.opencontainers.image.title"}}'
 
 
@@ -46,7 +58,7 @@ def two_apps(tmp_path_factory, hello_app: Path) -> dict[str, Path]:
     tiny = root / "tiny-app"
     tiny.mkdir()
     (tiny / "streamlit_app.py").write_text(TINY)
-    (tiny / "serving.toml").write_text(f'name = "tiny-{os.getpid()}"\n')
+    (tiny / "serving.toml").write_text(f'name = "tiny-{os.getpid()}"\n{TINY_SETTINGS}')
     return {f"hello-{os.getpid()}": hello, f"tiny-{os.getpid()}": tiny}
 
 
@@ -86,8 +98,10 @@ def stacks(
         for name, env in envs.items():
             up = make("up", env)
             assert up.returncode == 0, f"make up APP_DIR={env['APP_DIR']} failed:\n{up.stderr[-4000:]}"
-            assert f"stack: {name} is up with 1 app replica(s)" in up.stderr
+            replicas = 2 if name.startswith("tiny-") else 1  # the tiny app's [replicas] count
+            assert f"stack: {name} is up with {replicas} app replica(s)" in up.stderr
             env["URL"] = up.stdout.split()[-1]
+            env["UP_LOG"] = up.stderr
         yield envs
     finally:
         for name, env in envs.items():
@@ -101,6 +115,35 @@ def project_containers(docker: str, project: str) -> dict[str, str]:
     listed = run(docker, "ps", "--filter", f"label=com.docker.compose.project={project}",
                  "--format", '{{.Label "com.docker.compose.service"}} {{.Image}}').stdout  # fmt: skip
     return dict(line.split() for line in listed.splitlines())
+
+
+def app_limits(docker: str, project: str) -> list[tuple[int, int]]:
+    """(NanoCpus, Memory) of each of the project's app containers, as the engine runs them."""
+    ids = run(docker, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}",
+              "--filter", "label=com.docker.compose.service=app").stdout.split()  # fmt: skip
+    shown = run(docker, "inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}", *ids).stdout
+    return [(int(cpus), int(memory)) for cpus, memory in (line.split() for line in shown.splitlines())]
+
+
+def test_each_app_runs_the_replicas_and_limits_its_serving_toml_names(
+    docker: str, stacks: dict[str, dict[str, str]]
+):
+    hello, tiny = stacks
+    assert app_limits(docker, tiny) == [(500_000_000, 512 * 2**20)] * 2  # its [replicas]
+    assert app_limits(docker, hello) == [(1_000_000_000, 1024 * 2**20)]  # compose.yaml's defaults
+    assert "compose and Swarm have no egress control" in stacks[tiny]["UP_LOG"]
+    assert "egress" not in stacks[hello]["UP_LOG"]
+
+
+def test_app_replicas_given_to_make_wins_over_the_file_s_count(
+    docker: str, stacks: dict[str, dict[str, str]]
+):
+    _, tiny = stacks
+    # A stray APP_CPUS in the shell: the file's cpus still win.
+    up = make("up", {**stacks[tiny], "APP_REPLICAS": "1", "APP_CPUS": "8"})
+    assert up.returncode == 0, up.stderr[-4000:]
+    assert f"stack: {tiny} is up with 1 app replica(s)" in up.stderr
+    assert app_limits(docker, tiny) == [(500_000_000, 512 * 2**20)]  # the file's limits still
 
 
 def test_each_stack_runs_its_own_image_and_down_of_one_leaves_the_other(
