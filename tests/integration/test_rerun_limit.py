@@ -2,7 +2,7 @@
 floods reruns is closed with 1008 and logged, within its bucket it is served as before, and other
 sessions keep their latency while a flooder keeps coming back.
 
-The session-wide ``server`` runs the shipped defaults (SERVE_RERUN_BURST=30, SERVE_RERUN_RATE=5).
+The session-wide ``server`` runs the shipped defaults (SERVE_RERUN_BURST=40, SERVE_RERUN_RATE=10).
 """
 
 from __future__ import annotations
