@@ -39,7 +39,8 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
 10. Session state that survives a replica's loss (``SERVE_SESSION_STORE=redis://...``,
    ``session_store.py``): the app's own ``st.session_state`` saved to Redis after each finished
    run, signed with the cookie secret (which must then be set, ≥ 32 characters: exit 64), and
-   restored when the page reconnects to another replica.
+   restored when the page reconnects to another replica. The store's password comes from a secret
+   file (``SERVE_SESSION_STORE_PASSWORD_FILE``; missing, empty or unreadable: exit 64).
 11. The production-critical Streamlit options (XSRF, CORS, error details, toolbar, headless, file
    watcher, telemetry, upload and message size caps) are pinned whatever a config file or
    variable says: passed as the last command-line flags, which win over every file
@@ -126,11 +127,12 @@ def auth_notice(settings: ServingSettings) -> str:
     return "serve: sign-in off (SERVE_AUTH=none): anyone who reaches this app sees all of it"
 
 
-def check_store(settings: ServingSettings, env: Mapping[str, str]) -> None:
+def check_store(settings: ServingSettings, env: Mapping[str, str]) -> str | None:
     """With SERVE_SESSION_STORE: the cookie secret that signs its entries is set (the same on every
-    replica, else no replica could read another's entries), and the Redis client is installed."""
+    replica, else no replica could read another's entries), the Redis client is installed, and
+    the store's password is read from its file (returned; None with the store off)."""
     if not settings.session_store:
-        return
+        return None
     secret = env.get(COOKIE_SECRET_VARIABLE, "")
     if len(secret) < MIN_COOKIE_SECRET:
         raise SettingsError(
@@ -145,6 +147,8 @@ def check_store(settings: ServingSettings, env: Mapping[str, str]) -> None:
             "SERVE_SESSION_STORE is set but the redis package is missing: re-lock the app's "
             "requirements (make lock APP_DIR=...), which takes the serving layer's requirements/serving.in"
         ) from None
+    assert settings.session_store_password_file is not None  # load_serving_settings sets it with the store
+    return session_store.read_password(settings.session_store_password_file)
 
 
 def home_notice(settings: ServingSettings, script: Path, cwd: Path | None = None) -> str:
@@ -186,7 +190,7 @@ def main() -> int:
         # sign-in's [auth] after them in Streamlit's secrets files.
         secrets = install_app_secrets(os.environ, script, settings.sign_in)
         install_auth_secrets(settings, os.environ)
-        check_store(settings, os.environ)
+        store_password = check_store(settings, os.environ)
         hooks = app_hooks(argv)
         overrides: list[str] = []
         if script is not None:  # `run`: the template's defaults and the options pinned over every
@@ -228,11 +232,18 @@ def main() -> int:
     if settings.drain_seconds > 0:
         drain.install(settings.drain_seconds)
     failover.install()
-    if settings.session_store:
+    if settings.session_store and store_password is not None:
         session_store.install(
-            settings.session_store, settings.session_store_max_kb, settings.session_store_ttl_seconds
+            settings.session_store,
+            store_password,
+            settings.session_store_max_kb,
+            settings.session_store_ttl_seconds,
         )
-        print(f"serve: session store on (SERVE_SESSION_STORE={settings.session_store})", file=sys.stderr)
+        print(
+            f"serve: session store on (SERVE_SESSION_STORE={settings.session_store}, its password "
+            f"from SERVE_SESSION_STORE_PASSWORD_FILE={settings.session_store_password_file})",
+            file=sys.stderr,
+        )
     start_warmup(hooks, settings.warmup)
     from streamlit.web.cli import main as streamlit_main
 

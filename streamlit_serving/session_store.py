@@ -26,10 +26,16 @@ and URL, and the app's own state (a chat's history, a form's progress) is gone. 
   Streamlit.
 - **Refused**: an entry whose signature does not match (tampered, another secret, moved to
   another key: the signature covers the key) is dropped with a log line, never unpickled.
-- **Store down**: the app goes on as without it; one log line when the store fails and one when
-  it is back; failures are counted (``streamlit_serving_session_store_operations_total``
-  ``{outcome="error"}``); for ``RETRY_SECONDS`` after a failure the store is not tried (no run
-  waits for a dead store more than once per ``RETRY_SECONDS``).
+- **The password**: the store requires one (Redis' ``requirepass``), read from a secret file,
+  ``SERVE_SESSION_STORE_PASSWORD_FILE`` (default ``/run/secrets/session_store_password``, where
+  the stacks mount it), once at start: never in the URL, the environment or an image. A missing,
+  empty or unreadable file stops the start (exit 64, naming the setting); a wrong password is a
+  store that fails (below), as is a server that wants none.
+- **Store down** (or refusing the password): the app goes on as without it; one log line when
+  the store fails and one when it is back; failures are counted
+  (``streamlit_serving_session_store_operations_total{outcome="error"}``); for
+  ``RETRY_SECONDS`` after a failure the store is not tried (no run waits for a dead store more
+  than once per ``RETRY_SECONDS``).
 
 Hooks (Streamlit 1.67, checked by ``install``): ``Runtime.connect_session`` (the socket's cookies,
 user and old session id), ``SessionState.on_script_will_rerun`` and
@@ -50,6 +56,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,6 +71,7 @@ OVER_CAP = b"over the cap"  # a binding's last_mac once its entry was removed fo
 RETRY_SECONDS = 5.0  # after a store failure, runs skip the store this long
 SOCKET_TIMEOUT_SECONDS = 0.5  # a store that answers slower than this counts as down
 _DB = re.compile(r"/?(\d{0,5})")
+PASSWORD_VARIABLE = "SERVE_SESSION_STORE_PASSWORD_FILE"  # noqa: S105 - the setting's name
 
 
 def described(error: BaseException) -> str:
@@ -77,8 +85,8 @@ def log(text: str) -> None:
 
 def check_url(name: str, raw: str) -> str:
     """``raw`` if it is a usable ``redis://host[:port][/db]`` URL, else SettingsError naming
-    ``name``. No password in the URL: it would sit in the environment (the store is reached on
-    the stack's private network)."""
+    ``name``. No password in the URL: it would sit in the environment (it comes from
+    SERVE_SESSION_STORE_PASSWORD_FILE, read_password)."""
     try:
         parts = urlsplit(raw)
         port = parts.port
@@ -90,13 +98,34 @@ def check_url(name: str, raw: str) -> str:
         raise SettingsError(f"{name}={raw!r} names no host (redis://host:port/db)")
     if parts.username or parts.password:
         raise SettingsError(
-            f"{name}: a user or password in the URL is refused (it would sit in the environment)"
+            f"{name}: a user or password in the URL is refused (it would sit in the environment): "
+            f"put the password in a secret file, {PASSWORD_VARIABLE}"
         )
     if port == 0:
         raise SettingsError(f"{name}={raw!r}: port 0")
     if parts.query or parts.fragment or not _DB.fullmatch(parts.path):
         raise SettingsError(f"{name}={raw!r}: after host:port only /<database number> may follow")
     return raw
+
+
+def read_password(path: Path) -> str:
+    """The store's password: the one line of the secret file ``path`` (surrounding whitespace and
+    the final newline dropped). Missing, unreadable, empty or several lines: SettingsError naming
+    PASSWORD_VARIABLE, never the content."""
+    source = f"{PASSWORD_VARIABLE}={path}"
+    try:
+        password = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        why = error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
+        raise SettingsError(
+            f"{source} cannot be read ({why}): the session store's password, a secret file "
+            "(make up SESSION_STORE=1 makes one in deploy/secrets/)"
+        ) from None
+    if not password:
+        raise SettingsError(f"{source} is empty: the session store's password, one line")
+    if "\n" in password or "\r" in password:
+        raise SettingsError(f"{source} holds more than one line: the session store's password is one line")
+    return password
 
 
 # -- keys, signatures, what is saved -----------------------------------------------------------
@@ -421,15 +450,18 @@ def _cookie_secret() -> str:
     return str(config.get_option("server.cookieSecret"))
 
 
-def redis_client(url: str) -> Any:
+def redis_client(url: str, password: str) -> Any:
     import redis
 
     return redis.Redis.from_url(
-        url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS
+        url,
+        password=password,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
     )
 
 
-def install(url: str, max_kb: int, ttl_seconds: int) -> SessionStore:
+def install(url: str, password: str, max_kb: int, ttl_seconds: int) -> SessionStore:
     """Wire the store into Streamlit (before the server starts; see the module docstring)."""
     from streamlit.runtime.app_session import AppSession
     from streamlit.runtime.runtime import Runtime
@@ -451,7 +483,7 @@ def install(url: str, max_kb: int, ttl_seconds: int) -> SessionStore:
             "ScriptRunContext.on_script_start, AppSession.shutdown): update "
             "streamlit_serving/session_store.py (tests/integration/test_session_store.py)"
         )
-    store = SessionStore(redis_client(url), _cookie_secret, max_kb * 1024, ttl_seconds, Metrics())
+    store = SessionStore(redis_client(url, password), _cookie_secret, max_kb * 1024, ttl_seconds, Metrics())
     saved_events = (Event.SCRIPT_STOPPED_WITH_SUCCESS, Event.FRAGMENT_STOPPED_WITH_SUCCESS)
 
     def connect_session(self: Any, client: Any, user_info: Any, existing_session_id: str | None = None,

@@ -41,6 +41,10 @@ stacks through its env file, APP_ENV_FILE; its name through its serving.toml, ap
 |                            |             | saved there after each finished run and restored when a  |
 |                            |             | page moves to another replica (session_store.py);        |
 |                            |             | empty: off                                               |
+| SERVE_SESSION_STORE_PASSWORD_FILE | (see right) | the store's password, a secret file (one line), |
+|                            |             | read with SERVE_SESSION_STORE; unset:                    |
+|                            |             | /run/secrets/session_store_password (missing, empty or   |
+|                            |             | unreadable: exit 64)                                     |
 | SERVE_SESSION_STORE_MAX_KB | 256         | a session's pickled state over this is not saved (1-65536) |
 | SERVE_SESSION_STORE_TTL_SECONDS | 3600   | an entry lives this long after its last save (60-604800) |
 | SERVE_DATA_DIR             | (empty)     | the app's persistent, writable directory (an absolute    |
@@ -71,6 +75,7 @@ SWITCHES = {"on": True, "off": False}
 AUTH_MODES = ("none", "oidc", "none-public")
 MAX_STORE_KB = 65_536
 MAX_STORE_TTL_SECONDS = 7 * 24 * 3600
+STORE_PASSWORD_MOUNTED = Path("/run/secrets/session_store_password")  # the compose and Swarm secret's target
 MAX_AUTH_AGE_HOURS = 720  # Streamlit's own identity cookie lasts 30 days
 EVERY_DOMAIN = "*"
 _EMAIL = re.compile(r"[^@\s,]+@([a-z0-9-]+\.)+[a-z0-9-]+")
@@ -99,6 +104,7 @@ class ServingSettings:
     upload_max_files: int = 10
     upload_max_mb: int | None = None  # unset: uploads.session_cap_mb derives it
     session_store: str = ""
+    session_store_password_file: Path | None = None  # set when session_store is
     session_store_max_kb: int = 256
     session_store_ttl_seconds: int = 3600
     data_dir: Path | None = None
@@ -254,6 +260,7 @@ def load_serving_settings(env: Mapping[str, str] | None = None) -> ServingSettin
             else None
         ),
         session_store=_read_store_url(env),
+        session_store_password_file=_read_store_password_file(env),
         session_store_max_kb=read_int(env, "SERVE_SESSION_STORE_MAX_KB", 256, 1, MAX_STORE_KB),
         session_store_ttl_seconds=read_int(
             env, "SERVE_SESSION_STORE_TTL_SECONDS", 3600, 60, MAX_STORE_TTL_SECONDS
@@ -294,6 +301,15 @@ def _read_store_url(env: Mapping[str, str]) -> str:
     from .session_store import check_url
 
     return check_url("SERVE_SESSION_STORE", raw)
+
+
+def _read_store_password_file(env: Mapping[str, str]) -> Path | None:
+    """SERVE_SESSION_STORE_PASSWORD_FILE, with the store on: as set, else the mounted secret's path
+    (the file itself is read once, at start: session_store.read_password)."""
+    if not env.get("SERVE_SESSION_STORE", "").strip():
+        return None
+    raw = env.get("SERVE_SESSION_STORE_PASSWORD_FILE", "").strip()
+    return Path(raw) if raw else STORE_PASSWORD_MOUNTED
 
 
 @cache

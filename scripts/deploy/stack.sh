@@ -23,7 +23,8 @@
 #                  test users are printed before the app's URL
 #   SESSION_STORE=1  also the session store (deploy/compose.session-store.yaml: Redis, and
 #                  SERVE_SESSION_STORE pointing at it): pages keep their st.session_state when
-#                  they move to another replica
+#                  they move to another replica. Its password: SESSION_STORE_PASSWORD_FILE, made
+#                  (random) in deploy/secrets/session_store_password when missing
 #   APP_DATA=1     also a named volume for the app's data (deploy/compose.data.yaml), mounted at
 #                  /srv/data with SERVE_DATA_DIR pointing at it; `down` keeps it (docker volume rm
 #                  PROJECT_app-data deletes it)
@@ -139,9 +140,15 @@ if ! [[ $app_data =~ ^[01]$ ]]; then
 fi
 [ "$app_data" = 1 ] && compose+=(--file deploy/compose.data.yaml)
 
-cookie_secret() {
-  COOKIE_SECRET_FILE=$(scripts/deploy/cookie-secret.sh)
+# The secret files this machine makes once and keeps (deploy/secrets/): the cookie secret, and with
+# SESSION_STORE=1 the store's password (mounted into the store and the app, never an environment value).
+secret_files() {
+  COOKIE_SECRET_FILE=$(scripts/deploy/secret-file.sh cookie_secret)
   export COOKIE_SECRET_FILE
+  if [ "$session_store" = 1 ]; then
+    SESSION_STORE_PASSWORD_FILE=$(scripts/deploy/secret-file.sh session_store_password)
+    export SESSION_STORE_PASSWORD_FILE
+  fi
 }
 
 # The app's own secrets.toml as a compose secret (never in the image): APP_SECRETS_FILE, else the
@@ -261,7 +268,7 @@ case ${1:-} in
   up)
     app_secrets  # checked before the build: a bad file stops here (exit 64)
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/deploy/build-images.sh >/dev/null
-    cookie_secret
+    secret_files
     tls_files
     auth_files
     "${compose[@]}" "${profile[@]}" up --detach --no-build --scale "app=$replicas" >&2
@@ -313,7 +320,7 @@ case ${1:-} in
   compose)
     shift
     app_secrets
-    cookie_secret
+    secret_files
     tls_files
     auth_files
     "${compose[@]}" "${profile[@]}" "$@"

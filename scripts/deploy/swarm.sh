@@ -27,7 +27,8 @@
 #   SERVE_AUTH     required: oidc (sign-in; OIDC_FILE: the provider's settings, deploy/swarm/oidc.yaml)
 #                  or none-public (open to anyone who reaches the proxy)
 #   SESSION_STORE=1  also the session store (deploy/swarm/session-store.yaml: Redis, and
-#                  SERVE_SESSION_STORE pointing at it)
+#                  SERVE_SESSION_STORE pointing at it); its password: SESSION_STORE_PASSWORD_FILE,
+#                  made (random) in deploy/secrets/session_store_password when missing
 #   APP_DATA=1     also a named volume for the app's data (deploy/swarm/data.yaml) at /srv/data,
 #                  SERVE_DATA_DIR pointing at it; a local volume is per node (see that file)
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SERVE_*, …).
@@ -217,8 +218,12 @@ case ${1:-} in
         exit 1
       fi
     done
-    COOKIE_SECRET_FILE=$(scripts/deploy/cookie-secret.sh)
+    COOKIE_SECRET_FILE=$(scripts/deploy/secret-file.sh cookie_secret)
     export COOKIE_SECRET_FILE
+    if [ "${SESSION_STORE:-0}" = 1 ]; then  # the store's password, a Swarm secret (session-store.yaml)
+      SESSION_STORE_PASSWORD_FILE=$(scripts/deploy/secret-file.sh session_store_password)
+      export SESSION_STORE_PASSWORD_FILE
+    fi
     # The proxy's certificate: yours, or the local CA's for localhost (short HSTS, see stack.sh).
     ca=""
     if [ -z "${TLS_CERT_FILE:-}${TLS_KEY_FILE:-}" ]; then

@@ -7,6 +7,10 @@ st_replica cookie) is stopped as a scale-in or a rolling update stops it (SIGTER
 closes the page's socket). The page comes back as the frontend does (the same cookies, its old
 session id) and lands on the other replica, whose first run already sees the list. Without the
 store (Streamlit keeps session state in process memory) it would see an empty one.
+
+The store requires its password, which `make up` made in a file (SESSION_STORE_PASSWORD_FILE)
+and mounted as a compose secret into the store and the app: no container's environment,
+arguments or labels (`docker inspect`) and no process's command line hold it.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ def store_app_image(docker: str, images: dict[str, str]) -> Iterator[str]:
 def store_stack(
     docker: str, images: dict[str, str], store_app_image: str, local_tls: Path, tmp_path_factory
 ) -> Iterator[Stack]:
+    secrets = tmp_path_factory.mktemp("secrets")
     with started_stack(
-        docker, {**images, "APP_IMAGE": store_app_image}, tmp_path_factory.mktemp("secrets"), local_tls,
-        "sessionstore", 2, SESSION_STORE="1",
+        docker, {**images, "APP_IMAGE": store_app_image}, secrets, local_tls, "sessionstore", 2,
+        SESSION_STORE="1", SESSION_STORE_PASSWORD_FILE=str(secrets / "store" / "session_store_password"),
     ) as stack:  # fmt: skip
         yield stack
 
@@ -67,3 +72,28 @@ def test_a_page_keeps_its_own_state_when_its_replica_stops(store_stack: Stack) -
     (other,) = set(replicas.values()) - {replicas[replica]}
     logs = run(store_stack.docker, "logs", other).stderr
     assert f"session store: session {page.session_id} restored 2 key(s)" in logs, logs[-2000:]
+
+
+def test_the_store_requires_the_password_make_up_made_and_nothing_shows_it(store_stack: Stack) -> None:
+    path = Path(store_stack.env["SESSION_STORE_PASSWORD_FILE"])
+    password = path.read_text().strip()  # made by `make up` (scripts/deploy/secret-file.sh)
+    assert len(password) == 64
+    assert f"secret-file: made a new session_store_password in {path}" in store_stack.log
+    (store,) = store_stack.containers("session-store")
+    refused = store_stack.exec(store, "redis-cli", "-p", "6379", "ping")
+    assert "NOAUTH" in refused.stdout, refused.stdout + refused.stderr
+    healthy = store_stack.exec(store, "/usr/local/bin/healthcheck.sh")  # AUTH on stdin, then PING
+    assert healthy.returncode == 0, healthy.stderr
+    rendered = store_stack.exec(store, "stat", "-c", "%a %u", "/tmp/session-store.conf").stdout.split()
+    assert rendered == ["600", "10006"]
+    command_line = store_stack.exec(store, "cat", "/proc/1/cmdline").stdout.replace("\0", " ")
+    assert command_line.startswith("redis-server "), command_line
+    assert password not in command_line
+    for container in (store, *store_stack.containers("app")):
+        inspected = run(store_stack.docker, "inspect", container).stdout
+        assert password not in inspected, container
+        environ = store_stack.exec(container, "cat", "/proc/1/environ").stdout
+        assert password not in environ, container
+    (app, _) = store_stack.containers("app")
+    mounted = store_stack.exec(app, "cat", "/run/secrets/session_store_password").stdout.strip()
+    assert mounted == password

@@ -1,7 +1,9 @@
 """The session store (streamlit_serving/session_store.py) with real parts: Debian's redis-server on
-a free port, two Streamlit servers started with the serving layer (two "replicas" sharing the
-store and the cookie secret) and the protocol client, which reconnects as the frontend does (the
-same cookies, the old session id in the WebSocket's subprotocols).
+a free port, started by the store image's own entrypoint (deploy/session-store/entrypoint.sh: the
+password from a file, rendered into requirepass, and the image's redis.conf), two Streamlit
+servers started with the serving layer (two "replicas" sharing the store, its password file and
+the cookie secret) and the protocol client, which reconnects as the frontend does (the same
+cookies, the old session id in the WebSocket's subprotocols).
 
 redis-server comes from Debian (``scripts/setup/apt-install.sh redis-server``); the test is skipped with
 that command when it is missing.
@@ -15,12 +17,15 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
+from test_metrics import scrape
 
-from streamlit_load.client import StreamlitSession
+from streamlit_load.client import Interaction, StreamlitSession
 from streamlit_load.client.messages import WidgetState
 from streamlit_load.local_server import Server, free_port, running_server, stop
 from streamlit_serving.session_store import KEY_PREFIX, MAC_BYTES, VERSION, Keys, entry_key
@@ -30,33 +35,42 @@ APP = REPO / "tests" / "apps" / "session_store" / "streamlit_app.py"
 SECRET = secrets.token_hex(32)
 ROUTE = "a" * 32  # as the proxy's st_route cookie (nginx.conf): 32 hex digits
 OTHER_ROUTE = "b" * 32
+PASSWORD = secrets.token_hex(32)
+ENTRYPOINT = REPO / "deploy" / "session-store" / "entrypoint.sh"
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
+@dataclass(frozen=True)
+class Store:
+    url: str
+    password_file: Path
+    process: subprocess.Popen[bytes]
+
+
+def password_file(folder: Path, password: str = PASSWORD) -> Path:
+    path = folder / "session_store_password"
+    path.write_text(f"{password}\n")
+    return path
+
+
+@contextmanager
+def running_store(folder: Path) -> Iterator[Store]:
+    """redis-server as the image starts it (its entrypoint, its redis.conf), on a free loopback
+    port, with the password in ``folder``."""
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is missing: scripts/setup/apt-install.sh redis-server")
     port = free_port()
-    folder = tmp_path_factory.mktemp("redis")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "SESSION_STORE_PASSWORD_FILE": str(password_file(folder)),
+        "SESSION_STORE_CONF_DIR": str(folder),
+        "SESSION_STORE_BASE_CONF": str(REPO / "deploy" / "session-store" / "redis.conf"),
+    }
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--maxmemory", "64mb"]
     process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
+        ["sh", str(ENTRYPOINT), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
-    client = redis.Redis(port=port, socket_timeout=1)
+    started = Store(f"redis://127.0.0.1:{port}/0", Path(env["SESSION_STORE_PASSWORD_FILE"]), process)
+    client = store(started.url)
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -68,30 +82,45 @@ def redis_url(tmp_path_factory) -> Iterator[str]:
                 raise
             time.sleep(0.05)
     try:
-        yield f"redis://127.0.0.1:{port}/0"
+        yield started
     finally:
         stop(process)
 
 
-def replica(redis_url: str, **extra: str):
+@pytest.fixture(scope="module")
+def redis_store(tmp_path_factory) -> Iterator[Store]:
+    with running_store(tmp_path_factory.mktemp("redis")) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def redis_url(redis_store: Store) -> str:
+    return redis_store.url
+
+
+def replica(redis_url: str, password: Path, port: int | None = None, **extra: str):
     env = {
         "SERVE_SESSION_STORE": redis_url,
+        "SERVE_SESSION_STORE_PASSWORD_FILE": str(password),
         "STREAMLIT_SERVER_COOKIE_SECRET": SECRET,
         "SERVE_WARMUP": "off",
         "SERVE_RERUN_RATE": "0",
         **extra,
     }
-    return running_server(app=APP, env=env)
+    return running_server(app=APP, env=env, port=port)
 
 
 @pytest.fixture(scope="module")
-def replicas(redis_url: str) -> Iterator[tuple[Server, Server]]:
-    with replica(redis_url) as first, replica(redis_url) as second:
+def replicas(redis_store: Store) -> Iterator[tuple[Server, Server]]:
+    with (
+        replica(redis_store.url, redis_store.password_file) as first,
+        replica(redis_store.url, redis_store.password_file) as second,
+    ):
         yield first, second
 
 
 def store(redis_url: str) -> redis.Redis:
-    return redis.Redis.from_url(redis_url)
+    return redis.Redis.from_url(redis_url, password=PASSWORD)
 
 
 def build_state(server: Server, cookies: dict[str, str]) -> StreamlitSession:
@@ -109,13 +138,27 @@ def build_state(server: Server, cookies: dict[str, str]) -> StreamlitSession:
 
 
 def moved_to(server: Server, page: StreamlitSession, cookies: dict[str, str]) -> StreamlitSession:
-    """The page's reconnect, landing on ``server``: its old session id, ``cookies``, no widget
-    states (a reconnect after the replica's loss sends those the page holds; none here, so the
-    note's value can only come from the store)."""
+    """The page's reconnect, landing on ``server``: its old session id, ``cookies``, the page's
+    Origin (behind the proxy every replica sees the one public origin), no widget states (a
+    reconnect after the replica's loss sends those the page holds; none here, so the note's value
+    can only come from the store)."""
     moved = StreamlitSession(server.base_url, cookies=cookies, timeout=20)
+    moved.origin = page.origin
     moved.session_id = page.session_id
     moved.connect(resume=True)
     return moved
+
+
+def first_run_moved(
+    server: Server, page: StreamlitSession, cookies: dict[str, str]
+) -> tuple[Interaction, str]:
+    """The first run of the page's reconnect to ``server`` (moved_to), its socket closed after:
+    (the run's result, the new session's id)."""
+    moved = moved_to(server, page, cookies)
+    try:
+        return moved.rerun(kind="reconnect"), moved.session_id
+    finally:
+        moved.close()
 
 
 def test_a_page_moved_to_another_replica_finds_its_state_before_its_first_run(replicas, redis_url):
@@ -145,13 +188,9 @@ def test_another_browser_with_the_old_session_id_gets_nothing(replicas, redis_ur
     page = build_state(first, {"st_route": ROUTE})
     page.close()
     for cookies in ({"st_route": OTHER_ROUTE}, {}):  # another browser's cookie; none (no proxy)
-        thief = moved_to(second, page, cookies)
-        try:
-            ran = thief.rerun(kind="reconnect")
-            assert ran.has_text("runs: 1"), ran.texts
-            assert ran.has_text("messages: []")
-        finally:
-            thief.close()
+        ran, _ = first_run_moved(second, page, cookies)
+        assert ran.has_text("runs: 1"), ran.texts
+        assert ran.has_text("messages: []")
 
 
 def test_the_entry_holds_no_widget_key_and_a_tampered_one_is_refused(replicas, redis_url):
@@ -170,13 +209,9 @@ def test_the_entry_holds_no_widget_key_and_a_tampered_one_is_refused(replicas, r
     tampered = bytearray(entry)
     tampered[-5] ^= 0x01
     client.set(key, bytes(tampered))
-    moved = moved_to(second, page, page.cookies())
-    try:
-        ran = moved.rerun(kind="reconnect")
-        assert ran.has_text("runs: 1"), "a tampered entry restores nothing"
-    finally:
-        moved.close()
-    assert f"an entry for session {moved.session_id} failed its signature check" in second.log()
+    ran, moved_id = first_run_moved(second, page, page.cookies())
+    assert ran.has_text("runs: 1"), "a tampered entry restores nothing"
+    assert f"an entry for session {moved_id} failed its signature check" in second.log()
 
 
 def test_without_the_route_cookie_nothing_is_saved(replicas, redis_url):
@@ -192,12 +227,48 @@ def test_without_the_route_cookie_nothing_is_saved(replicas, redis_url):
 
 def test_with_the_store_down_pages_go_on_and_the_failure_is_logged(tmp_path):
     port = free_port()  # nothing listens there
-    with replica(f"redis://127.0.0.1:{port}/0") as lonely:
+    with replica(f"redis://127.0.0.1:{port}/0", password_file(tmp_path)) as lonely:
         page = StreamlitSession(lonely.base_url, cookies={"st_route": ROUTE}, timeout=20)
         page.open()
         assert page.click("say").has_text("messages: ['message 1']")
         page.close()
         assert "the store failed on save" in lonely.log()
+
+
+def errors_counted(server: Server) -> float:
+    """streamlit_serving_session_store_operations_total{outcome="error"}, summed over ops."""
+    return sum(
+        value
+        for (name, labels), value in scrape(server).items()
+        if name == "streamlit_serving_session_store_operations_total" and ("outcome", "error") in labels
+    )
+
+
+def test_the_store_requires_its_password_and_a_wrong_one_is_a_store_that_is_down(redis_store, tmp_path):
+    """Redis refuses a client without the password; a replica given a wrong one serves its pages
+    as without a store, and logs and counts the failure. Neither redis-server's arguments nor its
+    environment hold the password (what `ps` and `docker inspect` show)."""
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis.from_url(redis_store.url).get("x")
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis.from_url(redis_store.url, password=secrets.token_hex(8)).get("x")
+    pid = redis_store.process.pid
+    for exposed in (f"/proc/{pid}/cmdline", f"/proc/{pid}/environ"):
+        assert PASSWORD.encode() not in Path(exposed).read_bytes(), exposed
+    rendered = redis_store.password_file.parent / "session-store.conf"
+    assert rendered.stat().st_mode & 0o777 == 0o600
+    wrong = password_file(tmp_path, secrets.token_hex(32))
+    with replica(redis_store.url, wrong) as refused:
+        page = StreamlitSession(refused.base_url, cookies={"st_route": ROUTE}, timeout=20)
+        page.open()
+        assert page.click("say").has_text("messages: ['message 1']")
+        assert page.click("say").has_text("messages: ['message 1', 'message 2']")
+        page.close()
+        log = refused.log()
+        assert "session store: the store failed on save (AuthenticationError: " in log, log[-2000:]
+        assert log.count("the store failed") == 1, "one line per outage"
+        assert errors_counted(refused) >= 1
+        assert PASSWORD not in log
 
 
 def test_an_unchanged_state_is_not_written_again_and_one_over_the_cap_removes_the_entry(redis_url):

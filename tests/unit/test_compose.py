@@ -156,6 +156,7 @@ def test_app_settings_pass_through_without_second_defaults():
     environment = SERVICES["app"]["environment"]
     settings = {key: value for key, value in environment.items() if key.startswith("SERVE_")}
     assert settings.pop("SERVE_OIDC_FILE") == "/run/secrets/oidc"  # where the secret is mounted
+    assert settings.pop("SERVE_SESSION_STORE_PASSWORD_FILE") == "/run/secrets/session_store_password"  # too
     assert settings
     assert set(settings.values()) == {None}
 
