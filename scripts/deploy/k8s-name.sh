@@ -4,7 +4,7 @@
 # every overlay's kustomization.yaml, replacing the name there (the committed one is my-app):
 #   namespace: NAME (production), NAME-dev (dev)
 #   labels: app.kubernetes.io/part-of: NAME
-#   images: newName .../NAME, .../NAME-proxy, .../NAME-proxy-metrics
+#   images: newName .../NAME, .../NAME-proxy, .../NAME-proxy-metrics, .../NAME-session-store
 # and the app's browser policy (its serving.toml's [browser]: PROXY_CSP_*, PROXY_PERMISSIONS,
 # every one, empty when not set) and upload size ([limits] upload_mb: PROXY_UPLOAD_MB) into each
 # overlay's browser-policy.env, which the overlay's proxy-settings ConfigMap reads; its [replicas]
@@ -36,8 +36,8 @@ for file in "${files[@]}"; do
   sed -i -E \
     -e "s/^namespace: $old(-[a-z0-9-]+)?\$/namespace: $name\\1/" \
     -e "s/^( +app\\.kubernetes\\.io\\/part-of: )$old\$/\\1$name/" \
-    -e "s#^( +newName: .*/)$old(-proxy|-proxy-metrics)?\$#\\1$name\\2#" "$file"
-  [ -z "$images" ] || sed -i -E "s#^( +newName: ).*/($name(-proxy|-proxy-metrics)?)\$#\\1$images/\\2#" "$file"
+    -e "s#^( +newName: .*/)$old(-proxy|-proxy-metrics|-session-store)?\$#\\1$name\\2#" "$file"
+  [ -z "$images" ] || sed -i -E "s#^( +newName: ).*/($name(-proxy|-proxy-metrics|-session-store)?)\$#\\1$images/\\2#" "$file"
   echo "$file"
   policy_file=$(dirname "$file")/browser-policy.env
   {

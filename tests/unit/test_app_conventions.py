@@ -159,7 +159,7 @@ def test_the_kubernetes_component_mounts_the_secret_where_the_serving_layer_read
     assert KUBECTL.exists(), "kubectl missing from .venv: run `make venv`"
     shutil.copytree(REPO / "deploy/k8s", tmp_path / "k8s")
     overlay = tmp_path / "k8s/overlays/dev"
-    (overlay / "secrets").mkdir()
+    (overlay / "secrets").mkdir(exist_ok=True)  # its .gitignore keeps such files out of git
     (overlay / "secrets/app-secrets.toml").write_text('API_TOKEN = "x"\n')
     kustomization = yaml.safe_load((overlay / "kustomization.yaml").read_text())
     kustomization["components"] = ["../../components/app-secrets"]
