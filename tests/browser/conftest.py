@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ from streamlit_load.client.tls import CA_FILE_VARIABLE
 
 from .dashboard import DESKTOP, READY_TEXT, Dashboard, PageWatch
 from .signin import signed_in_state
-from .stack import ROOT, Stack, free_port, started_stack
+from .stack import IMAGE_TAGS, Stack, build_images, free_port, started_stack
 
 APP_REPLICAS = 3
 
@@ -71,11 +71,14 @@ def playwright() -> Iterator[Playwright]:
         yield started
 
 
-def launch(playwright: Playwright, home: Path) -> Browser:
-    """Chromium with `home` as its HOME (where its NSS database, and so its trusted CAs, live)."""
+def launch(playwright: Playwright, home: Path, extra_args: Sequence[str] = ()) -> Browser:
+    """Chromium with `home` as its HOME (where its NSS database, and so its trusted CAs, live) and
+    ``extra_args`` after the tier's own."""
     try:
         return playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(home)}
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_ARGS, *extra_args],
+            env={**os.environ, "HOME": str(home)},
         )
     except Error as exc:
         pytest.fail(
@@ -136,17 +139,16 @@ def hello_image(hello_app: Path) -> str:
         "APP_IMAGE": tag,
         "IMAGES_PREBUILT": "0",
     }
-    built = subprocess.run(
-        ["scripts/deploy/build-images.sh", "app"],
-        cwd=ROOT,
-        env={**os.environ, **knob},
-        capture_output=True,
-        text=True,
-    )
-    subprocess.run(
-        ["scripts/deploy/stage-app.sh"], cwd=ROOT, capture_output=True, check=False
-    )  # the example back
-    assert built.returncode == 0, built.stderr[-4000:]
+    build_images(["app"], knob)
+    return tag
+
+
+@pytest.fixture(scope="session")
+def proxy_image() -> str:
+    """The tier's proxy image (built here from the committed files when not yet there; with
+    IMAGES_PREBUILT=1, as CI built it), for the stacks that start with SKIP_BUILD=1."""
+    tag = os.environ.get("PROXY_IMAGE", IMAGE_TAGS["PROXY_IMAGE"])
+    build_images(["proxy"], {"PROXY_IMAGE": tag})
     return tag
 
 

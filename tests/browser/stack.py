@@ -186,6 +186,15 @@ IMAGE_TAGS = {
 }
 
 
+def build_images(names: list[str], env: dict[str, str]) -> None:
+    """`scripts/deploy/build-images.sh NAMES` with ``env`` over ours (APP_DIR, APP_IMAGE...), then
+    the example staged back (scripts/deploy/stage-app.sh), whatever the build did."""
+    done = subprocess.run(["scripts/deploy/build-images.sh", *names], cwd=ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    subprocess.run(["scripts/deploy/stage-app.sh"], cwd=ROOT, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
 @contextmanager
 def started_stack(project: str, tls_dir: Path, settings: dict[str, str]) -> Iterator[Stack]:
     """`scripts/deploy/stack.sh up` as a user runs it, with sign-in through the development provider

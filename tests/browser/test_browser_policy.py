@@ -14,111 +14,39 @@ front of the same two replicas. Chromium runs with its fake camera (--use-fake-u
 
 from __future__ import annotations
 
-import base64
-import io
-import os
 import re
 import shutil
 import subprocess
-import threading
 import time
 import urllib.request
-import wave
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Playwright
+from playwright.sync_api import Browser, Page, Playwright
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, trusting_home
-from .dashboard import LOAD_TIMEOUT_MS, NETWORK_CHANGED, PageWatch, load_page
-from .stack import IMAGE_TAGS, ROOT, Stack, docker, free_port, started_stack
-from .wire import Wire
+from .corpus import (
+    Opened,
+    StandIn,
+    deployed,
+    launch_media_browser,
+    media_loaded,
+    opened_page,
+    serving_stand_in,
+    wait_for,
+)
+from .dashboard import LOAD_TIMEOUT_MS, PageWatch
+from .stack import ROOT, Stack, docker, free_port
 
 CORPUS = ROOT / "tests" / "apps" / "third_parties"
 CONSOLE_REFUSAL = re.compile(r'violates the following Content Security Policy directive: "([a-z-]+) ')
 STRICT_PERMISSIONS = "camera=(), microphone=(), geolocation=()"
-FAKE_MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
-PNG = base64.b64decode(  # 1x1, opaque
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
-)
-
-
-def silence() -> bytes:
-    """A tenth of a second of silent 8 kHz PCM WAV: media Chromium plays in a <video> and an <audio>."""
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(1)
-        wav.setframerate(8000)
-        wav.writeframes(b"\x80" * 800)
-    return out.getvalue()
-
-
-BODIES = {
-    "/photo.png": ("image/png", PNG),
-    "/clip.wav": ("audio/wav", silence()),
-    "/frame.html": ("text/html", b"<!doctype html><title>third party</title><p>framed third party</p>"),
-    "/style.json": (
-        "application/json",
-        b'{"version": 8, "sources": {}, "layers": [{"id": "land", "type": "background", '
-        b'"paint": {"background-color": "#dde"}}]}',
-    ),
-}
-
-
-@dataclass
-class StandIn:
-    """The third party: its origin and the paths it was asked for."""
-
-    origin: str
-    requested: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
 def stand_in() -> Iterator[StandIn]:
-    seen = StandIn("")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # http.server's name
-            seen.requested.append(self.path)
-            kind, body = BODIES.get(self.path, ("text/plain", b"not here"))
-            self.send_response(200 if self.path in BODIES else 404)
-            self.send_header("Content-Type", kind)
-            self.send_header("Access-Control-Allow-Origin", "*")  # as a basemap host answers fetch()
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-    seen.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield seen
-    server.shutdown()
-    server.server_close()
-
-
-def build(names: list[str], env: dict[str, str]) -> None:
-    done = subprocess.run(["scripts/deploy/build-images.sh", *names], cwd=ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True, check=False)  # fmt: skip
-    subprocess.run(
-        ["scripts/deploy/stage-app.sh"], cwd=ROOT, capture_output=True, check=False
-    )  # the example back
-    assert done.returncode == 0, done.stderr[-4000:]
-
-
-@pytest.fixture(scope="module")
-def proxy_image() -> str:
-    """The tier's proxy image (built here from the committed files when not yet there; with
-    IMAGES_PREBUILT=1, as CI built it)."""
-    tag = os.environ.get("PROXY_IMAGE", IMAGE_TAGS["PROXY_IMAGE"])
-    build(["proxy"], {"PROXY_IMAGE": tag})
-    return tag
+    with serving_stand_in() as serving:
+        yield serving
 
 
 @pytest.fixture(scope="module")
@@ -139,18 +67,9 @@ def corpus(stand_in: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def corpus_stack(corpus: Path, local_tls: Path, proxy_image: str) -> Iterator[Stack]:
     """`make up APP_DIR=<the copy> APP_REPLICAS=2` with sign-in off: scripts/deploy/stack.sh derives the
     proxy's PROXY_CSP_* / PROXY_PERMISSIONS from the copy's serving.toml."""
-    app_image = os.environ.get("APP_IMAGE", IMAGE_TAGS["APP_IMAGE"]).split(":")[0] + "-corpus:test"
-    knob = {"APP_DIR": str(corpus), "APP_MAIN": "streamlit_app.py", "APP_IMAGE": app_image}
-    build(["app"], {**knob, "IMAGES_PREBUILT": "0"})
-    settings = {
-        **knob,
-        "PROXY_IMAGE": proxy_image,
-        "APP_REPLICAS": "2",
-        "SKIP_BUILD": "1",
-        "SERVE_AUTH": "none",
-        "PROXY_CSP_IMG": "https://left.in.the.shell.example",
-    }  # fmt: skip (serving.toml wins)
-    with started_stack(f"browser-policy-{os.getpid()}", local_tls, settings) as started:
+    # A variable left in the shell: serving.toml wins.
+    extra = {"PROXY_CSP_IMG": "https://left.in.the.shell.example"}
+    with deployed(corpus, "corpus", "browser-policy", local_tls, proxy_image, **extra) as started:
         yield started
 
 
@@ -187,47 +106,22 @@ def media_browser(
     playwright: Playwright, local_tls: Path, corpus_stack: Stack, tmp_path_factory
 ) -> Iterator[Browser]:
     """Chromium trusting the stacks' local CA, with its fake camera and microphone."""
-    home = trusting_home(tmp_path_factory.mktemp("chromium-media-home"), corpus_stack.ca_file)
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *FAKE_MEDIA], env={**os.environ, "HOME": str(home)}
+    browser = launch_media_browser(
+        playwright, tmp_path_factory.mktemp("chromium-media-home"), corpus_stack.ca_file
     )
     yield browser
     browser.close()
 
 
-@dataclass
-class Opened:
-    page: Page
-    watch: PageWatch
-    headers: dict[str, str]
-
-
 def open_corpus(browser: Browser, url: str, origin: str) -> Iterator[Opened]:
-    """The corpus page in a fresh context, loaded and run. A load that Chromium cut short with
-    net::ERR_NETWORK_CHANGED (a container started on this shared host: its interfaces changed,
-    not a response of ours) is tried again, at most twice more."""
-    for attempt in range(3):
-        context = browser.new_context()
-        watch = PageWatch(context)
-        page = context.new_page()
-        wire = Wire(page)
-        watch.attach(page)
-        try:
-            response, run = load_page(page, wire, watch, f"{url}?origin={origin}")
-            assert response is not None
-            assert "FINISHED_SUCCESSFULLY" in run.outcomes, run.outcomes
-            page.get_by_text("Third parties").first.wait_for(timeout=LOAD_TIMEOUT_MS)
-            page.locator('[data-testid="stCameraInput"]').wait_for(timeout=LOAD_TIMEOUT_MS)
-        except AssertionError:
-            context.close()
-            if attempt == 2 or not any(NETWORK_CHANGED in error for error in watch.http_errors):
-                raise
-            continue
-        try:
-            yield Opened(page, watch, response.headers)
-        finally:
-            context.close()
-        return
+    """The corpus page in a fresh context, loaded, run and showing its camera."""
+
+    def ready(page: Page) -> None:
+        page.get_by_text("Third parties").first.wait_for(timeout=LOAD_TIMEOUT_MS)
+        page.locator('[data-testid="stCameraInput"]').wait_for(timeout=LOAD_TIMEOUT_MS)
+
+    with opened_page(browser, f"{url}?origin={origin}", ready) as opened:
+        yield opened
 
 
 # --- the proxy image alone ------------------------------------------------------------------
@@ -333,13 +227,6 @@ def allowed_page(media_browser: Browser, corpus_stack: Stack, stand_in: StandIn)
     yield from open_corpus(media_browser, corpus_stack.url, stand_in.origin)
 
 
-def wait_for(condition, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"no {what} in {timeout:.0f} s"
-        time.sleep(0.2)
-
-
 def refused_directives(watch: PageWatch) -> set[str]:
     """The CSP directives that refused something: the page's securitypolicyviolation events, and
     Chromium's console messages, which also report what a worker (the map's) was refused."""
@@ -350,10 +237,6 @@ def refused_directives(watch: PageWatch) -> set[str]:
 def show_map(page: Page) -> None:
     """The map in view: it loads its basemap only then."""
     page.locator('[data-testid="stDeckGlJsonChart"]').scroll_into_view_if_needed(timeout=LOAD_TIMEOUT_MS)
-
-
-def media_loaded(media: Locator, kind: str) -> None:
-    wait_for(lambda: media.evaluate("m => m.readyState >= 1 && m.duration > 0"), f"{kind} from the stand-in")
 
 
 def test_by_default_the_third_parties_and_the_camera_are_refused(strict_page: Opened, stand_in: StandIn):
