@@ -13,6 +13,8 @@ the exact line to add, for each call the app's ``serving.toml`` does not allow:
 | ``st.image("https://...")`` (a literal URL)      | ``img``: that origin               |
 | ``st.video``, ``st.audio`` (a literal URL)       | ``media``: that origin             |
 | ``components.iframe("https://...")``             | ``frame``: that origin             |
+| ``components.html``, ``st.iframe`` of HTML, in a | ``inline_scripts = true``          |
+| file that holds ``<script``                      |                                    |
 
 Hints, never errors: a call may sit in code that never runs, and a URL built at run time is not
 seen. The scan reads every ``.py`` file of the app with ``ast`` (nothing is imported or run);
@@ -107,6 +109,15 @@ def literal_url(call: ast.Call) -> str | None:
     return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
 
 
+def renders_html(name: str, on_streamlit: bool, call: ast.Call) -> bool:
+    """``components.html(...)`` (not ``st.html``, which Streamlit sanitizes), or ``st.iframe`` given
+    anything but a URL literal (HTML, or a path): what renders a srcdoc frame under the page's CSP."""
+    if name == "html":
+        return not on_streamlit
+    url = literal_url(call)
+    return name == "iframe" and on_streamlit and not (url and origin_of(url))
+
+
 def file_hints(source: str, path: str, browser: BrowserPolicy) -> list[Hint]:
     """The hints of one file's code (``path`` names it in them)."""
     try:
@@ -114,8 +125,13 @@ def file_hints(source: str, path: str, browser: BrowserPolicy) -> list[Hint]:
     except SyntaxError:
         return []  # the app's first run names it (make up), with the app's own traceback
     hints = []
+    scripted = "<script" in source.lower()
     for call, name, on_streamlit in calls(tree):
-        if name in PERMISSIONS and PERMISSIONS[name] not in browser.permissions:
+        if scripted and not browser.inline_scripts and renders_html(name, on_streamlit, call):
+            owner = "st" if on_streamlit else "components"
+            needs = "its inline <script>"
+            hints.append(Hint(path, call.lineno, f"{owner}.{name}", needs, "inline_scripts = true"))
+        elif name in PERMISSIONS and PERMISSIONS[name] not in browser.permissions:
             feature = PERMISSIONS[name]
             hints.append(
                 Hint(path, call.lineno, f"st.{name}", f"the {feature}", f'permissions = ["{feature}"]')

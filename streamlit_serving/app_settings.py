@@ -28,11 +28,17 @@ or location is allowed. Each key is optional; the origins are added to that CSP 
 | permissions         | (Permissions-Policy) | ``camera`` (``st.camera_input``), ``microphone`` |
 |                     |               | (``st.audio_input``), ``geolocation``,                 |
 |                     |               | ``clipboard-read``, ``clipboard-write``: each ``(self)``|
+| inline_scripts      | script-src    | ``true``: ``'unsafe-inline'`` for the ``<script>`` in  |
+|                     |               | ``components.html``/``st.iframe`` HTML (their srcdoc   |
+|                     |               | frames inherit the page's policy); default ``false``   |
 
 Each origin kind is a list of origins: ``https://`` or ``http://``, a host name or IPv4 address
 (a leading ``*.`` allows its subdomains, as CSP does), an optional port; nothing else (no path, no
 ``*`` alone, no bare scheme such as ``https:``, no ``'unsafe-*'`` or other keyword, no ``;``,
-``,``, quotes or spaces). ``permissions`` is a list of those five names. A bad value stops the
+``,``, quotes or spaces). ``permissions`` is a list of those five names. ``inline_scripts`` is
+``true`` or ``false``: true trades the script hashes of the strict policy for ``'unsafe-inline'``
+(a browser ignores ``'unsafe-inline'`` beside a hash), so any inline script on the page runs: only
+for an app that renders its own HTML with scripts. A bad value stops the
 start with exit 64 naming the file and the key (``[browser] img``). The scripts hand them to the
 proxy as ``PROXY_CSP_<KIND>`` and ``PROXY_PERMISSIONS`` (space-separated), which the proxy's
 entrypoint checks again and renders (deploy/proxy/entrypoint.sh).
@@ -113,7 +119,7 @@ KEYS = frozenset({"name", "browser", "limits", "replicas", "egress"})
 # [browser]'s origin kinds, each the CSP directive it extends and the proxy's variable.
 ORIGIN_KINDS = ("img", "media", "connect", "frame", "script", "font", "style")
 PERMISSIONS = ("camera", "microphone", "geolocation", "clipboard-read", "clipboard-write")
-BROWSER_KEYS = frozenset({*ORIGIN_KINDS, "permissions"})
+BROWSER_KEYS = frozenset({*ORIGIN_KINDS, "permissions", "inline_scripts"})
 # [limits]: each key's default and range (whole MB). The defaults are the serving layer's caps
 # (pinned.py: PROXY_BODY_LIMIT_MB, MESSAGE_LIMIT_MB, and why) and the proxy entrypoint's
 # PROXY_UPLOAD_MB default; tests/unit/test_streamlit_config.py checks they agree.
@@ -157,11 +163,13 @@ class BrowserPolicy:
 
     origins: dict[str, tuple[str, ...]] = field(default_factory=dict)
     permissions: tuple[str, ...] = ()
+    inline_scripts: bool = False
 
     def proxy_env(self) -> dict[str, str]:
         """The proxy's variables, every one of them (empty: nothing extra, today's strict policy)."""
         env = {f"PROXY_CSP_{kind.upper()}": " ".join(self.origins.get(kind, ())) for kind in ORIGIN_KINDS}
         env["PROXY_PERMISSIONS"] = " ".join(self.permissions)
+        env["PROXY_CSP_INLINE_SCRIPTS"] = "on" if self.inline_scripts else ""
         return env
 
 
@@ -333,6 +341,12 @@ def check_browser(table: object, path: Path) -> BrowserPolicy:
     """The ``[browser]`` table, checked key by key (errors name ``[browser] KEY``)."""
     table = check_table(table, path, "browser", BROWSER_KEYS)
     origins: dict[str, tuple[str, ...]] = {}
+    table = dict(table)
+    inline_scripts = table.pop("inline_scripts", False)
+    if not isinstance(inline_scripts, bool):
+        raise AppSettingsError(
+            f"{path}: [browser] inline_scripts must be true or false, got {inline_scripts!r}"
+        )
     for kind, values in table.items():
         where = f"{path}: [browser] {kind}"
         if not isinstance(values, list):
@@ -346,7 +360,7 @@ def check_browser(table: object, path: Path) -> BrowserPolicy:
             raise AppSettingsError(
                 f"{path}: [browser] permissions: {permission!r} is not one of {', '.join(PERMISSIONS)}"
             )
-    return BrowserPolicy(origins, tuple(dict.fromkeys(permissions)))
+    return BrowserPolicy(origins, tuple(dict.fromkeys(permissions)), inline_scripts)
 
 
 def check_limits(table: object, path: Path) -> Limits:

@@ -108,6 +108,7 @@ mkdir -p "$conf"
 : "${PROXY_CSP_SCRIPT:=}"   # script-src
 : "${PROXY_CSP_FONT:=}"     # font-src
 : "${PROXY_CSP_STYLE:=}"    # style-src
+: "${PROXY_CSP_INLINE_SCRIPTS:=}"  # on: script-src 'unsafe-inline' (components.html scripts), not the hashes
 : "${PROXY_PERMISSIONS:=}"  # allowed for the app's own origin: camera microphone geolocation
                             # clipboard-read clipboard-write (space-separated); the rest stay ()
 # scheme://host[:port], the host a DNS name (optionally *. first, below a domain) or an IPv4
@@ -126,6 +127,10 @@ for var in PROXY_CSP_IMG PROXY_CSP_MEDIA PROXY_CSP_CONNECT PROXY_CSP_FRAME PROXY
     valid_origin "$origin" || die "$var must list origins (https://host or http://host, optionally *. before the host and :port after it), space-separated; got '$origin'"
   done
 done
+case $PROXY_CSP_INLINE_SCRIPTS in
+  "" | off | on) ;;
+  *) die "PROXY_CSP_INLINE_SCRIPTS must be on or off (empty: off); got '$PROXY_CSP_INLINE_SCRIPTS'" ;;
+esac
 for permission in $PROXY_PERMISSIONS; do
   case $permission in
     camera | microphone | geolocation | clipboard-read | clipboard-write) ;;
@@ -149,9 +154,13 @@ done
 # inline script of Streamlit's index.html (`window.prerenderReady = false`, Streamlit 1.67); the
 # browser tier fails on a CSP violation, so a Streamlit upgrade that changes it shows up there.
 # The second is the retry script of the proxy's own error page (deploy/proxy/50x.html;
-# tests/unit/test_error_page.py checks it).
+# tests/unit/test_error_page.py checks it). PROXY_CSP_INLINE_SCRIPTS=on (the app's [browser]
+# inline_scripts) replaces both with 'unsafe-inline', which a browser ignores beside a hash: the
+# <script> of components.html and st.iframe HTML runs in a srcdoc frame under this same policy.
+inline="'sha256-THxz9J9+wf7rhwR2YkXJoSZ13UCmYyC+3lNDv2+8ugA=' 'sha256-qN/AUekpUyZjBQ2uxNjanyAdbu1iKu+bsd45OZeWoYI='"
+[ "$PROXY_CSP_INLINE_SCRIPTS" != on ] || inline="'unsafe-inline'"
 csp="default-src 'self'"
-csp="$csp; script-src 'self' 'unsafe-eval' 'sha256-THxz9J9+wf7rhwR2YkXJoSZ13UCmYyC+3lNDv2+8ugA=' 'sha256-qN/AUekpUyZjBQ2uxNjanyAdbu1iKu+bsd45OZeWoYI='$(extra_origins PROXY_CSP_SCRIPT)"
+csp="$csp; script-src 'self' 'unsafe-eval' $inline$(extra_origins PROXY_CSP_SCRIPT)"
 csp="$csp; style-src 'self' 'unsafe-inline'$(extra_origins PROXY_CSP_STYLE)"
 csp="$csp; img-src 'self' data: blob:$(extra_origins PROXY_CSP_IMG)"
 csp="$csp; font-src 'self' data:$(extra_origins PROXY_CSP_FONT)"
@@ -163,7 +172,7 @@ cat >"$conf/browser_policy.conf" <<POLICY
 add_header Permissions-Policy "$permissions_policy" always;
 add_header Content-Security-Policy "$csp" always;
 POLICY
-if [ -n "$(echo $PROXY_CSP_IMG $PROXY_CSP_MEDIA $PROXY_CSP_CONNECT $PROXY_CSP_FRAME $PROXY_CSP_SCRIPT $PROXY_CSP_FONT $PROXY_CSP_STYLE $PROXY_PERMISSIONS)" ]; then
+if [ -n "$(echo $PROXY_CSP_IMG $PROXY_CSP_MEDIA $PROXY_CSP_CONNECT $PROXY_CSP_FRAME $PROXY_CSP_SCRIPT $PROXY_CSP_FONT $PROXY_CSP_STYLE $PROXY_PERMISSIONS ${PROXY_CSP_INLINE_SCRIPTS#off})" ]; then
   echo "proxy: browser policy beyond the defaults (the app's serving.toml [browser]): Permissions-Policy: $permissions_policy; Content-Security-Policy: $csp" >&2
 fi
 # ----------------------------------------------------------------------------------------------

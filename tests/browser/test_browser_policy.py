@@ -145,7 +145,9 @@ def test_the_proxy_image_renders_the_strict_policy_by_default_and_the_app_s_extr
     assert "frame-src" not in csp
     assert "sha256-THxz9J9+wf7rhwR2YkXJoSZ13UCmYyC+3lNDv2+8ugA=" in csp  # Streamlit's index.html
     assert "sha256-qN/AUekpUyZjBQ2uxNjanyAdbu1iKu+bsd45OZeWoYI=" in csp  # the error page's
+    assert "'unsafe-inline'" not in csp.split("script-src")[1].split(";")[0]  # no inline script
     assert strict.stderr == ""  # nothing beyond the defaults to log
+    assert rendered(proxy_image, "PROXY_CSP_INLINE_SCRIPTS=off").stdout == strict.stdout
 
     extra = rendered(
         proxy_image,
@@ -154,6 +156,7 @@ def test_the_proxy_image_renders_the_strict_policy_by_default_and_the_app_s_extr
         "PROXY_CSP_CONNECT=https://basemaps.cartocdn.com",
         "PROXY_CSP_FRAME=https://www.youtube.com",
         "PROXY_PERMISSIONS=camera microphone clipboard-write",
+        "PROXY_CSP_INLINE_SCRIPTS=on",
     )
     assert extra.returncode == 0, extra.stderr
     permissions = "camera=(self), microphone=(self), geolocation=(), clipboard-write=(self)"
@@ -163,7 +166,8 @@ def test_the_proxy_image_renders_the_strict_policy_by_default_and_the_app_s_extr
         "connect-src 'self' ws: wss: https://basemaps.cartocdn.com;",
         "media-src 'self' https://videos.example.com;",
         "frame-src 'self' https://www.youtube.com;",
-        "object-src 'none'\" always;",
+        "script-src 'self' 'unsafe-eval' 'unsafe-inline';",  # the hashes give way (a browser ignores
+        "object-src 'none'\" always;",  # 'unsafe-inline' beside a hash)
     ):
         assert directive in extra.stdout
     assert "browser policy beyond the defaults" in extra.stderr  # said in the log at start
@@ -181,6 +185,7 @@ def test_the_proxy_image_renders_the_strict_policy_by_default_and_the_app_s_extr
         "PROXY_CSP_FONT=https://*.com",
         "PROXY_CSP_STYLE=https://a.example.com:70000",
         "PROXY_PERMISSIONS=camera usb",
+        "PROXY_CSP_INLINE_SCRIPTS=yes",
         "PROXY_UPLOAD_MB=0",
         "PROXY_UPLOAD_MB=1025",
         "PROXY_UPLOAD_MB=50m",
@@ -193,7 +198,9 @@ def test_the_proxy_image_refuses_a_bad_variable_naming_it(proxy_image, setting):
     done = rendered(proxy_image, setting)
     assert done.returncode == 64, done.stdout
     variable = setting.split("=")[0]
-    must = "be a whole number of MB" if variable == "PROXY_UPLOAD_MB" else "list"
+    must = {"PROXY_UPLOAD_MB": "be a whole number of MB", "PROXY_CSP_INLINE_SCRIPTS": "be on or off"}.get(
+        variable, "list"
+    )
     assert f"proxy: {variable} must {must}" in done.stderr
 
 

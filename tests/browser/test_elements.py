@@ -274,6 +274,7 @@ def corpus(stand_in: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Path:
     for kind in ("img", "media", "frame", "connect"):
         lines.append(f"{kind} = {toml_list([*policy.get(kind, []), stand_in.origin])}")
     lines.append(f"permissions = {toml_list(policy['permissions'])}")
+    lines.append(f"inline_scripts = {json.dumps(policy['inline_scripts'])}")  # the components page
     (app / "serving.toml").write_text("\n".join(lines) + "\n")
     return app
 
@@ -317,21 +318,9 @@ def media_browser(playwright: Playwright, elements_stack: Stack, tmp_path_factor
 # --- each page, both ways ---------------------------------------------------------------------
 
 
-# Found here: through the template an inline <script> of components.html or st.iframe(HTML) is
-# refused (their srcdoc frames inherit the page's CSP, whose script-src has no 'unsafe-inline' and
-# serving.toml cannot add it); under plain `streamlit run` both run.
-SCRIPTS_REFUSED = pytest.mark.xfail(
-    strict=True,
-    reason="components.html / st.iframe inline scripts: script-src-elem refuses them through the template",
-)
-
-
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(path, id=path or "home", marks=[SCRIPTS_REFUSED] if path == "components" else [])
-        for path in PAGES
-    ],
+    [pytest.param(path, id=path or "home") for path in PAGES],
 )
 def test_the_page_works_through_the_template_as_under_plain_streamlit_run(
     path: str, media_browser: Browser, plain_url: str, elements_stack: Stack, stand_in: StandIn

@@ -107,3 +107,25 @@ def test_staging_prints_the_hints_and_goes_on(tmp_path, settings):
     )
     assert done.stderr == ("" if settings else expected)
     assert done.stdout == ""
+
+
+SCRIPTED = """import streamlit as st
+import streamlit.components.v1 as components
+
+components.html("<p id='x'></p><script>x.textContent = 'ran'</script>")
+st.iframe("<script>alert(1)</script>")
+st.iframe("https://www.youtube.com/embed/x")
+st.html("<b>sanitized: Streamlit drops a script here</b>")
+"""
+
+
+def test_html_with_a_script_needs_inline_scripts_unless_allowed():
+    frame = (6, 'frame = ["https://www.youtube.com"]')  # st.iframe of a URL: a frame-src matter
+    assert adds(file_hints(SCRIPTED, "page.py", STRICT)) == [
+        (4, "inline_scripts = true"),  # components.html
+        (5, "inline_scripts = true"),  # st.iframe of HTML
+        frame,
+    ]  # not st.html (line 7)
+    assert adds(file_hints(SCRIPTED, "page.py", BrowserPolicy(inline_scripts=True))) == [frame]
+    # HTML with no <script> anywhere in the file: nothing to allow.
+    assert adds(file_hints(SCRIPTED.replace("<script>", "<b>"), "page.py", STRICT)) == [frame]

@@ -120,7 +120,10 @@ def proxy_env_of(app_dir: Path | str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-STRICT = {f"PROXY_CSP_{kind.upper()}": "" for kind in ORIGIN_KINDS} | {"PROXY_PERMISSIONS": ""}
+STRICT = {f"PROXY_CSP_{kind.upper()}": "" for kind in ORIGIN_KINDS} | {
+    "PROXY_PERMISSIONS": "",
+    "PROXY_CSP_INLINE_SCRIPTS": "",
+}
 DEFAULT_LIMITS = {"PROXY_UPLOAD_MB": "16"}  # [limits] upload_mb's default, nginx's 16m as before
 
 
@@ -190,6 +193,7 @@ script = ["https://cdn.example.org:8443"]
 font = ["https://fonts.gstatic.com"]
 style = ["https://fonts.googleapis.com"]
 permissions = ["camera", "microphone", "clipboard-write"]
+inline_scripts = true
 """,
     )
     settings = load_app_settings(app, REPO)
@@ -204,6 +208,7 @@ permissions = ["camera", "microphone", "clipboard-write"]
         "PROXY_CSP_FONT": "https://fonts.gstatic.com",
         "PROXY_CSP_STYLE": "https://fonts.googleapis.com",
         "PROXY_PERMISSIONS": "camera microphone clipboard-write",
+        "PROXY_CSP_INLINE_SCRIPTS": "on",
     }
     assert env_lines(proxy_env_of(app)) == expected | DEFAULT_LIMITS
     assert BrowserPolicy().proxy_env() == STRICT
@@ -232,6 +237,8 @@ permissions = ["camera", "microphone", "clipboard-write"]
         ('permissions = ["usb"]', "[browser] permissions", "'usb' is not one of camera"),
         ('permissions = "camera"', "[browser] permissions", "must be a list"),
         ('images = ["https://a.example.com"]', "[browser] images", "unknown key"),
+        ('inline_scripts = "yes"', "[browser] inline_scripts", "must be true or false, got 'yes'"),
+        ("inline_scripts = 1", "[browser] inline_scripts", "must be true or false, got 1"),
     ],
 )
 def test_a_bad_browser_value_stops_with_64_naming_the_file_and_key(tmp_path, browser, key, message):
