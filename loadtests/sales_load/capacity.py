@@ -34,8 +34,6 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import yaml
-
 from sales_load.page import DashboardSession, PageMode
 from streamlit_load.client.tls import client_context
 from streamlit_load.harness import REPO
@@ -244,10 +242,13 @@ def check_mode(url: str, config: Config) -> None:
         session.change_month("2023-02-01")
 
 
-def app_cpu_limit() -> float:
-    """The cores one app replica may use (deploy/compose.yaml's limit)."""
-    compose = yaml.safe_load((REPO / "deploy" / "compose.yaml").read_text())
-    return float(compose["services"]["app"]["deploy"]["resources"]["limits"]["cpus"])
+def app_cpu_limit(stack: ComposeStack) -> float:
+    """The cores one app replica may use, as the engine runs it (``docker inspect``'s NanoCpus:
+    compose.yaml's limit, or the app's serving.toml ``[replicas] cpus``); none set: the host's."""
+    containers = stack.containers("app")
+    shown = docker("inspect", "-f", "{{.HostConfig.NanoCpus}}", *containers).split() if containers else []
+    limits = [int(nano) / 1e9 for nano in shown if int(nano) > 0]
+    return min(limits) if limits else float(os.cpu_count() or 1)
 
 
 # -- analysis ------------------------------------------------------------------------------------
@@ -395,7 +396,7 @@ def run_config(
             broke = step
             break
         held = step.users
-    limit = app_cpu_limit()
+    limit = app_cpu_limit(stack)
     cores_here = os.cpu_count() or 1
     result = ConfigResult(
         config=config, steps=steps, capacity=held, broke=broke,
