@@ -124,7 +124,7 @@ def test_compose_on_a_vm_refuses_open_starts_with_sign_in_and_inspect_shows_no_s
         assert "stack: sign-in is on (SERVE_AUTH=oidc)" in up.stderr
         assert "WARNING: the proxy listens on every interface of this host (PROXY_BIND=0.0.0.0," in up.stderr
         assert "bypass ufw and firewalld" in up.stderr
-        assert f"made a new cookie secret in {cookie_file}" in up.stderr
+        assert f"secret-file: made a new cookie_secret in {cookie_file}" in up.stderr
         cookie_secret = cookie_file.read_text().strip()
         containers = run(
             docker, "ps", "-q", "--filter", f"label=com.docker.compose.project={project}"
