@@ -19,7 +19,7 @@ import pytest
 
 from streamlit_load.client import StreamlitSession
 
-from .conftest import ROOT, Stack, build_app_image, run, started_stack
+from .conftest import ROOT, Stack, built_app_image, run, started_stack
 
 APP = ROOT / "tests" / "apps" / "app_home"
 
@@ -34,13 +34,8 @@ def users_stack() -> None:
 @pytest.fixture(scope="module")
 def home_image(docker: str, images: dict[str, str]) -> Iterator[str]:
     tag = f"{images['APP_IMAGE'].rsplit(':', 1)[0]}-home-test:{os.getpid()}"  # the session's images' prefix
-    built = build_app_image(APP, "streamlit_app.py", tag)
-    try:
-        assert built.returncode == 0, built.stderr[-4000:]
-        yield tag
-    finally:
-        run("scripts/deploy/stage-app.sh", check=False)  # build/app-src back to the example
-        run(docker, "rmi", "-f", tag, check=False)
+    with built_app_image(docker, APP, tag) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")
