@@ -18,30 +18,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.NewSession_pb2 import Config
 
 from streamlit_load.client import StreamlitSession
 from streamlit_load.local_server import REPO, Server, free_port, running_server
 from streamlit_serving.pinned import TEMPLATE_CONFIG
 
+from .recording import Recording
+
 APP = Path(__file__).resolve().parents[1] / "apps" / "app_home"
 OWN_CONFIG = APP / ".streamlit" / "config.toml"
-
-
-class Recording(StreamlitSession):
-    """A session that keeps every message the server sent."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__(base_url, timeout=20, message_cache=False)
-        self.received: list[ForwardMsg] = []
-
-    def _account(self, interaction, msg, size, hit) -> None:
-        self.received.append(msg)
-        super()._account(interaction, msg, size, hit)
-
-    def new_session(self):
-        return next(m for m in self.received if m.WhichOneof("type") == "new_session").new_session
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +49,7 @@ def test_the_data_file_is_read_by_its_path_relative_to_the_apps_root(home: Serve
 def test_the_apps_own_options_the_templates_defaults_and_the_pins_each_apply(home: Server) -> None:
     with Recording(home.base_url) as session:
         page = session.initial
-        new_session = session.new_session()
+        new_session = session.new_session().new_session
         # The app's own config.toml is read: its theme, and its value of a template default.
         assert new_session.custom_theme.primary_color == "#0a7e5c"
         assert page.has_text("option theme.primaryColor=#0a7e5c"), page.texts

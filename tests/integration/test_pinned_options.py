@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.NewSession_pb2 import Config
 
-from streamlit_load.client import ServerError, SessionClosed, StreamlitSession
+from streamlit_load.client import ServerError, SessionClosed
 from streamlit_load.local_server import Server, running_server
 from streamlit_serving.pinned import MESSAGE_LIMIT_MB, PINS, PROXY_BODY_LIMIT_MB
+
+from .recording import Recording
 
 DETAIL = "pinned-secret-detail-7f3a"
 APP = f"""import streamlit as st
@@ -76,30 +77,6 @@ def unsafe_app(tmp_path_factory) -> Path:
 def unsafe(unsafe_app: Path) -> Iterator[Server]:
     with running_server(app=unsafe_app, env={"SERVE_WARMUP": "off"}) as started:
         yield started
-
-
-class Recording(StreamlitSession):
-    """A session that keeps every message the server sent."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__(base_url, timeout=20, message_cache=False)
-        self.received: list[ForwardMsg] = []
-
-    def _account(self, interaction, msg, size, hit) -> None:
-        self.received.append(msg)
-        super()._account(interaction, msg, size, hit)
-
-    def new_session(self) -> ForwardMsg:
-        return next(msg for msg in self.received if msg.WhichOneof("type") == "new_session")
-
-    def elements(self, kind: str) -> list:
-        """The elements of type ``kind`` (a field of the Element proto) the server sent."""
-        deltas = [msg.delta for msg in self.received if msg.WhichOneof("type") == "delta"]
-        return [getattr(d.new_element, kind) for d in deltas if d.new_element.WhichOneof("type") == kind]
-
-    def upload_limit(self) -> int:
-        (uploader,) = self.elements("file_uploader")
-        return uploader.max_upload_size_mb
 
 
 def test_the_log_names_each_option_the_app_set_and_what_it_got(unsafe: Server, unsafe_app: Path) -> None:

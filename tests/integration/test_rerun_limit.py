@@ -13,7 +13,6 @@ import threading
 import time
 
 import psutil
-from test_protocol_abuse import ALLOWED_SLOWDOWN, NOISE_MS  # the same bound as every abuse test
 
 from sales_load.bystander import compare, p95
 from sales_load.page import DATE_WIDGET, DashboardSession
@@ -22,6 +21,8 @@ from streamlit_load.client.messages import rerun_msg
 from streamlit_load.local_server import Server, running_server
 from streamlit_serving.rerun_limit import CLOSE_REASON, POLICY_VIOLATION
 from streamlit_serving.settings import ServingSettings
+
+from .test_protocol_abuse import ALLOWED_SLOWDOWN, NOISE_MS  # the same bound as every abuse test
 
 BURST = ServingSettings().rerun_burst
 RATE = ServingSettings().rerun_rate

@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pytest
 import redis
-from test_metrics import scrape
 
 from streamlit_load.client import Interaction, StreamlitSession
 from streamlit_load.client.messages import WidgetState
 from streamlit_load.local_server import Server, free_port, running_server, stop
 from streamlit_serving.session_store import KEY_PREFIX, MAC_BYTES, VERSION, Keys, entry_key
+
+from .test_metrics import scrape
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "tests" / "apps" / "session_store" / "streamlit_app.py"

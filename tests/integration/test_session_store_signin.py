@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from test_session_store import OTHER_ROUTE, ROUTE, build_state, first_run_moved, replica, running_store
 
 from streamlit_load.client.signin import USER_COOKIE, sign_in
 from streamlit_load.dev_provider import ALLOWED_USER, OTHER_USER, password, running_provider
 from streamlit_load.local_server import Server, free_port
+
+from .test_session_store import OTHER_ROUTE, ROUTE, build_state, first_run_moved, replica, running_store
 
 SIGN_IN_TEXT = "This app is for signed-in people only."
 
