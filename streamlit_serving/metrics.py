@@ -11,10 +11,13 @@ script runs. This module adds, from inside the Streamlit process:
 | streamlit_script_run_cpu_seconds_total        | counter   | kind            |
 | streamlit_serving_memory_limit_bytes          | gauge     | (none)          |
 | streamlit_serving_sessions                    | gauge     | (none)          |
+| streamlit_serving_gc_pause_seconds            | histogram | generation      |
+| streamlit_serving_event_loop_lag_seconds      | histogram | (none)          |
 
-plus the app's own collectors (its ``collectors()`` hook, e.g. the example's shared-cache
-counters), prometheus_client's process collector (``process_cpu_seconds_total``,
-``process_resident_memory_bytes``, open fds, …), its Python GC and platform collectors.
+(the last two: what makes work wait, ``pauses.py``), plus the app's own collectors (its
+``collectors()`` hook, e.g. the example's shared-cache counters), prometheus_client's process
+collector (``process_cpu_seconds_total``, ``process_resident_memory_bytes``, open fds, …), its
+Python GC and platform collectors.
 
 ``kind``: ``full`` when the whole script ran, ``fragment`` when one or more fragments ran
 without the page. ``outcome``: ``finished``; ``rerun`` (ended early for a rerun: the script
@@ -41,6 +44,8 @@ from typing import Any
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from . import pauses
 
 FULL, FRAGMENT = "full", "fragment"
 KINDS = (FULL, FRAGMENT)
@@ -222,6 +227,7 @@ def install(
     if port == 0:
         return None
     instrument_script_runner(RunMetrics(registry))
+    pauses.install(registry)
     registry.register(MemoryLimitCollector())
     registry.register(SessionsCollector())
     for collector in collectors:

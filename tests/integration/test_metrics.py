@@ -173,6 +173,25 @@ def test_process_metrics_and_no_limit_outside_a_container(server: Server) -> Non
     assert samples["process_resident_memory_bytes", ()] > 50e6  # the Streamlit process itself
 
 
+def test_gc_pauses_and_the_event_loops_lag_are_observed(server: Server) -> None:
+    """streamlit_serving/pauses.py inside the real server: the lag probe runs on Streamlit's event
+    loop (about ten callbacks a second, each run at once on an idle server) and the collections
+    the picks cause are observed by generation."""
+    lag, young = "streamlit_serving_event_loop_lag_seconds", "streamlit_serving_gc_pause_seconds"
+    before = scrape(server)
+    with DashboardSession(server.base_url, timeout=20) as session:
+        for day in ("2023-01-09", "2023-01-10", "2023-02-14"):
+            assert session.pick_date(day).has_text("Best sellers")
+    time.sleep(1.0)
+    after = scrape(server)
+    probes = after[f"{lag}_count", ()] - before.get((f"{lag}_count", ()), 0.0)
+    assert probes >= 5, "the probe schedules a callback every 100 ms"
+    waited = after[f"{lag}_sum", ()] - before.get((f"{lag}_sum", ()), 0.0)
+    assert waited / probes < 0.1, "on an idle server a callback runs within 100 ms on average"
+    collections = increments(before, after, f"{young}_count")
+    assert collections[("0",)] >= 1, collections
+
+
 def test_a_metrics_port_in_use_stops_the_start_with_exit_64_and_names_it() -> None:
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))  # noqa: S104 - where the metrics server binds
