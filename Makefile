@@ -10,7 +10,7 @@ PORT ?= 8501
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run up down swarm-up swarm-down swarm-engine-up swarm-engine-down test test-unit test-integration test-load \
-	test-container test-browser lint ci-local bench bench-containers bench-replicas bench-rolling bench-signin bench-tls loadtest loadtest-gate capacity soak \
+	test-container test-browser lint ci-local bench bench-containers bench-cliff bench-replicas bench-rolling bench-signin bench-tls loadtest loadtest-gate capacity soak \
 	images push lock clean
 
 help: ## list the targets
@@ -101,6 +101,9 @@ bench-replicas: venv ## fragment throughput on the Swarm stack with 1 vs 3 repli
 
 bench-tls: venv ## what TLS at the proxy costs: handshakes, a session, a pick, CPU per pick under load
 	$(PY) scripts/bench/bench_tls.py
+
+bench-cliff: venv ## py-spy on every replica at the capacity ladder's breaking step, GC pauses and loop lag (as root; BENCH_ARGS=...)
+	$(PY) scripts/bench/profile_cliff.py $(BENCH_ARGS)
 
 bench-rolling: venv ## a rolling update of the Swarm stack under RealisticMix users: failures, moves, p95 (BENCH_ARGS=...)
 	$(PY) scripts/bench/bench_rolling_update.py $(BENCH_ARGS)
