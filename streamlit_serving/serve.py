@@ -58,8 +58,6 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    entrypoint), ``make run`` (it changes to APP_DIR) and ``make up``'s first run (in the image's
    WORKDIR). Streamlit reads the app's ``.streamlit/config.toml`` there. The start logs the
    directory, with a warning when it does not hold the main script.
-14. The runtime's flush cycle visits only the sessions with something to send (``flush.py``):
-   stock Streamlit walks every connected session for every burst of messages.
 14. The app's persistent data directory (``SERVE_DATA_DIR``, a volume the stacks mount at
    ``/srv/data`` when asked): checked writable at start (exit 64 naming it), said in the log.
 """
@@ -73,7 +71,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from . import auth, drain, failover, flush, metrics, rerun_limit, session_store, sign_in_link, uploads
+from . import auth, drain, failover, metrics, rerun_limit, session_store, sign_in_link, uploads
 from .app_secrets import install_app_secrets
 from .app_secrets import notice as secrets_notice
 from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
@@ -234,7 +232,6 @@ def main() -> int:
     if settings.drain_seconds > 0:
         drain.install(settings.drain_seconds)
     failover.install()
-    flush.install()
     if settings.session_store and store_password is not None:
         session_store.install(
             settings.session_store,
