@@ -28,6 +28,10 @@
 #   APP_DATA=1     also a named volume for the app's data (deploy/compose.data.yaml), mounted at
 #                  /srv/data with SERVE_DATA_DIR pointing at it; `down` keeps it (docker volume rm
 #                  PROJECT_app-data deletes it)
+#   APP_NETWORK    a network of yours (made before: docker network create NAME) that the app's
+#                  replicas join besides the stack's own (deploy/compose.app-network.yaml): how
+#                  they reach a database you run beside the stack, by its container name. Checked
+#                  before anything is built: a bad name or a network this engine lacks exits 64
 #   PROXY_BIND     the host address the proxy is published on (default 127.0.0.1: this machine
 #                  only); 0.0.0.0 for every interface, with a warning: Docker's published ports
 #                  bypass ufw and firewalld
@@ -139,6 +143,14 @@ if ! [[ $app_data =~ ^[01]$ ]]; then
   exit 64
 fi
 [ "$app_data" = 1 ] && compose+=(--file deploy/compose.data.yaml)
+app_network=${APP_NETWORK:-}
+if [ -n "$app_network" ]; then
+  if ! [[ $app_network =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
+    echo "stack: APP_NETWORK='$app_network' is not a Docker network name (letters, digits, '_', '.', '-')" >&2
+    exit 64
+  fi
+  compose+=(--file deploy/compose.app-network.yaml)
+fi
 
 # The secret files this machine makes once and keeps (deploy/secrets/): the cookie secret, and with
 # SESSION_STORE=1 the store's password (mounted into the store and the app, never an environment value).
@@ -164,6 +176,24 @@ app_secrets() {
   export APP_SECRETS_FILE=$dir/$project.toml
   compose+=(--file deploy/compose.app-secrets.yaml)
   echo "stack: the app's secrets ($file) mounted as a compose secret at /run/secrets/app_secrets.toml" >&2
+}
+
+# APP_NETWORK must exist on this engine, as a network a plain container can join (a bridge, or an
+# overlay made with --attachable): compose would say so only after the build, and less clearly.
+app_network_exists() {
+  [ -n "$app_network" ] || return 0
+  local found
+  if ! found=$($docker network inspect --format '{{.Driver}} {{.Attachable}}' "$app_network" 2>/dev/null); then
+    echo "stack: APP_NETWORK='$app_network': no such network on this engine; make it first" \
+      "(docker network create $app_network) and start your database on it (docs/your-app.md)" >&2
+    exit 64
+  fi
+  if [ "$found" = "overlay false" ]; then
+    echo "stack: APP_NETWORK='$app_network' is an overlay network containers cannot join;" \
+      "make it with --attachable (docker network create --driver overlay --attachable $app_network)" >&2
+    exit 64
+  fi
+  echo "stack: the app's replicas join APP_NETWORK=$app_network besides the stack's own network" >&2
 }
 
 # The URL browsers use for the dashboard (a sign-in redirect URI is built on it): HTTPS on
@@ -266,6 +296,7 @@ first_run() {
 
 case ${1:-} in
   up)
+    app_network_exists
     app_secrets  # checked before the build: a bad file stops here (exit 64)
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/deploy/build-images.sh >/dev/null
     secret_files

@@ -29,6 +29,11 @@
 #   SESSION_STORE=1  also the session store (deploy/swarm/session-store.yaml: Redis, and
 #                  SERVE_SESSION_STORE pointing at it); its password: SESSION_STORE_PASSWORD_FILE,
 #                  made (random) in deploy/secrets/session_store_password when missing
+#   APP_NETWORK    an overlay network of yours (made before: docker network create --driver overlay
+#                  --attachable NAME) that the app's tasks join besides the stack's own
+#                  (deploy/swarm/app-network.yaml): how they reach a database you run beside the
+#                  stack, by its name. A bad name, a network this swarm lacks or one that is no
+#                  overlay exits 64
 #   APP_DATA=1     also a named volume for the app's data (deploy/swarm/data.yaml) at /srv/data,
 #                  SERVE_DATA_DIR pointing at it; a local volume is per node (see that file)
 # and those deploy/swarm/stack.yaml reads (APP_IMAGE, PROXY_IMAGE, COOKIE_SECRET_FILE, SERVE_*, …).
@@ -60,6 +65,10 @@ export APP_ENV_FILE=${APP_ENV_FILE:-$PWD/deploy/app-settings.env}
 observability=${OBSERVABILITY:-0}
 [[ $observability =~ ^[01]$ ]] || { echo "swarm: OBSERVABILITY='$observability' is not 0 or 1" >&2; exit 64; }
 [[ ${APP_DATA:-0} =~ ^[01]$ ]] || { echo "swarm: APP_DATA='${APP_DATA}' is not 0 or 1" >&2; exit 64; }
+if [ -n "${APP_NETWORK:-}" ] && ! [[ $APP_NETWORK =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]]; then
+  echo "swarm: APP_NETWORK='$APP_NETWORK' is not a Docker network name (letters, digits, '_', '.', '-')" >&2
+  exit 64
+fi
 # Checked before an engine is needed: a deployment states who may see the figures.
 if [ "${1:-}" = up ]; then
   case ${SERVE_AUTH:-} in
@@ -110,6 +119,25 @@ leave_swarm_if_ours() {
   return 0
 }
 
+# APP_NETWORK must be an overlay network of this swarm: Swarm tasks join no other kind, and
+# `docker stack deploy` would say so only after the build and the secrets. Checked before both.
+app_network_exists() {
+  [ -n "${APP_NETWORK:-}" ] || return 0
+  local found
+  if ! found=$($docker network inspect --format '{{.Driver}} {{.Scope}}' "$APP_NETWORK" 2>/dev/null); then
+    echo "swarm: APP_NETWORK='$APP_NETWORK': no such network on this swarm; make it first" \
+      "(docker network create --driver overlay --attachable $APP_NETWORK) and start your database on it" \
+      "(docs/your-app.md)" >&2
+    exit 64
+  fi
+  if [ "$found" != "overlay swarm" ]; then
+    echo "swarm: APP_NETWORK='$APP_NETWORK' is a ${found% *} network; Swarm tasks join overlay networks only" \
+      "(docker network create --driver overlay --attachable NAME)" >&2
+    exit 64
+  fi
+  echo "swarm: the app's tasks join APP_NETWORK=$APP_NETWORK besides the stack's own network" >&2
+}
+
 port_free() {
   python3 - "$1" <<'EOF'
 import socket, sys
@@ -134,6 +162,8 @@ deploy() {
   [ "${SESSION_STORE:-0}" = 1 ] && files+=(deploy/swarm/session-store.yaml)
   # APP_DATA=1: a volume for the app's data at /srv/data (SERVE_DATA_DIR), from its own file.
   [ "${APP_DATA:-0}" = 1 ] && files+=(deploy/swarm/data.yaml)
+  # APP_NETWORK: your overlay network, joined by the app's tasks (app_network_exists checked it).
+  [ -n "${APP_NETWORK:-}" ] && files+=(deploy/swarm/app-network.yaml)
   # Docker before 23 reads only compose files with a `version:` (format 3.x); the stack files are
   # Compose-spec files without one, so older clients get copies with the last 3.x version added
   # (beside the originals: the stack file's relative paths stay right).
@@ -208,6 +238,7 @@ case ${1:-} in
       APP_SECRETS_NAME=${stack}_app_secrets_$(sha256sum "$APP_SECRETS_FILE" | cut -c1-12)
       export APP_SECRETS_FILE APP_SECRETS_NAME
     fi
+    app_network_exists
     [ "${SKIP_BUILD:-0}" = 1 ] || scripts/deploy/build-images.sh >/dev/null
     ensure_swarm
     # A port held by another process would leave the proxy task failing to start, over and over.

@@ -185,6 +185,7 @@ def test_stop_grace_covers_the_drain_and_the_stop():
         ({"APP_REPLICAS": "0"}, "APP_REPLICAS='0' is not a whole number from 1 to 999"),
         ({"STACK_PROJECT": "My Stack"}, "STACK_PROJECT='My Stack' is not a compose project name"),
         ({"APP_DATA": "yes"}, "stack: APP_DATA='yes' is not 0 or 1"),
+        ({"APP_NETWORK": "my net"}, "stack: APP_NETWORK='my net' is not a Docker network name"),
     ],
 )
 def test_stack_script_refuses_bad_settings_before_starting_anything(env, message):
@@ -303,6 +304,10 @@ def test_swarm_required_variable_messages_survive_docker_stack_deploy(path):
         ),
         ({"SERVE_AUTH": "oidc"}, "swarm: SERVE_AUTH=oidc needs OIDC_FILE"),
         ({"SERVE_AUTH": "none-public", "APP_DATA": "2"}, "swarm: APP_DATA='2' is not 0 or 1"),
+        (
+            {"SERVE_AUTH": "none-public", "APP_NETWORK": "-net"},
+            "swarm: APP_NETWORK='-net' is not a Docker network name",
+        ),
     ],
 )
 def test_swarm_script_refuses_a_missing_sign_in_choice_before_deploying(env, message):
@@ -367,6 +372,39 @@ def test_the_data_volume_is_opt_in_mounted_where_serve_data_dir_points(path, eng
     assert "install -d -o 10001 -g 10001 -m 0750 /srv/data" in (ROOT / "Dockerfile").read_text()
     # Not in the base files: without APP_DATA=1 nothing is writable but /tmp.
     assert "/srv/data" not in yaml.safe_dump(SERVICES["app"])
+
+
+@pytest.mark.parametrize(
+    ("files", "own"),
+    [
+        (("deploy/compose.yaml", "deploy/compose.app-network.yaml"), "default"),
+        (("deploy/swarm/stack.yaml", "deploy/swarm/app-network.yaml"), "backend"),
+    ],
+)
+def test_app_network_joins_the_app_alone_to_your_network_besides_the_stack_s(files, own):
+    """APP_NETWORK adds the file (stack.sh, swarm.sh): the app's replicas on the stack's own network
+    (the proxy reaches them there) and on the user's, an external one the stack never makes or
+    removes (docs/your-app.md, "A database beside the stack"); no other service joins it."""
+    images = {variable: "image:dev" for variable in listed_images()}
+    env = {"PATH": os.environ["PATH"], **images, "SERVE_AUTH": "none-public", "APP_NETWORK": "weather-net"}
+    args = ["docker-compose", *(item for path in files for item in ("--file", path)), "config"]
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert done.returncode == 0, done.stderr
+    rendered = yaml.safe_load(done.stdout)
+    assert set(rendered["services"]["app"]["networks"]) == {own, "app-network"}
+    assert rendered["networks"]["app-network"] == {"name": "weather-net", "external": True}
+    for name, service in rendered["services"].items():
+        if name != "app":
+            assert "app-network" not in service.get("networks", {}), name
+    script = (ROOT / f"scripts/deploy/{'stack' if own == 'default' else 'swarm'}.sh").read_text()
+    assert files[1] in script
+    # Unset, the file says what is missing instead of joining a network named "".
+    unset = {key: value for key, value in env.items() if key != "APP_NETWORK"}
+    refused = subprocess.run(
+        args, cwd=ROOT, env=unset, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert refused.returncode != 0
+    assert "set APP_NETWORK to the name of" in refused.stderr
 
 
 @pytest.mark.parametrize("path", ["deploy/compose.yaml", "deploy/swarm/stack.yaml"])
