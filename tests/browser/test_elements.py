@@ -73,7 +73,9 @@ PAGES: dict[str, list[str]] = {
         '[data-testid="stMarkdown"] img',  # the markdown image by URL
     ],
     "data": [*ids("stDataFrame", "stTable", "stMetric", "stJson"), '[data-testid="stMetric"] svg'],
-    "charts": ids("stVegaLiteChart", "stPlotlyChart", "stEChartsChart", "stGraphVizChart", "stMermaidChart"),
+    "charts": ids(
+        "stVegaLiteChart", "stPlotlyChart", "stImage", "stEChartsChart", "stGraphVizChart", "stMermaidChart"
+    ),  # stImage: st.pyplot's figure
     "maps": ids("stDeckGlJsonChart"),
     "inputs": ids(
         "stButton",

@@ -1,8 +1,9 @@
 """Charts: Streamlit's own (line, area, bar, scatter), Altair, Vega-Lite (its data by URL when a
-third party is given), Plotly, ECharts, Graphviz and Mermaid. No pyplot: matplotlib is not in the
-app image (requirements/app.txt)."""
+third party is given), Plotly, Matplotlib (st.pyplot: matplotlib from the corpus's own
+requirements.txt, as an app brings it), ECharts, Graphviz and Mermaid."""
 
 import altair as alt
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -28,6 +29,10 @@ st.vega_lite_chart(
     },
     width="stretch",
 )
+figure, axes = plt.subplots(figsize=(5, 2))
+axes.plot(data.index, data["a"], marker="o")
+axes.set_title("Matplotlib")
+st.pyplot(figure)
 st.plotly_chart(go.Figure(go.Bar(x=["A", "B", "C"], y=[3, 5, 2])).update_layout(height=260, title="Plotly"))
 st.echarts_chart({"xAxis": {"type": "category", "data": ["A", "B", "C"]}, "yAxis": {"type": "value"},
                   "series": [{"type": "line", "data": [3, 5, 2]}]})  # fmt: skip
