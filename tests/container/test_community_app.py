@@ -202,6 +202,38 @@ def containers(docker: list[str], *filters: str) -> list[str]:
     return run(*docker, "ps", "-q", *args).stdout.split()
 
 
+def run_recipe(
+    prepared: Prepared,
+    what: str,
+    script: str,
+    env: dict[str, str],
+    docker: list[str],
+    name: str,
+    *labels: str,
+) -> Deployed:
+    """Run one engine's block as written, timed under ``what``; then its app and proxy containers
+    (each found by its label in ``labels``: app's, then proxy's) and one reading added."""
+    start = time.monotonic()
+    up = bash(script, env)
+    prepared.seconds[what] = time.monotonic() - start
+    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-4000:]
+    app_label, proxy_label, *common = labels
+    (app,) = containers(docker, *common, app_label)
+    (proxy,) = containers(docker, *common, proxy_label)
+    reading = add_reading(docker, f"{name}-db")
+    return Deployed(
+        up.stdout.split()[-1],
+        name,
+        docker,
+        app,
+        proxy,
+        f"{name}-db",
+        f"{name}-net",
+        reading,
+        up.stdout + up.stderr,
+    )
+
+
 @pytest.fixture(scope="module")
 def compose(docker: str, images: dict[str, str], local_tls: Path, prepared: Prepared, tmp_path_factory):
     """The compose block, as written, on the host's engine (the images built above: SKIP_BUILD=1)."""
@@ -214,19 +246,12 @@ def compose(docker: str, images: dict[str, str], local_tls: Path, prepared: Prep
            "LOCAL_TLS_DIR": str(local_tls), "COOKIE_SECRET_FILE": str(cookie), "SKIP_BUILD": "1",
            "APP_SECRETS_DIR": str(tmp_path_factory.mktemp("community-app-secrets"))}  # fmt: skip
     script = recipe_names(recipes()[1], name, prepared.db_image, prepared)
-    start = time.monotonic()
     try:
-        up = bash(script, env)
-        prepared.seconds["compose: the recipe (network, database, make up)"] = time.monotonic() - start
-        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-4000:]
-        project = f"com.docker.compose.project={name}"
-        (app,) = containers([docker], project, "com.docker.compose.service=app")
-        (proxy,) = containers([docker], project, "com.docker.compose.service=proxy")
-        reading = add_reading([docker], f"{name}-db")
-        log = up.stdout + up.stderr
-        yield Deployed(
-            up.stdout.split()[-1], name, [docker], app, proxy, f"{name}-db", f"{name}-net", reading, log
-        )
+        yield run_recipe(
+            prepared, "compose: the recipe (network, database, make up)", script, env, [docker], name,
+            "com.docker.compose.service=app", "com.docker.compose.service=proxy",
+            f"com.docker.compose.project={name}",
+        )  # fmt: skip
     finally:
         stop = time.monotonic()
         subprocess.run(["scripts/deploy/stack.sh", "down"], cwd=ROOT, env=as_typed(env), capture_output=True,
@@ -251,18 +276,11 @@ def swarm(swarm_engine: SwarmEngine, images: dict[str, str], local_tls: Path, pr
     name = env["SWARM_STACK"]
     docker = [swarm_engine.docker, "--host", swarm_engine.host]
     script = recipe_names(recipes()[2], name, prepared.db_image, prepared)
-    start = time.monotonic()
     try:
-        up = bash(script, env)
-        prepared.seconds["Swarm: the recipe (network, database, swarm-up)"] = time.monotonic() - start
-        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-4000:]
-        (app,) = containers(docker, f"com.docker.swarm.service.name={name}_app")
-        (proxy,) = containers(docker, f"com.docker.swarm.service.name={name}_proxy")
-        reading = add_reading(docker, f"{name}-db")
-        log = up.stdout + up.stderr
-        yield Deployed(
-            up.stdout.split()[-1], name, docker, app, proxy, f"{name}-db", f"{name}-net", reading, log
-        )
+        yield run_recipe(
+            prepared, "Swarm: the recipe (network, database, swarm-up)", script, env, docker, name,
+            f"com.docker.swarm.service.name={name}_app", f"com.docker.swarm.service.name={name}_proxy",
+        )  # fmt: skip
     finally:
         stop = time.monotonic()
         subprocess.run(["scripts/deploy/swarm.sh", "down"], cwd=ROOT, env=as_typed(env), capture_output=True,
