@@ -99,7 +99,11 @@ STOPSIGNAL SIGTERM
 # app-entrypoint reads the cookie secret file, then execs the serving layer on $APP_MAIN
 # (Streamlit's CLI after a settings check, with TCP_NODELAY on its sockets) as PID 1. Arguments
 # after the image name are passed on as extra Streamlit options (e.g. --server.baseUrlPath=dashboard).
-ENTRYPOINT ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501"]
+# No welcome banner: its URLs are the container's own (the proxy's is the one to open), and to print
+# it a headless Streamlit asks checkip.amazonaws.com for the host's address while its event loop
+# waits: where DNS finds no upstream (a network without egress) the replica answered nothing,
+# not even its health check, for ~20 s after it started.
+ENTRYPOINT ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501", "--logger.hideWelcomeMessage=true"]
 # The app's name (its serving.toml, else its directory's: scripts/deploy/build-images.sh and the workflow
 # pass it), last: a label, declared after every RUN so that no layer's cache depends on it.
 ARG APP_NAME=app

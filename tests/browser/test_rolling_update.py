@@ -6,8 +6,8 @@ built with the knob alone) and rolled again with a hello page open.
 
 The Swarm stack runs on the Swarm engine of scripts/setup/swarm-engine.sh (an engine of its own, never
 the user's; the images built for the tier's compose stack are copied in) and publishes its proxy
-on 127.0.0.1 like the compose stack. It is deployed for this module only: about 1-2 minutes to
-deploy and about a minute for each update (paced faster than the stack file's: 3 s apart, 5 s watched).
+on 127.0.0.1 like the compose stack. It is deployed for this module only: about a minute to deploy
+and about half a minute for each update (paced faster than the stack file's: 3 s apart, 5 s watched).
 """
 
 from __future__ import annotations
@@ -103,8 +103,9 @@ def test_a_rolling_update_keeps_the_open_page_on_its_day(
     print(f"{len(before)} replicas replaced; the page opened {wire.opened - sockets} new socket(s)")
 
 
-# Two rolling updates and the image copied into the Swarm engine: 102 s here, 245 s when both
-# updated one replica at a time.
+# Two rolling updates and the image copied into the Swarm engine: 68 s here (91 s before the app
+# image stopped printing its welcome banner; 245 s, before that, when both
+# updated one replica at a time).
 @pytest.mark.timeout(600)
 def test_hello_keeps_its_open_page_and_its_widget_through_a_rolling_update(
     swarm_stack: SwarmStack, hello_image: str, browser: Browser

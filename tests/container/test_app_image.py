@@ -71,7 +71,9 @@ def test_image_config_is_hardened(app_container, app_image):
     assert config["User"] == "10001:10001"
     assert config["WorkingDir"] == "/srv/app/app"  # the app's root, as on Community Cloud
     assert config["StopSignal"] == "SIGTERM"
-    assert config["Entrypoint"] == ["app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501"]
+    assert config["Entrypoint"] == [
+        "app-entrypoint", "--server.address=0.0.0.0", "--server.port=8501", "--logger.hideWelcomeMessage=true"
+    ]  # fmt: skip
     assert "APP_MAIN=streamlit_app.py" in config["Env"]  # the build arg's default: the example app
     # PID 1 is the serving layer on /srv/app/app/$APP_MAIN, the entrypoint's shell gone (exec),
     # run from the app's root.
