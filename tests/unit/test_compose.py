@@ -93,6 +93,15 @@ def test_images_are_the_image_list_s_variables_with_no_default_of_their_own():
     assert all("{name}" in tag for tag in listed_images().values())
 
 
+def test_the_swarm_session_store_is_reached_at_its_task_s_own_address():
+    """No virtual IP for the store either (deploy/swarm/session-store.yaml): without IPVS a VIP
+    answers nothing, and every save and restore timed out on this machine until it was dnsrr."""
+    store = yaml.safe_load((ROOT / "deploy/swarm/session-store.yaml").read_text())["services"][
+        "session-store"
+    ]
+    assert store["deploy"]["endpoint_mode"] == "dnsrr"
+
+
 def test_the_app_s_own_settings_come_from_one_env_file_and_no_file_names_the_example():
     """An app's own settings (whatever names it reads) reach its containers through APP_ENV_FILE
     alone (scripts/deploy/stack.sh and swarm.sh make it absolute; /dev/null when unset)."""
