@@ -60,6 +60,9 @@ Streamlit's own command line (``python -m streamlit``), with these things first:
    directory, with a warning when it does not hold the main script.
 14. The app's persistent data directory (``SERVE_DATA_DIR``, a volume the stacks mount at
    ``/srv/data`` when asked): checked writable at start (exit 64 naming it), said in the log.
+15. Python's garbage collector set for many sessions (``SERVE_GC_THRESHOLDS``, ``SERVE_GC_FREEZE``;
+   ``gc_tuning.py``): fewer full collections, each scanning less, so the GIL is not held for
+   half a second every few seconds under load.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from pathlib import Path
 from . import auth, drain, failover, metrics, rerun_limit, session_store, sign_in_link, uploads
 from .app_secrets import install_app_secrets
 from .app_secrets import notice as secrets_notice
+from .gc_tuning import apply_thresholds, start_freeze
 from .hooks import HOOKS_FILE, AppHooks, load_hooks, main_script, start_warmup
 from .oidc_config import COOKIE_SECRET_VARIABLE, MIN_COOKIE_SECRET, install_auth_secrets
 from .pinned import guard_set_option, pinned_argv
@@ -244,7 +248,8 @@ def main() -> int:
             f"from SERVE_SESSION_STORE_PASSWORD_FILE={settings.session_store_password_file})",
             file=sys.stderr,
         )
-    start_warmup(hooks, settings.warmup)
+    print(apply_thresholds(settings.gc_thresholds), file=sys.stderr)
+    start_freeze(settings.gc_freeze, start_warmup(hooks, settings.warmup))
     from streamlit.web.cli import main as streamlit_main
 
     return streamlit_main(args=argv, prog_name="streamlit")

@@ -13,6 +13,9 @@ stacks through its env file, APP_ENV_FILE; its name through its serving.toml, ap
 |                            |             | 0 = stop at once, as stock Streamlit                     |
 | SERVE_WARMUP               | on          | on: once the server is healthy, run the app's warm_up()  |
 |                            |             | hook (hooks.py) in a background thread; off: never       |
+| SERVE_GC_THRESHOLDS        | 50000,10,10 | gc.set_threshold(t0, t1, t2) at start (gc_tuning.py);   |
+|                            |             | python: Python's own (700, 10, 10)                       |
+| SERVE_GC_FREEZE            | on          | on: gc.freeze() once healthy and warmed up; off: never   |
 | SERVE_RERUN_RATE           | 10          | reruns a session may ask for per second, after its burst |
 |                            |             | (rerun_limit.py); over it the socket is closed with      |
 |                            |             | 1008; 0 = no limit                                       |
@@ -78,6 +81,12 @@ MAX_STORE_TTL_SECONDS = 7 * 24 * 3600
 STORE_PASSWORD_MOUNTED = Path("/run/secrets/session_store_password")  # the compose and Swarm secret's target
 MAX_AUTH_AGE_HOURS = 720  # Streamlit's own identity cookie lasts 30 days
 EVERY_DOMAIN = "*"
+GC_PYTHON = "python"  # SERVE_GC_THRESHOLDS: keep Python's own
+# A young collection every 50,000 new objects: no full collection in make bench-cliff's windows at
+# 1,750-2,500 readers, against one every 4-20 s with Python's 700 (docs/benchmarks.md).
+GC_THRESHOLDS = (50_000, 10, 10)
+MAX_GC_YOUNG = 10_000_000
+MAX_GC_OLDER = 10_000
 _EMAIL = re.compile(r"[^@\s,]+@([a-z0-9-]+\.)+[a-z0-9-]+")
 _DOMAIN = re.compile(r"([a-z0-9-]+\.)+[a-z0-9-]+")
 
@@ -108,6 +117,8 @@ class ServingSettings:
     session_store_max_kb: int = 256
     session_store_ttl_seconds: int = 3600
     data_dir: Path | None = None
+    gc_thresholds: tuple[int, int, int] | None = GC_THRESHOLDS  # None: Python's own (gc_tuning.py)
+    gc_freeze: bool = True
 
     @property
     def sign_in(self) -> bool:
@@ -266,8 +277,28 @@ def load_serving_settings(env: Mapping[str, str] | None = None) -> ServingSettin
             env, "SERVE_SESSION_STORE_TTL_SECONDS", 3600, 60, MAX_STORE_TTL_SECONDS
         ),
         data_dir=read_data_dir(env),
+        gc_thresholds=read_gc_thresholds(env),
+        gc_freeze=read_switch(env, "SERVE_GC_FREEZE", "on"),
         **_read_auth(env),
     )
+
+
+def read_gc_thresholds(env: Mapping[str, str]) -> tuple[int, int, int] | None:
+    """SERVE_GC_THRESHOLDS: unset (GC_THRESHOLDS), ``python`` (Python's own: None) or three whole
+    numbers ``t0,t1,t2`` (gc.set_threshold's: t0 1..MAX_GC_YOUNG, t1 and t2 1..MAX_GC_OLDER)."""
+    name = "SERVE_GC_THRESHOLDS"
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return GC_THRESHOLDS
+    if raw == GC_PYTHON:
+        return None
+    parts = [part.strip() for part in raw.split(",")]
+    if len(parts) != 3 or not all(part.isdigit() for part in parts):
+        raise SettingsError(f"{name}={raw!r} is not {GC_PYTHON} or three whole numbers t0,t1,t2")
+    young, middle, old = (int(part) for part in parts)
+    if not 1 <= young <= MAX_GC_YOUNG or not all(1 <= value <= MAX_GC_OLDER for value in (middle, old)):
+        raise SettingsError(f"{name}={raw}: t0 must be 1..{MAX_GC_YOUNG}, t1 and t2 1..{MAX_GC_OLDER}")
+    return young, middle, old
 
 
 def read_data_dir(env: Mapping[str, str]) -> Path | None:

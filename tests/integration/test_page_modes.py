@@ -155,9 +155,17 @@ def test_warm_up_fills_the_shared_cache_after_health_and_pages_work_meanwhile() 
             assert session.pick_date("2023-08-08").has_text("Best sellers, August 8, 2023")
         assert wait_for_log(server, WARMUP_LOG, 120), server.log()
         assert "the shared cache holds 730 tables, 730 charts, 12 months" in server.log()
+        # SERVE_GC_THRESHOLDS and SERVE_GC_FREEZE's defaults (gc_tuning.py): set at start, and the
+        # freeze once the warm-up has ended (the modules and the warmed caches).
+        assert "garbage collection thresholds 50000,10,10 (SERVE_GC_THRESHOLDS)" in server.log()
+        assert wait_for_log(server, "objects frozen after the warm-up (SERVE_GC_FREEZE=on)", 10), server.log()
+        log = server.log()
+        assert log.index(WARMUP_LOG) < log.index("objects frozen after the warm-up")
         assert server.healthy()
 
 
 def test_warm_up_off_builds_nothing_ahead(plain_server: Server) -> None:
-    """SERVE_WARMUP=off: no warm-up runs (the plain server has been up for the tests above)."""
+    """SERVE_WARMUP=off: no warm-up runs (the plain server has been up for the tests above), and
+    SERVE_GC_FREEZE's freeze came once the server was healthy."""
     assert not wait_for_log(plain_server, "warm-up", 2)
+    assert "objects frozen once the server was healthy (SERVE_GC_FREEZE=on)" in plain_server.log()

@@ -44,6 +44,7 @@ def test_stock_streamlit_sockets_have_no_tcp_nodelay() -> None:
         ({"SALES_FRAGMENT": "maybe"}, "SALES_FRAGMENT='maybe' is not one of on, off"),
         ({"SALES_FRAGMENT": "off", "SALES_MONTH_RERUN": "views"}, "SALES_MONTH_RERUN='views' needs"),
         ({"SERVE_WARMUP": "later"}, "SERVE_WARMUP='later' is not one of on, off"),
+        ({"SERVE_GC_THRESHOLDS": "lots"}, "SERVE_GC_THRESHOLDS='lots' is not python or three whole numbers"),
         ({"SALES_AUTH": "oidc"}, "renamed: SALES_AUTH -> SERVE_AUTH"),  # an old file must not start open
     ],
 )

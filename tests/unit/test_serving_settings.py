@@ -16,6 +16,15 @@ def test_defaults():
     )  # fmt: skip
     assert (defaults.rerun_rate, defaults.rerun_burst) == (10.0, 40)
     assert (defaults.upload_max_files, defaults.upload_max_mb) == (10, None)  # uploads.session_cap_mb
+    assert (defaults.gc_thresholds, defaults.gc_freeze) == ((50_000, 10, 10), True)
+
+
+@pytest.mark.parametrize(
+    ("raw", "thresholds"),
+    [("50000,10,10", (50_000, 10, 10)), (" 700, 10 ,10 ", (700, 10, 10)), ("Python", None)],
+)
+def test_gc_thresholds_are_three_numbers_or_python_s(raw, thresholds):
+    assert load_serving_settings({"SERVE_GC_THRESHOLDS": raw}).gc_thresholds == thresholds
 
 
 def test_upload_caps_are_read():
@@ -57,6 +66,11 @@ def test_the_app_s_settings_are_not_the_layer_s():
         ({"SERVE_UPLOAD_MAX_MB": "0"}, "outside"),
         ({"SERVE_UPLOAD_MAX_MB": "1.5"}, "not a whole number"),
         ({"SERVE_UPLOAD_MAX_MB": "100001"}, "outside"),
+        ({"SERVE_GC_THRESHOLDS": "50000,10"}, "not python or three whole numbers"),
+        ({"SERVE_GC_THRESHOLDS": "5e4,10,10"}, "not python or three whole numbers"),
+        ({"SERVE_GC_THRESHOLDS": "0,10,10"}, "t0 must be 1..10000000"),
+        ({"SERVE_GC_THRESHOLDS": "700,10,10001"}, "t1 and t2 1..10000"),
+        ({"SERVE_GC_FREEZE": "yes"}, "not one of on, off"),
     ],
 )
 def test_bad_settings_name_the_variable(env, reason):
