@@ -105,7 +105,7 @@ bench-tls: venv ## what TLS at the proxy costs: handshakes, a session, a pick, C
 bench-cliff: venv ## py-spy on every replica at the capacity ladder's breaking step, GC pauses and loop lag (as root; BENCH_ARGS=...)
 	$(PY) scripts/bench/profile_cliff.py $(BENCH_ARGS)
 
-bench-rolling: venv ## a rolling update of the Swarm stack under RealisticMix users: failures, moves, p95 (BENCH_ARGS=...)
+bench-rolling: venv ## the Swarm stack rolled and scaled 2->3->2 under users of media, uploads and state (session store on): failures, states lost, moves, p95; the store's CPU per run on/off (BENCH_ARGS=...)
 	$(PY) scripts/bench/bench_rolling_update.py $(BENCH_ARGS)
 
 # APP_DIR=...: that app under AnyAppUser load, its fragment runs against its full runs

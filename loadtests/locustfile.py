@@ -1,6 +1,7 @@
-"""Locust entry point: the dashboard's load-test scenarios (classes in ``sales_load/users.py``) and
-``AnyAppUser``, the user for any app (``streamlit_load/users.py``: it learns the app's widgets from
-the frames and names each interaction by what the server ran, fragment or full).
+"""Locust entry point: the dashboard's load-test scenarios (classes in ``sales_load/users.py``),
+``MediaUser`` (the media page of `make bench-rolling`, ``sales_load/media.py``) and ``AnyAppUser``,
+the user for any app (``streamlit_load/users.py``: it learns the app's widgets from the frames and
+names each interaction by what the server ran, fragment or full).
 
 Web UI against a running app or stack (open http://127.0.0.1:8089, pick users and rate); for the
 stack `make up` started, its local CA in STACK_CA_FILE (streamlit_load.client/tls.py):
@@ -28,12 +29,13 @@ import gevent
 from locust import events
 from locust.runners import WorkerRunner
 
+from sales_load.media import MediaUser
 from sales_load.picks import DEFAULT_SEED
 from sales_load.users import FragmentUser, FullRerunUser, MonthHopper, RealisticMix
 from streamlit_load.harness import raise_fd_limit  # the kit and the scenarios: the installed project
 from streamlit_load.users import AnyAppUser
 
-__all__ = ["AnyAppUser", "FragmentUser", "FullRerunUser", "MonthHopper", "RealisticMix"]
+__all__ = ["AnyAppUser", "FragmentUser", "FullRerunUser", "MediaUser", "MonthHopper", "RealisticMix"]
 
 
 @events.init_command_line_parser.add_listener
@@ -90,8 +92,12 @@ def _options(parser) -> None:
         default=0.0,
         help="AnyAppUser: mean seconds between a user's interactions (0.5x to 1.5x of it; default 0)",
     )
-    parser.add_argument("--think-min", type=float, default=2.0, help="RealisticMix: shortest think time (s)")
-    parser.add_argument("--think-max", type=float, default=8.0, help="RealisticMix: longest think time (s)")
+    parser.add_argument(
+        "--think-min", type=float, default=2.0, help="RealisticMix, MediaUser: shortest think time (s)"
+    )
+    parser.add_argument(
+        "--think-max", type=float, default=8.0, help="RealisticMix, MediaUser: longest think time (s)"
+    )
 
 
 @events.init.add_listener

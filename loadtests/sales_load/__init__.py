@@ -11,6 +11,8 @@ the capacity ladder. Built on the load kit (``streamlit_load``), which never imp
   loadtest           ``make loadtest``: every model, the gate's exit code
   capacity*          ``make capacity``: the ladder, its shape, report and command line
   rolling            a Swarm rolling update under load (``scripts/bench/bench_rolling_update.py``)
+  media              MediaUser: images, uploads, downloads, its session state checked (apps/media_state)
+  store_cost         the session store's cost per run, store on against off (ABBA windows)
   churn              session churn and the soak's samples (``scripts/bench/soak_stack.py``)
   bystander          how much an activity slows an ordinary user down (abuse tests)
   hold               many sessions held in one process (does the client scale?)

@@ -14,13 +14,16 @@ that must lose nothing). Each replaced replica's own account is in its log: ``dr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
 import statistics
 import subprocess
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +35,8 @@ from streamlit_load.server_probe import Sampler, TreeProbe, cpu_at
 
 PICKS = ("fragment_rerun", "month_change")  # what a user does; `reconnect` is the page coming back
 RECONNECT = "reconnect"
+MEDIA_RUNS = ("note", "uploaded")  # MediaUser's (media.py) interactions that are one script run each
+STATE = "state"  # a check that the user's session state is its own (MediaUser): not an interaction
 MOVED = re.compile(r"drain: moved (\d+) session\(s\) in ([\d.]+) s; (\d+) still open")
 STOPPED = re.compile(r"drain: server stopped ([\d.]+) s after SIGTERM")
 
@@ -56,21 +61,31 @@ class Summary:
     p50_ms: float
     p95_ms: float
     failures: list[str] = field(default_factory=list)
+    state_checks: int = 0  # pages that showed the user's own session state, or not (state_lost)
+    state_lost: int = 0
+    failed_by_name: dict[str, int] = field(default_factory=dict)
 
 
-def summarize(events: list[Timed], start: float, end: float) -> Summary:
-    """Picks and reconnects that ended in ``[start, end)``; percentiles over the successful picks."""
+def summarize(events: list[Timed], start: float, end: float, picks: tuple[str, ...] = PICKS) -> Summary:
+    """Interactions and reconnects that ended in ``[start, end)``; percentiles over the successful
+    ``picks`` (the interactions that are one script run each); ``state`` checks apart."""
     inside = [event for event in events if start <= event.end < end]
-    picks = [event.ms for event in inside if event.name in PICKS and not event.failed]
+    done = [event for event in inside if event.name != STATE]
+    checks = [event for event in inside if event.name == STATE]
+    times = [event.ms for event in done if event.name in picks and not event.failed]
+    failed = [event for event in done if event.failed]
     return Summary(
         seconds=end - start,
-        interactions=sum(event.name != RECONNECT for event in inside),
-        failed=sum(event.failed for event in inside),
-        reconnects=sum(event.name == RECONNECT for event in inside),
-        resumed=sum(event.resumed for event in inside),
-        p50_ms=statistics.median(picks) if picks else float("nan"),
-        p95_ms=percentile(picks, 0.95),
-        failures=[f"{event.name} at {event.end:.1f}" for event in inside if event.failed],
+        interactions=sum(event.name != RECONNECT for event in done),
+        failed=len(failed),
+        reconnects=sum(event.name == RECONNECT for event in done),
+        resumed=sum(event.resumed for event in done),
+        p50_ms=statistics.median(times) if times else float("nan"),
+        p95_ms=percentile(times, 0.95),
+        failures=[f"{event.name} at {event.end:.1f}" for event in failed],
+        state_checks=len(checks),
+        state_lost=sum(event.failed for event in checks),
+        failed_by_name=dict(Counter(event.name for event in failed)),
     )
 
 
@@ -96,16 +111,18 @@ def drain_report(log: str) -> DrainReport:
 
 
 class UsersUnderLoad:
-    """``users`` RealisticMix users (think ``think`` seconds between interactions) on ``url`` in a
-    Locust process of their own, until the ``with`` block ends; then their events are read."""
+    """``users`` users of ``user_class`` (RealisticMix; MediaUser for the media page: then
+    ``picks`` are its runs) thinking ``think`` seconds between interactions on ``url`` in a Locust
+    process of their own, until the ``with`` block ends; then their events are read."""
 
     def __init__(
-        self, url: str, *, users: int, out: Path, think: tuple[float, float] = (2.0, 8.0), bound: int = 900
-    ) -> None:
-        self.url, self.users, self.out = url, users, out
+        self, url: str, *, users: int, out: Path, think: tuple[float, float] = (2.0, 8.0), bound: int = 900,
+        user_class: str = "RealisticMix", picks: tuple[str, ...] = PICKS,
+    ) -> None:  # fmt: skip
+        self.url, self.users, self.out, self.picks = url, users, out, picks
         self.times_path = Path(f"{out}_times.csv")  # LocustRun's --times-csv
         self.run = LocustRun(
-            ["RealisticMix"], users, spawn_rate=max(1.0, users / 10), seconds=bound, message_cache=True,
+            [user_class], users, spawn_rate=max(1.0, users / 10), seconds=bound, message_cache=True,
             extra=["--think-min", str(think[0]), "--think-max", str(think[1])],
         )  # fmt: skip
         self.process: subprocess.Popen | None = None
@@ -141,7 +158,7 @@ class UsersUnderLoad:
             time.sleep(min(left, 0.5))
 
     def summary(self, start: float, end: float) -> Summary:
-        return summarize(self.events, start, end)
+        return summarize(self.events, start, end, self.picks)
 
     def generator_cores(self, start: float, end: float) -> float | None:
         """Cores the load generator (Locust) used in ``[start, end)``; None without two readings."""
@@ -201,18 +218,67 @@ def rolling_update(
             during()
 
 
-def replaced_replica(docker: Docker, container: str) -> tuple[DrainReport, float | None]:
-    """A replaced replica's drain report, and its SIGTERM-to-exit seconds (``stop_seconds``)."""
-    logs = docker("logs", "-t", container)
-    stamped = logs.stdout + logs.stderr
-    return drain_report(stamped), stop_seconds(docker, container, stamped)
+def scale_service(docker: Docker, service: str, replicas: int, timeout: float = 300) -> tuple[float, float]:
+    """``docker service scale service=replicas``: waits until exactly ``replicas`` containers run
+    and Swarm counts them all running (healthy, for a service with a health check). (start, end)."""
+    start = time.time()
+    docker("service", "scale", "--detach", f"{service}={replicas}")
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = docker("service", "ls", "--filter", f"name={service}", "--format", "{{.Name}} {{.Replicas}}")
+        counts = dict(line.split(" ", 1) for line in listed.stdout.splitlines() if line)
+        if counts.get(service, "").split(" ")[0] == f"{replicas}/{replicas}" and (
+            len(service_containers(docker, service)) == replicas
+        ):
+            return start, time.time()
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{service} not at {replicas} replicas in {timeout:.0f} s: {counts}")
+        time.sleep(1)
+
+
+def replaced_replica(
+    docker: Docker, container: str, logs: str | None = None
+) -> tuple[DrainReport, float | None]:
+    """A replaced replica's drain report, and its SIGTERM-to-exit seconds (``stop_seconds``);
+    ``logs``: its ``docker logs -t`` as followed while it ran (``followed_logs``: Swarm removes
+    a scaled-in task's container as it stops). Missing parts are None."""
+    if logs is None:
+        found = docker("logs", "-t", container, check=False)
+        logs = found.stdout + found.stderr if found.returncode == 0 else ""
+    return drain_report(logs), stop_seconds(docker, container, logs)
+
+
+@contextmanager
+def followed_logs(
+    docker: list[str], env: dict[str, str], containers: list[str], out: Path
+) -> Iterator[dict[str, Path]]:
+    """``docker logs -f -t`` of each container into ``out/<name>.log`` while the block runs
+    (``docker``: the client's command line, ``env`` its environment)."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / f"{name}.log" for name in containers}
+    with contextlib.ExitStack() as stack:
+        followers = []
+        for name, path in paths.items():
+            handle = stack.enter_context(path.open("w"))
+            followers.append(subprocess.Popen(
+                [*docker, "logs", "-f", "-t", name], env=env, stdout=handle, stderr=subprocess.STDOUT
+            ))  # fmt: skip
+        try:
+            yield paths
+        finally:
+            for follower in followers:
+                follower.terminate()
+                follower.wait(10)
 
 
 def stop_seconds(docker: Docker, container: str, stamped: str) -> float | None:
     """SIGTERM (the drain's first line in ``docker logs -t``, ``stamped``) to the container's exit."""
     started = next((line.split()[0] for line in stamped.splitlines() if "drain: SIGTERM" in line), None)
-    finished = json.loads(docker("inspect", container).stdout)[0]["State"]["FinishedAt"]
-    if started is None or finished.startswith("0001"):
+    inspected = docker("inspect", container, check=False)
+    if started is None or inspected.returncode != 0:
+        return None  # no drain seen, or the container is gone (a scaled-in task's)
+    finished = json.loads(inspected.stdout)[0]["State"]["FinishedAt"]
+    if finished.startswith("0001"):
         return None
     return (_instant(finished) - _instant(started)).total_seconds()
 

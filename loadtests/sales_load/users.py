@@ -68,8 +68,9 @@ def idle_between(low: float, high: float) -> Callable[[User], float]:
     sleeping; Locust then sleeps the 0 s it returns. Users still stop at once while waiting."""
 
     def wait(user: User) -> float:
-        if isinstance(user, StreamlitUser):
-            user.think(low + random.random() * (high - low))
+        think = getattr(user, "think", None)  # StreamlitUser's, MediaUser's (media.py)
+        if think is not None:
+            think(low + random.random() * (high - low))
         return 0.0
 
     return wait

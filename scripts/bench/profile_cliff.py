@@ -30,17 +30,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from sales_load.capacity import parse_ladder
 from sales_load.capacity_cli import NAMES
 from streamlit_load import harness
+from streamlit_load.app_metrics import SCRAPE, grown, grown_all, parsed, quantile
 from streamlit_load.local_server import free_port
 
 REPO = harness.REPO
 EX_USAGE = 64
-METRICS = "http://127.0.0.1:9464/metrics"  # the app's metrics port inside its container
-SCRAPE = f"import urllib.request; print(urllib.request.urlopen({METRICS!r}, timeout=10).read().decode())"
 TOP = 12
 
 
@@ -82,40 +79,13 @@ def replicas(project: str) -> dict[str, int]:
 
 
 def scrape(container: str) -> dict[tuple[str, tuple], float]:
-    text = docker("exec", container, "python", "-c", SCRAPE)
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def grown(before: dict, after: dict, name: str, **labels: str) -> float:
-    key = (name, tuple(sorted(labels.items())))
-    return after.get(key, 0.0) - before.get(key, 0.0)
-
-
-def quantile(before: dict, after: dict, name: str, q: float) -> float | None:
-    """The ``q`` quantile of histogram ``name`` over the window (its bucket's upper bound)."""
-    buckets = sorted(
-        (float(dict(labels)["le"]), value - before.get((sample, labels), 0.0))
-        for (sample, labels), value in after.items()
-        if sample == f"{name}_bucket"
-    )
-    total = buckets[-1][1] if buckets else 0
-    if not total:
-        return None
-    return next(bound for bound, count in buckets if count >= q * total)
+    return parsed(docker("exec", container, "python", "-c", SCRAPE))
 
 
 def window_figures(before: dict, after: dict, seconds: float) -> dict[str, float | None]:
     pause = "streamlit_serving_gc_pause_seconds"
     lag = "streamlit_serving_event_loop_lag_seconds"
-    runs = sum(
-        value - before.get((sample, labels), 0.0)
-        for (sample, labels), value in after.items()
-        if sample == "streamlit_script_runs_total"
-    )
+    runs = grown_all(before, after, "streamlit_script_runs_total")
     figures: dict[str, float | None] = {
         "runs_per_s": runs / seconds,
         "cores": grown(before, after, "process_cpu_seconds_total") / seconds,
