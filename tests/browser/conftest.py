@@ -132,7 +132,7 @@ def hello_image(hello_app: Path) -> str:
     """The app image of Streamlit's hello demo, built with the knob alone (`scripts/deploy/build-images.sh
     app` with APP_DIR/APP_MAIN; IMAGES_PREBUILT=0: CI prebuilds only the example's images), for the
     hello stack (test_hello.py) and the Swarm stack's rolling update to it (test_rolling_update.py)."""
-    tag = "browser-e2e-hello-app:test"
+    tag = os.environ.get("APP_IMAGE", IMAGE_TAGS["APP_IMAGE"]).split(":")[0] + "-hello:test"
     knob = {
         "APP_DIR": str(hello_app),
         "APP_MAIN": "streamlit_app.py",

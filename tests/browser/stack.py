@@ -98,24 +98,27 @@ class Stack:
         assert len(holding) == 1, f"sessions open on {holding}, not on exactly one replica"
         return holding[0]
 
-    def stop_replica(self, container: str) -> float:
-        """`docker stop` one app replica (SIGTERM: its drain, then its stop); the seconds it took."""
+    def stop_replica(self, *containers: str) -> float:
+        """`docker stop` app replicas, all at once (SIGTERM: each one's drain, then its stop); the
+        seconds it took."""
         started = time.monotonic()
-        done = docker("stop", "--time", "20", container)
-        assert done.returncode == 0, f"stopping {container} failed:\n{done.stderr}"
+        done = docker("stop", "--time", "20", *containers)
+        assert done.returncode == 0, f"stopping {containers} failed:\n{done.stderr}"
         return time.monotonic() - started
 
     def healthy(self, container: str) -> bool:
         """The container's health check passes (Docker's status, from the image's HEALTHCHECK)."""
         return docker("inspect", "-f", "{{.State.Health.Status}}", container).stdout.strip() == "healthy"
 
-    def start_replica(self, container: str, timeout: float = 120.0) -> None:
-        """Start a stopped replica again and wait until it is healthy and the proxy sees it."""
-        assert docker("start", container).returncode == 0
+    def start_replica(self, *containers: str, timeout: float = 120.0) -> None:
+        """Start stopped replicas again, all at once, and wait until every one is healthy and the
+        proxy sees them (one DNS interval after the last is healthy, not one per replica)."""
+        assert docker("start", *containers).returncode == 0
         deadline = time.monotonic() + timeout
-        while not self.healthy(container):
-            assert time.monotonic() < deadline, f"{container} not healthy in {timeout:.0f} s"
-            time.sleep(0.5)
+        for container in containers:
+            while not self.healthy(container):
+                assert time.monotonic() < deadline, f"{container} not healthy in {timeout:.0f} s"
+                time.sleep(0.5)
         time.sleep(float(self.env.get("PROXY_DNS_INTERVAL", "5")) + 1)
 
     def logs(self, container: str) -> str:

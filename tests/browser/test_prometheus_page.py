@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -24,20 +26,39 @@ DASHBOARD = json.loads((ROOT / "deploy/grafana/dashboards/serving.json").read_te
 EXPRESSIONS = [target["expr"] for panel in DASHBOARD["panels"] for target in panel["targets"]]
 PER_PAGE = 8
 TRANSPORT_ERROR = "Error executing query: error\n"
-TRAFFIC_SECONDS = 40  # two of Prometheus' 1-minute rate windows fill enough to draw a line
+# The traffic runs three of Prometheus' 5 s scrapes at least (this test's own runs in every rate),
+# then until every query has a line to draw (a fixed 40 s and a 12 s pause before; 15 s suffice).
+TRAFFIC_SECONDS = (15, 90)
+RANGE_SECONDS = 120  # the graphs' range (range_input, 2m)
 
 
-def mixed_traffic(url: str, seconds: float) -> int:
+def every_query_has_a_line(prometheus: str) -> bool:
+    """Every one of the dashboard's queries has a series of two points or more over the graphs'
+    range, asked of Prometheus' API at the graph page's resolution (one point a second)."""
+    end = time.time()
+    for expr in EXPRESSIONS:
+        params = {"query": expr, "start": f"{end - RANGE_SECONDS:.3f}", "end": f"{end:.3f}", "step": "1"}
+        address = f"{prometheus.rstrip('/')}/api/v1/query_range?{urlencode(params)}"
+        with urllib.request.urlopen(address, timeout=10) as response:
+            result = json.load(response)["data"]["result"]
+        if not any(len(series["values"]) >= 2 for series in result):
+            return False
+    return True
+
+
+def mixed_traffic(url: str, seconds: tuple[float, float], enough: Callable[[], bool]) -> int:
     """Same-month picks, full reruns and month changes, from two sessions of a signed-in user (the
-    tier's stack has sign-in on), for ``seconds``."""
+    tier's stack has sign-in on): ``seconds[0]`` at least, then until ``enough()``; AssertionError
+    if that is not so by ``seconds[1]``."""
     interactions = 0
     cookies = sign_in(url, ALLOWED_USER, password(ALLOWED_USER))
-    deadline = time.monotonic() + seconds
+    began = time.monotonic()
     with (
         DashboardSession(url, timeout=30, cookies=cookies) as first,
         DashboardSession(url, timeout=30, cookies=cookies) as second,
     ):
-        while time.monotonic() < deadline:
+        while time.monotonic() - began < seconds[0] or not enough():
+            assert time.monotonic() - began < seconds[1], f"a query without a line after {seconds[1]} s"
             for session in (first, second):
                 day = interactions % 27 + 1
                 session.pick_date(f"2023-05-{day:02d}")
@@ -59,8 +80,8 @@ def graph_url(prometheus: str, expressions: list[str]) -> str:
 
 
 def test_dashboard_panels_in_prometheus_graph_page(browser: Browser, stack: Stack) -> None:
-    assert mixed_traffic(stack.url, TRAFFIC_SECONDS) > 20
-    time.sleep(12)  # two scrapes and two rule evaluations after the last interaction
+    drawn = lambda: every_query_has_a_line(stack.prometheus_url)  # noqa: E731
+    assert mixed_traffic(stack.url, TRAFFIC_SECONDS, drawn) > 20
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
         page = context.new_page()

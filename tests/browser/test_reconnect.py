@@ -90,8 +90,7 @@ def test_the_error_page_brings_the_app_back_by_itself(
     opened then gets the proxy's 502 page, which asks the health check with a growing pause and
     reloads the same URL once a replica answers. Nobody reloads by hand; no CSP violation."""
     replicas = stack.containers("app")
-    for name in replicas:
-        stack.stop_replica(name)
+    stack.stop_replica(*replicas)
     context = browser.new_context(viewport=DESKTOP, storage_state=signed_in)
     try:
         watch = PageWatch(context)
@@ -103,16 +102,14 @@ def test_the_error_page_brings_the_app_back_by_itself(
         page.get_by_text("This app is restarting").wait_for()
         page.get_by_text("Trying again in").wait_for()
 
-        stack.docker("start", *replicas)
-        for name in replicas:
-            stack.start_replica(name)  # already started: waits until healthy and seen by the proxy
+        stack.start_replica(*replicas)  # waits until every one is healthy and seen by the proxy
         page.get_by_text(READY_TEXT).wait_for(timeout=RECONNECT_TIMEOUT * 1000)
         page.get_by_text("Best sellers, March 9, 2023").wait_for()
         assert page.url.endswith("/?date=2023-03-09"), "the link is kept"
         assert watch.csp_violations == []
         assert watch.page_errors == []
     finally:
-        for name in replicas:
-            if not stack.healthy(name):
-                stack.start_replica(name)
+        down = [name for name in replicas if not stack.healthy(name)]
+        if down:
+            stack.start_replica(*down)
         context.close()
