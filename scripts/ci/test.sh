@@ -31,6 +31,8 @@ for tier in "${tiers[@]}"; do
   # The container and load tiers run the compose stack (the load gate measures it through the proxy).
   if [ "$tier" = container ] || [ "$tier" = load ]; then scripts/setup/ensure-docker.sh >/dev/null; fi
   case $tier in integration | load) scripts/setup/ensure-node.sh ;; esac  # the development OpenID provider
+  # The session store's tests run Debian's redis-server (tests/integration/test_session_store.py).
+  if [ "$tier" = integration ]; then scripts/setup/apt-install.sh --no-install-recommends redis-server; fi
   if [ "$tier" = browser ]; then CHROMIUM=$(scripts/setup/ensure-browser.sh); export CHROMIUM; fi
   echo "=== tier: $tier ==="
   # Each tier's 15 slowest tests and fixtures are listed at its end: where CI's time goes.

@@ -5,8 +5,9 @@ servers started with the serving layer (two "replicas" sharing the store, its pa
 the cookie secret) and the protocol client, which reconnects as the frontend does (the same
 cookies, the old session id in the WebSocket's subprotocols).
 
-redis-server comes from Debian (``scripts/setup/apt-install.sh redis-server``); the test is skipped with
-that command when it is missing.
+redis-server comes from Debian: ``make test`` installs it for this tier (scripts/ci/test.sh runs
+``scripts/setup/apt-install.sh redis-server``); run alone without it, the test is skipped naming that
+command, and a skip fails ``make test``.
 """
 
 from __future__ import annotations
