@@ -26,6 +26,7 @@ set -eu
 : "${PROXY_TLS_PUBLIC_PORT:=443}"   # the HTTPS port browsers reach (where HTTP redirects to)
 : "${PROXY_HSTS_MAX_AGE:=31536000}" # Strict-Transport-Security max-age (s) on HTTPS; 0: no header
 : "${PROXY_WORKERS:=}"              # nginx worker processes; empty: the container's CPU limit, rounded up
+: "${PROXY_RELOAD_GRACE_SECONDS:=60}" # after a reload, old workers keep their WebSockets this long (1-3600)
 : "${PROXY_UPLOAD_MB:=16}"          # the largest request body (MB, 1-1024): client_max_body_size; set by
                                     # the stacks from the app's serving.toml [limits] upload_mb, the same
                                     # value as the cap of Streamlit's server.maxUploadSize (pinned.py)
@@ -45,6 +46,9 @@ echo "$PROXY_UPLOAD_MB" | grep -Eq '^[1-9][0-9]{0,3}$' && [ "$PROXY_UPLOAD_MB" -
   || die "PROXY_UPLOAD_MB must be a whole number of MB from 1 to 1024 (the app's serving.toml [limits] upload_mb), got '$PROXY_UPLOAD_MB'"
 [ -z "$PROXY_WORKERS" ] || echo "$PROXY_WORKERS" | grep -Eq '^([1-9][0-9]?|1[0-9]{2}|2[0-4][0-9]|25[0-6])$' \
   || die "PROXY_WORKERS must be a whole number from 1 to 256 (empty: from the CPU limit), got '$PROXY_WORKERS'"
+
+echo "$PROXY_RELOAD_GRACE_SECONDS" | grep -Eq '^[1-9][0-9]{0,3}$' && [ "$PROXY_RELOAD_GRACE_SECONDS" -le 3600 ] \
+  || die "PROXY_RELOAD_GRACE_SECONDS must be a whole number of seconds from 1 to 3600, got '$PROXY_RELOAD_GRACE_SECONDS'"
 
 [ -z "$PROXY_LOG_EXPORTER" ] || echo "$PROXY_LOG_EXPORTER" | grep -Eq '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[1-9][0-9]{0,4}$' \
   || die "PROXY_LOG_EXPORTER must look like proxy-metrics:5140 (host:port), got '$PROXY_LOG_EXPORTER'"
@@ -203,7 +207,8 @@ workers=${PROXY_WORKERS:-$(cpu_workers)}
 # behind holding WebSockets (worker_shutdown_timeout) as big again.
 connections=$(((16384 + workers - 1) / workers))
 [ "$connections" -ge 1024 ] || connections=1024
-echo "worker_processes $workers;" >"$conf/workers.conf"
+# nginx.conf's main context includes it: the workers, and how long a reload's old ones live.
+printf 'worker_processes %s;\nworker_shutdown_timeout %ss;\n' "$workers" "$PROXY_RELOAD_GRACE_SECONDS" >"$conf/workers.conf"
 echo "worker_connections $connections;" >"$conf/connections.conf"
 # The largest request body (nginx.conf's http block includes it): a bigger upload gets 413 here
 # and never reaches the app; Streamlit's own cap is the same value (streamlit_serving/pinned.py).

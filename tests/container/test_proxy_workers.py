@@ -24,7 +24,9 @@ from .conftest import run
 PROXY_MEMORY_LIMIT = 320 * 2**20
 RELOADS = 20
 SOCKETS_PER_GENERATION = 16  # WebSockets opened before each reload: most workers of it hold one
-WORKER_SHUTDOWN_TIMEOUT = 60  # nginx.conf's worker_shutdown_timeout
+# PROXY_RELOAD_GRACE_SECONDS (nginx's worker_shutdown_timeout; 60 by default): shorter, so the
+# old generations' end is seen in seconds, not a minute.
+WORKER_SHUTDOWN_TIMEOUT = 30
 
 # One line per nginx process: "PID private-kB command".
 PROCESSES = r"""
@@ -117,6 +119,16 @@ def test_proxy_workers_overrides_the_cpu_limit(docker, proxy_image):
         assert conf.strip() == "worker_connections 5462;"
 
 
+@pytest.mark.parametrize("value", ["0", "1m", "3601", "-5"])
+def test_a_bad_reload_grace_stops_the_start_naming_it(docker, proxy_image, value):
+    setting = f"PROXY_RELOAD_GRACE_SECONDS={value}"
+    result = run(docker, "run", "--rm", "--read-only", "--tmpfs", "/tmp", "-e", setting, proxy_image,
+                 check=False)  # fmt: skip
+    assert result.returncode == 64, result.stderr
+    expected = f"PROXY_RELOAD_GRACE_SECONDS must be a whole number of seconds from 1 to 3600, got '{value}'"
+    assert expected in result.stderr
+
+
 @pytest.mark.parametrize("value", ["0", "auto", "-1", "257", "2.5"])
 def test_a_bad_proxy_workers_stops_the_start_naming_it(docker, proxy_image, value):
     result = run(docker, "run", "--rm", "--read-only", "--tmpfs", "/tmp", "-e", f"PROXY_WORKERS={value}",
@@ -154,7 +166,8 @@ def test_many_workers_and_a_burst_of_reloads_stay_under_the_memory_limit(docker,
         # One client opens 320 sockets (a page request and a handshake each) in seconds: the
         # per-client limits, tested elsewhere, are lifted so that only the workers are measured.
         env = {"APP_HOST": "app", "PROXY_TLS": "off", "PROXY_WORKERS": "8", "PROXY_WS_PER_CLIENT": "1000",
-               "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "10000"}  # fmt: skip
+               "PROXY_RATE_PER_CLIENT": "1000r/s", "PROXY_BURST_PER_CLIENT": "10000",
+               "PROXY_RELOAD_GRACE_SECONDS": str(WORKER_SHUTDOWN_TIMEOUT)}  # fmt: skip
         options = ("--network", network, f"--memory={PROXY_MEMORY_LIMIT}", "-p", f"127.0.0.1:{port}:8080")
         with proxy(docker, images["PROXY_IMAGE"], *options, env=env) as name:
             url = f"http://127.0.0.1:{port}"
