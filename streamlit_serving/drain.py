@@ -10,16 +10,12 @@ and a Kubernetes pod deletion all send SIGTERM first, so the drain runs there:
 2. New WebSockets (new sessions, reconnects) are refused with HTTP 503 before the upgrade; the
    proxy (``proxy_next_upstream http_503``) opens them on another replica.
 3. Every open session is closed (code 1012, "service restart") as soon as it is settled: no script
-   run in progress or queued, every message of its last run sent, and no upload under way (handed
-   upload URLs and no run since, for up to 5 s: ``uploads.upload_wait``; the file can only be PUT
-   here). Its browser reconnects at once, through the proxy, to another replica, with its widget
-   states and its URL (``?date=``), so the page shows the same day (``failover.py`` answers its
-   next pick there when the browser asked for no run on reconnecting).
-4. When no session is left, the replica still answers HTTP for ``FILES_GRACE_SECONDS``: a browser
-   fetches the images and downloads of a run right after its messages, which is when its socket
-   was closed, and they live only here (``/media/...``; another replica answers 404).
-5. Then, or after ``SERVE_DRAIN_SECONDS`` in all, Streamlit's own stop runs (a run still going
-   then is cut off, as stock Streamlit does).
+   run in progress or queued, and every message of its last run sent. Its browser reconnects at
+   once, through the proxy, to another replica, with its widget states and its URL (``?date=``),
+   so the page shows the same day (``failover.py`` answers its next pick there when the browser
+   asked for no run on reconnecting).
+4. When no session is left, or after ``SERVE_DRAIN_SECONDS``, Streamlit's own stop runs (a run
+   still going then is cut off, as stock Streamlit does).
 
 A second SIGTERM, or SIGINT/SIGQUIT (Ctrl-C), stops at once, as stock Streamlit does.
 ``SERVE_DRAIN_SECONDS=0`` turns the drain off. The drain prints a line to stderr when it starts,
@@ -47,8 +43,6 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from .uploads import upload_wait
-
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -62,11 +56,6 @@ SERVICE_RESTART = 1012  # WebSocket close code: the server restarts, the client 
 #: header of that name is dropped.
 CONNECTION_HEADER = b"x-serve-drain-connection"
 POLL_SECONDS = 0.005  # while waiting for a session's last messages to leave its send queue
-UPLOAD_POLL_SECONDS = 0.05  # while waiting for a session's upload (uploads.upload_wait)
-#: After the last session moved, HTTP is still answered this long (within SERVE_DRAIN_SECONDS):
-#: make bench-rolling's GETs of a run's image or download and PUTs of an upload that crossed the
-#: socket's close failed (404, 403) when the stop came at once (docs/benchmarks.md).
-FILES_GRACE_SECONDS = 2.0
 
 
 def log(text: str) -> None:
@@ -183,15 +172,11 @@ async def _flushed(session_client: Any, connection: Connection) -> None:
 
 
 async def _move_off(session: Any, client: Any, connection: Connection) -> None:
-    """Close ``session``'s socket once it is settled, its last messages are sent and no upload of
-    its page is under way."""
+    """Close ``session``'s socket once it is settled and its last messages are sent."""
     session.track_settling()
     while True:
         await session.wait_until_settled()
         await _flushed(client, connection)
-        if upload_wait(session) > 0:
-            await asyncio.sleep(UPLOAD_POLL_SECONDS)  # then settled again: the rerun with the file
-            continue
         if session.is_settled:  # no run started while the last messages went out
             break
     await connection.close()
@@ -218,29 +203,23 @@ class Drain:
         moving: dict[str, asyncio.Task[None]] = {}
         deadline = self.started + self.seconds
         try:
-            try:
-                while time.monotonic() < deadline:
-                    for info in manager.list_active_sessions():
-                        connection = self.gate.connection_of(info.client)
-                        if connection is not None and info.session.id not in moving:
-                            moving[info.session.id] = asyncio.ensure_future(
-                                _move_off(info.session, info.client, connection)
-                            )
-                    if manager.num_active_sessions() == 0 and all(task.done() for task in moving.values()):
-                        break
-                    await asyncio.sleep(0.02)
-            finally:
-                for task in moving.values():
-                    task.cancel()
-                moved = sum(task.done() and not task.cancelled() for task in moving.values())
-                left = manager.num_active_sessions()
-                took = time.monotonic() - self.started
-                log(f"moved {moved} session(s) in {took:.3f} s; {left} still open (cut off by the stop)")
-            grace = min(FILES_GRACE_SECONDS, deadline - time.monotonic())
-            if moved and grace > 0:
-                log(f"answering the moved pages' file requests {grace:.1f} s more")
-                await asyncio.sleep(grace)
+            while time.monotonic() < deadline:
+                for info in manager.list_active_sessions():
+                    connection = self.gate.connection_of(info.client)
+                    if connection is not None and info.session.id not in moving:
+                        moving[info.session.id] = asyncio.ensure_future(
+                            _move_off(info.session, info.client, connection)
+                        )
+                if manager.num_active_sessions() == 0 and all(task.done() for task in moving.values()):
+                    break
+                await asyncio.sleep(0.02)
         finally:
+            for task in moving.values():
+                task.cancel()
+            moved = sum(task.done() and not task.cancelled() for task in moving.values())
+            left = manager.num_active_sessions()
+            took = time.monotonic() - self.started
+            log(f"moved {moved} session(s) in {took:.3f} s; {left} still open (cut off by the stop)")
             stop()
 
     def _exiting(self) -> None:

@@ -20,9 +20,6 @@ memory (docs/operations.md, "Upload floods"). Here:
   the file's size, where Streamlit stores it). A file the frontend removes (``DELETE``) frees its
   share, as does the session's end.
 - One line on stderr (``uploads:``) for each refusal, naming the client.
-- **Kept for the drain**: a session handed upload URLs is not moved off a replica that is stopping
-  until a run has started since (the browser's rerun with its file) or ``UPLOAD_WAIT_SECONDS``
-  have passed (``upload_wait``, which drain.py asks): its file can only be PUT to this replica.
 
 Streamlit has no hook for this, so ``install`` wraps the Starlette app it creates in ``UploadGuard``
 (ASGI middleware, as rerun_limit.py does), and wraps its uploaded-file manager's ``get_upload_urls``
@@ -52,13 +49,6 @@ MULTIPART_MARGIN_BYTES = 16 * 1024
 # page's pick needs, and a bound on what a client asking for URLs in a loop can make us remember.
 MAX_OUTSTANDING_IDS = 1000
 SESSION_FLAG = "_serving_upload_widget"  # on an AppSession: its page has a file-accepting widget
-# On an AppSession: when (time.monotonic) it was last handed upload URLs, None once a run started
-# after that. The drain (drain.py) waits for such a session: its browser PUTs the file to this
-# replica next (another replica refuses it: the session is not there) and then reruns with it.
-HANDED_AT = "_serving_upload_handed_at"
-#: How long the drain waits for an upload after its URLs were handed out: a browser PUTs at once,
-#: and a file of server.maxUploadSize over a slow link may take longer, then is picked again.
-UPLOAD_WAIT_SECONDS = 5.0
 
 
 class Refused(Exception):
@@ -83,11 +73,9 @@ def accepts_files(element: Any) -> bool:
 
 def note_forward_msg(session: Any, msg: Any) -> None:
     """Keep ``session``'s flag: cleared when a whole-script run starts (a ``new_session`` message
-    of no fragment), set when the page is sent a file-accepting element. Any run's start also ends
-    the wait for an upload (``HANDED_AT``): the browser reruns once its file is up."""
+    of no fragment), set when the page is sent a file-accepting element."""
     kind = msg.WhichOneof("type")
     if kind == "new_session":
-        setattr(session, HANDED_AT, None)
         if not msg.metadata.run.fragment_ids:
             setattr(session, SESSION_FLAG, False)
     elif (
@@ -96,16 +84,6 @@ def note_forward_msg(session: Any, msg: Any) -> None:
         and accepts_files(msg.delta.new_element)
     ):
         setattr(session, SESSION_FLAG, True)
-
-
-def upload_wait(session: Any, now: float | None = None) -> float:
-    """Seconds the drain should still keep ``session`` for an upload: handed URLs, no run started
-    since, and under ``UPLOAD_WAIT_SECONDS`` ago; else 0."""
-    handed_at = getattr(session, HANDED_AT, None)
-    if handed_at is None:
-        return 0.0
-    now = time.monotonic() if now is None else now
-    return max(0.0, handed_at + UPLOAD_WAIT_SECONDS - now)
 
 
 @dataclass(frozen=True)
@@ -274,8 +252,6 @@ def guard_manager(manager: Any, policy: UploadPolicy) -> None:
             return []
         infos = get_upload_urls(session_id, list(file_names)[:MAX_OUTSTANDING_IDS])
         policy.hand_out(session_id, [info.file_id for info in infos])
-        if infos and (session := policy.session_of(session_id)) is not None:
-            setattr(session, HANDED_AT, time.monotonic())
         return infos
 
     def guarded_add_file(session_id: str, file: Any) -> None:

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 
 import websocket
 
-from sales_load.media import FILE_WIDGET, uploader_state
 from sales_load.page import DashboardSession
-from streamlit_load.client import Interaction, StreamlitSession
+from streamlit_load.client import Interaction
 from streamlit_load.client.errors import SessionClosed
-from streamlit_load.local_server import REPO, Server, running_server
+from streamlit_load.local_server import Server, running_server
 
 DELAY = 1.0  # SALES_DEMO_DELAY_SECONDS: a full run sleeps this long in each of the two views
 SIGTERM_AFTER = 0.3  # seconds into the run
@@ -111,46 +110,6 @@ def test_sigterm_refuses_new_sessions_lets_the_run_finish_and_moves_every_sessio
         assert "drain: SIGTERM: draining 2 session(s), at most 10 s" in log
         assert "drain: moved 2 session(s) in" in log
         assert "0 still open" in log
-
-
-MEDIA_APP = REPO / "tests/apps/media_state/streamlit_app.py"  # an image, downloads, an uploader
-
-
-def test_a_moved_page_still_gets_its_last_run_s_files_and_its_upload() -> None:
-    """A browser fetches a run's images and downloads right after the run's messages, and PUTs a
-    file right after it was handed the upload URL: both may cross the drain's close. The files
-    are still served for FILES_GRACE_SECONDS after the last session moved (else: 404 from
-    another replica), and a session handed an upload URL stays until its rerun with the file
-    (else: 403, the session gone), as make bench-rolling saw at every drain."""
-    with running_server(app=MEDIA_APP, env={"SERVE_WARMUP": "off"}) as server:
-        reader = StreamlitSession(server.base_url, timeout=20)
-        uploader = StreamlitSession(server.base_url, timeout=20)
-        page = reader.open()
-        uploader.open()
-        assert len(page.media) == 2, page.media  # the run's image and the notes' download
-        ((file_id, url),) = uploader.file_urls(["notes.bin"])
-        server.process.send_signal(signal.SIGTERM)
-
-        assert reader.wait_closed(2) == 1012, "a settled page is moved at once"
-        uploader.idle(1.0)  # SessionClosed: a page handed an upload URL was moved before its PUT
-        data = b"x" * 4096
-        assert uploader.put_file(url, data, "notes.bin") == 204
-        state = uploader_state(uploader.widget_id(FILE_WIDGET), file_id, url, "notes.bin", len(data))
-        shown = uploader.change(state, kind="uploaded")
-        assert "uploaded: 4096 bytes" in shown.texts, shown.texts
-        assert uploader.wait_closed(2) == 1012, "moved once its rerun with the file was sent"
-        time.sleep(1.0)  # the last session has moved: without the grace, Streamlit had stopped by now
-        for media in page.media:
-            status, body = reader.get_file(media)
-            assert (status, bool(body)) == (200, True), f"GET {media} after the close: HTTP {status}"
-        downloads = [uploader.get_file(media) for media in shown.media]
-        assert data in [body for status, body in downloads if status == 200], "the upload's download"
-
-        assert exit_code(server, 10) == 0
-        log = server.log()
-        assert "drain: moved 2 session(s) in" in log
-        assert "0 still open" in log
-        assert "drain: answering the moved pages' file requests 2.0 s more" in log
 
 
 def test_the_drain_is_bounded_by_sales_drain_seconds() -> None:

@@ -12,10 +12,8 @@ from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from streamlit_serving.uploads import (
-    HANDED_AT,
     MAX_OUTSTANDING_IDS,
     SESSION_FLAG,
-    UPLOAD_WAIT_SECONDS,
     Caps,
     Refused,
     UploadGuard,
@@ -24,7 +22,6 @@ from streamlit_serving.uploads import (
     check_caps,
     note_forward_msg,
     session_cap_mb,
-    upload_wait,
 )
 
 MB = 2**20
@@ -77,18 +74,6 @@ def test_a_whole_run_forgets_the_uploader_and_a_fragment_run_keeps_it():
     assert getattr(session, SESSION_FLAG) is True
     note_forward_msg(session, forward("new_session"))  # the page is drawn anew
     assert getattr(session, SESSION_FLAG) is False
-
-
-def test_the_drain_waits_for_an_upload_from_its_urls_until_any_run_starts_or_the_wait_ends():
-    """upload_wait (drain.py asks it before moving a session): handed URLs at 100 s, the browser
-    PUTs and reruns with the file next; any run's start (a fragment's too) ends the wait."""
-    session = SimpleNamespace()
-    assert upload_wait(session, now=100.0) == 0.0  # never handed URLs
-    setattr(session, HANDED_AT, 100.0)
-    assert upload_wait(session, now=101.0) == UPLOAD_WAIT_SECONDS - 1
-    assert upload_wait(session, now=100.0 + UPLOAD_WAIT_SECONDS + 1) == 0.0  # bounded: picked again
-    note_forward_msg(session, forward("new_session", ("a fragment",)))
-    assert upload_wait(session, now=101.0) == 0.0
 
 
 def test_caps_count_files_and_bytes_and_a_file_replaces_itself():
